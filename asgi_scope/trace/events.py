@@ -1,0 +1,193 @@
+"""The event model: small immutable records of everything that happened.
+
+Every event carries ``seq`` (global order, from 1), ``t_ns`` (monotonic
+nanoseconds since the session started) and ``conn`` (connection id, from 1;
+``0`` is the server itself, which runs the lifespan exchange). Events that
+belong to one request/response (or lifespan) exchange also carry ``exchange``
+(a session-wide id, from 1; ``0`` for bytes that belong to no exchange yet).
+
+Byte ranges (``wire``) are ``(start, end)`` offsets, in bytes, into one
+direction's stream of a connection: received bytes for messages given to the
+app, sent bytes for what the app's messages became. Offsets count every byte
+of that direction since the connection opened, so a view can rebuild the
+stream from :class:`BytesReceived` / :class:`BytesSent` and highlight a range.
+
+Messages and scopes are snapshots taken when they crossed the shim (see
+:mod:`asgi_scope.trace.snapshot`): plain dicts, lists and tuples that nobody
+mutates afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Wire = tuple[int, int]
+"""A ``(start, end)`` byte range, ``end`` exclusive, in one direction's stream."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Fields common to every event: global order, time and connection."""
+
+    seq: int
+    t_ns: int
+    conn: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionOpened(Event):
+    """A client connected. ``client`` and ``server`` are ``(host, port)`` or None."""
+
+    client: tuple[str, int] | None
+    server: tuple[str, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed(Event):
+    """The connection ended. ``by`` is ``"client"`` or ``"server"``; ``reason`` is prose
+    such as ``"keep-alive timeout"``, ``"Connection: close"`` or ``"reset by peer"``."""
+
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BytesReceived(Event):
+    """Bytes read from the socket, starting at ``offset`` of the received stream.
+
+    ``data`` may be cut short when the exchange's byte budget is spent; ``size`` is
+    always the true number of bytes read. ``exchange`` is the exchange being parsed
+    when they arrived (0 between requests).
+    """
+
+    exchange: int
+    offset: int
+    data: bytes
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class BytesSent(Event):
+    """Bytes written to the socket, starting at ``offset`` of the sent stream.
+
+    ``cause`` is the ``seq`` of the :class:`MessageSent` they were produced for, or 0
+    when the server wrote them on its own (``100 Continue``, a 400 or 500 answer).
+    ``data`` may be cut short; ``size`` is the true length.
+    """
+
+    exchange: int
+    offset: int
+    data: bytes
+    size: int
+    cause: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeCreated(Event):
+    """The server built a scope and called the app with it.
+
+    ``wire`` is the byte range of the request head it was parsed from (None for
+    lifespan). ``scope`` is a snapshot; ``scope["type"]`` is ``"http"``,
+    ``"websocket"`` or ``"lifespan"``.
+    """
+
+    exchange: int
+    scope: dict[str, Any]
+    wire: Wire | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived(Event):
+    """The app's ``await receive()`` returned ``message`` (server → app).
+
+    ``wire`` is the received byte range the message came from, if any (an
+    ``http.request`` body chunk, chunk framing included). ``dropped`` is the number
+    of body bytes cut from the snapshot by the exchange's body cap.
+    """
+
+    exchange: int
+    message: dict[str, Any]
+    wire: Wire | None
+    dropped: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSent(Event):
+    """The app called ``await send(message)`` (app → server).
+
+    The bytes it became are the :class:`BytesSent` events whose ``cause`` is this
+    event's ``seq``. ``dropped`` is as for :class:`MessageReceived`.
+    """
+
+    exchange: int
+    message: dict[str, Any]
+    dropped: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppRaised(Event):
+    """The application raised ``exc_type: message``; ``traceback`` is the formatted
+    traceback (formatted off the hot path: an exception is already the slow path)."""
+
+    exchange: int
+    exc_type: str
+    message: str
+    traceback: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolError(Event):
+    """The client sent bytes that are not valid HTTP (RFC 9112), or the app broke the
+    protocol in a way the server had to stop (``by`` is ``"client"`` or ``"app"``).
+
+    ``status`` is the status the server answered with (400, 431, 500) or 0 when it
+    could only close the connection. ``detail`` is h11's error text. ``wire`` is the
+    received range the server could not parse (client errors), else None.
+    """
+
+    exchange: int
+    by: str
+    status: int
+    detail: str
+    wire: Wire | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeEnded(Event):
+    """The app's call for this exchange returned (or raised).
+
+    ``scope`` is a snapshot of the scope as the app left it, to compare with the one
+    in :class:`ScopeCreated` (frameworks add ``route``, ``endpoint``,
+    ``path_params``...). ``outcome`` is ``"complete"``, ``"error"`` (the app raised),
+    ``"incomplete"`` (it returned before finishing its response) or ``"disconnect"``
+    (the client went away first). ``status`` is the status the client was sent,
+    by the app or by the server on its behalf (500), or 0 if none was.
+    """
+
+    exchange: int
+    scope: dict[str, Any]
+    outcome: str
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServerNote(Event):
+    """Something the server did or saw that is not a message: listening, lifespan
+    unsupported, shutting down. ``level`` is ``"info"``, ``"warning"`` or ``"error"``."""
+
+    level: str
+    text: str
+
+
+EXCHANGE_EVENTS = (
+    BytesReceived,
+    BytesSent,
+    ScopeCreated,
+    MessageReceived,
+    MessageSent,
+    AppRaised,
+    ProtocolError,
+    ExchangeEnded,
+)
+"""The event classes that carry an ``exchange`` field."""

@@ -1,0 +1,54 @@
+"""One way to turn untrusted text into text that is safe to show.
+
+Paths, headers, bodies and app output come from strangers. Rich strips only BEL,
+BS and CR, and Textual passes ESC, OSC and C1 bytes straight to the terminal, so
+every view calls :func:`safe_text` (or :func:`safe_bytes`) before displaying
+anything that came from the network or the app, and builds Rich ``Text`` objects
+from the result, never markup strings.
+
+Escapes follow Python's ``repr`` habits: ``\\n``, ``\\t``, ``\\r``, ``\\x1b``,
+``\\u202e``; a backslash stays a single backslash, so plain text reads as is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0 controls, DEL, C1 controls, and the bidi / zero-width formatting characters
+# that can make displayed text lie about its order (Trojan Source, CVE-2021-42574).
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
+)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(text: str, *, keep_newlines: bool = False) -> str:
+    """Return ``text`` with every control and bidi-formatting character escaped.
+
+    With ``keep_newlines`` a ``\\n`` stays a line break (for multi-line bodies);
+    everything else, ``\\r`` included, is escaped. Unassigned and surrogate code
+    points are escaped too.
+    """
+    if keep_newlines:
+        return "\n".join(safe_text(line) for line in text.split("\n"))
+    text = _UNSAFE.sub(_escape, text)
+    if text.isprintable() or text.isascii():
+        return text
+    return "".join(
+        ch if unicodedata.category(ch) not in ("Cs", "Cn", "Co") else f"\\u{ord(ch):04x}"
+        for ch in text
+    )
+
+
+def safe_bytes(data: bytes, *, keep_newlines: bool = False) -> str:
+    """Decode ``data`` as UTF-8 (invalid bytes as ``\\xNN``) and make it safe."""
+    return safe_text(data.decode("utf-8", "backslashreplace"), keep_newlines=keep_newlines)
