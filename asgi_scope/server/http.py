@@ -1,0 +1,468 @@
+"""HTTP/1.1 and HTTP/1.0 over h11: one :class:`HTTPProtocol` per connection.
+
+An :class:`asyncio.Protocol` (as uvicorn's ``h11_impl``): the event loop calls
+``data_received`` with bytes, h11 turns them into events (RFC 9112), and each
+request becomes one :class:`RequestCycle` that runs the app in a task. Every
+byte in and out is recorded with its stream offset, and every parsed event's
+byte range comes from how much of h11's receive buffer it consumed.
+
+Behaviour (RFC 9112 and the ASGI HTTP spec 2.3):
+
+- keep-alive, with an idle timeout; pipelined requests answered in order
+  (h11 pauses on the next request until the current response is done);
+- request bodies (Content-Length or chunked) handed to the app as
+  ``http.request`` messages, reading from the socket only while the app keeps
+  up (reading pauses past 64 KiB buffered);
+- responses framed by h11 from the app's headers: its Content-Length, else
+  chunked on HTTP/1.1, else close-delimited; HEAD answered without a body;
+- ``100 Continue`` sent only when the app first calls ``receive()``;
+- ``http.disconnect`` once the client has gone or the response is complete;
+- 500 when the app raises or returns before ``http.response.start``; the
+  connection closed when it fails after; 400 (431 for a head over the size
+  limit) for a malformed request, which is still recorded as an exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import h11
+
+from asgi_scope.trace.events import (
+    BytesReceived,
+    BytesSent,
+    ConnectionClosed,
+    ConnectionOpened,
+    ProtocolError,
+    Wire,
+)
+from asgi_scope.trace.shim import Shim
+
+if TYPE_CHECKING:
+    from asgi_scope.server.state import ServerState
+
+HIGH_WATER = 64 * 1024
+"""Bytes of request body buffered for the app before the server stops reading."""
+
+_REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
+_ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+
+
+def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | None:
+    info = transport.get_extra_info(name)
+    return (str(info[0]), int(info[1])) if isinstance(info, tuple) else None
+
+
+class HTTPProtocol(asyncio.Protocol):
+    """One client connection, parsed by h11, served by the app, recorded."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.recorder = state.recorder
+        self.h11 = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=state.config.h11_max_incomplete_event_size
+        )
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.conn = 0
+        self.client: tuple[str, int] | None = None
+        self.server: tuple[str, int] | None = None
+        self.in_offset = 0  # bytes received so far
+        self.consumed = 0  # bytes of those h11 has turned into events
+        self.out_offset = 0  # bytes sent so far
+        self.parsing = 0  # id of the exchange whose bytes are arriving, 0 between requests
+        self.in_budget = 0  # raw received bytes still to keep for that exchange
+        self.cycle: RequestCycle | None = None
+        self.read_paused = False
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.closing: tuple[str, str] | None = None  # (by, reason) once we close
+        self.keep_alive_timer: asyncio.TimerHandle | None = None
+
+    # asyncio.Protocol callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.conn = self.state.next_conn()
+        self.client = _address(transport, "peername")
+        self.server = _address(transport, "sockname")
+        self.state.connections.add(self)
+        self.recorder.record(ConnectionOpened, self.conn, self.client, self.server)
+        self._arm_keep_alive()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        by, reason = self.closing or ("client", f"reset: {exc}" if exc else "closed by client")
+        self.recorder.record(ConnectionClosed, self.conn, by, reason)
+        self.state.connections.discard(self)
+        self._disarm_keep_alive()
+        self.writable.set()
+        cycle = self.cycle
+        if cycle is not None:
+            if not cycle.response_complete:
+                cycle.disconnected = True
+            cycle.message_event.set()
+
+    def eof_received(self) -> bool | None:
+        self.closing = self.closing or ("client", "closed by client")
+        return None
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    def data_received(self, data: bytes) -> None:
+        self._disarm_keep_alive()
+        if not self.parsing:
+            self.parsing = self.state.next_exchange()
+            self.in_budget = self.recorder.max_body
+        kept = data[: self.in_budget] if len(data) > self.in_budget else data
+        self.in_budget -= len(kept)
+        self.recorder.record(
+            BytesReceived, self.conn, self.parsing, self.in_offset, kept, len(data)
+        )
+        self.in_offset += len(data)
+        self.h11.receive_data(data)
+        self.handle_events()
+
+    # h11 events
+
+    def handle_events(self) -> None:
+        """Turn buffered bytes into h11 events and act on each, until h11 needs
+        more data or pauses for a pipelined request."""
+        h = self.h11
+        while True:
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError as exc:
+                self._bad_request(exc)
+                return
+            if event is h11.NEED_DATA:
+                break
+            if event is h11.PAUSED:
+                self.pause_reading()
+                break
+            # How far h11 has consumed: the event's wire range ends there. The
+            # public trailing_data copies the buffer; its length is all we need.
+            end = self.in_offset - len(h._receive_buffer)
+            wire = (self.consumed, end)
+            self.consumed = end
+            kind = type(event)
+            if kind is h11.Request:
+                self._start_cycle(event, wire)
+            elif kind is h11.Data:
+                cycle = self.cycle
+                if cycle is not None and not cycle.response_complete:
+                    cycle.add_body(event.data, wire)
+                    if cycle.buffered > HIGH_WATER:
+                        self.pause_reading()
+            elif kind is h11.EndOfMessage:
+                self.parsing = 0
+                if h.our_state is h11.DONE:
+                    # The app answered before reading the whole body: the
+                    # request is over, serve any pipelined one.
+                    h.start_next_cycle()
+                    self.cycle = None
+                    self.resume_reading()
+                    continue
+                cycle = self.cycle
+                if cycle is not None:
+                    cycle.end_body(wire)
+            elif kind is h11.ConnectionClosed:
+                break
+        if self.cycle is None and not self.transport.is_closing():
+            self._arm_keep_alive()
+
+    def _start_cycle(self, request: h11.Request, wire: Wire) -> None:
+        exchange = self.parsing or self.state.next_exchange()
+        self.parsing = exchange
+        scope = self._scope(request)
+        cycle = RequestCycle(self, exchange, scope, request.method == b"HEAD")
+        self.cycle = cycle
+        cycle.shim.scope_created(scope, wire)
+        self.state.start_task(cycle.run())
+
+    def _scope(self, request: h11.Request) -> dict[str, Any]:
+        """The ASGI HTTP connection scope (ASGI HTTP spec 2.3, "Connection Scope")."""
+        target = request.target
+        raw_path, _, query_string = target.partition(b"?")
+        root_path = self.state.config.root_path
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": request.http_version.decode("ascii"),
+            "server": self.server,
+            "client": self.client,
+            "scheme": "http",
+            "method": request.method.decode("ascii"),
+            "root_path": root_path,
+            "path": root_path + unquote(raw_path.decode("ascii")),
+            "raw_path": root_path.encode() + raw_path,
+            "query_string": query_string,
+            "headers": list(request.headers),
+            "state": self.state.lifespan_state.copy(),
+        }
+
+    def _bad_request(self, exc: h11.RemoteProtocolError) -> None:
+        """Answer bytes h11 cannot parse with its status hint (400, 431) and close."""
+        exchange = self.parsing or (self.cycle.exchange if self.cycle else 0)
+        exchange = exchange or self.state.next_exchange()
+        status = exc.error_status_hint
+        can_answer = self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE)
+        self.recorder.record(
+            ProtocolError,
+            self.conn,
+            exchange,
+            "client",
+            status if can_answer else 0,
+            str(exc),
+            (self.consumed, self.in_offset),
+        )
+        if self.cycle is not None:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        if can_answer:
+            self.send_error(exchange, status, b"Invalid HTTP request received.\n")
+        self.close("server", f"invalid request: {exc}")
+
+    # writing and closing
+
+    def write(self, data: bytes, exchange: int, cause: int, budget: int) -> int:
+        """Write ``data`` and record it; return how much of ``budget`` it used."""
+        if not data:
+            return 0
+        kept = data[:budget] if len(data) > budget else data
+        self.recorder.record(
+            BytesSent, self.conn, exchange, self.out_offset, kept, len(data), cause
+        )
+        self.out_offset += len(data)
+        self.transport.write(data)
+        return len(kept)
+
+    def send_error(self, exchange: int, status: int, body: bytes) -> None:
+        """Send a short plain-text error response of the server's own (cause 0)."""
+        h = self.h11
+        data = h.send(
+            h11.Response(
+                status_code=status,
+                headers=[*_ERROR_HEADERS, (b"content-length", str(len(body)).encode())],
+                reason=_REASONS.get(status, b""),
+            )
+        )
+        data += h.send(h11.Data(data=body)) + h.send(h11.EndOfMessage())
+        self.write(data, exchange, 0, len(data))
+
+    def close(self, by: str, reason: str) -> None:
+        """Close the connection, recording who closed it and why."""
+        if not self.transport.is_closing():
+            self.closing = self.closing or (by, reason)
+            self.transport.close()
+
+    def pause_reading(self) -> None:
+        """Stop reading from the socket (flow control, pipelining)."""
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read from the socket again."""
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    def response_complete(self) -> None:
+        """The current response is fully sent: close, or serve the next request."""
+        self.resume_reading()
+        h = self.h11
+        if h.our_state is h11.MUST_CLOSE or self.state.should_exit:
+            reason = "shutting down" if self.state.should_exit else "no keep-alive"
+            self.close("server", reason)
+            return
+        if h.our_state is h11.DONE and h.their_state is h11.DONE:
+            h.start_next_cycle()
+            self.cycle = None
+            self.handle_events()
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: close now if idle, else after the current response."""
+        if self.cycle is None or self.cycle.response_complete:
+            self.close("server", "shutting down")
+
+    def _arm_keep_alive(self) -> None:
+        self._disarm_keep_alive()
+        self.keep_alive_timer = asyncio.get_running_loop().call_later(
+            self.state.config.timeout_keep_alive, self.close, "server", "keep-alive timeout"
+        )
+
+    def _disarm_keep_alive(self) -> None:
+        if self.keep_alive_timer is not None:
+            self.keep_alive_timer.cancel()
+            self.keep_alive_timer = None
+
+
+class RequestCycle:
+    """One request/response exchange: the app's ``receive`` and ``send`` over h11."""
+
+    def __init__(self, proto: HTTPProtocol, exchange: int, scope: dict[str, Any], head: bool):
+        self.proto = proto
+        self.exchange = exchange
+        self.scope = scope
+        self.head_only = head
+        self.body: list[bytes] = []
+        self.buffered = 0
+        self.body_wire: Wire | None = None
+        self.more_body = True
+        self.disconnected = False
+        self.response_started = False
+        self.response_complete = False
+        self.status = 0
+        self.out_budget = proto.recorder.max_body
+        self.message_event = asyncio.Event()
+        self.shim = Shim(proto.recorder, proto.conn, exchange, self.receive, self.send)
+
+    # fed by the protocol
+
+    def add_body(self, data: bytes, wire: Wire) -> None:
+        """Buffer a body chunk h11 parsed from ``wire``, for the next ``receive()``."""
+        self.body.append(data)
+        self.buffered += len(data)
+        self.body_wire = wire if self.body_wire is None else (self.body_wire[0], wire[1])
+        self.message_event.set()
+
+    def end_body(self, wire: Wire) -> None:
+        """The request body is complete (``wire``: the final chunk and trailers)."""
+        self.more_body = False
+        if wire[1] > wire[0]:
+            self.body_wire = wire if self.body_wire is None else (self.body_wire[0], wire[1])
+        self.message_event.set()
+
+    # running the app
+
+    async def run(self) -> None:
+        """Call the app; answer 500 or close if it fails; record how it ended."""
+        proto, shim = self.proto, self.shim
+        outcome = "complete"
+        try:
+            await proto.state.app(self.scope, shim.receive, shim.send)
+        except BaseException as exc:  # the app's failure is what we show
+            shim.raised(exc)
+            outcome = "error"
+            self._fail()
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            if not self.response_complete:
+                outcome = "disconnect" if self.disconnected else "incomplete"
+                self._fail()
+        finally:
+            shim.ended(self.scope, outcome, self.status)
+
+    def _fail(self) -> None:
+        proto = self.proto
+        if self.disconnected or proto.transport.is_closing():
+            return
+        if not self.response_started:
+            self.response_started = True
+            self.status = 500
+            proto.send_error(self.exchange, 500, b"Internal Server Error\n")
+            self.response_complete = True
+            self.message_event.set()
+            proto.close("server", "app failed before responding")
+        else:
+            proto.close("server", "app failed during the response")
+
+    async def receive(self) -> tuple[dict[str, Any], Wire | None]:
+        """The server's side of ASGI ``receive`` (see :class:`Shim`)."""
+        proto = self.proto
+        if (
+            not self.response_started
+            and not self.disconnected
+            and proto.h11.they_are_waiting_for_100_continue
+        ):
+            data = proto.h11.send(h11.InformationalResponse(status_code=100, reason=b"Continue"))
+            self.out_budget -= proto.write(data, self.exchange, 0, self.out_budget)
+        if not self.disconnected and not self.response_complete:
+            proto.resume_reading()
+            if not self.body and self.more_body:
+                await self.message_event.wait()
+            self.message_event.clear()
+        if self.disconnected or self.response_complete:
+            return {"type": "http.disconnect"}, None
+        body = b"".join(self.body)
+        wire = self.body_wire
+        self.body.clear()
+        self.buffered = 0
+        self.body_wire = None
+        if self.more_body and not body:
+            # Woken with nothing to give (a spurious set): ask again.
+            return await self.receive()
+        return {"type": "http.request", "body": body, "more_body": self.more_body}, wire
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """The server's side of ASGI ``send``: turn the message into h11 events.
+
+        Raises ``RuntimeError`` for a message out of order or of the wrong type
+        and for one h11 refuses (bad header, more body than Content-Length); the
+        connection is then closed.
+        """
+        proto = self.proto
+        if not proto.writable.is_set() and not self.disconnected:
+            await proto.writable.wait()
+        if self.disconnected:
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        try:
+            if not self.response_started:
+                if kind != "http.response.start":
+                    raise RuntimeError(f"Expected 'http.response.start', got {kind!r}.")
+                data = self._start(message)
+            elif not self.response_complete:
+                if kind != "http.response.body":
+                    raise RuntimeError(f"Expected 'http.response.body', got {kind!r}.")
+                data = self._body(message)
+            else:
+                raise RuntimeError(f"Unexpected {kind!r}: the response is already complete.")
+        except h11.LocalProtocolError as exc:
+            self._refused(str(exc))
+            raise RuntimeError(f"Invalid HTTP response: {exc}") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            self._refused(f"invalid {kind!r} message: {exc!r}")
+            raise RuntimeError(f"Invalid ASGI message {kind!r}: {exc!r}") from exc
+        self.out_budget -= proto.write(data, self.exchange, self.shim.last_sent, self.out_budget)
+        if self.response_complete:
+            self.message_event.set()
+            proto.response_complete()
+
+    def _start(self, message: dict[str, Any]) -> bytes:
+        status = message["status"]
+        headers = [(bytes(name), bytes(value)) for name, value in message.get("headers", ())]
+        names = {name.lower() for name, _ in headers}
+        headers += [h for h in self.proto.state.default_headers() if h[0] not in names]
+        response = h11.Response(
+            status_code=status, headers=headers, reason=_REASONS.get(status, b"")
+        )
+        data = self.proto.h11.send(response)
+        self.response_started = True
+        self.status = status
+        return data
+
+    def _body(self, message: dict[str, Any]) -> bytes:
+        body = message.get("body", b"")
+        h = self.proto.h11
+        data = h.send(h11.Data(data=body)) if body and not self.head_only else b""
+        if not message.get("more_body", False):
+            data = (data or b"") + h.send(h11.EndOfMessage())
+            self.response_complete = True
+        return data or b""
+
+    def _refused(self, detail: str) -> None:
+        """h11 or the message shape refused what the app sent: record and close."""
+        proto = self.proto
+        proto.recorder.record(
+            ProtocolError, proto.conn, self.exchange, "app", 0, detail, None
+        )
+        self.response_complete = True
+        proto.close("server", "app broke the protocol")

@@ -1,0 +1,104 @@
+"""The lifespan protocol (ASGI Lifespan spec 2.0), run as exchange on conn 0.
+
+``--lifespan auto`` runs startup and shutdown if the app supports them and
+carries on without if it raises before startup completes; ``on`` makes that a
+startup failure; ``off`` never calls the app with a lifespan scope. An app that
+sends ``lifespan.startup.failed`` stops the server in any mode. The ``state``
+dict the app fills during startup is copied into every request's scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from asgi_scope.server.state import ServerState
+from asgi_scope.trace.events import ServerNote, Wire
+from asgi_scope.trace.shim import Shim
+
+
+class LifespanFailed(Exception):
+    """Startup failed: the app sent ``lifespan.startup.failed`` or, with
+    ``--lifespan on``, raised. The message is for the user, one line."""
+
+
+class Lifespan:
+    """Drives one app's lifespan: :meth:`startup` before serving, :meth:`shutdown` after."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.startup_done = asyncio.Event()
+        self.shutdown_done = asyncio.Event()
+        self.failure = ""  # the message of a startup/shutdown .failed
+        self.unsupported = False
+        self.task: asyncio.Task[None] | None = None
+        self.shim = Shim(state.recorder, 0, state.next_exchange(), self.receive, self.send)
+
+    async def startup(self) -> None:
+        """Send ``lifespan.startup`` and wait for the app's answer.
+
+        Raises :class:`LifespanFailed` if startup failed.
+        """
+        if self.state.config.lifespan == "off":
+            return
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.state.lifespan_state,
+        }
+        self.shim.scope_created(scope, None)
+        self.task = asyncio.get_running_loop().create_task(self._run(scope))
+        await self.messages.put({"type": "lifespan.startup"})
+        await self.startup_done.wait()
+        if self.failure or (self.unsupported and self.state.config.lifespan == "on"):
+            raise LifespanFailed(self.failure or "the app does not support lifespan")
+
+    async def shutdown(self) -> None:
+        """Send ``lifespan.shutdown`` and wait for the app's answer (if it started)."""
+        if self.task is None or self.unsupported or self.failure:
+            return
+        await self.messages.put({"type": "lifespan.shutdown"})
+        await self.shutdown_done.wait()
+
+    async def _run(self, scope: dict[str, Any]) -> None:
+        shim, outcome = self.shim, "complete"
+        try:
+            await self.state.app(scope, shim.receive, shim.send)
+        except BaseException as exc:  # an app without lifespan raises
+            shim.raised(exc)
+            outcome = "error"
+            if not self.startup_done.is_set():
+                self.unsupported = True
+                level = "error" if self.state.config.lifespan == "on" else "info"
+                self._note(level, f"lifespan unsupported by the app ({type(exc).__name__})")
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            shim.ended(scope, outcome, 0)
+            self.startup_done.set()
+            self.shutdown_done.set()
+
+    async def receive(self) -> tuple[dict[str, Any], Wire | None]:
+        """The server's side of the lifespan ``receive``."""
+        return await self.messages.get(), None
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """The server's side of the lifespan ``send``."""
+        kind = message.get("type")
+        if kind in ("lifespan.startup.complete", "lifespan.startup.failed"):
+            if kind == "lifespan.startup.failed":
+                self.failure = str(message.get("message", "")) or "lifespan startup failed"
+            else:
+                keys = ", ".join(map(str, self.state.lifespan_state)) or "none"
+                self._note("info", f"lifespan startup complete (state keys: {keys})")
+            self.startup_done.set()
+        elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            if kind == "lifespan.shutdown.failed":
+                self._note("error", f"lifespan shutdown failed: {message.get('message', '')}")
+            self.shutdown_done.set()
+        else:
+            raise RuntimeError(f"Unexpected lifespan message {kind!r}.")
+
+    def _note(self, level: str, text: str) -> None:
+        self.state.recorder.record(ServerNote, 0, level, text)

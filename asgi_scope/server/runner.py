@@ -1,0 +1,211 @@
+"""Starting, running and stopping the server, on this loop or in a thread.
+
+:class:`Server` binds, runs lifespan startup, serves until told to exit, then
+shuts down gracefully: stop accepting, close idle connections, give in-flight
+requests ``timeout_graceful_shutdown`` seconds, cancel what is left, run
+lifespan shutdown. :class:`ServerThread` runs a :class:`Server` on its own
+event loop in a worker thread, for the TUI (DESIGN.md, "Two loops").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import threading
+from collections.abc import Callable
+
+from asgi_scope.config import Config
+from asgi_scope.server.http import HTTPProtocol
+from asgi_scope.server.lifespan import Lifespan, LifespanFailed
+from asgi_scope.server.state import ASGIApp, ServerState
+from asgi_scope.trace.events import ServerNote
+from asgi_scope.trace.recorder import Recorder
+
+
+class StartupError(Exception):
+    """The server could not start (port in use, lifespan startup failed).
+
+    The message is one line for the user; ``exit_code`` is the process exit
+    code to use (3, uvicorn's ``STARTUP_FAILURE``).
+    """
+
+    exit_code = 3
+
+
+class Server:
+    """One embedded HTTP/1.1 server for one app. Use :meth:`serve`."""
+
+    def __init__(self, config: Config, app: ASGIApp, recorder: Recorder) -> None:
+        self.config = config
+        self.state = ServerState(config, app, recorder)
+        self.exit: asyncio.Event | None = None  # created on the serving loop
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.port = config.port
+        self._server: asyncio.base_events.Server | None = None
+        self._force = False
+
+    @property
+    def url(self) -> str:
+        """The URL to open, with the bound port (``--port 0`` resolved)."""
+        host = self.config.host
+        if self.config.binds_all_interfaces:
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    async def serve(
+        self,
+        *,
+        handle_signals: bool = True,
+        ready: Callable[[], None] | None = None,
+    ) -> None:
+        """Start, call ``ready()``, serve until :meth:`stop`, then shut down.
+
+        Raises :class:`StartupError` if the server cannot start; nothing stays
+        bound then.
+        """
+        self.loop = asyncio.get_running_loop()
+        self.exit = asyncio.Event()
+        lifespan = Lifespan(self.state)
+        await self._startup(lifespan)
+        if handle_signals:
+            self._install_signal_handlers()
+        if ready is not None:
+            ready()
+        try:
+            await self.exit.wait()
+        finally:
+            await self._shutdown(lifespan)
+
+    def stop(self, force: bool = False) -> None:
+        """Ask the server to shut down gracefully (again, or ``force``: at once).
+
+        Thread-safe: may be called from any thread once :meth:`serve` started.
+        """
+        if self.loop is None or self.exit is None:
+            return
+
+        def _stop() -> None:
+            assert self.exit is not None
+            if self.exit.is_set() or force:
+                self._force = True
+                for task in list(self.state.tasks):
+                    task.cancel()
+            self.exit.set()
+
+        if self.loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            _stop()
+        else:
+            self.loop.call_soon_threadsafe(_stop)
+
+    async def _startup(self, lifespan: Lifespan) -> None:
+        config, recorder = self.config, self.state.recorder
+        try:
+            await lifespan.startup()
+        except LifespanFailed as exc:
+            raise StartupError(f"Application startup failed: {exc}") from None
+        try:
+            self._server = await asyncio.get_running_loop().create_server(
+                lambda: HTTPProtocol(self.state),
+                host=config.host,
+                port=config.port,
+                reuse_address=True,
+                backlog=2048,
+            )
+        except OSError as exc:
+            await lifespan.shutdown()
+            raise StartupError(str(exc)) from None
+        sock = self._server.sockets[0]
+        self.port = sock.getsockname()[1]
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            for each in self._server.sockets:
+                each.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        recorder.record(ServerNote, 0, "info", f"listening on {self.url}")
+        if config.binds_all_interfaces:
+            recorder.record(
+                ServerNote,
+                0,
+                "warning",
+                f"bound to {config.host}: every machine that can reach this one can send "
+                "requests to the app",
+            )
+
+    async def _shutdown(self, lifespan: Lifespan) -> None:
+        state = self.state
+        state.should_exit = True
+        state.recorder.record(ServerNote, 0, "info", "shutting down")
+        if self._server is not None:
+            self._server.close()
+        for conn in list(state.connections):
+            conn.shutdown()
+        timeout = self.config.timeout_graceful_shutdown
+        pending = [t for t in state.tasks if not t.done()]
+        if pending and not self._force:
+            _, still = await asyncio.wait(pending, timeout=timeout)
+            pending = list(still)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+        for conn in list(state.connections):
+            conn.close("server", "shutting down")
+        await lifespan.shutdown()
+        state.recorder.record(ServerNote, 0, "info", "stopped")
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.stop)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
+                signal.signal(sig, lambda *_: self.stop())
+
+
+class ServerThread:
+    """A :class:`Server` on its own event loop in a daemon worker thread.
+
+    :meth:`start` blocks until the server listens (or raises
+    :class:`StartupError`); :meth:`stop` shuts it down and joins the thread.
+    """
+
+    def __init__(self, config: Config, app: ASGIApp, recorder: Recorder) -> None:
+        self.server = Server(config, app, recorder)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="asgi-scope-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The URL the server listens on."""
+        return self.server.url
+
+    def start(self) -> None:
+        """Start the thread; return once listening. Raises :class:`StartupError`."""
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Shut the server down gracefully and wait for the thread (seconds)."""
+        self.server.stop()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self.server.serve(handle_signals=False, ready=self._ready.set))
+        except BaseException as exc:  # handed to the starting thread
+            self._error = exc
+        finally:
+            self._ready.set()

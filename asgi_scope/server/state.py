@@ -1,0 +1,66 @@
+"""What every connection of one server shares: config, app, recorder, ids."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Coroutine
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+from asgi_scope import __version__
+from asgi_scope.config import Config
+from asgi_scope.trace.recorder import Recorder
+
+if TYPE_CHECKING:
+    from asgi_scope.server.http import HTTPProtocol
+
+ASGIApp = Any
+"""An ASGI 3 application: ``async def app(scope, receive, send) -> None``."""
+
+
+class ServerState:
+    """Shared by the server, its lifespan and every :class:`HTTPProtocol`.
+
+    Connection ids count from 1 (0 is the server's own lifespan lane); exchange
+    ids count from 1 across the whole session.
+    """
+
+    def __init__(self, config: Config, app: ASGIApp, recorder: Recorder) -> None:
+        self.config = config
+        self.app = app
+        self.recorder = recorder
+        self.connections: set[HTTPProtocol] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.lifespan_state: dict[str, Any] = {}
+        self.should_exit = False
+        self._conn_ids = itertools.count(1)
+        self._exchange_ids = itertools.count(1)
+        self._date_second = 0
+        self._defaults: list[tuple[bytes, bytes]] = []
+
+    def next_conn(self) -> int:
+        """A new connection id."""
+        return next(self._conn_ids)
+
+    def next_exchange(self) -> int:
+        """A new exchange id."""
+        return next(self._exchange_ids)
+
+    def start_task(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` as a task the server waits for at shutdown."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def default_headers(self) -> list[tuple[bytes, bytes]]:
+        """``server`` and ``date`` (RFC 9110 §6.6.1) headers, the date cached per second."""
+        now = int(time.time())
+        if now != self._date_second:
+            self._date_second = now
+            self._defaults = [
+                (b"server", f"asgi-scope/{__version__}".encode()),
+                (b"date", formatdate(now, usegmt=True).encode()),
+            ]
+        return self._defaults

@@ -1,0 +1,107 @@
+"""The tracing shim: wraps one exchange's ``receive`` and ``send``.
+
+The server creates one :class:`Shim` per exchange (an HTTP request/response, a
+lifespan) and hands the app ``shim.receive`` and ``shim.send`` instead of its
+own callables. Each message is snapshotted as it crosses (ASGI spec: the app
+owns its dicts and buffers and may reuse them) and recorded with one append.
+
+The server's own callables speak a slightly richer protocol than ASGI's:
+its ``receive`` returns ``(message, wire)``, where ``wire`` is the received byte
+range the message came from (or None), and it reads :attr:`Shim.last_sent` to
+tag the bytes a message became. The app sees plain ASGI.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgi_scope.trace.events import (
+    AppRaised,
+    ExchangeEnded,
+    MessageReceived,
+    MessageSent,
+    ScopeCreated,
+    Wire,
+)
+from asgi_scope.trace.recorder import Recorder
+from asgi_scope.trace.snapshot import snapshot, snapshot_message
+
+ServerReceive = Callable[[], Awaitable[tuple[dict[str, Any], Wire | None]]]
+ServerSend = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Shim:
+    """Records what crosses one exchange's ``receive()`` and ``send()``.
+
+    ``conn`` and ``exchange`` are the ids stamped on every event. Message bodies
+    are kept up to ``recorder.max_body`` bytes per direction; the rest is counted
+    in each event's ``dropped``. :attr:`last_sent` is the ``seq`` of the newest
+    :class:`MessageSent`, for the server's :class:`BytesSent` ``cause``.
+    """
+
+    __slots__ = (
+        "_budget_in",
+        "_budget_out",
+        "_receive",
+        "_recorder",
+        "_send",
+        "conn",
+        "exchange",
+        "last_sent",
+    )
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        conn: int,
+        exchange: int,
+        receive: ServerReceive,
+        send: ServerSend,
+    ) -> None:
+        self._recorder = recorder
+        self.conn = conn
+        self.exchange = exchange
+        self._receive = receive
+        self._send = send
+        self._budget_in = self._budget_out = recorder.max_body
+        self.last_sent = 0
+
+    def scope_created(self, scope: dict[str, Any], wire: Wire | None) -> None:
+        """Record the scope the server built, before the app is called with it."""
+        self._recorder.record(ScopeCreated, self.conn, self.exchange, snapshot(scope), wire)
+
+    async def receive(self) -> dict[str, Any]:
+        """ASGI ``receive``: await the server's next message, record it, return it."""
+        message, wire = await self._receive()
+        snap, kept, dropped = snapshot_message(message, self._budget_in)
+        self._budget_in -= kept
+        self._recorder.record(MessageReceived, self.conn, self.exchange, snap, wire, dropped)
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """ASGI ``send``: record ``message`` as the app gave it, then pass it on.
+
+        Raises whatever the server's ``send`` raises (for instance ``RuntimeError``
+        for a message out of order), as the app would see without the shim.
+        """
+        snap, kept, dropped = snapshot_message(message, self._budget_out)
+        self._budget_out -= kept
+        event = self._recorder.record(MessageSent, self.conn, self.exchange, snap, dropped)
+        self.last_sent = event.seq
+        await self._send(message)
+
+    def raised(self, exc: BaseException) -> None:
+        """Record that the app raised ``exc`` (call from an ``except`` block)."""
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self._recorder.record(
+            AppRaised, self.conn, self.exchange, type(exc).__qualname__, str(exc), text
+        )
+
+    def ended(self, scope: dict[str, Any], outcome: str, status: int) -> None:
+        """Record that the app's call returned: the scope as the app left it, the
+        outcome (see :class:`ExchangeEnded`) and the status the client got."""
+        self._recorder.record(
+            ExchangeEnded, self.conn, self.exchange, snapshot(scope), outcome, status
+        )
