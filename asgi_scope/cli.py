@@ -1,0 +1,174 @@
+"""The ``asgi-scope`` command: flags, exit codes, and picking the view.
+
+Flags follow uvicorn's where they overlap. Exit codes: 0 after a clean stop;
+2 for a usage error (click's); 3 when the app cannot be loaded or the server
+cannot start (uvicorn's ``STARTUP_FAILURE``): one line on stderr, no
+traceback, except for an error raised inside the user's own module, whose
+traceback is the user's to see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import traceback
+
+import click
+
+from asgi_scope import __version__
+from asgi_scope.config import DEMO_APP, Config
+from asgi_scope.importer import AppLoadError, load_app
+from asgi_scope.server.runner import Server, ServerThread, StartupError
+from asgi_scope.trace.recorder import DEFAULT_MAX_BODY, Recorder
+
+STARTUP_FAILURE = 3
+
+
+def _fail(message: str) -> None:
+    click.echo(f"asgi-scope: {message}", err=True)
+    sys.exit(STARTUP_FAILURE)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("app", required=False, metavar="[APP]")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind to this address.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Bind to this port; 0 picks a free one.",
+)
+@click.option(
+    "--app-dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Look for APP in this directory (put first on sys.path).",
+)
+@click.option("--factory", is_flag=True, help="APP is a function that returns the app.")
+@click.option("--root-path", default="", help="The ASGI root_path, for an app mounted below /.")
+@click.option(
+    "--interface",
+    type=click.Choice(["auto", "asgi3", "asgi2"]),
+    default="auto",
+    show_default=True,
+    help="The app's ASGI interface; auto detects ASGI 2 double callables.",
+)
+@click.option(
+    "--lifespan",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="Run the lifespan protocol: auto carries on if the app does not support it.",
+)
+@click.option("--headless", is_flag=True, help="Print the trace as lines instead of the TUI.")
+@click.option(
+    "--max-body",
+    default=DEFAULT_MAX_BODY,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Bytes of body (and raw bytes) kept per exchange and direction; the rest is counted.",
+)
+@click.option(
+    "--timeout-keep-alive",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Close a keep-alive connection after this many idle seconds.",
+)
+@click.option(
+    "--timeout-graceful-shutdown",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds in-flight requests get to finish at shutdown.",
+)
+@click.version_option(__version__, "--version", prog_name="asgi-scope")
+def main(app: str | None, **options: object) -> None:
+    """Run an ASGI APP (as module:attribute, e.g. main:app) and watch every
+    scope, message and byte it exchanges, live.
+
+    With no APP, serves the built-in demo app.
+    """
+    config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
+    try:
+        asgi_app = load_app(
+            config.app, app_dir=config.app_dir, factory=config.factory, interface=config.interface
+        )
+    except AppLoadError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # raised inside the user's own module: theirs to see
+        click.echo(_user_traceback(exc), err=True)
+        _fail(f"error while importing {config.app!r} (traceback above)")
+    if config.binds_all_interfaces:
+        click.secho(
+            f"asgi-scope: WARNING: listening on all interfaces ({config.host}): anyone who can "
+            "reach this machine can send requests to the app.",
+            err=True,
+            fg="yellow",
+            bold=True,
+        )
+    recorder = Recorder(max_body=config.max_body)
+    if config.headless:
+        _run_headless(config, asgi_app, recorder)
+    else:
+        _run_tui(config, asgi_app, recorder)
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback of an error raised in the user's module, without the frames
+    of asgi-scope's importer and of importlib that led there."""
+    tb = traceback.TracebackException.from_exception(exc)
+    tb.stack = traceback.StackSummary.from_list(
+        [f for f in tb.stack if "importlib" not in f.filename and "asgi_scope" not in f.filename]
+    )
+    return "".join(tb.format()).rstrip()
+
+
+def _run_headless(config: Config, app: object, recorder: Recorder) -> None:
+    from asgi_scope.console import Printer, print_forever
+
+    printer = Printer()
+
+    async def run() -> None:
+        server = Server(config, app, recorder)
+        printing = asyncio.get_running_loop().create_task(print_forever(recorder, printer))
+        try:
+            await server.serve(ready=lambda: _hint(server.url, config))
+        finally:
+            printing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await printing
+
+    try:
+        asyncio.run(run())
+    except StartupError as exc:
+        printer.print(recorder.drain())
+        _fail(str(exc))
+    except KeyboardInterrupt:  # a second Ctrl-C while shutting down
+        pass
+
+
+def _hint(url: str, config: Config) -> None:
+    if config.is_demo:
+        click.echo(f"asgi-scope: serving the demo app; try: curl {url}/", err=True)
+
+
+def _run_tui(config: Config, app: object, recorder: Recorder) -> None:
+    from asgi_scope.ui.app import ScopeApp
+
+    thread = ServerThread(config, app, recorder)
+    try:
+        thread.start()
+    except StartupError as exc:
+        _fail(str(exc))
+    name = "demo app" if config.is_demo else config.app
+    ui = ScopeApp(recorder, app_name=name, url=thread.url, on_quit=thread.stop)
+    signal.signal(signal.SIGTERM, lambda *_: ui.exit())
+    try:
+        ui.run()
+    finally:
+        thread.stop()

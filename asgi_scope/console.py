@@ -1,0 +1,155 @@
+"""Headless mode: the trace as one line per event, for terminals and scripts.
+
+Lines are Rich ``Text`` built from plain strings (never markup), styled on a
+terminal and plain when piped. Every untrusted part goes through the shared
+summaries of :mod:`asgi_scope.trace.summary`, which escape control characters.
+
+Line shape: ``seconds  conn/exchange  what``::
+
+    1.2345  c1 #2  server → app  http.request body=5 B "hello" more_body=False
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import IO
+
+from rich.console import Console
+from rich.text import Text
+
+from asgi_scope.trace import summary
+from asgi_scope.trace.events import (
+    AppRaised,
+    BytesReceived,
+    BytesSent,
+    ConnectionClosed,
+    ConnectionOpened,
+    Event,
+    ExchangeEnded,
+    MessageReceived,
+    MessageSent,
+    ProtocolError,
+    ScopeCreated,
+    ServerNote,
+)
+from asgi_scope.trace.recorder import Recorder
+from asgi_scope.trace.safe import safe_text
+
+DRAIN_INTERVAL = 1 / 30
+"""Seconds between two drains of the recorder (about 30 Hz)."""
+
+_NOTE_STYLES = {"info": "cyan", "warning": "bold yellow", "error": "bold red"}
+
+
+def _address(addr: tuple[str, int] | None) -> str:
+    return f"{safe_text(addr[0])}:{addr[1]}" if addr else "?"
+
+
+class Printer:
+    """Prints events as lines on ``file`` (default stdout).
+
+    ``color`` None lets Rich decide (styled on a terminal, plain when piped).
+    """
+
+    def __init__(self, file: IO[str] | None = None, color: bool | None = None) -> None:
+        self.console = Console(
+            file=file,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+            markup=False,
+            no_color=color is False,
+            force_terminal=color,
+        )
+        self._starts: dict[int, int] = {}
+
+    def print(self, events: list[Event]) -> None:
+        """Print one line per event (a few events print more, e.g. tracebacks)."""
+        for event in events:
+            line = self.line(event)
+            if line is not None:
+                self.console.print(line)
+
+    def line(self, event: Event) -> Text | None:
+        """The line for ``event``, or None for events with nothing to say."""
+        who = f"c{event.conn}" if event.conn else "server"
+        exchange = getattr(event, "exchange", 0)
+        if exchange:
+            who += f" #{exchange}"
+        text = Text(f"{event.t_ns / 1e9:10.4f}  ", style="dim")
+        text.append(f"{who:<10} ", style="blue")
+        body = self._describe(event, exchange)
+        if body is None:
+            return None
+        for part, style in body:
+            text.append(part, style=style)
+        return text
+
+    def _describe(self, event: Event, exchange: int) -> list[tuple[str, str]] | None:
+        if isinstance(event, ConnectionOpened):
+            return [(f"connected from {_address(event.client)}", "green")]
+        if isinstance(event, ConnectionClosed):
+            return [(f"closed by {event.by} ({safe_text(event.reason)})", "green")]
+        if isinstance(event, BytesReceived):
+            return [
+                (f"⇠ {summary.size(event.size)} received ", "dim"),
+                (summary.preview(event.data), ""),
+            ]
+        if isinstance(event, BytesSent):
+            return [
+                (f"⇢ {summary.size(event.size)} sent ", "dim"),
+                (summary.preview(event.data), ""),
+            ]
+        if isinstance(event, ScopeCreated):
+            self._starts[exchange] = event.t_ns
+            return [("scope ", "bold"), (summary.scope_summary(event.scope), "bold")]
+        if isinstance(event, MessageReceived):
+            return [
+                ("server → app  ", "magenta"),
+                (summary.message_summary(event.message, event.dropped), ""),
+            ]
+        if isinstance(event, MessageSent):
+            return [
+                ("app → server  ", "yellow"),
+                (summary.message_summary(event.message, event.dropped), ""),
+            ]
+        if isinstance(event, AppRaised):
+            return [
+                (
+                    f"app raised {safe_text(event.exc_type)}: {safe_text(event.message)}\n",
+                    "bold red",
+                ),
+                (safe_text(event.traceback.rstrip(), keep_newlines=True), "red"),
+            ]
+        if isinstance(event, ProtocolError):
+            answer = f"answered {event.status}" if event.status else "connection closed"
+            return [
+                (
+                    f"protocol error by the {event.by}: {safe_text(event.detail)} ({answer})",
+                    "bold red",
+                )
+            ]
+        if isinstance(event, ExchangeEnded):
+            start = self._starts.pop(exchange, event.t_ns)
+            took = summary.duration(event.t_ns - start)
+            status = f" {event.status}" if event.status else ""
+            return [
+                (
+                    f"{event.outcome}{status} in {took}",
+                    "bold green" if event.outcome == "complete" else "bold red",
+                )
+            ]
+        if isinstance(event, ServerNote):
+            return [(safe_text(event.text), _NOTE_STYLES.get(event.level, ""))]
+        return None
+
+
+async def print_forever(recorder: Recorder, printer: Printer) -> None:
+    """Drain ``recorder`` into ``printer`` about 30 times a second, until cancelled
+    (it prints what is left before it returns)."""
+    try:
+        while True:
+            await asyncio.sleep(DRAIN_INTERVAL)
+            printer.print(recorder.drain())
+    finally:
+        printer.print(recorder.drain())
