@@ -1,0 +1,177 @@
+"""The installed ``asgi-scope`` command: flags, exit codes, headless output.
+
+Each test runs the real console script in a subprocess, as a user would.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMAND = str(Path(sys.executable).with_name("asgi-scope"))
+
+
+def run(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    """Run ``asgi-scope ARGS`` to completion from the repository root."""
+    return subprocess.run(
+        [COMMAND, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_headless(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start ``asgi-scope --headless ARGS`` and return it with its URL once listening."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [COMMAND, "--headless", "--port", str(port), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    proc.kill()
+    out, err = proc.communicate()
+    raise AssertionError(f"asgi-scope did not start:\n{out}\n{err}")
+
+
+def stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """Send SIGINT (Ctrl-C) and return stdout and stderr once it exited."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_version_prints_the_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0
+    assert "asgi-scope, version" in result.stdout
+
+
+def test_help_lists_the_uvicorn_flags() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for flag in ("--host", "--port", "--app-dir", "--factory", "--root-path", "--interface"):
+        assert flag in result.stdout
+
+
+def test_unknown_flag_is_a_usage_error_with_exit_2() -> None:
+    result = run("--bogus")
+    assert result.returncode == 2
+    assert "No such option" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_interface_value_is_a_usage_error() -> None:
+    assert run("--interface", "asgi4").returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("no_such_module_xyz:app", 'Could not import module "no_such_module_xyz"'),
+        ("tests.apps.plain:missing", 'Attribute "missing" not found'),
+        ("tests.apps.plain:not_callable", "not callable"),
+        ("tests.apps.plain", "must be in format"),
+    ],
+)
+def test_unloadable_app_gives_one_line_and_exit_3(spec: str, words: str) -> None:
+    result = run(spec)
+    assert result.returncode == 3
+    assert words in one_line_error(result)
+
+
+def test_import_error_inside_the_users_module_shows_its_traceback() -> None:
+    result = run("tests.apps.broken_import:app")
+    assert result.returncode == 3
+    assert "Traceback" in result.stderr
+    assert "broken_import.py" in result.stderr
+    assert "this_package_does_not_exist_xyz" in result.stderr
+    assert "asgi_scope/importer.py" not in result.stderr  # our frames are left out
+
+
+def test_port_in_use_exits_3_with_one_line() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run("--headless", "--port", str(port), "tests.apps.plain:app")
+    assert result.returncode == 3
+    assert "address already in use" in one_line_error(result).lower()
+
+
+def test_headless_serves_the_fastapi_app_and_prints_the_trace() -> None:
+    proc, url = start_headless("tests.apps.fastapi_app:app")
+    try:
+        response = httpx.get(f"{url}/items/42?q=x", timeout=5)
+        assert response.json() == {"item_id": 42, "q": "x"}
+        assert httpx.get(f"{url}/boom", timeout=5).status_code == 500
+        time.sleep(0.3)  # a drain is due every 1/30 s
+    finally:
+        out, _ = stop(proc)
+    assert proc.returncode == 0
+    assert "scope http GET /items/42?q=x HTTP/1.1" in out
+    assert "app → server  http.response.start status=200" in out
+    assert "app raised RuntimeError: boom" in out
+    assert "\x1b" not in out  # piped: plain text
+
+
+def test_headless_demo_app_hints_the_url_and_stops_cleanly_on_ctrl_c() -> None:
+    proc, url = start_headless()
+    out, err = stop(proc)
+    assert proc.returncode == 0
+    assert f"curl {url}/" in err
+    assert "lifespan.shutdown.complete" in out
+    assert "stopped" in out
+
+
+def test_headless_escapes_control_bytes_from_the_network() -> None:
+    proc, url = start_headless("tests.apps.plain:app")
+    try:
+        with socket.create_connection((url.split(":")[1][2:], int(url.rsplit(":", 1)[1]))) as s:
+            s.sendall(b"GET /a\x1b[31m HTTP/1.1\r\nhost: x\r\nx-evil: \x1b]52;c;SGk=\x07\r\n\r\n")
+            s.recv(4096)
+        time.sleep(0.3)
+    finally:
+        out, _ = stop(proc)
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "\\x1b" in out  # shown, escaped
+
+
+def test_binding_all_interfaces_warns_loudly() -> None:
+    proc, _ = start_headless("--host", "0.0.0.0", "tests.apps.plain:app")
+    _, err = stop(proc)
+    assert "WARNING" in err
+    assert "all interfaces" in err
