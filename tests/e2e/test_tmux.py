@@ -1,0 +1,138 @@
+"""End to end, as a person would: the installed ``asgi-scope`` in a real
+terminal (tmux) on the FastAPI test app, requests sent with curl, the screen read
+back with ``tmux capture-pane``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMAND = str(Path(sys.executable).with_name("asgi-scope"))
+
+if not (shutil.which("tmux") and shutil.which("curl")):
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install tmux and curl (.ci/run does)")
+    pytest.skip("needs tmux and curl", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Terminal:
+    """One tmux session running one command, 120x36."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.name = f"asgi-scope-e2e-{uuid.uuid4().hex[:8]}"
+        subprocess.run(
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                "120",
+                "-y",
+                "36",
+                "-c",
+                str(ROOT),
+                *command,
+            ],
+            check=True,
+            env={**os.environ, "TERM": "xterm-256color"},
+        )
+        subprocess.run(["tmux", "set-option", "-t", self.name, "remain-on-exit", "on"], check=True)
+
+    def screen(self) -> str:
+        """The visible screen as plain text."""
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 15) -> str:
+        """Poll the screen until ``predicate(screen)`` holds; fail with the screen."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"screen never matched; last screen:\n{screen}")
+
+    def press(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def dead(self) -> bool:
+        out = subprocess.run(
+            ["tmux", "display-message", "-p", "-t", self.name, "#{pane_dead}"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return out == "1"
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def fastapi_in_tmux() -> Iterator[tuple[Terminal, str]]:
+    port = free_port()
+    term = Terminal([COMMAND, "tests.apps.fastapi_app:app", "--port", str(port)])
+    try:
+        yield term, f"http://127.0.0.1:{port}"
+    finally:
+        term.close()
+
+
+def curl(*args: str) -> str:
+    return subprocess.run(
+        ["curl", "-s", "--max-time", "5", *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_requests_sent_with_curl_appear_on_the_screen(fastapi_in_tmux) -> None:
+    term, url = fastapi_in_tmux
+    term.wait_for(lambda s: url in s)
+
+    assert curl(f"{url}/items/42?q=hello") == '{"item_id":42,"q":"hello"}'
+    curl("-H", "content-type: application/json", "-d", '{"name":"Ada","age":36}', f"{url}/user")
+    curl(f"{url}/boom")
+
+    screen = term.wait_for(lambda s: "/boom" in s and "/user" in s and "/items/42" in s)
+    lines = screen.splitlines()
+    assert any("GET" in line and "/items/42" in line and "200" in line for line in lines), screen
+    assert any("POST" in line and "/user" in line and "200" in line for line in lines), screen
+    assert any("GET" in line and "/boom" in line and "500" in line for line in lines), screen
+
+
+def test_quitting_stops_the_server(fastapi_in_tmux) -> None:
+    term, url = fastapi_in_tmux
+    term.wait_for(lambda s: url in s)
+    curl(f"{url}/")
+    term.wait_for(lambda s: "GET" in s)
+    term.press("q")
+    deadline = time.monotonic() + 15
+    while not term.dead() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert term.dead(), term.screen()
+    port = int(url.rsplit(":", 1)[1])
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
