@@ -148,9 +148,22 @@ class HTTPProtocol(asyncio.Protocol):
             # How far h11 has consumed: the event's wire range ends there. The
             # public trailing_data copies the buffer; its length is all we need.
             end = self.in_offset - len(h._receive_buffer)
+            kind = type(event)
+            limit = self.state.config.h11_max_incomplete_event_size
+            if kind is h11.Request and end - self.consumed > limit:
+                # h11 limits only a head still arriving; hold one that arrived
+                # whole to the same limit, so the answer (431, RFC 6585 §5)
+                # does not depend on how TCP happened to split the bytes.
+                size = end - self.consumed
+                self._bad_request(
+                    h11.RemoteProtocolError(
+                        f"request head too long ({size} bytes, limit {limit})",
+                        error_status_hint=431,
+                    )
+                )
+                return
             wire = (self.consumed, end)
             self.consumed = end
-            kind = type(event)
             if kind is h11.Request:
                 self._start_cycle(event, wire)
             elif kind is h11.Data:
@@ -315,6 +328,7 @@ class RequestCycle:
         self.buffered = 0
         self.body_wire: Wire | None = None
         self.more_body = True
+        self.body_delivered = False  # the last http.request went to the app
         self.disconnected = False
         self.response_started = False
         self.response_complete = False
@@ -382,13 +396,20 @@ class RequestCycle:
             and not self.disconnected
             and proto.h11.they_are_waiting_for_100_continue
         ):
-            data = proto.h11.send(h11.InformationalResponse(status_code=100, reason=b"Continue"))
+            data = proto.h11.send(
+                h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
+            )
             self.out_budget -= proto.write(data, self.exchange, 0, self.out_budget)
-        if not self.disconnected and not self.response_complete:
+        # Wait until there is something new to give: body, the end of the body
+        # (once), or the end of the exchange. After the last ``http.request``
+        # the next receive() blocks until http.disconnect is due (as uvicorn
+        # does), so an app listening for disconnect does not spin.
+        while not self.disconnected and not self.response_complete:
+            if self.body or (not self.more_body and not self.body_delivered):
+                break
             proto.resume_reading()
-            if not self.body and self.more_body:
-                await self.message_event.wait()
             self.message_event.clear()
+            await self.message_event.wait()
         if self.disconnected or self.response_complete:
             return {"type": "http.disconnect"}, None
         body = b"".join(self.body)
@@ -396,9 +417,8 @@ class RequestCycle:
         self.body.clear()
         self.buffered = 0
         self.body_wire = None
-        if self.more_body and not body:
-            # Woken with nothing to give (a spurious set): ask again.
-            return await self.receive()
+        proto.resume_reading()
+        self.body_delivered = not self.more_body
         return {"type": "http.request", "body": body, "more_body": self.more_body}, wire
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -461,8 +481,6 @@ class RequestCycle:
     def _refused(self, detail: str) -> None:
         """h11 or the message shape refused what the app sent: record and close."""
         proto = self.proto
-        proto.recorder.record(
-            ProtocolError, proto.conn, self.exchange, "app", 0, detail, None
-        )
+        proto.recorder.record(ProtocolError, proto.conn, self.exchange, "app", 0, detail, None)
         self.response_complete = True
         proto.close("server", "app broke the protocol")

@@ -38,6 +38,7 @@ class Server:
 
     def __init__(self, config: Config, app: ASGIApp, recorder: Recorder) -> None:
         self.config = config
+        recorder.max_body = config.max_body  # the cap the server and the shim apply
         self.state = ServerState(config, app, recorder)
         self.exit: asyncio.Event | None = None  # created on the serving loop
         self.loop: asyncio.AbstractEventLoop | None = None
