@@ -1,0 +1,259 @@
+"""The Textual app: drains the recorder on a timer and keeps every view current.
+
+The server runs in another thread and appends events to a
+:class:`~asgi_scope.trace.recorder.Recorder`. Thirty times a second the app drains
+them in one batch into its :class:`~asgi_scope.trace.store.Store` and refreshes only
+the rows, counters and tab the batch touched: never one Textual message per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from functools import partial
+
+from rich.text import Text
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent
+
+from asgi_scope.trace.recorder import Recorder
+from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.store import Store
+from asgi_scope.ui.detail import DetailPane
+from asgi_scope.ui.exchanges import ExchangeTable
+from asgi_scope.ui.header import ScopeHeader
+from asgi_scope.ui.notes import NotesBar
+
+TICK = 1 / 30
+"""Seconds between drains of the recorder."""
+
+RUNNING_EVERY = 15
+"""Idle ticks between refreshes of running durations (about twice a second)."""
+
+NARROW = 110
+"""Below this many columns the Messages tab stacks its list over the detail."""
+
+
+def empty_state(url: str) -> Text:
+    """The friendly text shown before the first request: how to send one."""
+    url = safe_text(url)
+    text = Text(justify="center")
+    text.append("Waiting for the first request…\n\n", "bold")
+    text.append("Send one from another terminal:\n\n")
+    text.append(f"  curl {url.rstrip('/')}/  \n\n", "reverse")
+    text.append(f"or open {url} in a browser.\n", "")
+    text.append("Every scope, ASGI message and raw byte shows up here, live.", "dim")
+    return text
+
+
+class ScopeApp(App[None]):
+    """Live view of one ASGI app: exchanges, messages, scopes, bytes and timings.
+
+    ``recorder`` is filled by the server thread; ``app_name`` and ``url`` are shown
+    in the header; ``on_quit`` is called in a worker thread when the user quits, and
+    may block while the server shuts down gracefully.
+    """
+
+    CSS_PATH = "scope.tcss"
+    TITLE = "asgi-scope"
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", tooltip="Stop the server cleanly and quit"),
+        Binding("f", "toggle_follow", "Follow", tooltip="Follow the newest exchange on/off"),
+        Binding("c", "clear", "Clear", tooltip="Forget every exchange recorded so far"),
+        Binding("j,n", "next_exchange", "Next", tooltip="Select the next exchange"),
+        Binding("k,p", "previous_exchange", "Prev", tooltip="Select the previous exchange"),
+        Binding(
+            "m", "show_tab('messages')", "Messages", show=False, tooltip="Show the Messages tab"
+        ),
+        Binding("s", "show_tab('scope')", "Scope", show=False, tooltip="Show the Scope tab"),
+        Binding("x", "show_tab('hex')", "Hex", show=False, tooltip="Show the Hex tab"),
+        Binding(
+            "t", "show_tab('timeline')", "Timeline", show=False, tooltip="Show the Timeline tab"
+        ),
+    ]
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        *,
+        app_name: str,
+        url: str,
+        on_quit: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.recorder = recorder
+        """Where the server appends events; drained on a timer."""
+        self.store = Store()
+        """Everything drained so far (read-only for views)."""
+        self.app_name = app_name
+        self.url = url
+        self.on_quit = on_quit
+        self.follow = True
+        """Whether new exchanges are selected as they arrive."""
+        self._quitting = False
+        self._idle_ticks = 0
+        self._notes_shown = 0
+
+    # -- layout -----------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield ScopeHeader(self.app_name, self.url, id="header")
+        yield Static(empty_state(self.url), id="empty")
+        with Vertical(id="body"):
+            yield ExchangeTable(id="exchanges")
+            yield DetailPane(id="detail")
+        yield NotesBar(id="notes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # Kept, not queried: query_one() searches the active screen, which is the
+        # command palette's while it is open.
+        self._table = self.query_one(ExchangeTable)
+        self._detail = self.query_one(DetailPane)
+        self._header = self.query_one(ScopeHeader)
+        self._notes = self.query_one(NotesBar)
+        self._empty = self.query_one("#empty")
+        self._body = self.query_one("#body")
+        self._table.focus()
+        self._show_empty(True)
+        self.drain()
+        self.set_interval(TICK, self.drain)
+
+    def on_resize(self, event: Resize) -> None:
+        self.screen.set_class(event.size.width < NARROW, "-narrow")
+
+    def _show_empty(self, empty: bool) -> None:
+        self._empty.display = empty
+        self._body.display = not empty
+
+    # -- the drain loop ---------------------------------------------------
+
+    def drain(self) -> None:
+        """Take every pending event from the recorder and refresh what it touched."""
+        table, detail = self._table, self._detail
+        if not table.is_attached:
+            return  # shutting down
+        events = self.recorder.drain()
+        now = self.recorder.now()
+        if not events:
+            self._idle_ticks += 1
+            if self._idle_ticks % RUNNING_EVERY == 0:
+                table.tick(self.store, now)
+                detail.tick(now)
+            return
+        touched = self.store.add(events)
+        added = table.sync(self.store, touched, now)
+        self._update_counters()
+        self._update_notes()
+        if added:
+            self._show_empty(False)
+            if self.follow or table.selected_id is None:
+                table.select_last()
+        selected = table.selected_id
+        exchange = self.store.exchanges.get(selected) if selected is not None else None
+        if exchange is not None and self._concerns(exchange.id, exchange.conn, touched, events):
+            detail.show(self.store, exchange.id, now)
+
+    @staticmethod
+    def _concerns(exchange_id: int, conn: int, touched: set[int], events: Iterable) -> bool:
+        return exchange_id in touched or any(e.conn == conn for e in events)
+
+    def _update_counters(self) -> None:
+        store = self.store
+        self._header.set_counters(
+            connections=len(store.connections),
+            requests=self._table.requests,
+            bytes_in=store.bytes_in,
+            bytes_out=store.bytes_out,
+            errors=store.errors,
+        )
+
+    def _update_notes(self) -> None:
+        notes = self.store.notes
+        if len(notes) == self._notes_shown:
+            return
+        for note in notes[self._notes_shown :]:
+            if note.level in ("warning", "error"):
+                self.notify(safe_text(note.text), severity=note.level, markup=False)
+        self._notes_shown = len(notes)
+        self._notes.show(notes)
+
+    def on_exchange_table_selected(self, event: ExchangeTable.Selected) -> None:
+        detail = self._detail
+        shown = detail.exchange
+        if shown is not None and shown is self.store.exchanges.get(event.exchange_id or 0):
+            return  # already drawn by drain() in the same batch
+        detail.show(self.store, event.exchange_id, self.recorder.now())
+
+    # -- actions ----------------------------------------------------------
+
+    def action_toggle_follow(self) -> None:
+        """Follow the newest exchange, or stop following."""
+        self._set_follow(not self.follow)
+        if self.follow:
+            self._table.select_last()
+
+    def _set_follow(self, follow: bool) -> None:
+        self.follow = follow
+        self._header.set_follow(follow)
+
+    def action_clear(self) -> None:
+        """Forget everything recorded so far."""
+        self.store.clear()
+        self._notes_shown = 0
+        self._table.reset()
+        self._notes.show([])
+        self._update_counters()
+        self._detail.show(self.store, None, self.recorder.now())
+        self._show_empty(True)
+
+    def action_next_exchange(self) -> None:
+        """Select the next (newer) exchange."""
+        self._table.action_cursor_down()
+
+    def action_previous_exchange(self) -> None:
+        """Select the previous (older) exchange; stops following."""
+        self._set_follow(False)
+        self._table.action_cursor_up()
+
+    def action_show_tab(self, tab: str) -> None:
+        """Show one tab of the detail pane: messages, scope, hex or timeline."""
+        self._detail.query_one(TabbedContent).active = f"tab-{tab}"
+
+    async def action_quit(self) -> None:
+        """Stop the server cleanly (``on_quit``) and exit; a second quit exits at once."""
+        if self._quitting or self.on_quit is None:
+            self.exit()
+            return
+        self._quitting = True
+        self._notes.update(Text("Stopping the server… (press q again to quit at once)", "bold"))
+        self.run_worker(self._shut_down(), name="shutdown", exit_on_error=False)
+
+    async def _shut_down(self) -> None:
+        assert self.on_quit is not None
+        try:
+            await asyncio.to_thread(self.on_quit)
+        finally:
+            self.exit()
+
+    # -- command palette --------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers every key binding's action, plus Textual's own commands."""
+        own = set()
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            own.add(binding.description)
+            yield SystemCommand(
+                binding.description,
+                f"{binding.tooltip} ({binding.key.replace(',', ' or ')})",
+                partial(self.run_action, binding.action),
+            )
+        for command in super().get_system_commands(screen):
+            if command.title not in own:
+                yield command

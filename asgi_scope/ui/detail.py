@@ -1,0 +1,112 @@
+"""The detail pane: tabs that show the selected exchange four ways."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.widgets import TabbedContent, TabPane
+
+from asgi_scope.trace.events import Event, MessageReceived, MessageSent, ProtocolError, ScopeCreated
+from asgi_scope.trace.store import Exchange, Store
+from asgi_scope.ui.hex_view import HexView, Highlight
+from asgi_scope.ui.messages import MessagesView
+from asgi_scope.ui.scope_view import ScopeView
+from asgi_scope.ui.timeline import TimelineView
+
+TABS = ("messages", "scope", "hex", "timeline")
+"""Tab ids, left to right (each pane's id is ``tab-<name>``)."""
+
+
+def wire_of(event: Event | None, exchange: Exchange | None) -> Highlight | None:
+    """The raw bytes ``event`` came from or became, as a Hex highlight."""
+    if event is None or exchange is None:
+        return None
+    wire = None
+    direction = "in"
+    if isinstance(event, (MessageReceived, ScopeCreated, ProtocolError)):
+        wire = event.wire
+    elif isinstance(event, MessageSent):
+        direction, wire = "out", exchange.sent_wire(event)
+    return (direction, *wire) if wire else None
+
+
+class DetailPane(Container):
+    """Messages, Scope, Hex and Timeline of one exchange.
+
+    Only the active tab is redrawn when the exchange changes; the others are marked
+    stale and redrawn when they are shown. The Messages list is always kept current,
+    because its selection picks the bytes the Hex tab highlights.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._store: Store | None = None
+        self._exchange: Exchange | None = None
+        self._now = 0
+        self._stale: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="tabs", initial="tab-messages"):
+            with TabPane("Messages", id="tab-messages"):
+                yield MessagesView(id="messages")
+            with TabPane("Scope", id="tab-scope"):
+                yield ScopeView(id="scope")
+            with TabPane("Hex", id="tab-hex"):
+                yield HexView(id="hex")
+            with TabPane("Timeline", id="tab-timeline"):
+                yield TimelineView(id="timeline")
+
+    @property
+    def exchange(self) -> Exchange | None:
+        """The exchange shown."""
+        return self._exchange
+
+    @property
+    def active(self) -> str:
+        """The name of the active tab (``messages``, ``scope``, ``hex``, ``timeline``)."""
+        return (self.query_one(TabbedContent).active or "tab-messages").removeprefix("tab-")
+
+    def show(self, store: Store, exchange_id: int | None, now_ns: int) -> None:
+        """Show (or bring up to date) exchange ``exchange_id`` of ``store``."""
+        self._store = store
+        self._exchange = store.exchanges.get(exchange_id) if exchange_id else None
+        self._now = now_ns
+        self._stale = set(TABS)
+        self.query_one(MessagesView).show(self._exchange)
+        self._stale.discard("messages")
+        self._redraw(self.active)
+
+    def tick(self, now_ns: int) -> None:
+        """Redraw the Timeline, if shown, for an exchange still running."""
+        if self._exchange is not None and self._exchange.t_end is None:
+            self._now = now_ns
+            if self.active == "timeline":
+                self._redraw("timeline")
+
+    def _redraw(self, tab: str) -> None:
+        if tab not in self._stale:
+            return
+        self._stale.discard(tab)
+        exchange, store = self._exchange, self._store
+        connection = store.connections.get(exchange.conn) if exchange and store else None
+        if tab == "scope":
+            self.query_one(ScopeView).show(exchange)
+        elif tab == "hex":
+            hex_view = self.query_one(HexView)
+            hex_view.show(exchange, connection)
+            hex_view.set_highlight(wire_of(self.query_one(MessagesView).selected, exchange))
+        elif tab == "timeline":
+            exchanges = []
+            if connection is not None and store is not None:
+                exchanges = [
+                    store.exchanges[i] for i in connection.exchanges if i in store.exchanges
+                ]
+            self.query_one(TimelineView).show(exchange, connection, exchanges, self._now)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()
+        self._redraw(self.active)
+
+    def on_messages_view_picked(self, event: MessagesView.Picked) -> None:
+        event.stop()
+        self.query_one(HexView).set_highlight(wire_of(event.event, self._exchange))

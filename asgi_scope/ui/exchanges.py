@@ -1,0 +1,165 @@
+"""The live table of exchanges: one row per request, WebSocket session or lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.style import Style
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.store import Exchange, Store
+from asgi_scope.ui.render import fmt_bytes, fmt_duration
+
+COLUMNS = (
+    ("id", "#"),
+    ("conn", "conn"),
+    ("method", "method"),
+    ("path", "path"),
+    ("status", "status"),
+    ("time", "time"),
+    ("in", "in"),
+    ("out", "out"),
+    ("state", "state"),
+)
+"""``(key, label)`` of each column, left to right."""
+
+MAX_PATH = 60
+"""Characters of a path (with its query) shown in the table."""
+
+
+class ExchangeTable(DataTable):
+    """Every exchange of the store, updated in place as events arrive.
+
+    Call :meth:`sync` with the ids a batch touched; only those rows are rebuilt.
+    Highlighting a row posts :class:`ExchangeTable.Selected`.
+    """
+
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {
+        "exchanges--open",
+        "exchanges--streaming",
+        "exchanges--done",
+        "exchanges--error",
+        "exchanges--status-ok",
+        "exchanges--status-redirect",
+        "exchanges--status-client",
+        "exchanges--status-server",
+        "exchanges--dim",
+    }
+
+    class Selected(Message):
+        """The highlighted exchange changed (``exchange_id`` None: nothing selected)."""
+
+        def __init__(self, exchange_id: int | None) -> None:
+            super().__init__()
+            self.exchange_id = exchange_id
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self._unfinished: set[int] = set()
+        self.requests = 0
+        """Rows that are client exchanges (not the server's lifespan)."""
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    def reset(self) -> None:
+        """Remove every row (after the store was cleared)."""
+        self.clear()
+        self._unfinished.clear()
+        self.requests = 0
+        self.post_message(self.Selected(None))
+
+    def sync(self, store: Store, touched: Iterable[int], now_ns: int) -> bool:
+        """Add or update the rows of ``touched`` exchanges; True if rows were added."""
+        added = False
+        for exchange_id in sorted(touched):
+            exchange = store.exchanges.get(exchange_id)
+            if exchange is None:
+                continue
+            cells = self._cells(exchange, now_ns)
+            key = str(exchange_id)
+            if key in self.rows:
+                for (column, _label), cell in zip(COLUMNS, cells, strict=True):
+                    self.update_cell(key, column, cell, update_width=True)
+            else:
+                self.add_row(*cells, key=key)
+                added = True
+                if exchange.conn:
+                    self.requests += 1
+            if exchange.t_end is None:
+                self._unfinished.add(exchange_id)
+            else:
+                self._unfinished.discard(exchange_id)
+        return added
+
+    def tick(self, store: Store, now_ns: int) -> None:
+        """Refresh the running duration of exchanges that have not ended."""
+        for exchange_id in list(self._unfinished):
+            exchange = store.exchanges.get(exchange_id)
+            if exchange is None or exchange.t_end is not None:
+                self._unfinished.discard(exchange_id)
+                continue
+            self.update_cell(str(exchange_id), "time", self._time(exchange, now_ns))
+
+    @property
+    def selected_id(self) -> int | None:
+        """The id of the highlighted exchange, if any."""
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return int(row_key.value) if row_key.value is not None else None
+
+    def select_last(self) -> None:
+        """Highlight the newest exchange."""
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Selected(int(event.row_key.value)))
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(
+            f"exchanges--{name}", partial=True, default=Style.null()
+        )
+
+    def _time(self, exchange: Exchange, now_ns: int) -> Text:
+        if exchange.duration_ns is not None:
+            return Text(fmt_duration(exchange.duration_ns), justify="right")
+        running = fmt_duration(max(now_ns - exchange.t_start, 0))
+        return Text(running + "…", self._style("dim"), justify="right")
+
+    def _cells(self, exchange: Exchange, now_ns: int) -> list[Text]:
+        if exchange.kind == "lifespan":
+            method = Text("lifespan", self._style("dim"))
+        elif exchange.kind == "websocket":
+            method = Text("WS")
+        else:
+            method = Text(safe_text(exchange.method)[:12])
+        path = safe_text(exchange.path)
+        query = exchange.scope.get("query_string") if exchange.scope else None
+        if isinstance(query, bytes) and query:
+            path += "?" + safe_text(query.decode("latin-1"))
+        if len(path) > MAX_PATH:
+            path = path[: MAX_PATH - 1] + "…"
+        status = exchange.status
+        if status is None:
+            status_text = Text("")
+        else:
+            group = {2: "ok", 3: "redirect", 4: "client", 5: "server"}.get(status // 100)
+            status_text = Text(str(status), self._style(f"status-{group}") if group else "")
+        return [
+            Text(str(exchange.id), self._style("dim"), justify="right"),
+            Text(str(exchange.conn) if exchange.conn else "-", justify="right"),
+            method,
+            Text(path),
+            status_text,
+            self._time(exchange, now_ns),
+            Text(fmt_bytes(exchange.bytes_in), justify="right"),
+            Text(fmt_bytes(exchange.bytes_out), justify="right"),
+            Text(exchange.state, self._style(exchange.state)),
+        ]

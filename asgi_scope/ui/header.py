@@ -1,0 +1,89 @@
+"""The header: the app, the listening URL and live counters."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from asgi_scope.trace.safe import safe_text
+from asgi_scope.ui.render import fmt_bytes
+
+WIDE = 110
+"""Columns from which the header spells its labels out."""
+
+
+class ScopeHeader(Static):
+    """One line: app name, URL, then connections, requests, bytes in/out, errors, follow."""
+
+    COMPONENT_CLASSES = {
+        "scope-header--title",
+        "scope-header--app",
+        "scope-header--url",
+        "scope-header--label",
+        "scope-header--errors",
+        "scope-header--follow",
+        "scope-header--paused",
+    }
+
+    def __init__(self, app_name: str, url: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._app_name = safe_text(app_name)
+        self._url = safe_text(url)
+        self._counters = (0, 0, 0, 0, 0)
+        self._follow = True
+
+    def on_mount(self) -> None:
+        self._redraw()
+
+    def set_counters(
+        self, connections: int, requests: int, bytes_in: int, bytes_out: int, errors: int
+    ) -> None:
+        """Show new counter values (redraws only when they changed)."""
+        counters = (connections, requests, bytes_in, bytes_out, errors)
+        if counters != self._counters:
+            self._counters = counters
+            self._redraw()
+
+    def set_follow(self, follow: bool) -> None:
+        """Show whether the table follows the newest exchange."""
+        self._follow = follow
+        self._redraw()
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"scope-header--{name}", partial=True)
+
+    def on_resize(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        connections, requests, bytes_in, bytes_out, errors = self._counters
+        wide = self.size.width >= WIDE
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if wide:
+            text.append(" asgi-scope ", self._style("title"))
+        text.append(" ")
+        text.append(self._app_name, self._style("app"))
+        text.append("  ")
+        text.append(self._url, self._style("url"))
+        counters = Text(no_wrap=True)
+        for wide_label, label, value, name in (
+            ("connections", "conn", str(connections), ""),
+            ("requests", "req", str(requests), ""),
+            ("in", "↓", fmt_bytes(bytes_in), ""),
+            ("out", " ↑", fmt_bytes(bytes_out), ""),
+            ("errors", "err", str(errors), "errors" if errors else ""),
+        ):
+            label = f"  {wide_label} " if wide else f" {label}" + ("" if label[-1] in "↓↑" else " ")
+            counters.append(label, self._style("label"))
+            counters.append(value, self._style(name) if name else Style.null())
+        counters.append("  ")
+        if self._follow:
+            counters.append("follow", self._style("follow"))
+        else:
+            counters.append("paused", self._style("paused"))
+        counters.append(" ")
+        gap = self.size.width - text.cell_len - counters.cell_len
+        text.append(" " * max(gap, 1))
+        text.append_text(counters)
+        self.update(text)

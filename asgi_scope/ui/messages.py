@@ -1,0 +1,174 @@
+"""The Messages tab: every message of an exchange in order, and the one selected in full."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Container, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from asgi_scope.trace.events import (
+    AppRaised,
+    Event,
+    ExchangeEnded,
+    MessageReceived,
+    MessageSent,
+    ProtocolError,
+    ScopeCreated,
+    Wire,
+)
+from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.store import Exchange
+from asgi_scope.ui.render import event_summary, fmt_bytes, fmt_duration, pretty
+
+SHOWN = (ScopeCreated, MessageReceived, MessageSent, AppRaised, ProtocolError, ExchangeEnded)
+"""The events listed in the Messages tab (raw bytes are the Hex tab's)."""
+
+INTO_APP = "server → app"
+OUT_OF_APP = "server ← app"
+
+
+def direction(event: Event) -> tuple[str, str]:
+    """``(arrow, style name)`` for the direction column of ``event``."""
+    if isinstance(event, (ScopeCreated, MessageReceived)):
+        return INTO_APP, "in"
+    if isinstance(event, MessageSent):
+        return OUT_OF_APP, "out"
+    if isinstance(event, AppRaised):
+        return "server ✗ app", "error"
+    if isinstance(event, ProtocolError):
+        return ("client ✗ server" if event.by == "client" else "server ✗ app"), "error"
+    return OUT_OF_APP, "dim"
+
+
+def _wire(label: str, wire: Wire | None) -> str:
+    if wire is None:
+        return ""
+    start, end = wire
+    return f"  {label} bytes {start}–{end} ({fmt_bytes(end - start)})"
+
+
+def detail(event: Event, exchange: Exchange, width: int = 100) -> Text:
+    """Everything about one event of ``exchange`` as safe ``Text``."""
+    since = fmt_duration(event.t_ns - exchange.t_start)
+    head = Text()
+    head.append(f"{type(event).__name__}", "bold")
+    head.append(f"  seq {event.seq}  +{since}", "dim")
+    if isinstance(event, MessageReceived):
+        head.append(_wire("received", event.wire), "dim")
+    elif isinstance(event, MessageSent):
+        head.append(_wire("sent", exchange.sent_wire(event)), "dim")
+    elif isinstance(event, (ScopeCreated, ProtocolError)):
+        head.append(_wire("received", event.wire), "dim")
+    head.append("\n")
+    if isinstance(event, (MessageReceived, MessageSent)):
+        head.append_text(pretty(event.message, dropped=event.dropped, width=width))
+    elif isinstance(event, ScopeCreated):
+        head.append_text(pretty(event.scope, width=width))
+    elif isinstance(event, AppRaised):
+        head.append(safe_text(event.exc_type), "bold red")
+        head.append(": " + safe_text(event.message) + "\n\n")
+        head.append(safe_text(event.traceback.rstrip("\n"), keep_newlines=True))
+    elif isinstance(event, ProtocolError):
+        head.append(f"by {safe_text(event.by)}", "bold red")
+        answer = f"answered {event.status}" if event.status else "connection closed, no answer"
+        head.append(f" ({answer})\n")
+        head.append(safe_text(event.detail, keep_newlines=True))
+    elif isinstance(event, ExchangeEnded):
+        head.append(f"outcome {safe_text(event.outcome)}, status {event.status or '-'}\n")
+        head.append("The scope as the app left it is in the Scope tab.", "dim")
+    return head
+
+
+class MessagesView(Container):
+    """A list of the exchange's messages and, under or beside it, the selected one."""
+
+    COMPONENT_CLASSES = {
+        "messages--in",
+        "messages--out",
+        "messages--error",
+        "messages--dim",
+    }
+
+    class Picked(Message):
+        """The selected event changed (None: none)."""
+
+        def __init__(self, event: Event | None) -> None:
+            super().__init__()
+            self.event = event
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._exchange: Exchange | None = None
+        self._seen = 0
+        self._events: dict[str, Event] = {}
+
+    def compose(self) -> ComposeResult:
+        table = DataTable(cursor_type="row", id="message-list")
+        table.add_column("direction", key="dir")
+        table.add_column("time", key="time")
+        table.add_column("type", key="type")
+        table.add_column("summary", key="summary")
+        yield table
+        with VerticalScroll(id="message-detail-scroll"):
+            yield Static(Text("Select a message.", "dim"), id="message-detail")
+
+    @property
+    def selected(self) -> Event | None:
+        """The highlighted event, if any."""
+        table = self.query_one("#message-list", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return self._events.get(str(row_key.value))
+
+    def show(self, exchange: Exchange | None) -> None:
+        """Show ``exchange``'s messages; for the same exchange, append only new ones."""
+        table = self.query_one("#message-list", DataTable)
+        if exchange is not self._exchange:
+            self._exchange = exchange
+            self._seen = 0
+            self._events.clear()
+            table.clear()
+            self._show_detail(None)
+        if exchange is None:
+            return
+        first = not table.row_count
+        new = exchange.events[self._seen :]
+        self._seen = len(exchange.events)
+        for event in new:
+            if isinstance(event, SHOWN):
+                self._add_row(table, exchange, event)
+        if first and table.row_count:
+            table.move_cursor(row=0)
+            self._show_detail(self.selected)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"messages--{name}", partial=True)
+
+    def _add_row(self, table: DataTable, exchange: Exchange, event: Event) -> None:
+        arrow, style = direction(event)
+        kind, summary = event_summary(event)
+        key = str(event.seq)
+        self._events[key] = event
+        table.add_row(
+            Text(arrow, self._style(style)),
+            Text("+" + fmt_duration(event.t_ns - exchange.t_start), justify="right"),
+            Text(kind, self._style("error") if style == "error" else ""),
+            Text(summary),
+            key=key,
+        )
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_detail(self._events.get(str(event.row_key.value)))
+
+    def _show_detail(self, event: Event | None) -> None:
+        static = self.query_one("#message-detail", Static)
+        if event is None or self._exchange is None:
+            static.update(Text("Select a message.", "dim"))
+        else:
+            static.update(detail(event, self._exchange, max(self.size.width - 4, 40)))
+        self.post_message(self.Picked(event))

@@ -1,0 +1,105 @@
+"""The Scope tab: the scope the app was called with, and what the app added or changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from asgi_scope.trace.store import Exchange
+from asgi_scope.ui.render import key_text, pretty
+
+ADDED, CHANGED, REMOVED, SAME = "+", "~", "-", " "
+
+
+def _same(before: Any, after: Any) -> bool:
+    if before is after:
+        return True
+    try:
+        return bool(before == after)
+    except Exception:  # an app object's __eq__ is untrusted code
+        return False
+
+
+def scope_diff(before: dict[str, Any], after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
+    """``(mark, key, value)`` for every key of both scopes, in the order the app saw them.
+
+    ``mark`` is ``+`` (the app added the key), ``~`` (changed its value; ``value`` is
+    the new one), ``-`` (removed it) or a space (unchanged). With no ``after`` (the app
+    has not returned yet) every key is unchanged.
+    """
+    if after is None:
+        return [(SAME, key, value) for key, value in before.items()]
+    rows = []
+    for key, value in before.items():
+        if key not in after:
+            rows.append((REMOVED, key, value))
+        elif _same(value, after[key]):
+            rows.append((SAME, key, value))
+        else:
+            rows.append((CHANGED, key, after[key]))
+    rows.extend((ADDED, key, value) for key, value in after.items() if key not in before)
+    return rows
+
+
+class ScopeView(VerticalScroll):
+    """The exchange's scope, pretty-printed, with keys the app added or changed marked."""
+
+    COMPONENT_CLASSES = {
+        "scope-view--added",
+        "scope-view--changed",
+        "scope-view--removed",
+        "scope-view--legend",
+    }
+
+    def compose(self):
+        yield Static(id="scope-text")
+
+    def show(self, exchange: Exchange | None) -> None:
+        """Render ``exchange``'s scope (or a hint when there is none yet)."""
+        self.query_one("#scope-text", Static).update(self.render_scope(exchange))
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"scope-view--{name}", partial=True)
+
+    def render_scope(self, exchange: Exchange | None) -> Text:
+        """The scope of ``exchange`` as safe ``Text`` with the diff marks."""
+        if exchange is None or exchange.scope is None:
+            return Text("No scope yet: the request head has not been read.", self._style("legend"))
+        styles = {
+            ADDED: self._style("added"),
+            CHANGED: self._style("changed"),
+            REMOVED: self._style("removed"),
+            SAME: Style.null(),
+        }
+        text = Text()
+        if exchange.scope_after is None:
+            text.append(
+                "The app is still running; changes show once it returns.\n", self._style("legend")
+            )
+        else:
+            text.append("As the app left it:  ", self._style("legend"))
+            text.append("+ added", styles[ADDED])
+            text.append("  ")
+            text.append("~ changed", styles[CHANGED])
+            text.append("  ")
+            text.append("- removed", styles[REMOVED])
+            text.append(" by the app\n", self._style("legend"))
+        width = max(self.size.width - 8, 40)
+        for mark, key, value in scope_diff(exchange.scope, exchange.scope_after):
+            line = Text(f"{mark} ", styles[mark])
+            line.append_text(key_text(key))
+            line.append(": ")
+            body = pretty(value, width=width)
+            # Indent continuation lines of nested values under the key.
+            body = Text("\n  ").join(body.split("\n", allow_blank=True))
+            line.append_text(body)
+            if mark != SAME:
+                line.stylize(styles[mark], 0, len(line))
+            text.append_text(line)
+            text.append("\n")
+        text.rstrip()
+        return text

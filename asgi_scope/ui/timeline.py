@@ -1,0 +1,180 @@
+"""The Timeline tab: a connection's exchanges, and one exchange's messages, on a time axis."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from asgi_scope.trace.events import AppRaised, Event, MessageReceived, MessageSent, ProtocolError
+from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.store import Connection, Exchange
+from asgi_scope.ui.messages import SHOWN
+from asgi_scope.ui.render import event_summary, fmt_duration
+
+LABEL = 24
+"""Widest label column, in cells."""
+
+
+def marker(event: Event) -> tuple[str, str]:
+    """``(character, style name)`` that marks ``event`` on a time axis."""
+    if isinstance(event, MessageReceived):
+        return "▶", "in"
+    if isinstance(event, MessageSent):
+        return "◀", "out"
+    if isinstance(event, (AppRaised, ProtocolError)):
+        return "✗", "error"
+    return "●", "dim"
+
+
+class Scale:
+    """Maps ``t_ns`` between ``t0`` and ``t1`` onto ``width`` columns."""
+
+    def __init__(self, t0: int, t1: int, width: int) -> None:
+        self.t0, self.t1, self.width = t0, max(t1, t0 + 1), max(width, 2)
+
+    def __call__(self, t_ns: int) -> int:
+        """The column of ``t_ns`` (clamped to the axis)."""
+        fraction = (t_ns - self.t0) / (self.t1 - self.t0)
+        return min(max(round(fraction * (self.width - 1)), 0), self.width - 1)
+
+    def axis(self) -> str:
+        """A line of tick labels: start, middle, end (relative to ``t0``)."""
+        span = self.t1 - self.t0
+        left, mid, right = "0", fmt_duration(span // 2), fmt_duration(span)
+        line = [" "] * self.width
+        for column, label in (
+            (0, left),
+            (self.width // 2 - len(mid) // 2, mid),
+            (self.width - len(right), right),
+        ):
+            for i, char in enumerate(label):
+                if 0 <= column + i < self.width:
+                    line[column + i] = char
+        return "".join(line)
+
+
+class TimelineView(VerticalScroll):
+    """Two time axes: the connection's exchanges, then the selected exchange's messages."""
+
+    COMPONENT_CLASSES = {
+        "timeline--in",
+        "timeline--out",
+        "timeline--error",
+        "timeline--dim",
+        "timeline--bar",
+        "timeline--selected",
+        "timeline--title",
+    }
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._data: tuple[Exchange | None, Connection | None, list[Exchange], int] = (
+            None,
+            None,
+            [],
+            0,
+        )
+
+    def compose(self):
+        yield Static(id="timeline-text")
+
+    def show(
+        self,
+        exchange: Exchange | None,
+        connection: Connection | None,
+        exchanges: list[Exchange],
+        now_ns: int,
+    ) -> None:
+        """Draw ``exchanges`` of ``connection`` (``exchange`` selected) up to ``now_ns``."""
+        self._data = (exchange, connection, exchanges, now_ns)
+        self._redraw()
+
+    def on_resize(self) -> None:
+        self._redraw()
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"timeline--{name}", partial=True)
+
+    def _redraw(self) -> None:
+        if self.is_mounted:
+            self.query_one("#timeline-text", Static).update(self.render_timeline())
+
+    def render_timeline(self) -> Text:
+        """The whole timeline as safe ``Text``, sized to the current width."""
+        exchange, connection, exchanges, now_ns = self._data
+        if exchange is None:
+            return Text("No exchange selected.", self._style("dim"))
+        width = max((self.scrollable_content_region.width or 80) - 1, 30)
+        label = min(LABEL, width // 3)
+        text = Text(no_wrap=True, overflow="crop")
+        # The connection, its exchanges side by side.
+        if connection is not None:
+            t0 = connection.t_open
+            t1 = connection.t_close if connection.t_close is not None else now_ns
+            closed = (
+                f"closed by {safe_text(connection.closed_by)} after {fmt_duration(t1 - t0)}"
+                f" ({safe_text(connection.reason)})"
+                if connection.t_close is not None
+                else f"open for {fmt_duration(t1 - t0)}"
+            )
+            peer = ":".join(map(str, connection.client)) if connection.client else "?"
+            text.append(
+                f"connection {connection.id} from {safe_text(peer)}, {closed}\n",
+                self._style("title"),
+            )
+        else:
+            t0 = exchange.t_start
+            t1 = exchange.t_end if exchange.t_end is not None else now_ns
+        scale = Scale(t0, t1, width - label - 1)
+        text.append(" " * (label + 1) + scale.axis() + "\n", self._style("dim"))
+        for item in exchanges or [exchange]:
+            text.append_text(self._exchange_line(item, scale, label, item is exchange, now_ns))
+        # The selected exchange, one message per line.
+        text.append("\n")
+        t1 = exchange.t_end if exchange.t_end is not None else now_ns
+        text.append(
+            f"exchange {exchange.id}, {fmt_duration(t1 - exchange.t_start)}\n", self._style("title")
+        )
+        scale = Scale(exchange.t_start, t1, width - label - 1)
+        text.append(" " * (label + 1) + scale.axis() + "\n", self._style("dim"))
+        for event in exchange.events:
+            if isinstance(event, SHOWN):
+                text.append_text(self._event_line(event, exchange, scale, label))
+        text.rstrip()
+        return text
+
+    def _exchange_line(
+        self, exchange: Exchange, scale: Scale, label: int, selected: bool, now_ns: int
+    ) -> Text:
+        name = f"{exchange.id} {safe_text(exchange.method)} {safe_text(exchange.path)}"
+        line = Text(
+            name[:label].ljust(label) + " ", self._style("selected") if selected else Style.null()
+        )
+        cells: list[tuple[str, Style]] = [(" ", Style.null())] * scale.width
+        end = exchange.t_end if exchange.t_end is not None else now_ns
+        bar = self._style("error") if exchange.state == "error" else self._style("bar")
+        for column in range(scale(exchange.t_start), scale(end) + 1):
+            cells[column] = ("─", bar)
+        for event in exchange.events:
+            if isinstance(event, SHOWN):
+                char, style = marker(event)
+                cells[scale(event.t_ns)] = (char, self._style(style))
+        for char, style in cells:
+            line.append(char, style)
+        line.append("\n")
+        return line
+
+    def _event_line(self, event: Event, exchange: Exchange, scale: Scale, label: int) -> Text:
+        kind, _summary = event_summary(event)
+        char, style = marker(event)
+        line = Text(kind[:label].ljust(label) + " ", self._style(style))
+        column = scale(event.t_ns)
+        line.append(" " * column)
+        line.append(char, self._style(style))
+        note = f" +{fmt_duration(event.t_ns - exchange.t_start)}"
+        if column + 1 + len(note) <= scale.width:
+            line.append(note, self._style("dim"))
+        line.append("\n")
+        return line

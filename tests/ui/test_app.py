@@ -1,0 +1,328 @@
+"""The ScopeApp on synthetic traffic: table, tabs, scope diff, hex, safety, actions."""
+
+from __future__ import annotations
+
+import threading
+
+from rich.text import Text
+from textual.widgets import DataTable, Static, TabbedContent
+
+from asgi_scope.trace.events import MessageSent, ServerNote
+from asgi_scope.ui.exchanges import ExchangeTable
+from asgi_scope.ui.hex_view import HexView
+from asgi_scope.ui.messages import MessagesView
+from asgi_scope.ui.notes import NotesBar
+from asgi_scope.ui.scope_view import ScopeView
+from asgi_scope.ui.timeline import TimelineView
+from tests.ui.conftest import run_app, screen_text
+from tests.ui.fake_traffic import HOSTILE_PATH, OSC52, ClockRecorder, Traffic
+
+
+def table_rows(app) -> list[str]:
+    table = app.query_one(ExchangeTable)
+    return [" ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+def message_rows(app) -> list[str]:
+    table = app.query_one("#message-list", DataTable)
+    return [" ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+def detail_text(app) -> str:
+    return str(app.query_one("#message-detail", Static).content)
+
+
+async def select_exchange(app, pilot, exchange_id: int) -> None:
+    table = app.query_one(ExchangeTable)
+    table.move_cursor(row=table.get_row_index(str(exchange_id)))
+    await pilot.pause()
+
+
+async def select_message(app, pilot, type_: str) -> None:
+    table = app.query_one("#message-list", DataTable)
+    for index in range(table.row_count):
+        if str(table.get_row_at(index)[2]) == type_:
+            table.move_cursor(row=index)
+            await pilot.pause()
+            return
+    raise AssertionError(f"no {type_} row in {message_rows(app)}")
+
+
+def test_empty_state_tells_the_url():
+    async def check(app, pilot):
+        assert app.query_one("#empty").display
+        assert not app.query_one("#body").display
+        assert "curl http://127.0.0.1:8000/" in screen_text(app)
+
+    run_app(Traffic(), check)
+
+
+def test_table_shows_every_exchange(traffic):
+    async def check(app, pilot):
+        rows = table_rows(app)
+        assert len(rows) == 5
+        assert rows[0].startswith("1 - lifespan")
+        assert "GET /" in rows[1] and "200" in rows[1] and "done" in rows[1]
+        assert "POST /items/42" in rows[2] and "201" in rows[2]
+        assert "500" in rows[3] and "error" in rows[3]
+        assert "400" in rows[4] and "error" in rows[4]
+        # Follow is on: the newest exchange is selected.
+        assert app.query_one(ExchangeTable).selected_id == 5
+        header = screen_text(app).splitlines()[0]
+        assert "connections 3" in header and "requests 4" in header and "errors 2" in header
+
+    run_app(traffic, check)
+
+
+def test_rows_update_live_while_streaming():
+    traffic = Traffic()
+    traffic.connect(1)
+    exchange = traffic.http(1, "GET", "/stream", finish=False)
+
+    async def check(app, pilot):
+        assert "streaming" in table_rows(app)[0]
+        table = app.query_one("#message-list", DataTable)
+        assert [str(table.get_row_at(i)[2]) for i in range(table.row_count)] == [
+            "scope",
+            "http.request",
+            "http.response.start",
+        ]
+        sent = traffic.rec(
+            MessageSent, 1, exchange, {"type": "http.response.body", "body": b"tail"}, 0
+        )
+        assert sent.seq
+        traffic.recorder.advance(5)
+        await pilot.pause(0.1)
+        assert "done" in table_rows(app)[0]
+        assert len(message_rows(app)) == 4
+
+    run_app(traffic, check)
+
+
+def test_messages_tab_lists_types_arrows_and_detail(traffic):
+    async def check(app, pilot):
+        await select_exchange(app, pilot, 3)
+        rows = message_rows(app)
+        assert rows[0].startswith("server → app") and "scope" in rows[0]
+        assert rows[1].startswith("server → app") and "http.request" in rows[1]
+        assert "18 B" in rows[1]
+        assert rows[2].startswith("server ← app") and "201 Created, 2 headers" in rows[2]
+        assert rows[3].startswith("server ← app") and "http.response.body" in rows[3]
+        assert "app returned" in rows[4]
+        await select_message(app, pilot, "http.request")
+        detail = detail_text(app)
+        assert "MessageReceived" in detail
+        assert "'body': b'{\"name\": \"widget\"}'" in detail
+        assert "'more_body': False" in detail
+
+    run_app(traffic, check)
+
+
+def test_app_raised_shows_traceback(traffic):
+    async def check(app, pilot):
+        await select_exchange(app, pilot, 4)
+        assert any("server ✗ app" in row and "app raised" in row for row in message_rows(app))
+        await select_message(app, pilot, "app raised")
+        detail = detail_text(app)
+        assert "ValueError: something broke" in detail
+        assert "Traceback (most recent call last):" in detail
+
+    run_app(traffic, check)
+
+
+def test_protocol_error_shows_h11_detail(traffic):
+    async def check(app, pilot):
+        await select_exchange(app, pilot, 5)
+        await select_message(app, pilot, "protocol error")
+        detail = detail_text(app)
+        assert "illegal request line" in detail and "answered 400" in detail
+
+    run_app(traffic, check)
+
+
+def test_scope_tab_highlights_keys_the_app_added(traffic):
+    async def check(app, pilot):
+        await select_exchange(app, pilot, 3)
+        await pilot.press("s")
+        await pilot.pause()
+        view = app.query_one(ScopeView)
+        text = app.query_one("#scope-text", Static).content
+        assert isinstance(text, Text)
+        plain = text.plain
+        assert "+ 'route': '<Route /items/{id}>'" in plain
+        assert "+ 'path_params': {" in plain
+        assert "  'method': 'GET'" not in plain and "  'method': 'POST'" in plain
+        added = view.get_component_rich_style("scope-view--added", partial=True)
+        start = plain.index("+ 'route'")
+        styles = [span.style for span in text.spans if span.start <= start < span.end]
+        assert added in styles
+        assert "+ 'route'" in screen_text(app)
+
+    run_app(traffic, check)
+
+
+def test_hex_tab_dumps_bytes_and_highlights_the_selected_message(traffic):
+    async def check(app, pilot):
+        await select_exchange(app, pilot, 3)
+        await select_message(app, pilot, "http.response.body")
+        await pilot.press("x")
+        await pilot.pause()
+        screen = screen_text(app)
+        assert "50 4f 53 54 20 2f 69 74" in screen  # "POST /it"
+        assert "|POST /items/42 H|" in screen
+        assert "request: 87 B received" in screen and "response: 82 B sent" in screen
+        exchange = app.store.exchanges[3]
+        body = [e for e in exchange.messages() if isinstance(e, MessageSent)][-1]
+        hex_view = app.query_one(HexView)
+        assert hex_view.highlight == ("out", *exchange.sent_wire(body))
+        # The response body's bytes are drawn in the highlight style.
+        marked = hex_view.get_component_rich_style("hex-view--highlight", partial=True)
+        lines = [hex_view.render_line(y) for y in range(hex_view.size.height)]
+        hot = "".join(
+            s.text
+            for line in lines
+            for s in line
+            if s.style and s.style.bgcolor == (hex_view.rich_style + marked).bgcolor
+        )
+        assert hot.replace(" ", "") == "7b226f6b223a747275" + '{"ok":tru' + "657d" + "e}"
+
+    run_app(traffic, check)
+
+
+def test_hex_view_of_a_big_body_renders_only_visible_lines():
+    traffic = Traffic()
+    traffic.connect(1)
+    traffic.http(1, "POST", "/upload", body=bytes(range(256)) * 4096)  # 1 MiB
+
+    async def check(app, pilot):
+        await pilot.press("x")
+        await pilot.pause()
+        hex_view = app.query_one(HexView)
+        assert hex_view.virtual_size.height > 65536
+        hex_view.scroll_end(animate=False)
+        await pilot.pause()
+        assert "f0 f1 f2 f3" in screen_text(app)
+
+    run_app(traffic, check)
+
+
+def test_timeline_draws_the_connection(traffic):
+    async def check(app, pilot):
+        await select_exchange(app, pilot, 3)
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.query_one(TabbedContent).active == "tab-timeline"
+        plain = app.query_one("#timeline-text", Static).content.plain
+        assert "connection 1 from 127.0.0.1:50001, closed by client" in plain
+        assert "2 GET /" in plain and "3 POST /items/42" in plain
+        assert "http.response.start" in plain
+        assert app.query_one(TimelineView).display
+
+    run_app(traffic, check)
+
+
+def test_hostile_strings_show_escaped_never_raw():
+    traffic = Traffic()
+    traffic.connect(1)
+    traffic.http(1, "GET", HOSTILE_PATH, headers=[(b"x-evil", OSC52.encode())])
+
+    async def check(app, pilot):
+        screen = screen_text(app)
+        assert HOSTILE_PATH in screen  # literally, not parsed as markup
+        await select_message(app, pilot, "scope")
+        assert "\\x1b]52;c;SGVsbG8=\\x07" in detail_text(app)
+        for tab in "sxt":
+            await pilot.press(tab)
+            await pilot.pause()
+            strips = app.screen._compositor.render_strips()
+            for strip in strips:
+                for segment in strip:
+                    assert "\x1b" not in segment.text and "\x07" not in segment.text
+        await pilot.press("s")
+        await pilot.pause()
+        assert "\\x1b]52;c;SGVsbG8=\\x07" in screen_text(app)
+        svg = app.export_screenshot()
+        assert "\x1b" not in svg and "\x07" not in svg
+
+    run_app(traffic, check)
+
+
+def test_notes_are_shown_and_warnings_notified():
+    traffic = Traffic()
+    traffic.note("listening on http://127.0.0.1:8000")
+    traffic.rec(ServerNote, 0, "warning", "lifespan unsupported: \x1b[31mred")
+
+    async def check(app, pilot):
+        notes = app.query_one(NotesBar).content.plain
+        assert "warning: lifespan unsupported: \\x1b[31mred" in notes
+        assert "(2 notes)" in notes
+        assert any("lifespan unsupported" in n.message for n in app._notifications)
+
+    run_app(traffic, check)
+
+
+def test_follow_next_previous_and_clear(traffic):
+    async def check(app, pilot):
+        table = app.query_one(ExchangeTable)
+        assert app.follow and table.selected_id == 5
+        await pilot.press("k")
+        assert table.selected_id == 4 and not app.follow
+        await pilot.press("p", "p")
+        assert table.selected_id == 2
+        await pilot.press("j", "n")
+        assert table.selected_id == 4
+        await pilot.press("f")
+        assert app.follow and table.selected_id == 5
+        await pilot.press("c")
+        await pilot.pause()
+        assert table.row_count == 0 and not app.store.exchanges
+        assert app.query_one("#empty").display
+        traffic.connect(9)
+        traffic.http(9, "GET", "/again")
+        await pilot.pause(0.1)
+        assert table.row_count == 1 and not app.query_one("#empty").display
+
+    run_app(traffic, check)
+
+
+def test_quit_calls_on_quit_in_a_thread(traffic):
+    calls = []
+
+    def on_quit() -> None:
+        calls.append(threading.current_thread() is threading.main_thread())
+
+    async def check(app, pilot):
+        await pilot.press("q")
+        await pilot.pause(0.2)
+
+    app = run_app(traffic, check, on_quit=on_quit)
+    assert calls == [False]
+    assert app.return_code == 0
+
+
+def test_command_palette_offers_every_binding(traffic):
+    async def check(app, pilot):
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        for title in ("Quit", "Follow", "Clear", "Next", "Prev", "Scope", "Hex"):
+            assert title in titles
+        assert len([t for t in titles if t == "Quit"]) == 1
+
+    run_app(traffic, check)
+
+
+def test_message_view_selection_is_posted(traffic):
+    async def check(app, pilot):
+        await select_exchange(app, pilot, 2)
+        view = app.query_one(MessagesView)
+        await select_message(app, pilot, "http.response.start")
+        assert type(view.selected).__name__ == "MessageSent"
+
+    run_app(traffic, check)
+
+
+def test_clock_recorder_is_deterministic():
+    first, second = Traffic(ClockRecorder()), Traffic(ClockRecorder())
+    for t in (first, second):
+        t.connect(1)
+        t.http(1)
+    assert [e.t_ns for e in first.recorder.drain()] == [e.t_ns for e in second.recorder.drain()]
