@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent
+from textual.widgets import Footer, Static
 
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
@@ -151,7 +151,7 @@ class ScopeApp(App[None]):
         self._update_counters()
         self._update_notes()
         if added:
-            self._show_empty(False)
+            self._show_empty(table.requests == 0)
             if self.follow or table.selected_id is None:
                 table.select_last()
         selected = table.selected_id
@@ -223,7 +223,7 @@ class ScopeApp(App[None]):
 
     def action_show_tab(self, tab: str) -> None:
         """Show one tab of the detail pane: messages, scope, hex or timeline."""
-        self._detail.query_one(TabbedContent).active = f"tab-{tab}"
+        self._detail.show_tab(tab)
 
     async def action_quit(self) -> None:
         """Stop the server cleanly (``on_quit``) and exit; a second quit exits at once."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Container
-from textual.widgets import TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane, Tabs
 
 from asgi_scope.trace.events import Event, MessageReceived, MessageSent, ProtocolError, ScopeCreated
 from asgi_scope.trace.store import Exchange, Store
@@ -56,6 +56,10 @@ class DetailPane(Container):
             with TabPane("Timeline", id="tab-timeline"):
                 yield TimelineView(id="timeline")
 
+    def on_mount(self) -> None:
+        # Tabs switch with keys (m, s, x, t) or the mouse; Tab moves between lists.
+        self.query_one(Tabs).can_focus = False
+
     @property
     def exchange(self) -> Exchange | None:
         """The exchange shown."""
@@ -65,6 +69,10 @@ class DetailPane(Container):
     def active(self) -> str:
         """The name of the active tab (``messages``, ``scope``, ``hex``, ``timeline``)."""
         return (self.query_one(TabbedContent).active or "tab-messages").removeprefix("tab-")
+
+    def show_tab(self, tab: str) -> None:
+        """Bring tab ``tab`` (``messages``, ``scope``, ``hex``, ``timeline``) to the front."""
+        self.query_one(TabbedContent).active = f"tab-{tab}"
 
     def show(self, store: Store, exchange_id: int | None, now_ns: int) -> None:
         """Show (or bring up to date) exchange ``exchange_id`` of ``store``."""
@@ -105,7 +113,26 @@ class DetailPane(Container):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         event.stop()
+        self._move_focus(self.active)
         self._redraw(self.active)
+
+    def _move_focus(self, tab: str) -> None:
+        """If focus was in the pane just hidden, give it to the new tab's main widget.
+
+        Otherwise Textual hands it to a sibling in the hidden pane, whose TabPane
+        then asks to be shown again: the tab would bounce back.
+        """
+        focused = self.app.focused
+        pane = self.query_one(f"#tab-{tab}")
+        if focused is None or self not in focused.ancestors or pane in focused.ancestors:
+            return
+        target = {
+            "messages": "#message-list",
+            "scope": ScopeView,
+            "hex": HexView,
+            "timeline": TimelineView,
+        }[tab]
+        self.screen.set_focus(self.query_one(target))
 
     def on_messages_view_picked(self, event: MessagesView.Picked) -> None:
         event.stop()

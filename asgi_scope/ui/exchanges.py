@@ -133,6 +133,14 @@ class ExchangeTable(DataTable):
         running = fmt_duration(max(now_ns - exchange.t_start, 0))
         return Text(running + "…", self._style("dim"), justify="right")
 
+    @staticmethod
+    def _path(exchange: Exchange) -> str:
+        path = safe_text(exchange.path)
+        query = exchange.scope.get("query_string") if exchange.scope else None
+        if isinstance(query, bytes) and query:
+            path += "?" + safe_text(query.decode("latin-1"))
+        return path if len(path) <= MAX_PATH else path[: MAX_PATH - 1] + "…"
+
     def _cells(self, exchange: Exchange, now_ns: int) -> list[Text]:
         if exchange.kind == "lifespan":
             method = Text("lifespan", self._style("dim"))
@@ -140,12 +148,10 @@ class ExchangeTable(DataTable):
             method = Text("WS")
         else:
             method = Text(safe_text(exchange.method)[:12])
-        path = safe_text(exchange.path)
-        query = exchange.scope.get("query_string") if exchange.scope else None
-        if isinstance(query, bytes) and query:
-            path += "?" + safe_text(query.decode("latin-1"))
-        if len(path) > MAX_PATH:
-            path = path[: MAX_PATH - 1] + "…"
+        if exchange.kind == "invalid":
+            path = Text(safe_text(exchange.error)[:MAX_PATH], self._style("dim"))
+        else:
+            path = Text(self._path(exchange))
         status = exchange.status
         if status is None:
             status_text = Text("")
@@ -156,7 +162,7 @@ class ExchangeTable(DataTable):
             Text(str(exchange.id), self._style("dim"), justify="right"),
             Text(str(exchange.conn) if exchange.conn else "-", justify="right"),
             method,
-            Text(path),
+            path,
             status_text,
             self._time(exchange, now_ns),
             Text(fmt_bytes(exchange.bytes_in), justify="right"),

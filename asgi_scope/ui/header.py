@@ -68,22 +68,23 @@ class ScopeHeader(Static):
         text.append(self._url, self._style("url"))
         counters = Text(no_wrap=True)
         for wide_label, label, value, name in (
-            ("connections", "conn", str(connections), ""),
-            ("requests", "req", str(requests), ""),
-            ("in", "↓", fmt_bytes(bytes_in), ""),
-            ("out", " ↑", fmt_bytes(bytes_out), ""),
-            ("errors", "err", str(errors), "errors" if errors else ""),
+            ("connections ", "conn ", str(connections), ""),
+            ("requests ", "req ", str(requests), ""),
+            ("in ", "↓", fmt_bytes(bytes_in), ""),
+            ("out ", "↑", fmt_bytes(bytes_out), ""),
+            ("errors ", "err ", str(errors), "errors" if errors else ""),
         ):
-            label = f"  {wide_label} " if wide else f" {label}" + ("" if label[-1] in "↓↑" else " ")
-            counters.append(label, self._style("label"))
+            counters.append(wide_label if wide else label, self._style("label"))
             counters.append(value, self._style(name) if name else Style.null())
-        counters.append("  ")
+            counters.append("  ")
         if self._follow:
             counters.append("follow", self._style("follow"))
         else:
             counters.append("paused", self._style("paused"))
         counters.append(" ")
-        gap = self.size.width - text.cell_len - counters.cell_len
-        text.append(" " * max(gap, 1))
+        room = self.size.width - counters.cell_len
+        if text.cell_len > room:
+            text.truncate(max(room - 1, 0), overflow="ellipsis")
+        text.append(" " * max(room - text.cell_len, 1))
         text.append_text(counters)
         self.update(text)

@@ -76,7 +76,9 @@ class HexView(ScrollView, can_focus=True):
         self._starts: list[int] = []
         self._per_row = 16
         self._offset_width = 4
+        self._exchange: Exchange | None = None
         self.highlight: Highlight | None = None
+        """The highlighted byte range, if any."""
 
     # -- data ---------------------------------------------------------------
 
@@ -95,6 +97,10 @@ class HexView(ScrollView, can_focus=True):
                 if blocks:
                     blocks.append(_Title(Text("")))
                 blocks.extend(self._section(connection, direction, label, wire))
+        if exchange is not self._exchange:
+            self._exchange = exchange
+            self.highlight = None
+            self.scroll_to(0, 0, animate=False)
         self._blocks = blocks
         ends = [b.offset + len(b.data) for b in blocks if isinstance(b, _Run)]
         self._offset_width = max(4, len(str(max(ends, default=0))))
@@ -122,9 +128,16 @@ class HexView(ScrollView, can_focus=True):
         return _Title(Text(f"  … {size} bytes not kept (body cap) …", self._style("gap")))
 
     def set_highlight(self, highlight: Highlight | None) -> None:
-        """Highlight a byte range (a selected message's) and scroll it into view."""
+        """Highlight a byte range (a selected message's) and scroll it into view.
+
+        Setting the same range again (the exchange grew) does not scroll, so a
+        streaming response never yanks the view away from where the user is.
+        """
+        changed = highlight != self.highlight
         self.highlight = highlight
         self.refresh()
+        if not changed:
+            return
         line = self.line_of(highlight) if highlight else None
         if line is not None and not (
             self.scroll_offset.y <= line < self.scroll_offset.y + self.size.height

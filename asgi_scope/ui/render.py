@@ -247,8 +247,8 @@ def message_summary(message: Any, dropped: int = 0) -> str:
             continue
         if key == "text":
             parts.append(f"{size + dropped} chars '{_short(value, 30)}'")
-        elif kind in ("websocket.receive", "websocket.send") and size:
-            parts.append(f"{fmt_bytes(size + dropped)} b'{_short(value, 24)}'")
+        elif size:
+            parts.append(f"{fmt_bytes(size + dropped)} b'{_short(value, 30)}'")
         else:
             parts.append(fmt_bytes(size + dropped))
     if message.get("more_body"):

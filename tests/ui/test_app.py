@@ -326,3 +326,39 @@ def test_clock_recorder_is_deterministic():
         t.connect(1)
         t.http(1)
     assert [e.t_ns for e in first.recorder.drain()] == [e.t_ns for e in second.recorder.drain()]
+
+
+def test_tab_keys_and_clicks_switch_even_with_focus_inside(traffic):
+    async def check(app, pilot):
+        tabs = app.query_one(TabbedContent)
+        await pilot.press("tab")
+        assert app.focused.id == "message-list"
+        await pilot.press("s")
+        await pilot.pause()
+        assert tabs.active == "tab-scope" and isinstance(app.focused, ScopeView)
+        await pilot.press("m", "tab")  # focus the message detail, then click a tab
+        await pilot.click("#--content-tab-tab-hex")
+        await pilot.pause()
+        assert tabs.active == "tab-hex" and isinstance(app.focused, HexView)
+        await pilot.press("t")
+        await pilot.pause()
+        assert tabs.active == "tab-timeline"
+
+    run_app(traffic, check)
+
+
+def test_dropped_body_bytes_are_marked():
+    traffic = Traffic()
+    traffic.connect(1)
+    exchange = traffic.http(1, "GET", "/", finish=False)
+    sent = traffic.rec(
+        MessageSent, 1, exchange, {"type": "http.response.body", "body": b"x" * 10}, 4086
+    )
+
+    async def check(app, pilot):
+        await select_message(app, pilot, "http.response.body")
+        assert "4.0 KiB not kept" in message_rows(app)[-1]
+        assert "[+4086 bytes not kept: body cap]" in detail_text(app)
+        assert sent.seq
+
+    run_app(traffic, check)
