@@ -73,7 +73,7 @@ def test_connection_closed_when_the_app_raises_after_starting(serve):
     live = serve(fragile_app)
     with live.connect() as conn:
         conn.send(request("GET", "/midway"))
-        status, _, headers, head = conn.read_head()
+        status, _, _, head = conn.read_head()
         assert status == 200
         assert b"Transfer-Encoding: chunked" in head
         rest = conn.read_eof()
