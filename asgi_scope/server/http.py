@@ -375,8 +375,11 @@ class RequestCycle:
             shim.ended(self.scope, outcome, self.status)
 
     def _fail(self) -> None:
+        """The app raised or returned early: answer 500 if nothing was sent yet,
+        close if a response was under way. A complete response stands, and so
+        does its keep-alive connection."""
         proto = self.proto
-        if self.disconnected or proto.transport.is_closing():
+        if self.disconnected or self.response_complete or proto.transport.is_closing():
             return
         if not self.response_started:
             self.response_started = True
