@@ -184,8 +184,8 @@ class Raw:
     def __init__(self, port: int, timeout: float = TIMEOUT) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.timeout = timeout
-        self.buf = b""  # received, not yet consumed
-        self.received = b""  # everything received
+        self.buf = bytearray()  # received, not yet consumed
+        self._received = bytearray()
         self.eof = False
 
     def __enter__(self) -> Raw:
@@ -196,6 +196,11 @@ class Raw:
 
     def close(self) -> None:
         self.sock.close()
+
+    @property
+    def received(self) -> bytes:
+        """Every byte received so far."""
+        return bytes(self._received)
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -212,16 +217,19 @@ class Raw:
             self.eof = True
             return False
         self.buf += data
-        self.received += data
+        self._received += data
         return True
 
     def _take(self, n: int) -> bytes:
-        data, self.buf = self.buf[:n], self.buf[n:]
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
         return data
 
     def read_until(self, sep: bytes) -> bytes:
         """Bytes up to and including ``sep``; EOFError if the stream ends first."""
-        while sep not in self.buf:
+        searched = 0
+        while sep not in self.buf[searched:]:
+            searched = max(0, len(self.buf) - len(sep) + 1)
             if not self._fill():
                 raise EOFError(f"stream ended before {sep!r}; unread: {self.buf!r}")
         return self._take(self.buf.index(sep) + len(sep))
@@ -257,8 +265,8 @@ class Raw:
 
     def quiet_for(self, seconds: float) -> bool:
         """True if nothing arrives (and the connection stays open) for ``seconds``."""
-        before = len(self.received)
-        return not self.closed_within(seconds) and len(self.received) == before
+        before = len(self._received)
+        return not self.closed_within(seconds) and len(self._received) == before
 
     def read_head(self) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes]:
         """``(status, reason, headers, raw head)`` of the next response."""

@@ -4,6 +4,7 @@ HEAD, read byte for byte off a raw socket."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from asgi_scope.trace.events import BytesSent, ExchangeEnded
@@ -136,3 +137,37 @@ def test_response_for_http10_without_content_length_has_no_chunking(serve):
     assert response.framing == "close"
     assert b"chunked" not in response.head.lower()
     assert response.body == b"one two three"
+
+
+def test_app_send_waits_while_the_client_does_not_read(serve):
+    """Write flow control: a client that stops reading makes the app's send()
+    wait, instead of the server buffering the whole response in memory."""
+    chunk, count = b"z" * (256 * 1024), 128  # 32 MiB in all
+    sent_chunks: list[int] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await read_body(receive)
+        length = str(len(chunk) * count).encode()
+        start = {"type": "http.response.start", "status": 200}
+        await send({**start, "headers": [(b"content-length", length)]})
+        for n in range(count):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            sent_chunks.append(n)
+        await send({"type": "http.response.body", "body": b""})
+
+    live = serve(app)
+    with live.connect() as conn:
+        conn.send(request("GET", "/"))
+        # Wait until the app is stuck in send(): the count holds still.
+        seen, since = -1, time.monotonic()
+        deadline = since + TIMEOUT
+        while time.monotonic() < deadline:
+            if len(sent_chunks) != seen:
+                seen, since = len(sent_chunks), time.monotonic()
+            elif time.monotonic() - since > 0.3:
+                break
+            time.sleep(0.02)
+        assert seen < count // 2, f"the app sent {seen} of {count} chunks to a client not reading"
+        response = conn.read_response()
+    assert len(response.body) == len(chunk) * count
+    assert len(sent_chunks) == count
