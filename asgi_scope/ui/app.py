@@ -26,7 +26,7 @@ from asgi_scope.trace.store import Store
 from asgi_scope.ui.detail import DetailPane
 from asgi_scope.ui.exchanges import ExchangeTable
 from asgi_scope.ui.header import ScopeHeader
-from asgi_scope.ui.notes import NotesBar
+from asgi_scope.ui.notes import NotesBar, NotesScreen
 
 TICK = 1 / 30
 """Seconds between drains of the recorder."""
@@ -67,6 +67,7 @@ class ScopeApp(App[None]):
         Binding("c", "clear", "Clear", tooltip="Forget every exchange recorded so far"),
         Binding("j,n", "next_exchange", "Next", tooltip="Select the next exchange"),
         Binding("k,p", "previous_exchange", "Prev", tooltip="Select the previous exchange"),
+        Binding("l", "show_notes", "Notes", tooltip="Show every note from the server"),
         Binding(
             "m", "show_tab('messages')", "Messages", show=False, tooltip="Show the Messages tab"
         ),
@@ -125,7 +126,8 @@ class ScopeApp(App[None]):
         self.set_interval(TICK, self.drain)
 
     def on_resize(self, event: Resize) -> None:
-        self.screen.set_class(event.size.width < NARROW, "-narrow")
+        # The main screen, even while the notes panel or the palette is on top.
+        self.screen_stack[0].set_class(event.size.width < NARROW, "-narrow")
 
     def _show_empty(self, empty: bool) -> None:
         self._empty.display = empty
@@ -224,6 +226,11 @@ class ScopeApp(App[None]):
     def action_show_tab(self, tab: str) -> None:
         """Show one tab of the detail pane: messages, scope, hex or timeline."""
         self._detail.show_tab(tab)
+
+    def action_show_notes(self) -> None:
+        """Open the panel of every server note."""
+        if not isinstance(self.screen, NotesScreen):
+            self.push_screen(NotesScreen(self.store.notes))
 
     async def action_quit(self) -> None:
         """Stop the server cleanly (``on_quit``) and exit; a second quit exits at once."""

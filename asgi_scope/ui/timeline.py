@@ -113,12 +113,13 @@ class TimelineView(VerticalScroll):
         if connection is not None:
             t0 = connection.t_open
             t1 = connection.t_close if connection.t_close is not None else now_ns
-            closed = (
-                f"closed by {safe_text(connection.closed_by)} after {fmt_duration(t1 - t0)}"
-                f" ({safe_text(connection.reason)})"
-                if connection.t_close is not None
-                else f"open for {fmt_duration(t1 - t0)}"
-            )
+            if connection.t_close is None:
+                closed = f"open for {fmt_duration(t1 - t0)}"
+            else:
+                by = safe_text(connection.closed_by)
+                closed = f"closed by {by} after {fmt_duration(t1 - t0)}"
+                if connection.reason and not connection.reason.startswith("closed by"):
+                    closed += f" ({safe_text(connection.reason)})"
             peer = ":".join(map(str, connection.client)) if connection.client else "?"
             text.append(
                 f"connection {connection.id} from {safe_text(peer)}, {closed}\n",

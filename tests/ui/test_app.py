@@ -11,7 +11,7 @@ from asgi_scope.trace.events import MessageSent, ServerNote
 from asgi_scope.ui.exchanges import ExchangeTable
 from asgi_scope.ui.hex_view import HexView
 from asgi_scope.ui.messages import MessagesView
-from asgi_scope.ui.notes import NotesBar
+from asgi_scope.ui.notes import NotesBar, NotesScreen
 from asgi_scope.ui.scope_view import ScopeView
 from asgi_scope.ui.timeline import TimelineView
 from tests.ui.conftest import run_app, screen_text
@@ -255,8 +255,17 @@ def test_notes_are_shown_and_warnings_notified():
     async def check(app, pilot):
         notes = app.query_one(NotesBar).content.plain
         assert "warning: lifespan unsupported: \\x1b[31mred" in notes
-        assert "(2 notes)" in notes
+        assert "(2 notes" in notes
         assert any("lifespan unsupported" in n.message for n in app._notifications)
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.screen, NotesScreen)
+        panel = app.screen.query_one("#notes-text", Static).content.plain
+        assert "listening on http://127.0.0.1:8000" in panel
+        assert "warning" in panel and "\\x1b[31mred" in panel
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, NotesScreen)
 
     run_app(traffic, check)
 
