@@ -218,3 +218,38 @@ def standard_trace(traffic: Traffic | None = None) -> Traffic:
     t.bad_request(3)
     t.close(3, "server", "invalid request")
     return t
+
+
+def main() -> None:  # pragma: no cover - by hand: python -m tests.ui.fake_traffic
+    """Run the UI on the standard trace, then one more request every 1.5 s."""
+    import threading
+    import time
+
+    from asgi_scope.ui.app import ScopeApp
+
+    recorder = Recorder()
+    traffic = Traffic(recorder)
+    stop = threading.Event()
+
+    def feed() -> None:
+        standard_trace(traffic)
+        traffic.connect(4)
+        traffic.http(4, "GET", HOSTILE_PATH, headers=[(b"x-evil", OSC52.encode())])
+        conn = 5
+        while not stop.wait(1.5):
+            traffic.connect(conn)
+            traffic.http(conn, "GET", f"/tick/{conn}?a=1")
+            traffic.close(conn)
+            conn += 1
+
+    threading.Thread(target=feed, daemon=True).start()
+    ScopeApp(
+        recorder,
+        app_name="fake traffic",
+        url="http://127.0.0.1:8000",
+        on_quit=lambda: (stop.set(), time.sleep(0.2)),
+    ).run()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
