@@ -9,12 +9,15 @@ import httpx
 import pytest
 
 from asgi_scope.trace.events import AppRaised, ExchangeEnded, MessageReceived
-from tests.apps.fastapi_app import app
 from tests.live import TIMEOUT, Live, request
 
 
 @pytest.fixture
 def live(serve) -> Live:
+    # Imported here, not at collection: tests/cli forgets the tests.apps modules
+    # it imports, and an early import of the package would outlive that.
+    from tests.apps.fastapi_app import app
+
     return serve(app, lifespan="auto")
 
 

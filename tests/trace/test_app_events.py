@@ -8,12 +8,18 @@ from typing import Any
 import httpx
 
 from asgi_scope.trace.events import AppRaised, ExchangeEnded, ScopeCreated
-from tests.apps.fastapi_app import app as fastapi_app
 from tests.live import TIMEOUT, request
 
 
+def serve_fastapi(serve: Any) -> Any:
+    # Imported here, not at collection (see tests/server/test_fastapi.py).
+    from tests.apps.fastapi_app import app
+
+    return serve(app, lifespan="auto")
+
+
 def test_exchange_ended_scope_shows_what_the_framework_added(serve):
-    live = serve(fastapi_app, lifespan="auto")
+    live = serve_fastapi(serve)
     response = httpx.get(live.url + "/items/5?q=x", timeout=TIMEOUT)
     assert response.json() == {"item_id": 5, "q": "x"}
 
@@ -59,7 +65,7 @@ def test_app_raised_carries_the_traceback(serve):
 
 
 def test_framework_exception_is_recorded_after_its_500(serve):
-    live = serve(fastapi_app, lifespan="auto")
+    live = serve_fastapi(serve)
     assert httpx.get(live.url + "/boom", timeout=TIMEOUT).status_code == 500
     raised = live.wait_for(AppRaised)
     assert (raised.exc_type, raised.message) == ("RuntimeError", "boom")
