@@ -1,0 +1,150 @@
+"""The ScopeApp on real traffic: the real server on 127.0.0.1 in its own thread
+(as ``asgi-scope`` runs it), real apps, real requests from httpx and raw sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from asgi_scope.config import Config
+from asgi_scope.demo import app as demo_app
+from asgi_scope.server.runner import ServerThread
+from asgi_scope.trace.recorder import Recorder
+from asgi_scope.ui.app import ScopeApp
+from tests.ui.conftest import screen_text
+from tests.ui.test_app import detail_text, message_rows, select_message, table_rows
+
+Check = Callable[[ScopeApp, Any, str], Awaitable[None]]
+
+
+def run_live(app: Any, check: Check, size: tuple[int, int] = (120, 40)) -> None:
+    """Serve ``app`` for real, show it in a ScopeApp, and run ``check(ui, pilot, url)``."""
+    recorder = Recorder()
+    server = ServerThread(Config(port=0, timeout_graceful_shutdown=2.0), app, recorder)
+    server.start()
+    ui = ScopeApp(recorder, app_name="test", url=server.url, on_quit=server.stop)
+
+    async def main() -> None:
+        async with ui.run_test(size=size) as pilot:
+            await check(ui, pilot, server.url)
+
+    try:
+        asyncio.run(main())
+    finally:
+        server.stop(5)
+
+
+async def until(pilot: Any, predicate: Callable[[], bool], timeout: float = 5) -> None:
+    """Let the UI drain until ``predicate()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the UI never showed it"
+        await pilot.pause(0.05)
+
+
+async def get(url: str, **kwargs: Any) -> httpx.Response:
+    return await asyncio.to_thread(httpx.request, kwargs.pop("method", "GET"), url, **kwargs)
+
+
+def test_real_requests_appear_as_rows_with_status_and_state() -> None:
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        assert (await get(f"{url}/")).status_code == 200
+        assert (await get(f"{url}/echo", method="POST", content=b"hi")).text == "hi"
+        await until(pilot, lambda: len(table_rows(ui)) >= 3)
+        rows = table_rows(ui)
+        assert any("GET" in r and " / " in f" {r} " and "200" in r and "done" in r for r in rows)
+        assert any("POST" in r and "/echo" in r and "200" in r for r in rows)
+
+    run_live(demo_app, check)
+
+
+def test_messages_of_a_real_post_in_order_with_the_body() -> None:
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        await get(f"{url}/echo", method="POST", content=b"hello asgi")
+        await until(pilot, lambda: any("/echo" in r and "done" in r for r in table_rows(ui)))
+        await pilot.press("m")
+        await until(pilot, lambda: any("app returned" in r for r in message_rows(ui)))
+        rows = message_rows(ui)
+        expected = ["scope", "http.request", "http.response.start", "http.response.body"]
+        first = [next(i for i, row in enumerate(rows) if kind in row) for kind in expected]
+        assert first == sorted(first), rows
+        await select_message(ui, pilot, "http.request")
+        assert "b'hello asgi'" in detail_text(ui)
+
+    run_live(demo_app, check)
+
+
+def test_a_failing_route_shows_500_and_its_traceback() -> None:
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        assert (await get(f"{url}/error")).status_code == 500
+        await until(pilot, lambda: any("/error" in r and "500" in r for r in table_rows(ui)))
+        await until(pilot, lambda: any("app raised" in r for r in message_rows(ui)))
+        await select_message(ui, pilot, "app raised")
+        assert "RuntimeError" in detail_text(ui)
+        assert "Traceback (most recent call last):" in detail_text(ui)
+
+    run_live(demo_app, check)
+
+
+def test_a_malformed_request_is_an_exchange_and_the_ui_keeps_running() -> None:
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GARBAGE\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 400 ")
+        await until(pilot, lambda: any("400" in r for r in table_rows(ui)))
+        await pilot.press("x")
+        await until(pilot, lambda: "GARBAGE" in screen_text(ui))
+        assert (await get(f"{url}/")).status_code == 200
+        await until(pilot, lambda: any("GET" in r and "200" in r for r in table_rows(ui)))
+
+    run_live(demo_app, check)
+
+
+def test_hostile_path_and_header_from_the_network_show_escaped() -> None:
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(
+                b"GET /[bold]x[/] HTTP/1.1\r\nhost: x\r\nx-evil: \x1b]52;c;SGk=\x07\r\n"
+                b"connection: close\r\n\r\n"
+            )
+            sock.recv(65536)
+        await until(pilot, lambda: any("/[bold]x[/]" in r for r in table_rows(ui)))
+        await pilot.press("s")
+        await until(pilot, lambda: "x-evil" in screen_text(ui))
+        for tab in "msxt":
+            await pilot.press(tab)
+            await pilot.pause(0.1)
+            text = screen_text(ui)
+            assert "\x1b" not in text and "\x07" not in text
+        assert "/[bold]x[/]" in screen_text(ui)
+
+    run_live(demo_app, check)
+
+
+def test_quitting_stops_the_real_server() -> None:
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        await get(f"{url}/")
+        await pilot.press("q")
+        await until(pilot, lambda: not ui.is_running, timeout=10)
+
+    recorder_url: list[str] = []
+
+    def remember(ui: ScopeApp, pilot: Any, url: str) -> Awaitable[None]:
+        recorder_url.append(url)
+        return check(ui, pilot, url)
+
+    run_live(demo_app, remember)
+    port = int(recorder_url[0].rsplit(":", 1)[1])
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return
+    raise AssertionError("the server still accepts connections after quitting")
