@@ -94,11 +94,24 @@ class HTTPProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         by, reason = self.closing or ("client", f"reset: {exc}" if exc else "closed by client")
+        cycle = self.cycle
+        unseen = cycle is None or cycle.exchange != self.parsing
+        if unseen and self.in_offset > self.consumed:
+            # Bytes of a request the app never saw (a head cut short, or a
+            # pipelined request not reached): still an exchange, recorded.
+            self.recorder.record(
+                ProtocolError,
+                self.conn,
+                self.parsing or self.state.next_exchange(),
+                "client",
+                0,
+                "connection closed before the request was handled",
+                (self.consumed, self.in_offset),
+            )
         self.recorder.record(ConnectionClosed, self.conn, by, reason)
         self.state.connections.discard(self)
         self._disarm_keep_alive()
         self.writable.set()
-        cycle = self.cycle
         if cycle is not None:
             if not cycle.response_complete:
                 cycle.disconnected = True
@@ -135,6 +148,12 @@ class HTTPProtocol(asyncio.Protocol):
         more data or pauses for a pipelined request."""
         h = self.h11
         while True:
+            if h.their_state is h11.MUST_CLOSE:
+                # The request said "close" (or was HTTP/1.0): answer it, read
+                # nothing more (RFC 9112 §9.6). h11 would call what follows an
+                # error, and we would answer 400 instead of the app.
+                self.pause_reading()
+                break
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError as exc:
@@ -234,11 +253,15 @@ class HTTPProtocol(asyncio.Protocol):
             str(exc),
             (self.consumed, self.in_offset),
         )
-        if self.cycle is not None:
-            self.cycle.disconnected = True
-            self.cycle.message_event.set()
+        cycle = self.cycle
+        if cycle is not None:
+            cycle.disconnected = True
+            if can_answer and cycle.exchange == exchange:
+                cycle.status = status  # what the client got, for ExchangeEnded
+            cycle.message_event.set()
         if can_answer:
             self.send_error(exchange, status, b"Invalid HTTP request received.\n")
+        self.consumed = self.in_offset  # recorded: connection_lost has no more to say
         self.close("server", f"invalid request: {exc}")
 
     # writing and closing

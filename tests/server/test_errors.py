@@ -10,8 +10,10 @@ import httpx
 
 from asgi_scope.trace.events import (
     AppRaised,
+    BytesReceived,
     ConnectionClosed,
     ExchangeEnded,
+    MessageReceived,
     ProtocolError,
     ScopeCreated,
 )
@@ -218,3 +220,78 @@ def test_non_http_bytes_get_400_and_the_server_goes_on(serve):
     assert response.status == 400
     assert live.wait_for(ProtocolError).detail == h11_detail(sent)[0]
     assert_still_serving(live)
+
+
+def test_request_cut_short_is_still_recorded_as_an_exchange(serve):
+    live = serve(fragile_app)
+    sent = b"GET /never-finished HTTP/1.1\r\nHost: te"
+    with live.connect() as conn:
+        conn.send(sent)
+        live.wait_for(BytesReceived)
+    closed = live.wait_for(ConnectionClosed)
+    assert closed.by == "client"
+    error = live.wait_for(ProtocolError)
+    assert (error.by, error.status, error.wire) == ("client", 0, (0, len(sent)))
+    assert error.seq < closed.seq
+    exchange = live.store.exchanges[error.exchange]
+    assert (exchange.kind, exchange.state, exchange.t_end) == ("invalid", "error", error.t_ns)
+    assert not live.events(ScopeCreated)
+
+
+def test_request_head_left_hanging_is_closed_and_recorded(serve):
+    live = serve(fragile_app, timeout_keep_alive=0.3)
+    sent = request("GET", "/fine") + b"GET /slowloris HTTP/1.1\r\n"
+    with live.connect() as conn:
+        conn.send(sent)
+        assert conn.read_response().status == 200
+        assert conn.closed_within(TIMEOUT)
+    closed = live.wait_for(ConnectionClosed)
+    assert (closed.by, closed.reason) == ("server", "keep-alive timeout")
+    error = live.wait_for(ProtocolError)
+    assert error.wire == (len(request("GET", "/fine")), len(sent))
+    assert live.store.exchanges[error.exchange].kind == "invalid"
+    assert len(live.events(ExchangeEnded)) == 1
+
+
+def test_bad_chunk_framing_mid_body_gets_400_and_the_app_a_disconnect(serve):
+    received: list[dict[str, Any]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await read_body(receive, into=received)
+        await respond(send, b"too late")
+
+    live = serve(app)
+    head = request("POST", "/", [("Transfer-Encoding", "chunked")])
+    with live.connect() as conn:
+        conn.send(head + b"3\r\nabc\r\n")
+        live.wait_for(MessageReceived)
+        conn.send(b"zz\r\n")
+        response = conn.read_response()
+        assert conn.closed_within(TIMEOUT)
+    assert response.status == 400
+    assert received[0] == {"type": "http.request", "body": b"abc", "more_body": True}
+    assert received[-1] == {"type": "http.disconnect"}
+
+    error = live.wait_for(ProtocolError)
+    assert error.detail == h11_detail(head + b"3\r\nabc\r\nzz\r\n")[0]
+    ended = live.wait_for(ExchangeEnded)
+    assert (ended.exchange, ended.status) == (error.exchange, 400)
+    exchange = live.store.exchanges[error.exchange]
+    assert (exchange.kind, exchange.status, exchange.method) == ("invalid", 400, "POST")
+    assert b"too late" not in conn.received
+
+
+def test_request_pipelined_after_connection_close_is_recorded_unanswered(serve):
+    live = serve(fragile_app)
+    first = request("GET", "/fine", [("Connection", "close")])
+    sent = first + request("GET", "/fine")
+    with live.connect() as conn:
+        conn.send(sent)
+        assert conn.read_response().status == 200
+        assert conn.closed_within(TIMEOUT)
+        assert conn.buf == b""
+    error = live.wait_for(ProtocolError)
+    assert (error.status, error.wire) == (0, (len(first), len(sent)))
+    assert live.wait_for(ConnectionClosed).by == "server"
+    ended = live.wait_for(ExchangeEnded)
+    assert ended.exchange != error.exchange
