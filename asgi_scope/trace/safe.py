@@ -20,33 +20,42 @@ import unicodedata
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
 )
+# Surrogates, unassigned, private use, and format characters (soft hyphen,
+# tag characters): invisible or undefined on a terminal.
+_HIDDEN = ("Cs", "Cn", "Co", "Cf")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _code(code: int) -> str:
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
 
 
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
     if char in _NAMED:
         return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return _code(ord(char))
 
 
 def safe_text(text: str, *, keep_newlines: bool = False) -> str:
     """Return ``text`` with every control and bidi-formatting character escaped.
 
     With ``keep_newlines`` a ``\\n`` stays a line break (for multi-line bodies);
-    everything else, ``\\r`` included, is escaped. Unassigned and surrogate code
-    points are escaped too.
+    everything else, ``\\r`` included, is escaped. Unassigned, surrogate,
+    private-use and format (invisible) code points are escaped too.
     """
     if keep_newlines:
         return "\n".join(safe_text(line) for line in text.split("\n"))
     text = _UNSAFE.sub(_escape, text)
     if text.isprintable() or text.isascii():
         return text
-    return "".join(
-        ch if unicodedata.category(ch) not in ("Cs", "Cn", "Co") else f"\\u{ord(ch):04x}"
-        for ch in text
-    )
+    return "".join(ch if unicodedata.category(ch) not in _HIDDEN else _code(ord(ch)) for ch in text)
 
 
 def safe_bytes(data: bytes, *, keep_newlines: bool = False) -> str:

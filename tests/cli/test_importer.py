@@ -35,6 +35,10 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathF
         origin = getattr(sys.modules[name], "__file__", None) or ""
         if origin.startswith(roots):
             del sys.modules[name]
+            # A parent package that stays loaded keeps the child as an attribute.
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules:
+                monkeypatch.delattr(sys.modules[parent], child, raising=False)
 
 
 def write(directory: Path, relative: str, source: str) -> Path:
@@ -459,9 +463,8 @@ def test_forced_interfaces(isolated: None, tmp_path: Path) -> None:
 
 
 def test_asgi2_adapter_runs_the_double_callable(isolated: None) -> None:
-    from tests.apps import plain
-
     app = load_app("tests.apps.plain:asgi2_app", app_dir=str(REPO))
+    plain = sys.modules["tests.apps.plain"]  # the module load_app imported
     assert isinstance(app, ASGI2Adapter)
     assert app.app is plain.App
     assert repr(app) == f"ASGI2Adapter({plain.App!r})"
