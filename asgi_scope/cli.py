@@ -31,7 +31,36 @@ def _fail(message: str) -> None:
     sys.exit(STARTUP_FAILURE)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+class DefaultGroup(click.Group):
+    """A group whose default command runs when the first argument names no command.
+
+    ``asgi-scope main:app --port 0`` is ``asgi-scope run main:app --port 0``;
+    ``asgi-scope open FILE`` is the ``open`` command. Flags given first
+    (``asgi-scope --help``, ``--version``, ``--headless APP``) go to the default
+    command too, so the command line of a plain run is the same as before
+    subcommands existed. An app module named like a command (``open``) is still
+    reachable as ``asgi-scope run open``.
+    """
+
+    def __init__(self, *args: object, default: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.default = default
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(cls=DefaultGroup, default="run", context_settings=CONTEXT)
+def main() -> None:
+    """Run an ASGI app and watch it (``run``, the default), or work with captures."""
+
+
+@main.command("run", context_settings=CONTEXT)
 @click.argument("app", required=False, metavar="[APP]")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind to this address.")
 @click.option(
@@ -87,11 +116,12 @@ def _fail(message: str) -> None:
     help="Seconds in-flight requests get to finish at shutdown.",
 )
 @click.version_option(__version__, "--version", prog_name="asgi-scope")
-def main(app: str | None, **options: object) -> None:
+def run(app: str | None, **options: object) -> None:
     """Run an ASGI APP (as module:attribute, e.g. main:app) and watch every
     scope, message and byte it exchanges, live.
 
-    With no APP, serves the built-in demo app.
+    With no APP, serves the built-in demo app. Other commands: open, export,
+    replay (asgi-scope COMMAND --help).
     """
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
     try:
