@@ -47,8 +47,19 @@ if TYPE_CHECKING:
 HIGH_WATER = 64 * 1024
 """Bytes of request body buffered for the app before the server stops reading."""
 
+COALESCE = 16 * 1024
+"""A response head goes out in one write with body bytes up to this size."""
+
 _REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
 _ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+
+
+def _headers(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:
+    """h11's parsed headers as ASGI's list of (lower-cased name, value) pairs."""
+    items = getattr(headers, "_full_items", None)  # iterating Headers goes item by item
+    if items is None:  # pragma: no cover - another h11
+        return list(headers)
+    return [(name, value) for _, name, value in items]
 
 
 def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | None:
@@ -66,6 +77,7 @@ class HTTPProtocol(asyncio.Protocol):
             h11.SERVER, max_incomplete_event_size=state.config.h11_max_incomplete_event_size
         )
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.conn = 0
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
@@ -80,11 +92,14 @@ class HTTPProtocol(asyncio.Protocol):
         self.writable.set()
         self.closing: tuple[str, str] | None = None  # (by, reason) once we close
         self.keep_alive_timer: asyncio.TimerHandle | None = None
+        self.idle_since: float | None = None  # loop time the connection went idle
+        self.pending_head = b""  # a response head held back to go out with its body
 
     # asyncio.Protocol callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.loop = asyncio.get_running_loop()
         self.conn = self.state.next_conn()
         self.client = _address(transport, "peername")
         self.server = _address(transport, "sockname")
@@ -110,7 +125,7 @@ class HTTPProtocol(asyncio.Protocol):
             )
         self.recorder.record(ConnectionClosed, self.conn, by, reason)
         self.state.connections.discard(self)
-        self._disarm_keep_alive()
+        self._cancel_keep_alive()
         self.writable.set()
         if cycle is not None:
             if not cycle.response_complete:
@@ -234,7 +249,7 @@ class HTTPProtocol(asyncio.Protocol):
             "path": root_path + unquote(raw_path.decode("ascii")),
             "raw_path": root_path.encode() + raw_path,
             "query_string": query_string,
-            "headers": list(request.headers),
+            "headers": _headers(request.headers),
             "state": self.state.lifespan_state.copy(),
         }
 
@@ -266,8 +281,16 @@ class HTTPProtocol(asyncio.Protocol):
 
     # writing and closing
 
-    def write(self, data: bytes, exchange: int, cause: int, budget: int) -> int:
-        """Write ``data`` and record it; return how much of ``budget`` it used."""
+    def write(
+        self, data: bytes, exchange: int, cause: int, budget: int, hold: bool = False
+    ) -> int:
+        """Write ``data`` and record it; return how much of ``budget`` it used.
+
+        ``hold`` (a response head) keeps the bytes back until the next write, the
+        end of the response or the next turn of the loop, whichever comes first,
+        so that a head and a small body go out in one system call. The bytes are
+        recorded, with their offset, when they are written here.
+        """
         if not data:
             return 0
         kept = data[:budget] if len(data) > budget else data
@@ -275,8 +298,29 @@ class HTTPProtocol(asyncio.Protocol):
             BytesSent, self.conn, exchange, self.out_offset, kept, len(data), cause
         )
         self.out_offset += len(data)
-        self.transport.write(data)
+        head = self.pending_head
+        if hold:
+            if not head:
+                self.loop.call_soon(self.flush)
+            self.pending_head = head + data
+        elif not head:
+            self.transport.write(data)
+        else:
+            self.pending_head = b""
+            if len(data) <= COALESCE:
+                self.transport.write(head + data)
+            else:
+                self.transport.write(head)
+                self.transport.write(data)
         return len(kept)
+
+    def flush(self) -> None:
+        """Write a response head held back by :meth:`write`, if any."""
+        head = self.pending_head
+        if head:
+            self.pending_head = b""
+            if not self.transport.is_closing():
+                self.transport.write(head)
 
     def send_error(self, exchange: int, status: int, body: bytes) -> None:
         """Send a short plain-text error response of the server's own (cause 0)."""
@@ -295,6 +339,7 @@ class HTTPProtocol(asyncio.Protocol):
         """Close the connection, recording who closed it and why."""
         if not self.transport.is_closing():
             self.closing = self.closing or (by, reason)
+            self.flush()
             self.transport.close()
 
     def pause_reading(self) -> None:
@@ -311,6 +356,7 @@ class HTTPProtocol(asyncio.Protocol):
 
     def response_complete(self) -> None:
         """The current response is fully sent: close, or serve the next request."""
+        self.flush()
         self.resume_reading()
         h = self.h11
         if h.our_state is h11.MUST_CLOSE or self.state.should_exit:
@@ -327,13 +373,35 @@ class HTTPProtocol(asyncio.Protocol):
         if self.cycle is None or self.cycle.response_complete:
             self.close("server", "shutting down")
 
+    # The idle timer is lazy (as in nginx): going idle and busy again only
+    # notes the time; the one timer of a connection checks the note when it
+    # fires and sets itself again for what is left, instead of a timer handle
+    # created and cancelled for every request.
+
     def _arm_keep_alive(self) -> None:
-        self._disarm_keep_alive()
-        self.keep_alive_timer = asyncio.get_running_loop().call_later(
-            self.state.config.timeout_keep_alive, self.close, "server", "keep-alive timeout"
-        )
+        loop = self.loop
+        self.idle_since = loop.time()
+        if self.keep_alive_timer is None:
+            self.keep_alive_timer = loop.call_later(
+                self.state.config.timeout_keep_alive, self._keep_alive_expired
+            )
 
     def _disarm_keep_alive(self) -> None:
+        self.idle_since = None
+
+    def _keep_alive_expired(self) -> None:
+        self.keep_alive_timer = None
+        if self.idle_since is None or self.transport.is_closing():
+            return  # busy: the next _arm_keep_alive sets a timer again
+        loop = self.loop
+        left = self.idle_since + self.state.config.timeout_keep_alive - loop.time()
+        if left > 0:
+            self.keep_alive_timer = loop.call_later(left, self._keep_alive_expired)
+        else:
+            self.close("server", "keep-alive timeout")
+
+    def _cancel_keep_alive(self) -> None:
+        self.idle_since = None
         if self.keep_alive_timer is not None:
             self.keep_alive_timer.cancel()
             self.keep_alive_timer = None
@@ -460,11 +528,13 @@ class RequestCycle:
         if self.disconnected:
             return
         kind = message.get("type") if isinstance(message, dict) else None
+        head = False
         try:
             if not self.response_started:
                 if kind != "http.response.start":
                     raise RuntimeError(f"Expected 'http.response.start', got {kind!r}.")
                 data = self._start(message)
+                head = True
             elif not self.response_complete:
                 if kind != "http.response.body":
                     raise RuntimeError(f"Expected 'http.response.body', got {kind!r}.")
@@ -477,7 +547,9 @@ class RequestCycle:
         except (KeyError, TypeError, ValueError) as exc:
             self._refused(f"invalid {kind!r} message: {exc!r}")
             raise RuntimeError(f"Invalid ASGI message {kind!r}: {exc!r}") from exc
-        self.out_budget -= proto.write(data, self.exchange, self.shim.last_sent, self.out_budget)
+        self.out_budget -= proto.write(
+            data, self.exchange, self.shim.last_sent, self.out_budget, head
+        )
         if self.response_complete:
             self.message_event.set()
             proto.response_complete()

@@ -26,7 +26,7 @@ from asgi_scope.trace.events import (
     Wire,
 )
 from asgi_scope.trace.recorder import Recorder
-from asgi_scope.trace.snapshot import snapshot, snapshot_message
+from asgi_scope.trace.snapshot import snapshot, snapshot_message, snapshot_since
 
 ServerReceive = Callable[[], Awaitable[tuple[dict[str, Any], Wire | None]]]
 ServerSend = Callable[[dict[str, Any]], Awaitable[None]]
@@ -46,6 +46,7 @@ class Shim:
         "_budget_out",
         "_receive",
         "_recorder",
+        "_scope",
         "_send",
         "conn",
         "exchange",
@@ -67,10 +68,12 @@ class Shim:
         self._send = send
         self._budget_in = self._budget_out = recorder.max_body
         self.last_sent = 0
+        self._scope: dict[str, Any] | None = None  # the snapshot in ScopeCreated
 
     def scope_created(self, scope: dict[str, Any], wire: Wire | None) -> None:
         """Record the scope the server built, before the app is called with it."""
-        self._recorder.record(ScopeCreated, self.conn, self.exchange, snapshot(scope), wire)
+        self._scope = snapshot(scope)
+        self._recorder.record(ScopeCreated, self.conn, self.exchange, self._scope, wire)
 
     async def receive(self) -> dict[str, Any]:
         """ASGI ``receive``: await the server's next message, record it, return it."""
@@ -102,6 +105,6 @@ class Shim:
     def ended(self, scope: dict[str, Any], outcome: str, status: int) -> None:
         """Record that the app's call returned: the scope as the app left it, the
         outcome (see :class:`ExchangeEnded`) and the status the client got."""
-        self._recorder.record(
-            ExchangeEnded, self.conn, self.exchange, snapshot(scope), outcome, status
-        )
+        before = self._scope
+        after = snapshot(scope) if before is None else snapshot_since(scope, before)
+        self._recorder.record(ExchangeEnded, self.conn, self.exchange, after, outcome, status)

@@ -14,6 +14,7 @@ from typing import Any
 
 _MAX_DEPTH = 8
 _ATOMS = (str, bytes, int, float, bool, type(None))
+_ATOM_TYPES = frozenset(_ATOMS)
 _BODY_KEYS = ("body", "bytes", "text")
 
 
@@ -21,8 +22,29 @@ def snapshot(value: Any, depth: int = 0) -> Any:
     """Return a copy of ``value`` that later mutation of the original cannot reach.
 
     Containers deeper than 8 levels are kept by reference (a guard against cycles).
+    A tuple of atoms is immutable already and is kept as it is (a header pair).
     """
-    if isinstance(value, _ATOMS) or depth > _MAX_DEPTH:
+    kind = type(value)
+    if kind in _ATOM_TYPES or depth > _MAX_DEPTH:
+        return value
+    # Exact types first (the hot path: scopes and messages are plain dicts,
+    # lists of header tuples); subclasses fall through to isinstance below.
+    if kind is dict:
+        depth += 1
+        return {
+            k: v if type(v) in _ATOM_TYPES else snapshot(v, depth) for k, v in value.items()
+        }
+    if kind is tuple:
+        for v in value:
+            if type(v) not in _ATOM_TYPES:
+                break
+        else:
+            return value
+        return tuple(snapshot(v, depth + 1) for v in value)
+    if kind is list:
+        depth += 1
+        return [v if type(v) in _ATOM_TYPES else snapshot(v, depth) for v in value]
+    if isinstance(value, _ATOMS):
         return value
     if isinstance(value, dict):
         return {k: snapshot(v, depth + 1) for k, v in value.items()}
@@ -33,6 +55,42 @@ def snapshot(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     return value
+
+
+def snapshot_since(value: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
+    """Snapshot the dict ``value`` again, sharing what is unchanged with ``earlier``.
+
+    ``earlier`` is a snapshot of the same dict taken before (the scope when it
+    was created; this is the scope as the app left it). A value that is the
+    same object, or an equal container of the same type, is shared: snapshots
+    are never mutated, so sharing is safe, and comparing is much cheaper than
+    copying (a list of header tuples compares in C). A value whose comparison
+    fails is copied. Equal means ``==``, as the Scope tab's diff has it: a
+    nested ``1`` the app replaced with ``True`` reads as unchanged in both.
+    """
+    out = {}
+    for key, v in value.items():
+        before = earlier.get(key, earlier)
+        if v is before:
+            out[key] = v
+            continue
+        kind = type(v)
+        if kind in _ATOM_TYPES:
+            out[key] = v
+            continue
+        if kind is type(before) and kind in _CONTAINERS:
+            try:
+                same = bool(v == before)
+            except Exception:  # an app object with a strange __eq__
+                same = False
+            if same:
+                out[key] = before
+                continue
+        out[key] = snapshot(v, 1)
+    return out
+
+
+_CONTAINERS = frozenset((dict, list, tuple))
 
 
 def snapshot_message(message: Any, budget: int) -> tuple[Any, int, int]:
@@ -48,7 +106,9 @@ def snapshot_message(message: Any, budget: int) -> tuple[Any, int, int]:
     snap = {}
     kept = dropped = 0
     for key, value in message.items():
-        if key in _BODY_KEYS and isinstance(value, (bytes, bytearray, memoryview, str)):
+        if type(value) in _ATOM_TYPES and key not in _BODY_KEYS:
+            snap[key] = value
+        elif key in _BODY_KEYS and isinstance(value, (bytes, bytearray, memoryview, str)):
             size = len(value)
             if size > budget:
                 value = value[: max(budget, 0)]
