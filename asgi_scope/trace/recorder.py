@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import itertools
 import time
+from collections.abc import Callable
 from typing import Any
 
 from asgi_scope.trace.events import Event
@@ -25,15 +26,21 @@ class Recorder:
 
     ``max_body`` (bytes) is the per-exchange, per-direction cap on kept body and
     raw bytes; the server and the shim read it to cut what they record.
+
+    ``taps`` are callables handed each drained batch (a list of events) before
+    :meth:`drain` returns it: the one fan-out point where a second consumer, such
+    as the capture writer, sees exactly what the view's store sees, in the
+    consumer's thread, never the server's. A tap must be quick (queue, not write).
     """
 
-    __slots__ = ("_count", "_pending", "_t0", "max_body")
+    __slots__ = ("_count", "_pending", "_t0", "max_body", "taps")
 
     def __init__(self, max_body: int = DEFAULT_MAX_BODY) -> None:
         self._t0 = time.monotonic_ns()
         self._count = itertools.count(1)
         self._pending: collections.deque[Event] = collections.deque()
         self.max_body = max_body
+        self.taps: list[Callable[[list[Event]], None]] = []
 
     def record(self, kind: type[Event], *fields: Any) -> Event:
         """Append ``kind(seq, t_ns, *fields)`` and return it."""
@@ -48,4 +55,8 @@ class Recorder:
     def drain(self) -> list[Event]:
         """Remove and return every queued event, oldest first."""
         pending = self._pending
-        return [pending.popleft() for _ in range(len(pending))]
+        batch = [pending.popleft() for _ in range(len(pending))]
+        if batch:
+            for tap in self.taps:
+                tap(batch)
+        return batch

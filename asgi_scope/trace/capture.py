@@ -1,0 +1,517 @@
+"""The capture file: a recorded session as JSON Lines, and reading it back.
+
+A capture is the single source of what a view shows: the live UI, ``asgi-scope
+open``, the HAR and curl exports all read the same :mod:`events
+<asgi_scope.trace.events>`. Format (`JSON Lines <https://jsonlines.org/>`_:
+UTF-8, one JSON value per ``\\n``-terminated line):
+
+* line 1, the header: ``{"format": "asgi-scope-capture", "version": 1,
+  "asgi_scope": "0.1.0", "app": "main:app", "started": "2026-11-22T00:00:00.123456Z",
+  "started_ns": 1795305600123456000, "options": {"max_body": 1048576, ...}}``.
+  ``started`` is the wall-clock time (UTC, ISO 8601) of ``t_ns`` 0; ``started_ns``
+  the same in nanoseconds since the Unix epoch; ``options`` the flags that shaped
+  the trace (``max_body``: bytes of body kept per exchange and direction).
+* every other line, one event: ``{"kind": "MessageSent", "seq": 7, "t_ns": 912345,
+  "conn": 1, ...}``; ``kind`` is the event class's name and the other keys are its
+  dataclass fields, so a new event kind needs no change here.
+
+Values are JSON, with tagged objects for what JSON lacks: ``{"$b": base64}``
+for bytes (RFC 4648 §4, standard alphabet, padded), ``{"$t": [...]}`` for a
+tuple, ``{"$d": [[key, value], ...]}`` for a dict whose keys are not all strings
+(or start with ``$``), ``{"$f": "nan" | "inf" | "-inf"}`` for a float JSON
+cannot write, and ``{"$repr": text, "$type": "module.Class"}`` for any other
+object (Starlette's ``app``, ``endpoint``, ``route`` in a scope): its ``repr``
+only. Nothing is pickled, and reading never imports or calls anything named in
+a file: a ``$repr`` comes back as an :class:`Opaque` that shows the same text.
+
+Versions: :data:`VERSION` is written; files of any version up to it are read
+(older versions are upgraded here, as they appear); a newer version is refused
+with a clear error, as is anything that is not a capture. A last line cut short
+(the process was killed mid-write) is dropped with a warning.
+
+Writing is off the hot path: :class:`CaptureWriter` is a tap on the
+:class:`~asgi_scope.trace.recorder.Recorder`'s drain (the one point where each
+batch of events leaves for its consumers) that queues whole batches for its own
+thread, which encodes and writes them. Files are created with mode 0600: they
+hold cookies and ``Authorization`` headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import queue
+import threading
+import time
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, Union
+
+from asgi_scope import __version__
+from asgi_scope.trace import events as events_module
+from asgi_scope.trace.events import Event
+
+FORMAT = "asgi-scope-capture"
+"""The header's ``format`` value."""
+
+VERSION = 1
+"""The format version this release writes; it reads every version up to this one."""
+
+MAX_DEPTH = 32
+"""Containers nested deeper than this are written as their ``repr`` (a cycle guard)."""
+
+MAX_REPR = 4096
+"""Characters of an arbitrary object's ``repr`` kept."""
+
+
+class CaptureError(Exception):
+    """A file that is not a readable capture. ``str()`` is one line for the user,
+    naming the file and, where it applies, the line: ``capture.jsonl:3: not JSON``."""
+
+    def __init__(self, path: str | os.PathLike[str], line: int | None, problem: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class Opaque:
+    """An object from the app that a capture kept only as text (its ``repr``).
+
+    ``repr()`` of it is that text, so a reopened scope reads as the live one did;
+    ``type`` is the object's ``module.qualname``.
+    """
+
+    text: str
+    type: str = ""
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The first line of a capture: what was recorded, by what, when, how.
+
+    ``started_ns`` is wall-clock nanoseconds since the Unix epoch at ``t_ns`` 0;
+    ``options`` the flags that shaped the trace (``max_body`` in bytes...).
+    """
+
+    app: str
+    started_ns: int
+    options: dict[str, Any] = field(default_factory=dict)
+    version: int = VERSION
+    asgi_scope: str = __version__
+
+    @property
+    def started(self) -> str:
+        """``started_ns`` as ISO 8601 UTC with microseconds, ``...T00:00:00.123456Z``."""
+        return iso8601(self.started_ns)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": self.version,
+            "asgi_scope": self.asgi_scope,
+            "app": self.app,
+            "started": self.started,
+            "started_ns": self.started_ns,
+            "options": encode_value(self.options),
+        }
+
+
+@dataclass(slots=True)
+class Capture:
+    """A capture read back: its header, its events in ``seq`` order, and warnings
+    (one line each, such as a truncated last line that was dropped)."""
+
+    header: Header
+    events: list[Event]
+    warnings: list[str] = field(default_factory=list)
+
+
+def iso8601(ns: int) -> str:
+    """Epoch nanoseconds as ISO 8601 UTC, ``2026-11-22T00:00:00.123456Z``."""
+    moment = datetime.fromtimestamp(ns // 1000 / 1e6, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def wall_clock_at_zero(now_ns: int) -> int:
+    """Epoch nanoseconds of ``t_ns`` 0, for a recorder whose ``now()`` is ``now_ns``."""
+    return time.time_ns() - now_ns
+
+
+# -- values ---------------------------------------------------------------------
+
+
+def encode_value(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON-ready data, with the tags described in the module doc."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$f": repr(value)}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$b": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, Opaque):
+        return {"$repr": value.text, "$type": value.type}
+    if depth < MAX_DEPTH:
+        if isinstance(value, dict):
+            if all(isinstance(k, str) and not k.startswith("$") for k in value):
+                return {k: encode_value(v, depth + 1) for k, v in value.items()}
+            pairs = [
+                [encode_value(k, depth + 1), encode_value(v, depth + 1)] for k, v in value.items()
+            ]
+            return {"$d": pairs}
+        if isinstance(value, tuple):
+            return {"$t": [encode_value(v, depth + 1) for v in value]}
+        if isinstance(value, list):
+            return [encode_value(v, depth + 1) for v in value]
+    kind = type(value)
+    try:
+        text = repr(value)
+    except Exception as exc:  # a broken __repr__ in the app must not stop recording
+        text = f"<{kind.__qualname__} object; repr() raised {type(exc).__name__}>"
+    return {"$repr": text[:MAX_REPR], "$type": f"{kind.__module__}.{kind.__qualname__}"}
+
+
+class _BadValue(ValueError):
+    pass
+
+
+def decode_value(data: Any) -> Any:
+    """The inverse of :func:`encode_value`. Raises ``ValueError`` on a malformed tag."""
+    if isinstance(data, list):
+        return [decode_value(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) == 1 or (len(data) == 2 and "$repr" in data):
+        tag = next(iter(data))
+        if tag.startswith("$"):
+            return _decode_tagged(data)
+    if any(k.startswith("$") for k in data):
+        raise _BadValue(f"unknown tag in {sorted(data)}")
+    return {k: decode_value(v) for k, v in data.items()}
+
+
+def _decode_tagged(data: dict[str, Any]) -> Any:
+    if "$b" in data:
+        try:
+            return base64.b64decode(data["$b"], validate=True)
+        except (TypeError, ValueError):
+            raise _BadValue("$b is not base64") from None
+    if "$t" in data and isinstance(data["$t"], list):
+        return tuple(decode_value(v) for v in data["$t"])
+    if "$d" in data and isinstance(data["$d"], list):
+        pairs = data["$d"]
+        if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            raise _BadValue("$d is not a list of pairs")
+        try:
+            return {_hashable(decode_value(k)): decode_value(v) for k, v in pairs}
+        except TypeError:
+            raise _BadValue("$d has a key that cannot be a key") from None
+    if "$f" in data and data["$f"] in ("nan", "inf", "-inf"):
+        return float(data["$f"])
+    if "$repr" in data and isinstance(data["$repr"], str):
+        return Opaque(data["$repr"], str(data.get("$type", "")))
+    raise _BadValue(f"unknown tag {sorted(data)}")
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
+
+
+# -- events ---------------------------------------------------------------------
+
+
+def event_kinds() -> dict[str, type[Event]]:
+    """Every event class of :mod:`asgi_scope.trace.events`, by name (read each time,
+    so kinds added there are written and read with no change here)."""
+    return {
+        name: obj
+        for name, obj in vars(events_module).items()
+        if isinstance(obj, type)
+        and issubclass(obj, Event)
+        and obj is not Event
+        and dataclasses.is_dataclass(obj)
+    }
+
+
+def encode_event(event: Event) -> dict[str, Any]:
+    """``event`` as a JSON-ready dict: ``kind`` and every dataclass field."""
+    out: dict[str, Any] = {"kind": type(event).__name__}
+    for f in dataclasses.fields(event):
+        out[f.name] = encode_value(getattr(event, f.name))
+    return out
+
+
+def event_line(event: Event) -> str:
+    """One capture line for ``event``, with its ``\\n``."""
+    return json.dumps(encode_event(event), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(kind: type[Event]) -> dict[str, Any]:
+    hints = _HINTS.get(kind)
+    if hints is None:
+        hints = _HINTS[kind] = typing.get_type_hints(kind, vars(events_module))
+    return hints
+
+
+def decode_event(data: Any, kinds: dict[str, type[Event]] | None = None) -> Event:
+    """The event a JSON object describes. Raises ``ValueError`` saying what is wrong:
+    not an object, unknown ``kind``, missing or unknown fields, or a field whose
+    value does not have the field's type."""
+    if not isinstance(data, dict):
+        raise ValueError(f"an event is a JSON object, not {type(data).__name__}")
+    kinds = kinds if kinds is not None else event_kinds()
+    name = data.get("kind")
+    kind = kinds.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise ValueError(f"unknown event kind {name!r}")
+    names = [f.name for f in dataclasses.fields(kind)]
+    missing = [n for n in names if n not in data]
+    extra = [k for k in data if k != "kind" and k not in names]
+    if missing or extra:
+        problem = f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(extra)}"
+        raise ValueError(f"{name} event: {problem}")
+    hints = _hints(kind)
+    values = []
+    for n in names:
+        value = decode_value(data[n])
+        if not _conforms(value, hints[n]):
+            raise ValueError(f"{name} event: {n} is not {_type_name(hints[n])}: {value!r:.60}")
+        values.append(value)
+    return kind(*values)
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    """A light check of ``value`` against a type hint of an event field."""
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return any(_conforms(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_conforms(v, args[0]) for v in value)
+        return len(value) == len(args) and all(
+            _conforms(v, a) for v, a in zip(value, args, strict=True)
+        )
+    if origin is not None:
+        return isinstance(value, origin)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+# -- reading --------------------------------------------------------------------
+
+
+def read_capture(path: str | os.PathLike[str]) -> Capture:
+    """Read and check a whole capture file.
+
+    Raises :class:`CaptureError` (one line, naming the file and line) for a
+    missing or unreadable file, an empty file, a first line that is not an
+    asgi-scope header, a newer format version, or a line that is not JSON or
+    not a valid event. A last line without its ``\\n`` that does not parse is
+    taken for a write cut short: dropped, with a warning in ``warnings``.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CaptureError(path, None, "no such file") from None
+    except IsADirectoryError:
+        raise CaptureError(path, None, "is a directory, not a capture file") from None
+    except OSError as exc:
+        raise CaptureError(path, None, exc.strerror or str(exc)) from None
+    if not raw.strip():
+        raise CaptureError(path, None, "empty file: not a capture")
+    lines = raw.split(b"\n")
+    complete = raw.endswith(b"\n")
+    if complete:
+        lines.pop()
+    header = _read_header(path, lines[0], cut=not complete and len(lines) == 1)
+    kinds = event_kinds()
+    events: list[Event] = []
+    warnings: list[str] = []
+    for number, line in enumerate(lines[1:], start=2):
+        last = number == len(lines)
+        if not line.strip():
+            if last:
+                continue
+            raise CaptureError(path, number, "empty line: every line is one event")
+        try:
+            data = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if last and not complete:
+                warnings.append(
+                    f"{path}:{number}: last line cut short (recording stopped mid-write); "
+                    f"showing the {len(events)} events before it"
+                )
+                break
+            raise CaptureError(path, number, f"not valid JSON ({_json_problem(exc)})") from None
+        try:
+            events.append(decode_event(data, kinds))
+        except ValueError as exc:
+            raise CaptureError(path, number, f"not a valid event: {exc}") from None
+    return Capture(header, events, warnings)
+
+
+def _json_problem(exc: Exception) -> str:
+    return exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+
+
+def _read_header(path: str | os.PathLike[str], line: bytes, cut: bool) -> Header:
+    try:
+        data = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem = "cut short" if cut else f"not valid JSON ({_json_problem(exc)})"
+        raise CaptureError(path, 1, f"not an asgi-scope capture: first line {problem}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CaptureError(path, 1, f"not an asgi-scope capture: no {FORMAT!r} header")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CaptureError(path, 1, f"capture header has no valid version: {version!r}")
+    if version > VERSION:
+        raise CaptureError(
+            path,
+            1,
+            f"capture format version {version} is newer than this asgi-scope reads "
+            f"(up to {VERSION}; it was written by asgi-scope {data.get('asgi_scope', '?')}): "
+            "upgrade asgi-scope",
+        )
+    started_ns = data.get("started_ns")
+    try:
+        options = decode_value(data.get("options", {}))
+    except ValueError:
+        options = None
+    if not isinstance(started_ns, int) or not isinstance(options, dict):
+        raise CaptureError(path, 1, "capture header: started_ns or options is malformed")
+    return Header(
+        app=str(data.get("app", "")),
+        started_ns=started_ns,
+        options=options,
+        version=version,
+        asgi_scope=str(data.get("asgi_scope", "")),
+    )
+
+
+# -- writing --------------------------------------------------------------------
+
+
+def create_private(path: str | os.PathLike[str]) -> IO[str]:
+    """Open ``path`` for writing as UTF-8 text, created (or truncated) with mode
+    0600: only its owner may read it. An existing file's mode is set to 0600 too."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with contextlib.suppress(OSError):  # a filesystem without modes
+        os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+
+
+def write_capture(path: str | os.PathLike[str], header: Header, events: Iterable[Event]) -> int:
+    """Write a whole capture at once (saving from the UI); return the events written."""
+    count = 0
+    with create_private(path) as out:
+        out.write(json.dumps(header.to_json(), ensure_ascii=False) + "\n")
+        for event in events:
+            out.write(event_line(event))
+            count += 1
+    return count
+
+
+class CaptureWriter:
+    """Writes every batch of events it is handed to a capture file, in a thread.
+
+    Install it as a tap of the recorder (``recorder.taps.append(writer)``): the
+    consumer's drain hands it each batch, which it only queues; its own thread
+    encodes and writes whole batches and flushes after each. :meth:`close`
+    writes what is queued and closes the file. Raises ``OSError`` at creation if
+    the file cannot be created; a write error later stops writing and is kept in
+    :attr:`error`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], header: Header) -> None:
+        self.path = str(path)
+        self.count = 0
+        """Events written so far."""
+        self.error: OSError | None = None
+        self._file = create_private(path)
+        self._file.write(json.dumps(header.to_json(), ensure_ascii=False) + "\n")
+        self._file.flush()
+        self._queue: queue.SimpleQueue[Sequence[Event] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="asgi-scope-capture", daemon=True)
+        self._thread.start()
+
+    def __call__(self, batch: Sequence[Event]) -> None:
+        """Queue ``batch`` for writing (cheap; never blocks)."""
+        if batch:
+            self._queue.put(batch)
+
+    def _run(self) -> None:
+        out = self._file
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                break
+            if self.error is not None:
+                continue
+            try:
+                out.write("".join(event_line(e) for e in batch))
+                out.flush()
+                self.count += len(batch)
+            except OSError as exc:
+                self.error = exc
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then close the file (waits at most ``timeout`` s)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
+        try:
+            self._file.close()
+        except OSError as exc:
+            self.error = self.error or exc
+
+
+class Playback:
+    """A finished capture as a recorder-like source for views: :meth:`drain` gives
+    every event once, :meth:`now` the time of the last one (nothing is running)."""
+
+    def __init__(self, capture: Capture) -> None:
+        self.capture = capture
+        self.max_body = int(capture.header.options.get("max_body", 0) or 0)
+        self.taps: list[Any] = []
+        self._pending = list(capture.events)
+        self._end = max((e.t_ns for e in capture.events), default=0)
+
+    def drain(self) -> list[Event]:
+        """Every event of the capture the first time, then nothing."""
+        events, self._pending = self._pending, []
+        return events
+
+    def now(self) -> int:
+        """The ``t_ns`` of the capture's last event."""
+        return self._end
