@@ -16,6 +16,11 @@ class Config:
     """Everything that shapes a run.
 
     Sizes are bytes, times seconds. ``port`` 0 asks the OS for a free port.
+    ``ws_max_size`` is the largest WebSocket message accepted (bytes; larger ones
+    close the connection with 1009). ``server_header`` and ``date_header`` add
+    those headers to responses that lack them (uvicorn's ``--no-server-header``
+    and ``--no-date-header`` turn them off). ``limit_concurrency`` answers 503
+    past that many connections and running tasks (None: no limit).
     ``timeout_graceful_shutdown`` None waits for in-flight requests for ever.
     """
 
@@ -33,6 +38,9 @@ class Config:
     timeout_graceful_shutdown: float | None = 10.0
     h11_max_incomplete_event_size: int = 16 * 1024
     limit_concurrency: int | None = None
+    ws_max_size: int = 16 * 1024 * 1024
+    server_header: bool = True
+    date_header: bool = True
 
     @property
     def is_demo(self) -> bool:

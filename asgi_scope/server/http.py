@@ -31,6 +31,8 @@ from urllib.parse import unquote
 
 import h11
 
+from asgi_scope.server.websocket import WebSocketSession
+from asgi_scope.server.websocket import is_upgrade as is_websocket_upgrade
 from asgi_scope.trace.events import (
     BytesReceived,
     BytesSent,
@@ -92,6 +94,7 @@ class HTTPProtocol(asyncio.Protocol):
         self.writable.set()
         self.closing: tuple[str, str] | None = None  # (by, reason) once we close
         self.keep_alive_timer: asyncio.TimerHandle | None = None
+        self.websocket: WebSocketSession | None = None  # after an upgrade request
         self.idle_since: float | None = None  # loop time the connection went idle
         self.pending_head = b""  # a response head held back to go out with its body
 
@@ -111,6 +114,9 @@ class HTTPProtocol(asyncio.Protocol):
         by, reason = self.closing or ("client", f"reset: {exc}" if exc else "closed by client")
         cycle = self.cycle
         unseen = cycle is None or cycle.exchange != self.parsing
+        if self.websocket is not None:
+            self.websocket.connection_lost()
+            unseen = False
         if unseen and self.in_offset > self.consumed:
             # Bytes of a request the app never saw (a head cut short, or a
             # pipelined request not reached): still an exchange, recorded.
@@ -153,6 +159,9 @@ class HTTPProtocol(asyncio.Protocol):
             BytesReceived, self.conn, self.parsing, self.in_offset, kept, len(data)
         )
         self.in_offset += len(data)
+        if self.websocket is not None:
+            self.websocket.data_received(data)
+            return
         self.h11.receive_data(data)
         self.handle_events()
 
@@ -176,6 +185,8 @@ class HTTPProtocol(asyncio.Protocol):
                 return
             if event is h11.NEED_DATA:
                 break
+            if event is h11.PAUSED and self.websocket is not None:
+                break  # the session answers the handshake; keep reading for EOF
             if event is h11.PAUSED:
                 self.pause_reading()
                 break
@@ -198,7 +209,10 @@ class HTTPProtocol(asyncio.Protocol):
                 return
             wire = (self.consumed, end)
             self.consumed = end
-            if kind is h11.Request:
+            if kind is h11.Request and is_websocket_upgrade(event):
+                self.websocket = WebSocketSession(self, self.parsing, event, wire)
+                self.websocket.start()
+            elif kind is h11.Request:
                 self._start_cycle(event, wire)
             elif kind is h11.Data:
                 cycle = self.cycle
@@ -206,6 +220,8 @@ class HTTPProtocol(asyncio.Protocol):
                     cycle.add_body(event.data, wire)
                     if cycle.buffered > HIGH_WATER:
                         self.pause_reading()
+            elif kind is h11.EndOfMessage and self.websocket is not None:
+                continue  # the handshake request's end; its bytes stay the session's
             elif kind is h11.EndOfMessage:
                 self.parsing = 0
                 if h.our_state is h11.DONE:
@@ -220,7 +236,7 @@ class HTTPProtocol(asyncio.Protocol):
                     cycle.end_body(wire)
             elif kind is h11.ConnectionClosed:
                 break
-        if self.cycle is None and not self.transport.is_closing():
+        if self.cycle is None and self.websocket is None and not self.transport.is_closing():
             self._arm_keep_alive()
 
     def _start_cycle(self, request: h11.Request, wire: Wire) -> None:
@@ -370,6 +386,9 @@ class HTTPProtocol(asyncio.Protocol):
 
     def shutdown(self) -> None:
         """Graceful shutdown: close now if idle, else after the current response."""
+        if self.websocket is not None:
+            self.websocket.shutdown()
+            return
         if self.cycle is None or self.cycle.response_complete:
             self.close("server", "shutting down")
 

@@ -55,12 +55,15 @@ class ServerState:
         task.add_done_callback(self.tasks.discard)
 
     def default_headers(self) -> list[tuple[bytes, bytes]]:
-        """``server`` and ``date`` (RFC 9110 §6.6.1) headers, the date cached per second."""
+        """``server`` (RFC 9110 §10.2.4) and ``date`` (§6.6.1) headers, unless the config
+        turns them off; the date cached per second."""
         now = int(time.time())
         if now != self._date_second:
             self._date_second = now
-            self._defaults = [
-                (b"server", f"asgi-scope/{__version__}".encode()),
-                (b"date", formatdate(now, usegmt=True).encode()),
-            ]
+            config = self.config
+            self._defaults = []
+            if config.server_header:
+                self._defaults.append((b"server", f"asgi-scope/{__version__}".encode()))
+            if config.date_header:
+                self._defaults.append((b"date", formatdate(now, usegmt=True).encode()))
         return self._defaults

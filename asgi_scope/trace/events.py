@@ -172,6 +172,33 @@ class ExchangeEnded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class WebSocketFrame(Event):
+    """One WebSocket frame (RFC 6455 §5.2) on the wire of a ``websocket`` exchange.
+
+    ``direction`` is ``"in"`` (client → server) or ``"out"``. ``opcode`` is the
+    frame's opcode (0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong;
+    -1 if the connection ended inside the header). ``fin`` is the FIN bit.
+    ``length`` is the payload length in bytes the header declared; ``payload``
+    is its first bytes, unmasked (at most 1 KiB). ``wire`` is the frame's range
+    in ``direction``'s stream, header included. ``complete`` is False for a frame
+    the connection ended in the middle of (``wire`` then ends where the bytes
+    did). ``cause`` is the ``seq`` of the :class:`MessageSent` an outgoing frame
+    was built for, 0 for frames the server sent on its own (pong, close reply)
+    and for incoming frames.
+    """
+
+    exchange: int
+    direction: str
+    opcode: int
+    fin: bool
+    length: int
+    payload: bytes
+    wire: Wire
+    complete: bool
+    cause: int
+
+
+@dataclass(frozen=True, slots=True)
 class ServerNote(Event):
     """Something the server did or saw that is not a message: listening, lifespan
     unsupported, shutting down. ``level`` is ``"info"``, ``"warning"`` or ``"error"``."""
@@ -189,5 +216,6 @@ EXCHANGE_EVENTS = (
     AppRaised,
     ProtocolError,
     ExchangeEnded,
+    WebSocketFrame,
 )
 """The event classes that carry an ``exchange`` field."""

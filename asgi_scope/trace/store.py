@@ -27,6 +27,7 @@ from asgi_scope.trace.events import (
     ProtocolError,
     ScopeCreated,
     ServerNote,
+    WebSocketFrame,
     Wire,
 )
 
@@ -40,6 +41,12 @@ class Exchange:
     ``t_ns`` values; ``duration_ns`` is None until the exchange ends. ``wire_in``
     and ``wire_out`` are the received and sent byte ranges it spans on its
     connection, or None before any byte.
+
+    A ``websocket`` exchange is ``"open"`` until the app's call ends; its
+    ``status`` is 101 once accepted (403, 500 or the app's denial status if not),
+    and ``close_code`` is the code of the first close frame either side sent
+    (RFC 6455 §7.4; 1005 for a close frame without one), or the 1006 the app was
+    told when the connection ended without a close frame.
     """
 
     id: int
@@ -58,6 +65,7 @@ class Exchange:
     error: str = ""
     wire_in: Wire | None = None
     wire_out: Wire | None = None
+    close_code: int | None = None
     events: list[Event] = field(default_factory=list)
 
     @property
@@ -68,6 +76,24 @@ class Exchange:
     def messages(self) -> list[MessageReceived | MessageSent]:
         """The ASGI messages of the exchange, in the order they crossed the shim."""
         return [e for e in self.events if isinstance(e, (MessageReceived, MessageSent))]
+
+    def frames(self) -> list[WebSocketFrame]:
+        """The WebSocket frames of the exchange, both directions, in wire order."""
+        return [e for e in self.events if isinstance(e, WebSocketFrame)]
+
+    def message_of(self, frame: WebSocketFrame) -> MessageReceived | MessageSent | None:
+        """The ASGI message ``frame`` became (``websocket.receive``) or was built for
+        (``websocket.send``/``.close``); None for frames the server handled alone."""
+        if frame.direction == "out":
+            return next(
+                (e for e in self.events if isinstance(e, MessageSent) and e.seq == frame.cause),
+                None,
+            )
+        start = frame.wire[0]
+        for e in self.events:
+            if isinstance(e, MessageReceived) and e.wire and e.wire[0] <= start < e.wire[1]:
+                return e
+        return None
 
     def sent_wire(self, message: MessageSent) -> Wire | None:
         """The sent byte range that ``message`` became, or None if it wrote nothing."""
@@ -197,6 +223,20 @@ class Store:
         elif isinstance(event, MessageReceived):
             if event.wire:
                 exchange.wire_in = _union(exchange.wire_in, *event.wire)
+            message = event.message
+            if (
+                exchange.close_code is None
+                and isinstance(message, dict)
+                and message.get("type") == "websocket.disconnect"
+            ):
+                code = message.get("code")
+                exchange.close_code = code if isinstance(code, int) else 1005
+        elif isinstance(event, WebSocketFrame):
+            if event.direction == "in":
+                exchange.wire_in = _union(exchange.wire_in, *event.wire)
+            if event.opcode == 8 and event.complete and exchange.close_code is None:
+                code = int.from_bytes(event.payload[:2], "big")
+                exchange.close_code = code if len(event.payload) >= 2 else 1005
         elif isinstance(event, MessageSent):
             self._on_sent(exchange, event.message)
         elif isinstance(event, AppRaised):
@@ -229,7 +269,9 @@ class Store:
         if not isinstance(message, dict):
             return
         kind = message.get("type")
-        if kind == "http.response.start":
+        if kind == "websocket.accept":
+            exchange.status = 101
+        elif kind == "http.response.start":
             status = message.get("status")
             exchange.status = status if isinstance(status, int) else exchange.status
             exchange.state = "streaming" if exchange.state == "open" else exchange.state
