@@ -31,6 +31,7 @@ from urllib.parse import unquote
 
 import h11
 
+from asgi_scope.server.target import split_target
 from asgi_scope.server.websocket import WebSocketSession
 from asgi_scope.server.websocket import is_upgrade as is_websocket_upgrade
 from asgi_scope.trace.events import (
@@ -67,6 +68,19 @@ def _headers(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:
 def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | None:
     info = transport.get_extra_info(name)
     return (str(info[0]), int(info[1])) if isinstance(info, tuple) else None
+
+
+def _framing_error(request: h11.Request) -> str:
+    """Why ``request``'s body framing is refused, or ``""``.
+
+    A request with both Transfer-Encoding and Content-Length is how requests are
+    smuggled past proxies (RFC 9112 §6.3 ¶3, §11.2); h11 would let
+    Transfer-Encoding win, a server may reject it instead, and this one does.
+    """
+    names = {name for name, _ in request.headers}
+    if b"transfer-encoding" in names and b"content-length" in names:
+        return "both Transfer-Encoding and Content-Length (RFC 9112 section 6.3)"
+    return ""
 
 
 class HTTPProtocol(asyncio.Protocol):
@@ -200,12 +214,16 @@ class HTTPProtocol(asyncio.Protocol):
                 # whole to the same limit, so the answer (431, RFC 6585 §5)
                 # does not depend on how TCP happened to split the bytes.
                 size = end - self.consumed
+                line = len(event.method) + len(event.target) + len(b"  HTTP/1.1\r\n")
                 self._bad_request(
                     h11.RemoteProtocolError(
                         f"request head too long ({size} bytes, limit {limit})",
-                        error_status_hint=431,
+                        error_status_hint=414 if line > limit else 431,
                     )
                 )
+                return
+            if kind is h11.Request and (error := _framing_error(event)):
+                self._bad_request(h11.RemoteProtocolError(error, error_status_hint=400))
                 return
             wire = (self.consumed, end)
             self.consumed = end
@@ -250,8 +268,7 @@ class HTTPProtocol(asyncio.Protocol):
 
     def _scope(self, request: h11.Request) -> dict[str, Any]:
         """The ASGI HTTP connection scope (ASGI HTTP spec 2.3, "Connection Scope")."""
-        target = request.target
-        raw_path, _, query_string = target.partition(b"?")
+        raw_path, query_string = split_target(request.target)
         root_path = self.state.config.root_path
         return {
             "type": "http",
@@ -270,10 +287,18 @@ class HTTPProtocol(asyncio.Protocol):
         }
 
     def _bad_request(self, exc: h11.RemoteProtocolError) -> None:
-        """Answer bytes h11 cannot parse with its status hint (400, 431) and close."""
+        """Answer bytes h11 cannot parse with its status hint (400, 431) and close.
+
+        A head over the limit whose request line alone is over it gets 414 URI Too
+        Long (RFC 9110 §15.5.15; RFC 9112 §3 says 414 for a long target).
+        """
         exchange = self.parsing or (self.cycle.exchange if self.cycle else 0)
         exchange = exchange or self.state.next_exchange()
         status = exc.error_status_hint
+        if status == 431 and self.h11.their_state is h11.IDLE:
+            limit = self.state.config.h11_max_incomplete_event_size
+            if b"\n" not in self.h11.trailing_data[0][:limit]:
+                status = 414
         can_answer = self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE)
         self.recorder.record(
             ProtocolError,

@@ -44,6 +44,7 @@ import asyncio
 import base64
 import binascii
 import collections
+import http
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -70,7 +71,7 @@ CLOSE_TIMEOUT = 5.0
 QUEUE_HIGH_WATER = 64 * 1024
 """Bytes of received messages waiting for the app before the server stops reading."""
 
-_REASONS = {101: b"Switching Protocols", 403: b"Forbidden", 500: b"Internal Server Error"}
+_REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
 
 
 class ClientDisconnected(OSError):
