@@ -14,6 +14,7 @@ import contextlib
 import signal
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,9 @@ from asgi_scope.config import DEMO_APP, Config
 from asgi_scope.importer import AppLoadError, load_app
 from asgi_scope.server.runner import Server, ServerThread, StartupError
 from asgi_scope.trace.recorder import DEFAULT_MAX_BODY, Recorder
+
+if TYPE_CHECKING:
+    from asgi_scope.trace.capture import Capture, CaptureWriter, Header
 
 STARTUP_FAILURE = 3
 
@@ -115,8 +119,14 @@ def main() -> None:
     type=click.FloatRange(0),
     help="Seconds in-flight requests get to finish at shutdown.",
 )
+@click.option(
+    "--record",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write every event to FILE, a capture (JSON Lines, mode 0600) that `open` reads.",
+)
 @click.version_option(__version__, "--version", prog_name="asgi-scope")
-def run(app: str | None, **options: object) -> None:
+def run(app: str | None, record: str | None, **options: object) -> None:
     """Run an ASGI APP (as module:attribute, e.g. main:app) and watch every
     scope, message and byte it exchanges, live.
 
@@ -142,10 +152,40 @@ def run(app: str | None, **options: object) -> None:
             bold=True,
         )
     recorder = Recorder(max_body=config.max_body)
-    if config.headless:
-        _run_headless(config, asgi_app, recorder)
-    else:
-        _run_tui(config, asgi_app, recorder)
+    writer = _start_recording(record, config, recorder) if record else None
+    try:
+        if config.headless:
+            _run_headless(config, asgi_app, recorder)
+        else:
+            _run_tui(config, asgi_app, recorder)
+    finally:
+        if writer is not None:
+            recorder.drain()  # what the view's last drain missed goes to the writer
+            writer.close()
+            if writer.error is not None:
+                click.echo(f"asgi-scope: recording to {record} failed: {writer.error}", err=True)
+
+
+def capture_header(config: Config, recorder: Recorder) -> Header:
+    """The capture header for a session of ``config`` recorded by ``recorder``."""
+    from asgi_scope.trace.capture import Header, wall_clock_at_zero
+
+    options = {
+        name: getattr(config, name)
+        for name in ("max_body", "factory", "app_dir", "root_path", "interface", "lifespan")
+    }
+    return Header(config.app, wall_clock_at_zero(recorder.now()), options)
+
+
+def _start_recording(path: str, config: Config, recorder: Recorder) -> CaptureWriter:
+    from asgi_scope.trace.capture import CaptureWriter
+
+    try:
+        writer = CaptureWriter(path, capture_header(config, recorder))
+    except OSError as exc:
+        _fail(f"cannot record to {path}: {exc.strerror or exc}")
+    recorder.taps.append(writer)
+    return writer
 
 
 def _user_traceback(exc: BaseException) -> str:
@@ -202,3 +242,46 @@ def _run_tui(config: Config, app: object, recorder: Recorder) -> None:
         ui.run()
     finally:
         thread.stop()
+
+
+BAD_INPUT = 1
+"""Exit code of open, export and replay for a file that is not a readable capture."""
+
+
+def _read(path: str) -> Capture:
+    """The capture at ``path``; on a bad file, one line naming file and line, exit 1.
+    Warnings (a last line cut short) go to stderr."""
+    from asgi_scope.trace.capture import CaptureError, read_capture
+
+    try:
+        capture = read_capture(path)
+    except CaptureError as exc:
+        click.echo(f"asgi-scope: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    for warning in capture.warnings:
+        click.echo(f"asgi-scope: warning: {warning}", err=True)
+    return capture
+
+
+@main.command("open", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(dir_okay=True))
+@click.option("--headless", is_flag=True, help="Print the capture as lines instead of the TUI.")
+def open_capture(file: str, headless: bool) -> None:
+    """Show a capture FILE (from --record or the UI's save) in the inspector,
+    with no server running; --headless prints it as lines.
+
+    Exit codes: 0, or 1 for a file that is not a readable capture.
+    """
+    from asgi_scope.trace.capture import Playback
+
+    capture = _read(file)
+    if headless:
+        from asgi_scope.console import Printer
+
+        Printer().print(capture.events)
+        return
+    from asgi_scope.ui.app import ScopeApp
+
+    header = capture.header
+    name = f"{header.app or '?'} (capture of {header.started[:19].replace('T', ' ')} UTC)"
+    ScopeApp(Playback(capture), app_name=name, url=file).run()  # type: ignore[arg-type]

@@ -1,0 +1,119 @@
+"""``--record``, ``open``, ``export`` and ``replay`` as a user runs them: the
+installed command in a subprocess, a real server, real requests, and every bad
+capture file refused with one line naming the file and line, exit code 1."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cli.test_cli import run, start_headless, stop
+
+HEADER = {
+    "format": "asgi-scope-capture",
+    "version": 1,
+    "asgi_scope": "0.1.0",
+    "app": "tests.apps.plain:app",
+    "started": "2026-01-01T00:00:00.000000Z",
+    "started_ns": 1767225600000000000,
+    "options": {"max_body": 1048576},
+}
+NOTE = {"kind": "ServerNote", "seq": 1, "t_ns": 5, "conn": 0, "level": "info", "text": "hi"}
+
+
+def lines(*values: object) -> str:
+    return "".join(json.dumps(v) + "\n" for v in values)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A headless FastAPI session recorded with --record: (file, what it printed)."""
+    path = tmp_path_factory.mktemp("rec") / "session.jsonl"
+    proc, url = start_headless("--record", str(path), "tests.apps.fastapi_app:app")
+    try:
+        with httpx.Client(base_url=url, timeout=5) as client:
+            client.get("/items/42", params={"q": "x"}, headers={"authorization": "Bearer s3cr3t"})
+            client.post("/user", json={"name": "Ada", "age": 36})
+            client.get("/boom")
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 0, err
+    return path, out
+
+
+def test_record_writes_a_private_capture_that_open_prints_the_same(recorded):
+    path, live_out = recorded
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    header = json.loads(path.read_text().splitlines()[0])
+    assert header["format"] == "asgi-scope-capture" and header["version"] == 1
+    assert header["app"] == "tests.apps.fastapi_app:app"
+    assert header["options"]["max_body"] == 1048576
+    result = run("open", str(path), "--headless")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == live_out
+    assert "scope http GET /items/42?q=x HTTP/1.1" in result.stdout
+    assert "app raised RuntimeError: boom" in result.stdout
+
+
+def test_open_help_and_run_help_still_lists_the_run_flags():
+    assert "--headless" in run("open", "--help").stdout
+    assert "--record" in run("--help").stdout
+
+
+# -- bad input, for every command that reads a capture --------------------------------
+
+COMMANDS = {
+    "open": lambda f: ("open", f, "--headless"),
+    "export": lambda f: ("export", f, "--har", f + ".har"),
+    "replay": lambda f: ("replay", f, "tests.apps.plain:app"),
+}
+
+BAD_FILES = {
+    "empty": ("", None, "empty file"),
+    "not a capture": ('{"hello": "world"}\n', 1, "not an asgi-scope capture"),
+    "newer version": (lines(HEADER | {"version": 99}), 1, "version 99 is newer"),
+    "not JSON": (lines(HEADER, NOTE) + "{oops\n" + lines(NOTE), 3, "not valid JSON"),
+    "not an event": (lines(HEADER, NOTE, {"kind": "Nope"}), 3, "unknown event kind"),
+    "bad field": (lines(HEADER, NOTE | {"seq": "x"}), 2, "seq is not int"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_a_bad_capture_is_one_clear_line_and_exit_1(tmp_path: Path, command: str, case: str):
+    text, line, words = BAD_FILES[case]
+    path = tmp_path / "bad.jsonl"
+    path.write_text(text)
+    result = run(*COMMANDS[command](str(path)))
+    assert result.returncode == 1, result.stderr
+    error = result.stderr.strip()
+    assert len(error.splitlines()) == 1 and "Traceback" not in error, error
+    where = f"{path}:{line}:" if line else f"{path}:"
+    assert where in error and words in error
+    assert not Path(f"{path}.har").exists()
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_missing_file_is_one_clear_line_and_exit_1(tmp_path: Path, command: str):
+    path = tmp_path / "missing.jsonl"
+    result = run(*COMMANDS[command](str(path)))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"asgi-scope: {path}: no such file"
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_truncated_last_line_warns_and_shows_the_rest(recorded, tmp_path: Path, command: str):
+    source, _ = recorded
+    path = tmp_path / "cut.jsonl"
+    text = source.read_text()
+    path.write_text(text[: text.rindex("\n", 0, len(text) - 1) + 30])
+    result = run(*COMMANDS[command](str(path)))
+    assert result.returncode == 0, result.stderr
+    assert "warning" in result.stderr and f"{path}:" in result.stderr
+    assert "cut short" in result.stderr
+    if command == "open":
+        assert "scope http GET /items/42?q=x" in result.stdout
