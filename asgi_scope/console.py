@@ -49,6 +49,8 @@ class Printer:
     """Prints events as lines on ``file`` (default stdout).
 
     ``color`` None lets Rich decide (styled on a terminal, plain when piped).
+    Plain output skips Rich: each batch becomes one string, written at once, so
+    a trace piped to a file keeps up with the server (Rich renders line by line).
     """
 
     def __init__(self, file: IO[str] | None = None, color: bool | None = None) -> None:
@@ -62,9 +64,19 @@ class Printer:
             force_terminal=color,
         )
         self._starts: dict[int, int] = {}
+        self.plain = color is not True and not self.console.is_terminal
+        """True when lines are written as plain text, without Rich."""
 
     def print(self, events: list[Event]) -> None:
         """Print one line per event (a few events print more, e.g. tracebacks)."""
+        if self.plain:
+            lines = [line for line in map(self.plain_line, events) if line is not None]
+            if lines:
+                lines.append("")
+                file = self.console.file
+                file.write("\n".join(lines))
+                file.flush()
+            return
         for event in events:
             line = self.line(event)
             if line is not None:
@@ -84,6 +96,19 @@ class Printer:
         for part, style in body:
             text.append(part, style=style)
         return text
+
+    def plain_line(self, event: Event) -> str | None:
+        """The line for ``event`` as plain text (what :meth:`line` shows, unstyled)."""
+        exchange = getattr(event, "exchange", 0)
+        body = self._describe(event, exchange)
+        if body is None:
+            return None
+        who = f"c{event.conn}" if event.conn else "server"
+        if exchange:
+            who += f" #{exchange}"
+        parts = [f"{event.t_ns / 1e9:10.4f}  {who:<10} "]
+        parts.extend(part for part, _ in body)
+        return "".join(parts)
 
     def _describe(self, event: Event, exchange: int) -> list[tuple[str, str]] | None:
         if isinstance(event, ConnectionOpened):
