@@ -40,6 +40,7 @@ from asgi_scope.trace.events import (
     ConnectionClosed,
     ConnectionOpened,
     ProtocolError,
+    ServerNote,
     Wire,
 )
 from asgi_scope.trace.shim import Shim
@@ -68,6 +69,18 @@ def _headers(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:
 def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | None:
     info = transport.get_extra_info(name)
     return (str(info[0]), int(info[1])) if isinstance(info, tuple) else None
+
+
+async def service_unavailable(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The answer past ``--limit-concurrency``: 503 and close (as uvicorn's)."""
+    body = b"Service Unavailable"
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _framing_error(request: h11.Request) -> str:
@@ -262,6 +275,14 @@ class HTTPProtocol(asyncio.Protocol):
         self.parsing = exchange
         scope = self._scope(request)
         cycle = RequestCycle(self, exchange, scope, request.method == b"HEAD")
+        limit = self.state.config.limit_concurrency
+        state = self.state
+        if limit is not None and (len(state.connections) >= limit or len(state.tasks) >= limit):
+            # uvicorn's --limit-concurrency: the server answers in the app's place.
+            cycle.app = service_unavailable
+            self.recorder.record(
+                ServerNote, self.conn, "warning", f"concurrency limit ({limit}) reached: 503"
+            )
         self.cycle = cycle
         cycle.shim.scope_created(scope, wire)
         self.state.start_task(cycle.run())
@@ -471,6 +492,7 @@ class RequestCycle:
         self.out_budget = proto.recorder.max_body
         self.message_event = asyncio.Event()
         self.shim = Shim(proto.recorder, proto.conn, exchange, self.receive, self.send)
+        self.app = proto.state.app  # or the server's own 503 answer, past the limit
 
     # fed by the protocol
 
@@ -492,10 +514,10 @@ class RequestCycle:
 
     async def run(self) -> None:
         """Call the app; answer 500 or close if it fails; record how it ended."""
-        proto, shim = self.proto, self.shim
+        shim = self.shim
         outcome = "complete"
         try:
-            await proto.state.app(self.scope, shim.receive, shim.send)
+            await self.app(self.scope, shim.receive, shim.send)
         except BaseException as exc:  # the app's failure is what we show
             shim.raised(exc)
             outcome = "error"

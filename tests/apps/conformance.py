@@ -2,7 +2,8 @@
 
 The same app runs in both servers (uvicorn loads it by import string in its
 own process), so what the app saw is reported back over HTTP: ``GET /seen``
-answers the last ``websocket.disconnect`` a WebSocket route received, as JSON.
+answers the last ``websocket.disconnect`` each WebSocket route (path and query
+string) received, as JSON.
 
 HTTP routes (``GET`` unless said):
 
@@ -135,7 +136,8 @@ async def _websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
-            SEEN[path] = {"code": int(message["code"]), "reason": message.get("reason", "")}
+            key = path + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
+            SEEN[key] = {"code": int(message["code"]), "reason": message.get("reason", "")}
             return
         if path == "/ws/echo":
             reply = {"type": "websocket.send"}

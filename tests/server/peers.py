@@ -94,13 +94,19 @@ def start_uvicorn(*flags: str) -> Peer:
     deadline = time.monotonic() + 15
     while True:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            # A whole request that the server closes: no half-open probe
+            # connection left to count against --limit-concurrency.
+            with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as probe:
+                probe.sendall(b"GET /state HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                while probe.recv(4096):
+                    pass
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 _, err = process.communicate(timeout=TIMEOUT)
-                raise AssertionError(f"uvicorn did not start: {err.decode(errors='replace')}")
+                message = f"uvicorn did not start: {err.decode(errors='replace')}"
+                raise AssertionError(message) from None
             time.sleep(0.05)
     return Peer("uvicorn", port, process=process)
 
@@ -111,3 +117,7 @@ def start(name: str, *uvicorn_flags: str, **config: Any) -> Peer:
 
 
 PEERS = ("asgi-scope", "uvicorn")
+
+DIFFERENCES: set[str] = set()
+"""Names of the checks that expect asgi-scope and uvicorn to differ (filled by
+:func:`tests.server.test_conformance.expect` as the checks run)."""
