@@ -6,10 +6,17 @@ in order, and keeps one :class:`Exchange` and one :class:`Connection` summary
 up to date per id, so a view can show a table row or a detail pane without
 walking the whole trace. Everything a view needs to know about HTTP (method,
 path, status, byte ranges, state) is computed here, once.
+
+Memory is bounded by the store's caps, not by how long the session runs:
+``keep`` exchanges at most, and ``keep_bytes`` of bodies and raw bytes. Past
+either, the oldest whole exchanges are dropped (their events, their raw bytes,
+their connection once it is closed and has no exchange left) and counted in
+:attr:`Store.dropped`; a view removes their rows by :meth:`Store.take_evicted`.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +73,8 @@ class Exchange:
     wire_in: Wire | None = None
     wire_out: Wire | None = None
     close_code: int | None = None
+    kept: int = 0
+    """Bytes of bodies and raw bytes this exchange holds (its share of the byte budget)."""
     events: list[Event] = field(default_factory=list)
 
     @property
@@ -124,6 +133,8 @@ class Connection:
     exchanges: list[int] = field(default_factory=list)
     received: list[tuple[int, bytes]] = field(default_factory=list)
     sent: list[tuple[int, bytes]] = field(default_factory=list)
+    dropped: int = 0
+    """Exchanges of this connection the store dropped (see :class:`Store`)."""
 
     def slice(self, direction: str, wire: Wire) -> list[tuple[int, bytes]]:
         """The kept chunks of ``direction`` (``"in"`` or ``"out"``) within ``wire``,
@@ -142,13 +153,47 @@ def _union(wire: Wire | None, start: int, end: int) -> Wire:
     return (start, end) if wire is None else (min(wire[0], start), max(wire[1], end))
 
 
+DEFAULT_KEEP = 10_000
+"""Default cap on exchanges kept (``--keep``)."""
+
+DEFAULT_KEEP_BYTES = 256 * 1024 * 1024
+"""Default cap on bytes of bodies and raw bytes kept (``--keep-bytes``)."""
+
+
+def _body_size(message: Any) -> int:
+    if type(message) is not dict:
+        return 0
+    body = message.get("body")
+    if body is None:
+        body = message.get("bytes") or message.get("text")
+    return len(body) if isinstance(body, (bytes, str)) else 0
+
+
 class Store:
     """Every event so far, plus per-exchange and per-connection summaries.
+
+    ``keep`` and ``keep_bytes`` cap what is kept (None: no cap, for a capture
+    file read whole). Past a cap the oldest whole exchanges go first; ``dropped``
+    counts them and ``dropped_bytes`` the bytes they held. Events that arrive
+    later for an exchange dropped while still open are dropped too.
 
     Not thread-safe: one consumer thread calls :meth:`add` and reads the rest.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int | None = None, keep_bytes: int | None = None) -> None:
+        self.keep = keep
+        self.keep_bytes = keep_bytes
+        self.kept_bytes = 0
+        """Bytes of bodies and raw bytes held now (compare ``keep_bytes``)."""
+        self.dropped = 0
+        """Exchanges dropped to stay within the caps, since the start or the last clear."""
+        self.dropped_bytes = 0
+        self.evicted: list[int] = []
+        """Ids of exchanges dropped since a view last called :meth:`take_evicted`."""
+        self._order: deque[int] = deque()  # exchange ids, oldest first
+        self._gone: set[int] = set()  # dropped while still open
+        self._live_events = 0  # events held by kept exchanges
+        self._dead_bytes = 0  # bytes of dropped exchanges still in self.events
         self.events: list[Event] = []
         self.exchanges: dict[int, Exchange] = {}
         self.connections: dict[int, Connection] = {}
@@ -159,23 +204,101 @@ class Store:
 
     def clear(self) -> None:
         """Forget everything recorded so far (the UI's "clear")."""
-        self.__init__()
+        self.__init__(self.keep, self.keep_bytes)
 
     def add(self, events: Iterable[Event]) -> set[int]:
         """Index ``events`` (in ``seq`` order); return the ids of exchanges they touched."""
         touched: set[int] = set()
+        gone = self._gone
         for event in events:
-            self.events.append(event)
             exchange_id = getattr(event, "exchange", 0)
+            if gone and exchange_id in gone:
+                self._late(event, exchange_id)
+                continue
+            self.events.append(event)
             if exchange_id:
                 touched.add(exchange_id)
             self._index(event, exchange_id)
+        if (self.keep is not None and len(self.exchanges) > self.keep) or (
+            self.keep_bytes is not None and self.kept_bytes > self.keep_bytes
+        ):
+            self._evict()
         return touched
+
+    def take_evicted(self) -> list[int]:
+        """The ids of exchanges dropped since the last call (for a view to remove)."""
+        evicted, self.evicted = self.evicted, []
+        return evicted
+
+    def _late(self, event: Event, exchange_id: int) -> None:
+        """An event of an exchange dropped while open: counted in totals, not kept."""
+        if isinstance(event, BytesReceived):
+            self.bytes_in += event.size
+        elif isinstance(event, BytesSent):
+            self.bytes_out += event.size
+        elif isinstance(event, (ExchangeEnded, ProtocolError)):
+            self._gone.discard(exchange_id)
+
+    def _evict(self) -> None:
+        """Drop the oldest exchanges until both caps hold."""
+        keep = self.keep if self.keep is not None else float("inf")
+        budget = self.keep_bytes if self.keep_bytes is not None else float("inf")
+        exchanges, order = self.exchanges, self._order
+        while order and (len(exchanges) > keep or self.kept_bytes > budget):
+            exchange = exchanges.pop(order.popleft(), None)
+            if exchange is not None:
+                self._drop(exchange)
+        # The flat event list still holds the dropped exchanges' events: rebuild
+        # it once they outnumber the kept ones (amortized O(1) per event).
+        if len(self.events) > 2 * self._live_events + 4096 or self._dead_bytes > budget // 4:
+            self.events = [e for e in self.events if self._kept(e)]
+            self._dead_bytes = 0
+
+    def _kept(self, event: Event) -> bool:
+        exchange_id = getattr(event, "exchange", 0)
+        if exchange_id:
+            return exchange_id in self.exchanges
+        return not event.conn or event.conn in self.connections
+
+    def _drop(self, exchange: Exchange) -> None:
+        self.kept_bytes -= exchange.kept
+        self.dropped += 1
+        self.dropped_bytes += exchange.kept
+        self._dead_bytes += exchange.kept
+        self._live_events -= len(exchange.events)
+        self.evicted.append(exchange.id)
+        if exchange.t_end is None:
+            self._gone.add(exchange.id)
+        conn = self.connections.get(exchange.conn)
+        if conn is None:
+            return
+        conn.dropped += 1
+        ids = conn.exchanges
+        if ids and ids[0] == exchange.id:
+            del ids[0]
+        elif exchange.id in ids:
+            ids.remove(exchange.id)
+        if not ids and conn.t_close is not None:
+            del self.connections[conn.id]
+            return
+        # Raw bytes up to the end of the dropped exchange are nobody's now.
+        for wire, chunks in ((exchange.wire_in, conn.received), (exchange.wire_out, conn.sent)):
+            if wire is None:
+                continue
+            end = wire[1]
+            n = 0
+            for offset, data in chunks:
+                if offset + len(data) > end:
+                    break
+                n += 1
+            if n:
+                del chunks[:n]
 
     def _exchange(self, event: Event, exchange_id: int) -> Exchange:
         exchange = self.exchanges.get(exchange_id)
         if exchange is None:
             exchange = self.exchanges[exchange_id] = Exchange(exchange_id, event.conn, event.t_ns)
+            self._order.append(exchange_id)
             conn = self.connections.get(event.conn)
             if conn is not None:
                 conn.exchanges.append(exchange_id)
@@ -191,6 +314,8 @@ class Store:
         if isinstance(event, ConnectionClosed):
             if conn is not None:
                 conn.t_close, conn.closed_by, conn.reason = event.t_ns, event.by, event.reason
+                if conn.dropped and not conn.exchanges:  # all its exchanges were dropped
+                    del self.connections[conn.id]
             return
         if isinstance(event, ServerNote):
             self.notes.append(event)
@@ -200,15 +325,21 @@ class Store:
             if conn is not None and event.data:
                 conn.received.append((event.offset, event.data))
             if exchange_id:
-                self._exchange(event, exchange_id).bytes_in += event.size
+                exchange = self._exchange(event, exchange_id)
+                exchange.bytes_in += event.size
+                exchange.kept += len(event.data)
+                self.kept_bytes += len(event.data)
             return
         if not exchange_id:
             return
         exchange = self._exchange(event, exchange_id)
         exchange.events.append(event)
+        self._live_events += 1
         if isinstance(event, BytesSent):
             self.bytes_out += event.size
             exchange.bytes_out += event.size
+            exchange.kept += len(event.data)
+            self.kept_bytes += len(event.data)
             exchange.wire_out = _union(exchange.wire_out, event.offset, event.offset + event.size)
             if conn is not None and event.data:
                 conn.sent.append((event.offset, event.data))
@@ -224,6 +355,9 @@ class Store:
             if event.wire:
                 exchange.wire_in = _union(exchange.wire_in, *event.wire)
             message = event.message
+            size = _body_size(message)
+            exchange.kept += size
+            self.kept_bytes += size
             if (
                 exchange.close_code is None
                 and isinstance(message, dict)
@@ -232,12 +366,17 @@ class Store:
                 code = message.get("code")
                 exchange.close_code = code if isinstance(code, int) else 1005
         elif isinstance(event, WebSocketFrame):
+            exchange.kept += len(event.payload)
+            self.kept_bytes += len(event.payload)
             if event.direction == "in":
                 exchange.wire_in = _union(exchange.wire_in, *event.wire)
             if event.opcode == 8 and event.complete and exchange.close_code is None:
                 code = int.from_bytes(event.payload[:2], "big")
                 exchange.close_code = code if len(event.payload) >= 2 else 1005
         elif isinstance(event, MessageSent):
+            size = _body_size(event.message)
+            exchange.kept += size
+            self.kept_bytes += size
             self._on_sent(exchange, event.message)
         elif isinstance(event, AppRaised):
             exchange.error = f"{event.exc_type}: {event.message}"
