@@ -31,6 +31,7 @@ from asgi_scope.trace.events import (
     ProtocolError,
     ScopeCreated,
     ServerNote,
+    WebSocketFrame,
 )
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
@@ -164,6 +165,12 @@ class Printer:
                     "bold green" if event.outcome == "complete" else "bold red",
                 )
             ]
+        if isinstance(event, WebSocketFrame):
+            arrow = "⇠ frame received " if event.direction == "in" else "⇢ frame sent "
+            text = summary.frame_summary(
+                event.opcode, event.fin, event.length, event.payload, event.complete
+            )
+            return [(arrow, "dim"), (text, "")]
         if isinstance(event, ServerNote):
             return [(safe_text(event.text), _NOTE_STYLES.get(event.level, ""))]
         return None

@@ -64,12 +64,15 @@ def message_summary(message: Any, dropped: int = 0) -> str:
 
 
 def scope_summary(scope: dict[str, Any]) -> str:
-    """``http GET /items/1?q=x HTTP/1.1`` or ``lifespan``."""
+    """``http GET /items/1?q=x HTTP/1.1``, ``websocket /chat?room=1`` or ``lifespan``."""
     kind = scope.get("type", "?")
     if kind == "lifespan":
         return "lifespan"
     query = scope.get("query_string") or b""
     target = safe_text(str(scope.get("path", ""))) + (f"?{safe_bytes(query)}" if query else "")
+    if kind == "websocket":
+        protocols = ", ".join(safe_text(str(p)) for p in scope.get("subprotocols") or ())
+        return f"websocket {target}" + (f" subprotocols: {protocols}" if protocols else "")
     method = safe_text(str(scope.get("method", "")))
     return f"{kind} {method} {target} HTTP/{safe_text(str(scope.get('http_version', '')))}"
 
@@ -79,3 +82,39 @@ def scope_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[s
     added = [str(k) for k in after if k not in before]
     changed = [str(k) for k in after if k in before and after[k] != before[k]]
     return added, changed
+
+
+OPCODES = {0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}
+"""WebSocket opcode names (RFC 6455 §5.2, §11.8)."""
+
+
+def opcode_name(opcode: int) -> str:
+    """``text``, ``ping``... or ``0x3`` for a reserved opcode, ``?`` for none."""
+    return OPCODES.get(opcode, f"0x{opcode:x}" if opcode >= 0 else "?")
+
+
+def frame_summary(opcode: int, fin: bool, length: int, payload: bytes, complete: bool) -> str:
+    """One WebSocket frame on one line, safe to show:
+    ``text 5 B "hello"``, ``binary 3 B 00 01 ff``, ``close 1000 "bye"``,
+    ``text 3 B "hel" (not FIN)``, ``binary 8 B … (cut short)``.
+
+    Text and close reasons are previewed as text, other payloads as hex.
+    """
+    name = opcode_name(opcode)
+    if opcode == 8:
+        code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+        text = f"close {code}"
+        if len(payload) > 2:
+            text += f" {preview(payload[2:])}"
+    else:
+        text = f"{name} {size(length)}"
+        if payload and opcode in (0, 1):
+            text += f" {preview(payload)}"
+        elif payload:
+            cut = payload[:24]
+            text += " " + cut.hex(" ") + ("…" if length > len(cut) else "")
+    if not fin:
+        text += " (not FIN)"
+    if not complete:
+        text += " (cut short)"
+    return text
