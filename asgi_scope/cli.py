@@ -14,7 +14,7 @@ import contextlib
 import signal
 import sys
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -26,6 +26,7 @@ from asgi_scope.trace.recorder import DEFAULT_MAX_BODY, Recorder
 
 if TYPE_CHECKING:
     from asgi_scope.trace.capture import Capture, CaptureWriter, Header
+    from asgi_scope.trace.store import Store
 
 STARTUP_FAILURE = 3
 
@@ -118,31 +119,6 @@ def main() -> None:
     show_default=True,
     type=click.FloatRange(0),
     help="Seconds in-flight requests get to finish at shutdown.",
-)
-@click.option(
-    "--limit-concurrency",
-    default=None,
-    type=click.IntRange(1),
-    help="Answer 503 once this many connections or tasks are open.",
-)
-@click.option(
-    "--ws-max-size",
-    default=16 * 1024 * 1024,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Largest WebSocket message in bytes; a larger one closes the connection (1009).",
-)
-@click.option(
-    "--server-header/--no-server-header",
-    default=True,
-    show_default=True,
-    help="Add a server header to responses that have none.",
-)
-@click.option(
-    "--date-header/--no-date-header",
-    default=True,
-    show_default=True,
-    help="Add a date header to responses that have none.",
 )
 @click.option(
     "--record",
@@ -266,7 +242,9 @@ def _run_tui(config: Config, app: object, recorder: Recorder) -> None:
     try:
         ui.run()
     finally:
-        thread.stop()
+        # Quitting stopped the server gracefully, unless the user quit again at
+        # once: then, or after a crash, stop it now.
+        thread.stop(timeout=5, force=True)
 
 
 BAD_INPUT = 1
@@ -281,8 +259,7 @@ def _read(path: str) -> Capture:
     try:
         capture = read_capture(path)
     except CaptureError as exc:
-        click.echo(f"asgi-scope: {exc}", err=True)
-        sys.exit(BAD_INPUT)
+        _bad_input(str(exc))
     for warning in capture.warnings:
         click.echo(f"asgi-scope: warning: {warning}", err=True)
     return capture
@@ -310,3 +287,146 @@ def open_capture(file: str, headless: bool) -> None:
     header = capture.header
     name = f"{header.app or '?'} (capture of {header.started[:19].replace('T', ' ')} UTC)"
     ScopeApp(Playback(capture), app_name=name, url=file).run()  # type: ignore[arg-type]
+
+
+def _store_of(capture: Capture) -> Store:
+    from asgi_scope.trace.store import Store
+
+    store = Store()
+    store.add(capture.events)
+    return store
+
+
+@main.command("export", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(dir_okay=True))
+@click.option(
+    "--har",
+    "har_out",
+    metavar="OUT",
+    type=click.Path(dir_okay=False),
+    help="Write the HTTP and WebSocket exchanges as HAR 1.2 to OUT.",
+)
+@click.option(
+    "--curl", "as_curl", is_flag=True, help="Print a curl command for each HTTP exchange."
+)
+@click.option(
+    "--raw", "as_raw", is_flag=True, help="Write the raw request bytes of the --exchange to stdout."
+)
+@click.option(
+    "--pytest",
+    "pytest_out",
+    metavar="OUT",
+    type=click.Path(dir_okay=False),
+    help="Write a pytest test of the --exchange to OUT ('-' for stdout).",
+)
+@click.option(
+    "--exchange",
+    "-e",
+    "exchanges",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="Only this exchange (the # column); repeat for more.",
+)
+@click.option(
+    "--app",
+    "app_override",
+    metavar="APP",
+    help="The app the pytest test imports (default: the recorded one).",
+)
+@click.option(
+    "--no-redact",
+    is_flag=True,
+    help="Keep authorization, cookie, set-cookie and proxy-authorization values.",
+)
+def export(
+    file: str,
+    har_out: str | None,
+    as_curl: bool,
+    as_raw: bool,
+    pytest_out: str | None,
+    exchanges: tuple[int, ...],
+    app_override: str | None,
+    no_redact: bool,
+) -> None:
+    """Export a capture FILE: HAR 1.2 (--har OUT), curl commands (--curl), the
+    raw request bytes (--raw) or a pytest regression test (--pytest OUT) of an
+    exchange. Credential headers are redacted unless --no-redact.
+
+    Exit codes: 0; 1 for a file that is not a readable capture or an exchange
+    that cannot be exported; 2 for a usage error.
+    """
+    if not (har_out or as_curl or as_raw or pytest_out):
+        raise click.UsageError("say what to export: --har OUT, --curl, --raw or --pytest OUT")
+    if (as_raw or pytest_out) and len(exchanges) != 1:
+        raise click.UsageError("--raw and --pytest export one exchange: give --exchange ID")
+    from asgi_scope.export.flows import flows
+
+    capture = _read(file)
+    store = _store_of(capture)
+    redact = not no_redact
+    missing = [i for i in exchanges if i not in store.exchanges]
+    if missing:
+        _bad_input(f"{file}: no exchange #{missing[0]} in this capture")
+    chosen = flows(store, list(exchanges) if exchanges else None)
+    if har_out:
+        from asgi_scope.export.har import har, write_har
+
+        comment = f"asgi-scope capture of {capture.header.app}, {capture.header.started}"
+        document = har(chosen, capture.header.started_ns, redact=redact, comment=comment)
+        try:
+            write_har(har_out, document)
+        except OSError as exc:
+            _bad_input(f"{har_out}: {exc.strerror or exc}")
+        click.echo(f"asgi-scope: wrote {len(chosen)} entries to {har_out}", err=True)
+    if as_curl:
+        from asgi_scope.export.curl import curl
+        from asgi_scope.trace.safe import safe_text
+
+        for flow in chosen:
+            if flow.kind == "http":
+                click.echo(
+                    f"# #{flow.exchange} {safe_text(flow.request.method)} "
+                    f"{safe_text(flow.request.target)}"
+                )
+                click.echo(curl(flow.request, redact=redact))
+    if as_raw:
+        from asgi_scope.export.raw import raw_request
+
+        data = raw_request(store, store.exchanges[exchanges[0]], redact=redact)
+        click.get_binary_stream("stdout").write(data)
+    if pytest_out:
+        _export_pytest(capture, chosen, pytest_out, app_override, redact)
+
+
+def _export_pytest(
+    capture: Capture, chosen: list, out: str, app_override: str | None, redact: bool
+) -> None:
+    from asgi_scope.export.pytest_test import pytest_test
+
+    if not chosen:
+        _bad_input("that exchange is not an HTTP exchange")
+    header = capture.header
+    try:
+        source = pytest_test(
+            chosen[0],
+            app_override or header.app,
+            factory=bool(header.options.get("factory")) and not app_override,
+            redact=redact,
+            source=f"a capture of {header.started}",
+        )
+    except ValueError as exc:
+        _bad_input(str(exc))
+    if out == "-":
+        click.echo(source, nl=False)
+        return
+    from asgi_scope.trace.capture import create_private
+
+    with create_private(out) as handle:
+        handle.write(source)
+    click.echo(f"asgi-scope: wrote {out}", err=True)
+
+
+def _bad_input(message: str) -> NoReturn:
+    click.echo(f"asgi-scope: {message}", err=True)
+    sys.exit(BAD_INPUT)

@@ -16,6 +16,9 @@ and sends is in plain sight. Each route shows one part of the HTTP flow:
   answers 500.
 - ``GET /json``: the request's method, path, query string and headers as JSON
   (bytes decoded as latin-1, headers as ``[name, value]`` pairs in order).
+- ``GET /bytes?n=65536``: ``n`` bytes of ``application/octet-stream`` (default
+  64 KiB, at most 16 MiB; 400 if ``n`` is not a whole number in that range),
+  for a response body of a chosen size (the benchmark's 64 KiB route).
 - Anything else: 404, or 405 with an ``allow`` header for a known path asked
   with the wrong method.
 
@@ -41,6 +44,8 @@ STREAM_CHUNKS = 5
 STREAM_PAUSE = 0.3  # seconds between chunks
 SLOW_DEFAULT = 2.0  # seconds
 SLOW_MAX = 30.0  # seconds
+BYTES_DEFAULT = 64 * 1024
+BYTES_MAX = 16 * 1024 * 1024
 
 INDEX = """<!doctype html>
 <html><head><meta charset="utf-8"><title>asgi-scope demo</title></head>
@@ -53,6 +58,7 @@ messages and sent straight back.</li>
 <li><a href="/error">/error</a>: the app raises before responding; the server sends 500.</li>
 <li><a href="/json?hello=world">/json</a>: the scope's method, path, query string and
 headers, as JSON.</li>
+<li><a href="/bytes?n=65536">/bytes?n=65536</a>: a body of n bytes.</li>
 <li><a href="/nowhere">/nowhere</a>: a plain 404.</li>
 </ul></body></html>
 """
@@ -157,6 +163,26 @@ async def echo_scope(scope, receive, send) -> None:
     await send_response(send, 200, body, "application/json")
 
 
+_BYTES: dict[int, bytes] = {}  # bodies already built, by size
+
+
+async def some_bytes(scope, receive, send) -> None:
+    """``GET /bytes?n=N``: a body of exactly N bytes."""
+    query = parse_qs(scope["query_string"].decode("latin-1"))
+    value = query.get("n", [str(BYTES_DEFAULT)])[-1]
+    if not value.isdigit() or int(value) > BYTES_MAX:
+        await send_text(send, 400, f"n must be a whole number from 0 to {BYTES_MAX}\n")
+        return
+    n = int(value)
+    body = _BYTES.get(n)
+    if body is None:
+        pattern = b"asgi-scope demo body\n"
+        body = (pattern * (n // len(pattern) + 1))[:n]
+        if len(_BYTES) < 64:
+            _BYTES[n] = body
+    await send_response(send, 200, body, "application/octet-stream")
+
+
 ROUTES = {
     ("GET", "/"): index,
     ("GET", "/echo"): echo_form,
@@ -165,6 +191,7 @@ ROUTES = {
     ("GET", "/slow"): slow,
     ("GET", "/error"): error,
     ("GET", "/json"): echo_scope,
+    ("GET", "/bytes"): some_bytes,
 }
 
 

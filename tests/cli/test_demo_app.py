@@ -81,7 +81,14 @@ def test_index_links_every_route() -> None:
     response = get("/")
     assert response.status_code == 200
     assert_framed(response, "text/html; charset=utf-8")
-    for href in ("/echo", "/stream", "/slow?seconds=2", "/error", "/json?hello=world"):
+    for href in (
+        "/echo",
+        "/stream",
+        "/slow?seconds=2",
+        "/error",
+        "/json?hello=world",
+        "/bytes?n=65536",
+    ):
         assert f'href="{href}"' in response.text
 
 
@@ -221,6 +228,25 @@ def test_json_keeps_header_order_and_duplicates() -> None:
     document = json.loads(sent[1][1]["body"])
     assert document["headers"] == [["host", "demo"], ["x-a", "1"], ["x-a", "2"]]
     assert document["query_string"] == "q"
+
+
+def test_bytes_sends_n_bytes() -> None:
+    response = get("/bytes?n=65536")
+    assert response.status_code == 200
+    assert_framed(response, "application/octet-stream")
+    assert len(response.content) == 65536
+    assert response.content.startswith(b"asgi-scope demo body\n")
+    assert get("/bytes?n=65536").content == response.content
+    assert len(get("/bytes").content) == demo.BYTES_DEFAULT == 65536
+    assert get("/bytes?n=0").content == b""
+    assert len(get("/bytes?n=7").content) == 7
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "1.5", str(16 * 1024 * 1024 + 1)])
+def test_bytes_rejects_bad_n(value: str) -> None:
+    response = get(f"/bytes?n={value}")
+    assert response.status_code == 400
+    assert_framed(response, "text/plain; charset=utf-8")
 
 
 def test_unknown_path_is_404() -> None:
