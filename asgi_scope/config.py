@@ -22,6 +22,8 @@ class Config:
     and ``--no-date-header`` turn them off). ``limit_concurrency`` answers 503
     past that many connections and running tasks (None: no limit).
     ``timeout_graceful_shutdown`` None waits for in-flight requests for ever.
+    ``quiet`` records without printing (headless, no line per event); ``keep``
+    and ``keep_bytes`` cap the exchanges and the bytes of bodies a view keeps.
     """
 
     app: str = DEMO_APP
@@ -33,6 +35,9 @@ class Config:
     interface: str = "auto"
     lifespan: str = "auto"
     headless: bool = False
+    quiet: bool = False
+    keep: int = 10_000
+    keep_bytes: int = 256 * 1024 * 1024
     max_body: int = 1 << 20
     timeout_keep_alive: float = 5.0
     timeout_graceful_shutdown: float | None = 10.0
