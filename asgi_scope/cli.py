@@ -121,6 +121,31 @@ def main() -> None:
     help="Seconds in-flight requests get to finish at shutdown.",
 )
 @click.option(
+    "--limit-concurrency",
+    default=None,
+    type=click.IntRange(1),
+    help="Answer 503 once this many connections or tasks are open.",
+)
+@click.option(
+    "--ws-max-size",
+    default=16 * 1024 * 1024,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest WebSocket message in bytes; a larger one closes the connection (1009).",
+)
+@click.option(
+    "--server-header/--no-server-header",
+    default=True,
+    show_default=True,
+    help="Add a server header to responses that have none.",
+)
+@click.option(
+    "--date-header/--no-date-header",
+    default=True,
+    show_default=True,
+    help="Add a date header to responses that have none.",
+)
+@click.option(
     "--record",
     metavar="FILE",
     type=click.Path(dir_okay=False),
