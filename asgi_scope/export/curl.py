@@ -4,7 +4,8 @@ The command reproduces what the app received: method, target, headers in
 order, body byte for byte. curl's own defaults are turned off where the
 original request did not have them (``-H 'User-Agent:'`` removes curl's
 ``User-Agent``, ``-H 'Accept:'`` its ``Accept``, ``-H 'Expect:'`` its
-``Expect: 100-continue`` for large bodies); ``Content-Length`` and ``Host`` are
+``Expect: 100-continue`` for large bodies, ``-H 'Content-Type:'`` the form
+type ``--data-binary`` implies); ``Content-Length`` and ``Host`` are
 left to curl (the URL carries the host). ``--globoff`` and ``--path-as-is`` keep
 curl from reading ``[]{}`` as globs or resolving ``/../``. A body that is UTF-8
 text without NUL is passed as a quoted argument; any other body is piped in
@@ -25,8 +26,9 @@ from asgi_scope.export.redact import redact_headers
 LEFT_TO_CURL = frozenset({b"host", b"content-length", b"transfer-encoding"})
 """Request headers curl writes itself from the URL and the body."""
 
-CURL_DEFAULTS = (b"user-agent", b"accept", b"expect")
-"""Headers curl adds unless told not to (``-H 'Name:'`` removes one)."""
+CURL_DEFAULTS = (b"user-agent", b"accept", b"expect", b"content-type")
+"""Headers curl adds unless told not to (``-H 'Name:'`` removes one); the last
+two only when it sends a body."""
 
 
 def curl(req: Request, *, redact: bool = True) -> str:
@@ -59,7 +61,7 @@ def curl(req: Request, *, redact: bool = True) -> str:
         text = name.decode("latin-1")
         args += ["-H", f"{text}: {value.decode('latin-1')}" if value else f"{text};"]
     for default in CURL_DEFAULTS:
-        if default not in names and (default != b"expect" or has_body):
+        if default not in names and (has_body or default in (b"user-agent", b"accept")):
             args += ["-H", f"{default.decode()}:"]
     prefix = ""
     if has_body:
