@@ -6,7 +6,14 @@ from textual.app import ComposeResult
 from textual.containers import Container
 from textual.widgets import TabbedContent, TabPane, Tabs
 
-from asgi_scope.trace.events import Event, MessageReceived, MessageSent, ProtocolError, ScopeCreated
+from asgi_scope.trace.events import (
+    Event,
+    MessageReceived,
+    MessageSent,
+    ProtocolError,
+    ScopeCreated,
+    WebSocketFrame,
+)
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.ui.hex_view import HexView, Highlight
 from asgi_scope.ui.messages import MessagesView
@@ -27,6 +34,8 @@ def wire_of(event: Event | None, exchange: Exchange | None) -> Highlight | None:
         wire = event.wire
     elif isinstance(event, MessageSent):
         direction, wire = "out", exchange.sent_wire(event)
+    elif isinstance(event, WebSocketFrame):
+        direction, wire = event.direction, event.wire
     return (direction, *wire) if wire else None
 
 

@@ -158,6 +158,9 @@ class ExchangeTable(DataTable):
         else:
             group = {2: "ok", 3: "redirect", 4: "client", 5: "server"}.get(status // 100)
             status_text = Text(str(status), self._style(f"status-{group}") if group else "")
+        if exchange.close_code is not None:  # a WebSocket's close code (RFC 6455 §7.4)
+            normal = exchange.close_code in (1000, 1001, 1005)
+            status_text.append(f" {exchange.close_code}", self._style("dim" if normal else "error"))
         return [
             Text(str(exchange.id), self._style("dim"), justify="right"),
             Text(str(exchange.conn) if exchange.conn else "-", justify="right"),

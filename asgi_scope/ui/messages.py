@@ -17,14 +17,32 @@ from asgi_scope.trace.events import (
     MessageSent,
     ProtocolError,
     ScopeCreated,
+    WebSocketFrame,
     Wire,
 )
-from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.safe import safe_bytes, safe_text
 from asgi_scope.trace.store import Exchange
-from asgi_scope.ui.render import event_summary, fmt_bytes, fmt_duration, pretty
+from asgi_scope.trace.summary import opcode_name
+from asgi_scope.ui.render import (
+    event_summary,
+    fmt_bytes,
+    fmt_duration,
+    message_summary,
+    message_type,
+    pretty,
+)
 
-SHOWN = (ScopeCreated, MessageReceived, MessageSent, AppRaised, ProtocolError, ExchangeEnded)
-"""The events listed in the Messages tab (raw bytes are the Hex tab's)."""
+SHOWN = (
+    ScopeCreated,
+    MessageReceived,
+    MessageSent,
+    AppRaised,
+    ProtocolError,
+    ExchangeEnded,
+    WebSocketFrame,
+)
+"""The events listed in the Messages tab (raw bytes are the Hex tab's). A WebSocket
+exchange lists its frames too, in wire order among the messages they became."""
 
 INTO_APP = "server → app"
 OUT_OF_APP = "server ← app"
@@ -36,6 +54,8 @@ def direction(event: Event) -> tuple[str, str]:
         return INTO_APP, "in"
     if isinstance(event, MessageSent):
         return OUT_OF_APP, "out"
+    if isinstance(event, WebSocketFrame):
+        return ("client ⇢ server", "dim") if event.direction == "in" else ("client ⇠ server", "dim")
     if isinstance(event, AppRaised):
         return "server ✗ app", "error"
     if isinstance(event, ProtocolError):
@@ -62,7 +82,13 @@ def detail(event: Event, exchange: Exchange, width: int = 100) -> Text:
         head.append(_wire("sent", exchange.sent_wire(event)), "dim")
     elif isinstance(event, (ScopeCreated, ProtocolError)):
         head.append(_wire("received", event.wire), "dim")
+    elif isinstance(event, WebSocketFrame):
+        label = "received" if event.direction == "in" else "sent"
+        head.append(_wire(label, event.wire), "dim")
     head.append("\n")
+    if isinstance(event, WebSocketFrame):
+        head.append_text(_frame_detail(event, exchange, width))
+        return head
     if isinstance(event, (MessageReceived, MessageSent)):
         head.append_text(pretty(event.message, dropped=event.dropped, width=width))
     elif isinstance(event, ScopeCreated):
@@ -80,6 +106,39 @@ def detail(event: Event, exchange: Exchange, width: int = 100) -> Text:
         head.append(f"outcome {safe_text(event.outcome)}, status {event.status or '-'}\n")
         head.append("The scope as the app left it is in the Scope tab.", "dim")
     return head
+
+
+def _frame_detail(frame: WebSocketFrame, exchange: Exchange, width: int) -> Text:
+    """A frame's header fields, its payload and the ASGI message it became."""
+    text = Text()
+    name = opcode_name(frame.opcode)
+    text.append(f"opcode {frame.opcode} ({name})  FIN {int(frame.fin)}  ", "bold")
+    text.append(f"payload {fmt_bytes(frame.length)}")
+    if not frame.complete:
+        text.append("  cut short: the connection ended inside this frame", "bold red")
+    text.append("\n")
+    if frame.opcode == 8 and len(frame.payload) >= 2:
+        code = int.from_bytes(frame.payload[:2], "big")
+        text.append(f"close code {code}  reason ")
+        text.append(safe_bytes(frame.payload[2:]) or "(none)")
+        text.append("\n")
+    elif frame.opcode in (0, 1) and frame.payload:
+        text.append(safe_bytes(frame.payload, keep_newlines=True) + "\n")
+    elif frame.payload:
+        text.append(frame.payload[:512].hex(" ") + "\n")
+    if len(frame.payload) < frame.length:
+        text.append(f"… {frame.length - len(frame.payload)} more bytes not kept\n", "dim")
+    message = exchange.message_of(frame)
+    text.append("\nbecame: " if frame.direction == "in" else "\nbuilt for: ", "bold")
+    if message is not None:
+        kind = message_type(message.message)
+        summary = message_summary(message.message, message.dropped)
+        text.append(f"{kind} {summary} (seq {message.seq})")
+    elif frame.direction == "out":
+        text.append("the server's own frame (pong, close reply or close)")
+    else:
+        text.append("no message (yet): a fragment, or a control frame the server answered")
+    return text
 
 
 class MessagesView(Container):

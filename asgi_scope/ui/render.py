@@ -22,8 +22,10 @@ from asgi_scope.trace.events import (
     MessageSent,
     ProtocolError,
     ScopeCreated,
+    WebSocketFrame,
 )
 from asgi_scope.trace.safe import safe_bytes, safe_text
+from asgi_scope.trace.summary import frame_summary, opcode_name
 
 MAX_VALUE = 2048
 """Bytes (or characters) of one value shown before it is cut with "… (N more bytes)"."""
@@ -272,7 +274,27 @@ def event_summary(event: Event) -> tuple[str, str]:
     if isinstance(event, ExchangeEnded):
         status = f", status {event.status}" if event.status else ""
         return "app returned", f"{_short(event.outcome)}{status}"
+    if isinstance(event, WebSocketFrame):
+        return f"frame {opcode_name(event.opcode)}", frame_text(event)
     return type(event).__name__, ""
+
+
+def frame_text(frame: WebSocketFrame) -> str:
+    """A frame's one-line summary and what it became: ``text 5 B "hello" ⇒
+    websocket.receive``, ``ping 1 B "p" ⇒ pong by the server``. Safe text."""
+    line = frame_summary(frame.opcode, frame.fin, frame.length, frame.payload, frame.complete)
+    if not frame.complete:
+        return line
+    if frame.direction == "out":
+        return line + ("  ⇐ the app's message" if frame.cause else "  ⇐ the server")
+    became = {
+        0: "websocket.receive" if frame.fin else "",
+        1: "websocket.receive" if frame.fin else "",
+        2: "websocket.receive" if frame.fin else "",
+        8: "websocket.disconnect, close reply",
+        9: "pong by the server",
+    }.get(frame.opcode, "")
+    return line + (f"  ⇒ {became}" if became else "")
 
 
 def scope_summary(scope: Mapping[str, Any]) -> str:
