@@ -23,6 +23,7 @@ from asgi_scope.config import DEMO_APP, Config
 from asgi_scope.importer import AppLoadError, load_app
 from asgi_scope.server.runner import Server, ServerThread, StartupError
 from asgi_scope.trace.recorder import DEFAULT_MAX_BODY, Recorder
+from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES
 
 if TYPE_CHECKING:
     from asgi_scope.trace.capture import Capture, CaptureWriter, Header
@@ -99,6 +100,25 @@ def main() -> None:
     help="Run the lifespan protocol: auto carries on if the app does not support it.",
 )
 @click.option("--headless", is_flag=True, help="Print the trace as lines instead of the TUI.")
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="Record without showing: no TUI, no line per event (with --record, to a file).",
+)
+@click.option(
+    "--keep",
+    default=DEFAULT_KEEP,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Exchanges kept to view; past that the oldest are dropped (and counted).",
+)
+@click.option(
+    "--keep-bytes",
+    default=DEFAULT_KEEP_BYTES,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Bytes of bodies and raw bytes kept to view; past that the oldest exchanges go.",
+)
 @click.option(
     "--max-body",
     default=DEFAULT_MAX_BODY,
@@ -180,7 +200,7 @@ def run(app: str | None, record: str | None, **options: object) -> None:
     recorder = Recorder(max_body=config.max_body)
     writer = _start_recording(record, config, recorder) if record else None
     try:
-        if config.headless:
+        if config.headless or config.quiet:
             _run_headless(config, asgi_app, recorder)
         else:
             _run_tui(config, asgi_app, recorder)
@@ -225,9 +245,11 @@ def _user_traceback(exc: BaseException) -> str:
 
 
 def _run_headless(config: Config, app: object, recorder: Recorder) -> None:
-    from asgi_scope.console import Printer, print_forever
+    from asgi_scope.console import Keeper, Printer, print_forever
+    from asgi_scope.trace.store import Store
 
-    printer = Printer()
+    store = Store(config.keep, config.keep_bytes)
+    printer: Printer | Keeper = Keeper(store) if config.quiet else Printer()
 
     async def run() -> None:
         server = Server(config, app, recorder)
@@ -246,6 +268,8 @@ def _run_headless(config: Config, app: object, recorder: Recorder) -> None:
         _fail(str(exc))
     except KeyboardInterrupt:  # a second Ctrl-C while shutting down
         pass
+    if isinstance(printer, Keeper):
+        click.echo(f"asgi-scope: {printer.summary()}", err=True)
 
 
 def _hint(url: str, config: Config) -> None:
@@ -262,7 +286,14 @@ def _run_tui(config: Config, app: object, recorder: Recorder) -> None:
     except StartupError as exc:
         _fail(str(exc))
     name = "demo app" if config.is_demo else config.app
-    ui = ScopeApp(recorder, app_name=name, url=thread.url, on_quit=thread.stop)
+    ui = ScopeApp(
+        recorder,
+        app_name=name,
+        url=thread.url,
+        on_quit=thread.stop,
+        header=capture_header(config, recorder),
+        resend_url=thread.url,
+    )
     signal.signal(signal.SIGTERM, lambda *_: ui.exit())
     try:
         ui.run()
@@ -311,7 +342,8 @@ def open_capture(file: str, headless: bool) -> None:
 
     header = capture.header
     name = f"{header.app or '?'} (capture of {header.started[:19].replace('T', ' ')} UTC)"
-    ScopeApp(Playback(capture), app_name=name, url=file).run()  # type: ignore[arg-type]
+    ui = ScopeApp(Playback(capture), app_name=name, url=file, header=header)  # type: ignore[arg-type]
+    ui.run()
 
 
 def _store_of(capture: Capture) -> Store:

@@ -35,6 +35,7 @@ from asgi_scope.trace.events import (
 )
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.store import Store
 
 DRAIN_INTERVAL = 1 / 30
 """Seconds between two drains of the recorder (about 30 Hz)."""
@@ -176,7 +177,28 @@ class Printer:
         return None
 
 
-async def print_forever(recorder: Recorder, printer: Printer) -> None:
+class Keeper:
+    """``--quiet``: keeps the trace in a bounded store and prints nothing per event
+    (a stand-in for :class:`Printer` in :func:`print_forever`)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def print(self, events: list[Event]) -> None:
+        """Keep ``events`` (the store drops the oldest exchanges past its caps)."""
+        self.store.add(events)
+
+    def summary(self) -> str:
+        """One line for the end of the session: what was recorded and kept."""
+        store = self.store
+        total = len(store.exchanges) + store.dropped
+        return (
+            f"recorded {total} exchanges; kept the last {len(store.exchanges)} "
+            f"({summary.size(store.kept_bytes)}), dropped {store.dropped}"
+        )
+
+
+async def print_forever(recorder: Recorder, printer: Printer | Keeper) -> None:
     """Drain ``recorder`` into ``printer`` about 30 times a second, until cancelled
     (it prints what is left before it returns)."""
     try:

@@ -175,3 +175,38 @@ def test_binding_all_interfaces_warns_loudly() -> None:
     _, err = stop(proc)
     assert "WARNING" in err
     assert "all interfaces" in err
+
+
+def test_quiet_records_prints_nothing_and_sums_up_at_the_end() -> None:
+    proc, url = start_headless("--quiet", "--keep", "3")
+    for n in range(5):
+        assert httpx.get(f"{url}/json?n={n}").status_code == 200
+    time.sleep(0.2)  # one drain (30 Hz) at least
+    out, err = stop(proc)
+    assert proc.returncode == 0
+    assert out == ""
+    assert "recorded 6 exchanges; kept the last 3" in err  # 5 requests and the lifespan
+    assert "dropped 3" in err
+
+
+def test_piped_lines_are_the_text_rich_would_print() -> None:
+    import io
+
+    from asgi_scope.console import Printer
+    from asgi_scope.trace.events import AppRaised, BytesReceived, ConnectionOpened, ServerNote
+
+    events = [
+        ConnectionOpened(1, 1_000, 1, ("127.0.0.1", 5000), ("127.0.0.1", 8000)),
+        BytesReceived(2, 2_000, 1, 1, 0, b"GET / HTTP/1.1\r\n\x1b]0;", 22),
+        ServerNote(3, 3_000, 0, "warning", "careful\x1b"),
+        AppRaised(4, 4_000, 1, 1, "ValueError", "no", "Traceback\n  line\n\x1b[2J"),
+    ]
+    plain, styled = io.StringIO(), io.StringIO()
+    fast = Printer(plain)
+    assert fast.plain
+    fast.print(events)
+    rich = Printer(styled)
+    rich.plain = False  # Rich, with no terminal: no styles, the same characters
+    rich.print(events)
+    assert plain.getvalue() == styled.getvalue()
+    assert "\x1b" not in plain.getvalue()
