@@ -138,7 +138,7 @@ class HTTPProtocol(asyncio.Protocol):
         self._arm_keep_alive()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        by, reason = self.closing or ("client", f"reset: {exc}" if exc else "closed by client")
+        by, reason = self.closing or ("client", f"reset: {exc}" if exc else "EOF")
         cycle = self.cycle
         unseen = cycle is None or cycle.exchange != self.parsing
         if self.websocket is not None:
@@ -166,7 +166,10 @@ class HTTPProtocol(asyncio.Protocol):
             cycle.message_event.set()
 
     def eof_received(self) -> bool | None:
-        self.closing = self.closing or ("client", "closed by client")
+        # The client's FIN. A half-close (RFC 9112 §9.6) and a close look the
+        # same here; like uvicorn, take it as the client gone, so an app that
+        # listens for http.disconnect (a streaming response) hears of it.
+        self.closing = self.closing or ("client", "EOF")
         return None
 
     def pause_writing(self) -> None:
@@ -390,7 +393,11 @@ class HTTPProtocol(asyncio.Protocol):
         data = h.send(
             h11.Response(
                 status_code=status,
-                headers=[*_ERROR_HEADERS, (b"content-length", str(len(body)).encode())],
+                headers=[
+                    *_ERROR_HEADERS,
+                    (b"content-length", str(len(body)).encode()),
+                    *self.state.default_headers(),
+                ],
                 reason=_REASONS.get(status, b""),
             )
         )
@@ -625,6 +632,11 @@ class RequestCycle:
         headers = [(bytes(name), bytes(value)) for name, value in message.get("headers", ())]
         names = {name.lower() for name, _ in headers}
         headers += [h for h in self.proto.state.default_headers() if h[0] not in names]
+        if self.proto.h11.they_are_waiting_for_100_continue and b"connection" not in names:
+            # A final answer before 100 Continue: the client may send the body
+            # anyway or not at all, so the stream cannot carry another request
+            # (RFC 9110 §10.1.1). Close after this response.
+            headers.append((b"connection", b"close"))
         response = h11.Response(
             status_code=status, headers=headers, reason=_REASONS.get(status, b"")
         )

@@ -54,12 +54,22 @@ class Lifespan:
         if self.failure or (self.unsupported and self.state.config.lifespan == "on"):
             raise LifespanFailed(self.failure or "the app does not support lifespan")
 
-    async def shutdown(self) -> None:
-        """Send ``lifespan.shutdown`` and wait for the app's answer (if it started)."""
+    async def shutdown(self, timeout: float | None = None) -> None:
+        """Send ``lifespan.shutdown`` and wait for the app's answer (if it started),
+        at most ``timeout`` seconds (None: for ever); then cancel the app's task."""
         if self.task is None or self.unsupported or self.failure:
             return
         await self.messages.put({"type": "lifespan.shutdown"})
-        await self.shutdown_done.wait()
+        try:
+            await asyncio.wait_for(self.shutdown_done.wait(), timeout)
+        except asyncio.TimeoutError:
+            self._note("error", f"lifespan shutdown unfinished after {timeout} s: cancelled")
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Cancel the app's lifespan task (a forced stop)."""
+        if self.task is not None:
+            self.task.cancel()
 
     async def _run(self, scope: dict[str, Any]) -> None:
         shim, outcome = self.shim, "complete"

@@ -45,6 +45,7 @@ class Server:
         self.port = config.port
         self._server: asyncio.base_events.Server | None = None
         self._force = False
+        self._lifespan: Lifespan | None = None
 
     @property
     def url(self) -> str:
@@ -69,7 +70,7 @@ class Server:
         """
         self.loop = asyncio.get_running_loop()
         self.exit = asyncio.Event()
-        lifespan = Lifespan(self.state)
+        lifespan = self._lifespan = Lifespan(self.state)
         await self._startup(lifespan)
         if handle_signals:
             self._install_signal_handlers()
@@ -94,6 +95,8 @@ class Server:
                 self._force = True
                 for task in list(self.state.tasks):
                     task.cancel()
+                if self._lifespan is not None and self.exit.is_set():
+                    self._lifespan.cancel()
             self.exit.set()
 
         if self.loop.is_closed():
@@ -158,7 +161,7 @@ class Server:
             await asyncio.wait(pending, timeout=1.0)
         for conn in list(state.connections):
             conn.close("server", "shutting down")
-        await lifespan.shutdown()
+        await lifespan.shutdown(0.1 if self._force else timeout)
         state.recorder.record(ServerNote, 0, "info", "stopped")
 
     def _install_signal_handlers(self) -> None:
@@ -198,9 +201,10 @@ class ServerThread:
             self._thread.join()
             raise self._error
 
-    def stop(self, timeout: float | None = None) -> None:
-        """Shut the server down gracefully and wait for the thread (seconds)."""
-        self.server.stop()
+    def stop(self, timeout: float | None = None, force: bool = False) -> None:
+        """Shut the server down (gracefully, or at once with ``force``) and wait for
+        the thread at most ``timeout`` seconds (None: until it ends)."""
+        self.server.stop(force)
         self._thread.join(timeout)
 
     def _run(self) -> None:

@@ -9,6 +9,7 @@ the rows, counters and tab the batch touched: never one Textual message per even
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -20,6 +21,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from asgi_scope.trace.capture import Header
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Store
@@ -27,6 +29,7 @@ from asgi_scope.ui.detail import DetailPane
 from asgi_scope.ui.exchanges import ExchangeTable
 from asgi_scope.ui.header import ScopeHeader
 from asgi_scope.ui.notes import NotesBar, NotesScreen
+from asgi_scope.ui.share import ShareActions
 
 TICK = 1 / 30
 """Seconds between drains of the recorder."""
@@ -50,12 +53,13 @@ def empty_state(url: str) -> Text:
     return text
 
 
-class ScopeApp(App[None]):
+class ScopeApp(ShareActions, App[None]):
     """Live view of one ASGI app: exchanges, messages, scopes, bytes and timings.
 
     ``recorder`` is filled by the server thread; ``app_name`` and ``url`` are shown
     in the header; ``on_quit`` is called in a worker thread when the user quits, and
-    may block while the server shuts down gracefully.
+    may block while the server shuts down gracefully; it is called once more if the
+    user quits again meanwhile, to stop at once.
     """
 
     CSS_PATH = "scope.tcss"
@@ -68,6 +72,17 @@ class ScopeApp(App[None]):
         Binding("j,n", "next_exchange", "Next", tooltip="Select the next exchange"),
         Binding("k,p", "previous_exchange", "Prev", tooltip="Select the previous exchange"),
         Binding("l", "show_notes", "Notes", tooltip="Show every note from the server"),
+        Binding("w", "save_capture", "Save", tooltip="Save the session as a capture file"),
+        Binding("W", "save_exchange", "Save one", show=False, tooltip="Save the selected exchange"),
+        Binding("e", "export_har", "HAR", show=False, tooltip="Export the session as HAR 1.2"),
+        Binding("u", "show_curl", "curl", tooltip="Show and copy the request as a curl command"),
+        Binding(
+            "y", "show_pytest", "pytest", show=False, tooltip="Show and copy a pytest test of it"
+        ),
+        Binding("r", "resend", "Re-send", tooltip="Send the selected request again"),
+        Binding(
+            "R", "edit_resend", "Edit+send", show=False, tooltip="Edit the request, then send it"
+        ),
         Binding(
             "m", "show_tab('messages')", "Messages", show=False, tooltip="Show the Messages tab"
         ),
@@ -85,6 +100,8 @@ class ScopeApp(App[None]):
         app_name: str,
         url: str,
         on_quit: Callable[[], None] | None = None,
+        header: Header | None = None,
+        resend_url: str | None = None,
     ) -> None:
         super().__init__()
         self.recorder = recorder
@@ -94,6 +111,10 @@ class ScopeApp(App[None]):
         self.app_name = app_name
         self.url = url
         self.on_quit = on_quit
+        self.capture_header = header
+        """What a saved capture's header says (app, start time, options)."""
+        self.resend_url = resend_url
+        """The server a re-sent request goes to; None when no server runs."""
         self.follow = True
         """Whether new exchanges are selected as they arrive."""
         self._quitting = False
@@ -233,8 +254,11 @@ class ScopeApp(App[None]):
             self.push_screen(NotesScreen(self.store.notes))
 
     async def action_quit(self) -> None:
-        """Stop the server cleanly (``on_quit``) and exit; a second quit exits at once."""
+        """Stop the server cleanly (``on_quit``) and exit; a second quit exits at once
+        (``on_quit`` is called again, which the server takes as "stop now")."""
         if self._quitting or self.on_quit is None:
+            if self.on_quit is not None:
+                threading.Thread(target=self.on_quit, name="force-quit", daemon=True).start()
             self.exit()
             return
         self._quitting = True
