@@ -308,6 +308,11 @@ class HTTPProtocol(asyncio.Protocol):
             "query_string": query_string,
             "headers": _headers(request.headers),
             "state": self.state.lifespan_state.copy(),
+            "extensions": {
+                "http.response.trailers": {},
+                "http.response.pathsend": {},
+                "http.response.debug": {},
+            },
         }
 
     def _bad_request(self, exc: h11.RemoteProtocolError) -> None:
@@ -495,6 +500,10 @@ class RequestCycle:
         self.disconnected = False
         self.response_started = False
         self.response_complete = False
+        self.trailers = False  # the app promised http.response.trailers
+        self.trailers_due = False  # the body is done, the trailers are not
+        self.trailer_fields: list[tuple[bytes, bytes]] = []
+        self.chunked = False
         self.status = 0
         self.out_budget = proto.recorder.max_body
         self.message_event = asyncio.Event()
@@ -601,9 +610,18 @@ class RequestCycle:
         if self.disconnected:
             return
         kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "http.response.debug" and not self.response_started:
+            return  # the debug extension: the shim recorded it, nothing goes on the wire
+        if kind == "http.response.pathsend" and self.response_started and not self.trailers_due:
+            await self._pathsend(message)
+            return
         head = False
         try:
-            if not self.response_started:
+            if self.trailers_due:
+                if kind != "http.response.trailers":
+                    raise RuntimeError(f"Expected 'http.response.trailers', got {kind!r}.")
+                data = self._trailers(message)
+            elif not self.response_started:
                 if kind != "http.response.start":
                     raise RuntimeError(f"Expected 'http.response.start', got {kind!r}.")
                 data = self._start(message)
@@ -643,6 +661,10 @@ class RequestCycle:
         data = self.proto.h11.send(response)
         self.response_started = True
         self.status = status
+        # http.response.trailers extension: the body's end waits for the trailers,
+        # which only a chunked body can carry (RFC 9112 §7.1.2).
+        self.trailers = bool(message.get("trailers", False))
+        self.chunked = b"\r\ntransfer-encoding: chunked\r\n" in data.lower()
         return data
 
     def _body(self, message: dict[str, Any]) -> bytes:
@@ -650,9 +672,72 @@ class RequestCycle:
         h = self.proto.h11
         data = h.send(h11.Data(data=body)) if body and not self.head_only else b""
         if not message.get("more_body", False):
+            if self.trailers:
+                self.trailers_due = True
+                return data or b""
             data = (data or b"") + h.send(h11.EndOfMessage())
             self.response_complete = True
         return data or b""
+
+    def _trailers(self, message: dict[str, Any]) -> bytes:
+        """``http.response.trailers``: the trailer section (RFC 9112 §7.1.2) and the
+        end of the response, once ``more_trailers`` is false. A response not sent
+        chunked (Content-Length, HTTP/1.0, HEAD) cannot carry trailers: they are
+        dropped, with a note."""
+        self.trailer_fields += [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
+        if message.get("more_trailers", False):
+            return b""
+        fields, self.trailer_fields = self.trailer_fields, []
+        if fields and not (self.chunked and not self.head_only):
+            proto = self.proto
+            proto.recorder.record(
+                ServerNote, proto.conn, "warning",
+                f"#{self.exchange}: {len(fields)} trailer field(s) dropped: body not chunked",
+            )  # fmt: skip
+            fields = []
+        self.trailers_due = False
+        self.response_complete = True
+        return self.proto.h11.send(h11.EndOfMessage(headers=fields))
+
+    async def _pathsend(self, message: dict[str, Any]) -> None:
+        """``http.response.pathsend``: the server sends the file at ``path`` as the
+        whole body (64 KiB at a time, reading off the event loop), then ends the
+        response. Raises ``RuntimeError`` if the file cannot be read."""
+        proto = self.proto
+        path = message.get("path")
+        cause = self.shim.last_sent
+        try:
+            if self.response_complete:
+                raise RuntimeError("Unexpected 'http.response.pathsend': the response is complete.")
+            if not isinstance(path, str):
+                raise TypeError(f"'path' must be a str, not {type(path).__name__}")
+            file = await asyncio.to_thread(open, path, "rb")
+        except (OSError, TypeError, RuntimeError) as exc:
+            self._refused(f"invalid 'http.response.pathsend': {exc}")
+            raise RuntimeError(f"Invalid 'http.response.pathsend': {exc}") from exc
+        h = proto.h11
+        try:
+            while not self.head_only and not self.disconnected:
+                chunk = await asyncio.to_thread(file.read, HIGH_WATER)
+                if not chunk:
+                    break
+                data = h.send(h11.Data(data=chunk))
+                self.out_budget -= proto.write(data, self.exchange, cause, self.out_budget)
+                if not proto.writable.is_set():
+                    await proto.writable.wait()
+        finally:
+            file.close()
+        if self.disconnected:
+            return
+        try:
+            data = h.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:  # the file and Content-Length disagree
+            self._refused(str(exc))
+            raise RuntimeError(f"Invalid HTTP response: {exc}") from exc
+        self.out_budget -= proto.write(data, self.exchange, cause, self.out_budget)
+        self.response_complete = True
+        self.message_event.set()
+        proto.response_complete()
 
     def _refused(self, detail: str) -> None:
         """h11 or the message shape refused what the app sent: record and close."""
