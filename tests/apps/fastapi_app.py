@@ -12,6 +12,15 @@ Used by server, UI and end-to-end tests as a realistic APP argument
   awaits between them (so several body messages, chunked on the wire)
 - ``GET /boom`` → raises ``RuntimeError("boom")`` (Starlette sends 500, then
   re-raises to the server)
+- ``GET /state`` → ``{"greeting": ..., "started": true}``: what the lifespan
+  context manager put in the lifespan state, read from ``request.state``
+- ``GET /file`` → a ``FileResponse`` of ``tests/apps/hello.txt`` (sent with
+  ``http.response.pathsend`` where the server offers it)
+- ``WS /ws/echo`` → accepts, answers each text message with ``echo: <text>``
+  until the client closes
+
+The app has a lifespan context manager (FastAPI's ``lifespan=``) that yields
+the state ``{"greeting": "hello", "started": True}``.
 
 Every HTTP response carries an ``x-process-time`` header (seconds, as a decimal
 string) set by a classic ``@app.middleware("http")``.
@@ -22,12 +31,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi import FastAPI, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel
 
-app = FastAPI(title="asgi-scope test app")
+HELLO_FILE = Path(__file__).with_name("hello.txt")
+"""The file ``GET /file`` sends."""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    """Startup and shutdown; the yielded dict is the lifespan ``state``."""
+    yield {"greeting": "hello", "started": True}
+
+
+app = FastAPI(title="asgi-scope test app", lifespan=lifespan)
 
 
 class User(BaseModel):
@@ -88,3 +110,27 @@ async def stream() -> StreamingResponse:
 async def boom() -> None:
     """An unhandled exception in an endpoint."""
     raise RuntimeError("boom")
+
+
+@app.get("/state")
+async def state(request: Request) -> dict[str, Any]:
+    """The lifespan state, as the request's copy of it."""
+    return {"greeting": request.state.greeting, "started": request.state.started}
+
+
+@app.get("/file")
+async def file() -> FileResponse:
+    """A file from disk."""
+    return FileResponse(HELLO_FILE, media_type="text/plain")
+
+
+@app.websocket("/ws/echo")
+async def websocket_echo(websocket: WebSocket) -> None:
+    """Echo text messages back, prefixed, until the client closes."""
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            await websocket.send_text(f"echo: {text}")
+    except WebSocketDisconnect:
+        pass

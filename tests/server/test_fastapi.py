@@ -7,8 +7,16 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
-from asgi_scope.trace.events import AppRaised, ExchangeEnded, MessageReceived
+from asgi_scope.trace.events import (
+    AppRaised,
+    ExchangeEnded,
+    MessageReceived,
+    MessageSent,
+    ScopeCreated,
+    WebSocketFrame,
+)
 from tests.live import TIMEOUT, Live, request
 
 
@@ -56,3 +64,36 @@ def test_unhandled_exception_gives_500_and_is_recorded(live: Live, client: httpx
     raised = live.wait_for(AppRaised)
     assert (raised.exc_type, raised.message) == ("RuntimeError", "boom")
     assert client.get("/").status_code == 200
+
+
+def test_lifespan_context_manager_state_reaches_requests(live: Live, client: httpx.Client):
+    assert client.get("/state").json() == {"greeting": "hello", "started": True}
+    lifespan = live.wait_for(ScopeCreated, conn=0)
+    assert lifespan.scope["type"] == "lifespan"
+    sent = [e.message["type"] for e in live.events(MessageSent, exchange=lifespan.exchange)]
+    assert sent == ["lifespan.startup.complete"]
+
+
+def test_file_response_is_sent_whole_and_traced(live: Live, client: httpx.Client):
+    from tests.apps.fastapi_app import HELLO_FILE
+
+    response = client.get("/file")
+    assert response.content == HELLO_FILE.read_bytes()
+    assert response.headers["content-length"] == str(HELLO_FILE.stat().st_size)
+    ended = live.wait_for(ExchangeEnded, status=200)
+    sent = [e.message["type"] for e in live.events(MessageSent, exchange=ended.exchange)]
+    assert sent[0] == "http.response.start"
+    assert sent[-1] == "http.response.pathsend"  # Starlette uses the extension we offer
+
+
+def test_websocket_echo_route_is_served_and_traced(live: Live):
+    with connect(f"ws://127.0.0.1:{live.port}/ws/echo", open_timeout=TIMEOUT) as ws:
+        ws.send("hi")
+        assert ws.recv(TIMEOUT) == "echo: hi"
+    ended = live.wait_for(ExchangeEnded, status=101)
+    assert ended.outcome == "complete"
+    assert ended.scope["route"].path == "/ws/echo"  # FastAPI's router added it
+    frames = live.events(WebSocketFrame, exchange=ended.exchange)
+    assert [(f.direction, f.opcode) for f in frames] == [
+        ("in", 1), ("out", 1), ("in", 8), ("out", 8),
+    ]  # fmt: skip
