@@ -14,6 +14,7 @@ import contextlib
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
 import click
@@ -487,3 +488,90 @@ def _export_pytest(
 def _bad_input(message: str) -> NoReturn:
     click.echo(f"asgi-scope: {message}", err=True)
     sys.exit(BAD_INPUT)
+
+
+@main.command("replay", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(dir_okay=True))
+@click.argument("app", metavar="APP")
+@click.option(
+    "--app-dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Look for APP in this directory (put first on sys.path).",
+)
+@click.option("--factory", is_flag=True, help="APP is a function that returns the app.")
+@click.option(
+    "--lifespan",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="Run the lifespan protocol around the replay.",
+)
+def replay(file: str, app: str, app_dir: str, factory: bool, lifespan: str) -> None:
+    """Send every HTTP request of a capture FILE again to APP, served by
+    asgi-scope's own server on 127.0.0.1, and print, side by side, the status
+    and body each got then and now.
+
+    Requests go one at a time, in the order they were recorded, each on a new
+    connection, with their recorded headers (Host rewritten to the new server)
+    and body. Exit codes: 0 when done (differences are reported, not errors);
+    1 for a file that is not a readable capture; 3 when APP cannot be loaded or
+    served.
+    """
+    from asgi_scope.export.flows import flows
+    from asgi_scope.resend import resend
+    from asgi_scope.trace.safe import safe_text
+    from asgi_scope.trace.summary import size
+
+    capture = _read(file)
+    chosen = [f for f in flows(_store_of(capture)) if f.kind == "http"]
+    config = Config(app=app, app_dir=app_dir, factory=factory, lifespan=lifespan, port=0)
+    try:
+        asgi_app = load_app(app, app_dir=app_dir, factory=factory, interface="auto")
+    except AppLoadError as exc:
+        _fail(str(exc))
+    thread = ServerThread(config, asgi_app, Recorder(max_body=0))
+    try:
+        thread.start()
+    except StartupError as exc:
+        _fail(str(exc))
+    same = 0
+    try:
+        for flow in chosen:
+            before = flow.response
+            what = f"#{flow.exchange:<4} {safe_text(flow.request.method)} "
+            what += safe_text(flow.request.target)
+            try:
+                answer = resend(flow.request, thread.url)
+            except Exception as exc:  # the app broke the connection: a difference
+                click.echo(
+                    f"{what:<48} {before.status if before else '-':>3} → error: "
+                    f"{safe_text(str(exc))}"
+                )
+                continue
+            old_status = before.status if before else 0
+            verdict = _body_verdict(
+                before.body if before else b"",
+                before.truncated if before else False,
+                answer.body,
+                size,
+            )
+            if old_status == answer.status and verdict == "same body":
+                same += 1
+            mark = "  " if old_status == answer.status else "≠ "
+            click.echo(f"{what:<48} {old_status or '-':>3} → {answer.status:<3} {mark}{verdict}")
+    finally:
+        thread.stop()
+    click.echo(f"{len(chosen)} requests: {same} the same, {len(chosen) - same} different")
+
+
+def _body_verdict(old: bytes, truncated: bool, new: bytes, size: Callable[[int], str]) -> str:
+    """``same body``, or how the new body differs from the recorded one."""
+    if new == old or (truncated and new.startswith(old)):
+        return "same body"
+    at = next(
+        (i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+        min(len(old), len(new)),
+    )
+    return f"body differs at byte {at} ({size(len(old))} → {size(len(new))})"

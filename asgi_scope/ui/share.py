@@ -226,10 +226,8 @@ class ShareActions:
 
         def chosen(path: str | None) -> None:
             if path:
-                app.run_worker(
-                    self._write_file("the session", path, lambda: write_capture(path, header, events)),
-                    exit_on_error=False,
-                )
+                write = lambda: write_capture(path, header, events)  # noqa: E731
+                app.run_worker(self._write_file("the session", path, write), exit_on_error=False)
 
         app.push_screen(PathScreen("Save the session", default_name(".jsonl")), chosen)
 

@@ -117,3 +117,35 @@ def test_a_truncated_last_line_warns_and_shows_the_rest(recorded, tmp_path: Path
     assert "cut short" in result.stderr
     if command == "open":
         assert "scope http GET /items/42?q=x" in result.stdout
+
+
+def test_replay_against_the_same_app_finds_no_difference(recorded):
+    path, _ = recorded
+    result = run("replay", str(path), "tests.apps.fastapi_app:app")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any("GET /items/42?q=x" in line and "200 → 200" in line for line in lines)
+    assert any("POST /user" in line and "same body" in line for line in lines)
+    assert any("GET /boom" in line and "500 → 500" in line for line in lines)
+    assert lines[-1] == "3 requests: 3 the same, 0 different"
+
+
+def test_replay_against_another_app_shows_each_difference(recorded):
+    path, _ = recorded
+    result = run("replay", str(path), "tests.apps.plain:app")
+    assert result.returncode == 0, result.stderr
+    assert any(
+        "GET /boom" in line
+        and "500 → 200" in line
+        and "≠" in line
+        and "body differs at byte 0" in line
+        for line in result.stdout.splitlines()
+    )
+    assert result.stdout.splitlines()[-1] == "3 requests: 0 the same, 3 different"
+
+
+def test_replay_of_an_app_that_cannot_load_exits_3(recorded):
+    path, _ = recorded
+    result = run("replay", str(path), "no_such_module_xyz:app")
+    assert result.returncode == 3
+    assert "no_such_module_xyz" in result.stderr
