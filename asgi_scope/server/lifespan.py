@@ -13,8 +13,9 @@ import asyncio
 from typing import Any
 
 from asgi_scope.server.state import ServerState
-from asgi_scope.trace.events import ServerNote, Wire
+from asgi_scope.trace.events import LifespanState, ServerNote, Wire
 from asgi_scope.trace.shim import Shim
+from asgi_scope.trace.snapshot import snapshot
 
 
 class LifespanFailed(Exception):
@@ -100,7 +101,11 @@ class Lifespan:
             if kind == "lifespan.startup.failed":
                 self.failure = str(message.get("message", "")) or "lifespan startup failed"
             else:
-                keys = ", ".join(map(str, self.state.lifespan_state)) or "none"
+                state = self.state.lifespan_state
+                self.state.recorder.record(
+                    LifespanState, 0, self.shim.exchange, snapshot(state)
+                )
+                keys = ", ".join(map(str, state)) or "none"
                 self._note("info", f"lifespan startup complete (state keys: {keys})")
             self.startup_done.set()
         elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):

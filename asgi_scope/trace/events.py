@@ -172,6 +172,16 @@ class ExchangeEnded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class LifespanState(Event):
+    """The lifespan ``state`` as the app left it when its startup completed (ASGI
+    Lifespan spec 2.0, "Lifespan State"): the dict every later request's scope
+    gets a shallow copy of. ``state`` is a snapshot; ``exchange`` is the lifespan's."""
+
+    exchange: int
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class WebSocketFrame(Event):
     """One WebSocket frame (RFC 6455 §5.2) on the wire of a ``websocket`` exchange.
 
@@ -217,5 +227,6 @@ EXCHANGE_EVENTS = (
     ProtocolError,
     ExchangeEnded,
     WebSocketFrame,
+    LifespanState,
 )
 """The event classes that carry an ``exchange`` field."""

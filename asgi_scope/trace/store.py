@@ -29,6 +29,7 @@ from asgi_scope.trace.events import (
     ConnectionOpened,
     Event,
     ExchangeEnded,
+    LifespanState,
     MessageReceived,
     MessageSent,
     ProtocolError,
@@ -53,7 +54,9 @@ class Exchange:
     ``status`` is 101 once accepted (403, 500 or the app's denial status if not),
     and ``close_code`` is the code of the first close frame either side sent
     (RFC 6455 §7.4; 1005 for a close frame without one), or the 1006 the app was
-    told when the connection ended without a close frame.
+    told when the connection ended without a close frame. A ``lifespan``
+    exchange keeps ``lifespan_state``: the state the app set during startup,
+    once startup completed.
     """
 
     id: int
@@ -73,6 +76,7 @@ class Exchange:
     wire_in: Wire | None = None
     wire_out: Wire | None = None
     close_code: int | None = None
+    lifespan_state: dict[str, Any] | None = None
     kept: int = 0
     """Bytes of bodies and raw bytes this exchange holds (its share of the byte budget)."""
     events: list[Event] = field(default_factory=list)
@@ -365,6 +369,8 @@ class Store:
             ):
                 code = message.get("code")
                 exchange.close_code = code if isinstance(code, int) else 1005
+        elif isinstance(event, LifespanState):
+            exchange.lifespan_state = event.state
         elif isinstance(event, WebSocketFrame):
             exchange.kept += len(event.payload)
             self.kept_bytes += len(event.payload)

@@ -135,6 +135,13 @@ class ExchangeTable(DataTable):
 
     @staticmethod
     def _path(exchange: Exchange) -> str:
+        if exchange.kind == "lifespan":
+            state = exchange.lifespan_state
+            if state is None:
+                return "startup…" if exchange.t_end is None else ""
+            keys = ", ".join(safe_text(str(key)) for key in state) or "none"
+            text = f"state: {keys}"
+            return text if len(text) <= MAX_PATH else text[: MAX_PATH - 1] + "…"
         path = safe_text(exchange.path)
         query = exchange.scope.get("query_string") if exchange.scope else None
         if isinstance(query, bytes) and query:

@@ -13,6 +13,7 @@ from asgi_scope.trace.events import (
     AppRaised,
     Event,
     ExchangeEnded,
+    LifespanState,
     MessageReceived,
     MessageSent,
     ProtocolError,
@@ -40,6 +41,7 @@ SHOWN = (
     ProtocolError,
     ExchangeEnded,
     WebSocketFrame,
+    LifespanState,
 )
 """The events listed in the Messages tab (raw bytes are the Hex tab's). A WebSocket
 exchange lists its frames too, in wire order among the messages they became."""
@@ -102,6 +104,9 @@ def detail(event: Event, exchange: Exchange, width: int = 100) -> Text:
         answer = f"answered {event.status}" if event.status else "connection closed, no answer"
         head.append(f" ({answer})\n")
         head.append(safe_text(event.detail, keep_newlines=True))
+    elif isinstance(event, LifespanState):
+        head.append("The lifespan state as startup left it; each request's scope gets a copy.\n")
+        head.append_text(pretty(event.state, width=width))
     elif isinstance(event, ExchangeEnded):
         head.append(f"outcome {safe_text(event.outcome)}, status {event.status or '-'}\n")
         head.append("The scope as the app left it is in the Scope tab.", "dim")

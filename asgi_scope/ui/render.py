@@ -18,6 +18,7 @@ from asgi_scope.trace.events import (
     AppRaised,
     Event,
     ExchangeEnded,
+    LifespanState,
     MessageReceived,
     MessageSent,
     ProtocolError,
@@ -276,6 +277,9 @@ def event_summary(event: Event) -> tuple[str, str]:
         return "app returned", f"{_short(event.outcome)}{status}"
     if isinstance(event, WebSocketFrame):
         return f"frame {opcode_name(event.opcode)}", frame_text(event)
+    if isinstance(event, LifespanState):
+        keys = ", ".join(_short(key, 30) for key in event.state) or "none"
+        return "state", f"the app set: {keys}"
     return type(event).__name__, ""
 
 

@@ -22,6 +22,7 @@ from asgi_scope.trace.events import (
     ConnectionClosed,
     Event,
     ExchangeEnded,
+    LifespanState,
     MessageReceived,
     MessageSent,
     ProtocolError,
@@ -54,6 +55,8 @@ def describe(events: list[Event]) -> list[tuple[Any, ...]]:
             item = ("ended", e.outcome, e.status)
         elif isinstance(e, ProtocolError):
             item = ("protocol error", e.by, e.status)
+        elif isinstance(e, LifespanState):
+            item = ("state", sorted(e.state))
         elif isinstance(e, ConnectionClosed):
             item = ("closed", e.by)
         else:
@@ -274,6 +277,7 @@ def test_lifespan_is_traced_completely(serve):
         ("scope", "lifespan", None),
         ("receive", "lifespan.startup", None),
         ("send", "lifespan.startup.complete"),
+        ("state", ["pool"]),
         ("receive", "lifespan.shutdown", None),
         ("send", "lifespan.shutdown.complete"),
         ("ended", "complete", 0),

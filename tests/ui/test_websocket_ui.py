@@ -57,7 +57,7 @@ def test_websocket_exchange_shows_frames_and_what_they_became() -> None:
             await until(pilot, lambda: any("/chat" in r and "done" in r for r in table_rows(ui)))
             row = next(r for r in table_rows(ui) if "/chat" in r)
             assert "WS" in row and "101 1000" in row
-            assert any("lifespan" in r for r in table_rows(ui))
+            assert any("lifespan" in r and "state: cache" in r for r in table_rows(ui))
             await pilot.press("m")
             await until(pilot, lambda: any("frame close" in r for r in message_rows(ui)))
             rows = message_rows(ui)
