@@ -83,6 +83,19 @@ async def service_unavailable(scope: dict[str, Any], receive: Any, send: Any) ->
     await send({"type": "http.response.body", "body": body})
 
 
+def _has_obs_fold(h: h11.Connection) -> bool:
+    """True if the complete request head waiting in ``h``'s buffer folds a header
+    line (a line starting with SP or HTAB, RFC 9112 §5.2). h11 would unfold it;
+    a server may instead reject it with 400, and this one does, so what the app
+    sees is what the client sent. A head not yet complete is not judged."""
+    data = h.trailing_data[0]
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    head = data[:end]
+    return b"\n " in head or b"\n\t" in head
+
+
 def _framing_error(request: h11.Request) -> str:
     """Why ``request``'s body framing is refused, or ``""``.
 
@@ -90,7 +103,8 @@ def _framing_error(request: h11.Request) -> str:
     smuggled past proxies (RFC 9112 §6.3 ¶3, §11.2); h11 would let
     Transfer-Encoding win, a server may reject it instead, and this one does.
     """
-    names = {name for name, _ in request.headers}
+    items = getattr(request.headers, "_full_items", None)  # as _headers(): no Sequence walk
+    names = {item[1] for item in items} if items is not None else dict(request.headers)
     if b"transfer-encoding" in names and b"content-length" in names:
         return "both Transfer-Encoding and Content-Length (RFC 9112 section 6.3)"
     return ""
@@ -208,6 +222,14 @@ class HTTPProtocol(asyncio.Protocol):
                 # error, and we would answer 400 instead of the app.
                 self.pause_reading()
                 break
+            if h.their_state is h11.IDLE and _has_obs_fold(h):
+                self._bad_request(
+                    h11.RemoteProtocolError(
+                        "obsolete line folding in the request head (RFC 9112 section 5.2)",
+                        error_status_hint=400,
+                    )
+                )
+                return
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError as exc:
