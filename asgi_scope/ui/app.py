@@ -67,6 +67,7 @@ class ScopeApp(ShareActions, App[None]):
 
     BINDINGS = [
         Binding("q", "quit", "Quit", tooltip="Stop the server cleanly and quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="As q"),
         Binding("f", "toggle_follow", "Follow", tooltip="Follow the newest exchange on/off"),
         Binding("c", "clear", "Clear", tooltip="Forget every exchange recorded so far"),
         Binding("j,n", "next_exchange", "Next", tooltip="Select the next exchange"),
@@ -204,7 +205,8 @@ class ScopeApp(ShareActions, App[None]):
             if note.level in ("warning", "error"):
                 self.notify(safe_text(note.text), severity=note.level, markup=False)
         self._notes_shown = len(notes)
-        self._notes.show(notes)
+        if not self._quitting:  # keep "Stopping the server…" in view
+            self._notes.show(notes)
 
     def on_exchange_table_selected(self, event: ExchangeTable.Selected) -> None:
         detail = self._detail
