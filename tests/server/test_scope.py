@@ -77,6 +77,7 @@ def test_scope_fields_follow_the_asgi_http_spec(serve):
         "client",
         "server",
         "state",
+        "extensions",
     }
     # The trace holds the same scope the app was called with.
     assert live.wait_for(ScopeCreated).scope == scope
