@@ -31,7 +31,9 @@ def run_pytest(test_file: Path, *paths: Path) -> subprocess.CompletedProcess[str
         text=True,
         timeout=60,
         cwd=test_file.parent,
-        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
+        # No bytecode cache: an app module rewritten within the same second and
+        # to the same size would otherwise be read back from its stale .pyc.
+        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
     )
 
 
