@@ -9,7 +9,6 @@ traceback is the user's to see.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 import sys
@@ -22,7 +21,6 @@ import click
 from asgi_scope import __version__
 from asgi_scope.config import DEMO_APP, Config
 from asgi_scope.importer import AppLoadError, load_app
-from asgi_scope.server.runner import Server, ServerThread, StartupError
 from asgi_scope.trace.recorder import DEFAULT_MAX_BODY, Recorder
 from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES
 
@@ -246,7 +244,10 @@ def _user_traceback(exc: BaseException) -> str:
 
 
 def _run_headless(config: Config, app: object, recorder: Recorder) -> None:
+    import asyncio
+
     from asgi_scope.console import Keeper, Printer, print_forever
+    from asgi_scope.server.runner import Server, StartupError
     from asgi_scope.trace.store import Store
 
     store = Store(config.keep, config.keep_bytes)
@@ -279,6 +280,7 @@ def _hint(url: str, config: Config) -> None:
 
 
 def _run_tui(config: Config, app: object, recorder: Recorder) -> None:
+    from asgi_scope.server.runner import ServerThread, StartupError
     from asgi_scope.ui.app import ScopeApp
 
     thread = ServerThread(config, app, recorder)
@@ -521,6 +523,7 @@ def replay(file: str, app: str, app_dir: str, factory: bool, lifespan: str) -> N
     """
     from asgi_scope.export.flows import flows
     from asgi_scope.resend import resend
+    from asgi_scope.server.runner import ServerThread, StartupError
     from asgi_scope.trace.safe import safe_text
     from asgi_scope.trace.summary import size
 

@@ -210,3 +210,17 @@ def test_piped_lines_are_the_text_rich_would_print() -> None:
     rich.print(events)
     assert plain.getvalue() == styled.getvalue()
     assert "\x1b" not in plain.getvalue()
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_neither_textual_nor_the_server(flag: str) -> None:
+    probe = (
+        "import sys\nfrom asgi_scope.cli import main\n"
+        f"try:\n    main([{flag!r}])\nexcept SystemExit:\n    pass\n"
+        "heavy = ['textual', 'rich', 'asgi_scope.server.runner', 'asyncio', 'h11']\n"
+        "print([m for m in heavy if m in sys.modules], file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=20
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[]"
