@@ -68,7 +68,6 @@ class Exchange:
     status: int | None = None
     state: str = "open"
     t_end: int | None = None
-    bytes_in: int = 0
     bytes_out: int = 0
     scope: dict[str, Any] | None = None
     scope_after: dict[str, Any] | None = None
@@ -80,6 +79,12 @@ class Exchange:
     kept: int = 0
     """Bytes of bodies and raw bytes this exchange holds (its share of the byte budget)."""
     events: list[Event] = field(default_factory=list)
+
+    @property
+    def bytes_in(self) -> int:
+        """Bytes of the request read off the wire so far: the span of ``wire_in``
+        (so pipelined requests that arrived in one read are counted apart)."""
+        return 0 if self.wire_in is None else self.wire_in[1] - self.wire_in[0]
 
     @property
     def duration_ns(self) -> int | None:
@@ -207,8 +212,18 @@ class Store:
         self.errors = 0
 
     def clear(self) -> None:
-        """Forget everything recorded so far (the UI's "clear")."""
+        """Forget everything recorded so far (the UI's "clear"), as browser devtools
+        do: exchanges still open are forgotten too, and their later events dropped;
+        open connections stay, with no past bytes, for the exchanges to come."""
+        gone = self._gone | {i for i, x in self.exchanges.items() if x.t_end is None}
+        still_open = [c for c in self.connections.values() if c.t_close is None]
         self.__init__(self.keep, self.keep_bytes)
+        self._gone = gone
+        for conn in still_open:
+            conn.exchanges.clear()
+            conn.received.clear()
+            conn.sent.clear()
+            self.connections[conn.id] = conn
 
     def add(self, events: Iterable[Event]) -> set[int]:
         """Index ``events`` (in ``seq`` order); return the ids of exchanges they touched."""
@@ -330,7 +345,6 @@ class Store:
                 conn.received.append((event.offset, event.data))
             if exchange_id:
                 exchange = self._exchange(event, exchange_id)
-                exchange.bytes_in += event.size
                 exchange.kept += len(event.data)
                 self.kept_bytes += len(event.data)
             return

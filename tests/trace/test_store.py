@@ -163,3 +163,26 @@ def test_add_returns_the_exchanges_touched(serve):
     assert fresh.add(live.store.events) == ids
     assert fresh.add([]) == set()
     assert {x.path for x in fresh.exchanges.values()} == {"/a", "/b"}
+
+
+def test_clear_mid_exchange_forgets_it_and_keeps_the_connection(serve):
+    gates = {"finish": threading.Event(), "read": threading.Event()}
+    live = serve(gated_app(gates))
+    with live.connect() as conn:
+        conn.send(request("GET", "/stream"))
+        conn.read_head()
+        store = live.collect(lambda s: any(x.state == "streaming" for x in s.exchanges.values()))
+        (connection,) = store.connections.values()
+        store.clear()
+        gates["finish"].set()
+        conn.read_chunk()
+        assert conn.read_chunk()[0] == b""
+        again = request("POST", "/echo", body=b"again")
+        conn.send(again)
+        assert conn.read_response().body == b"again"
+        store = live.collect(lambda s: any(x.state == "done" for x in s.exchanges.values()))
+    (exchange,) = store.exchanges.values()  # the late events did not bring back /stream
+    assert (exchange.method, exchange.path, exchange.bytes_in) == ("POST", "/echo", len(again))
+    assert store.connections == {connection.id: connection}
+    assert connection.exchanges == [exchange.id]
+    assert b"".join(d for _, d in connection.slice("in", exchange.wire_in)).endswith(b"again")
