@@ -73,14 +73,16 @@ class ScopeApp(ShareActions, App[None]):
         Binding("j,n", "next_exchange", "Next", tooltip="Select the next exchange"),
         Binding("k,p", "previous_exchange", "Prev", tooltip="Select the previous exchange"),
         Binding("l", "show_notes", "Notes", tooltip="Show every note from the server"),
-        Binding("w", "save_capture", "Save", tooltip="Save the session as a capture file"),
+        Binding(
+            "w", "save_capture", "Save", show=False, tooltip="Save the session as a capture file"
+        ),
         Binding("W", "save_exchange", "Save one", show=False, tooltip="Save the selected exchange"),
         Binding("e", "export_har", "HAR", show=False, tooltip="Export the session as HAR 1.2"),
-        Binding("u", "show_curl", "curl", tooltip="Show and copy the request as a curl command"),
+        Binding("u", "show_curl", "curl", show=False, tooltip="Show and copy the request as curl"),
         Binding(
             "y", "show_pytest", "pytest", show=False, tooltip="Show and copy a pytest test of it"
         ),
-        Binding("r", "resend", "Re-send", tooltip="Send the selected request again"),
+        Binding("r", "resend", "Re-send", show=False, tooltip="Send the selected request again"),
         Binding(
             "R", "edit_resend", "Edit+send", show=False, tooltip="Edit the request, then send it"
         ),
