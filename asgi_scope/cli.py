@@ -525,7 +525,7 @@ def replay(file: str, app: str, app_dir: str, factory: bool, lifespan: str) -> N
     from asgi_scope.resend import resend
     from asgi_scope.server.runner import ServerThread, StartupError
     from asgi_scope.trace.safe import safe_text
-    from asgi_scope.trace.summary import size
+    from asgi_scope.trace.summary import fmt_bytes as size
 
     capture = _read(file)
     chosen = [f for f in flows(_store_of(capture)) if f.kind == "http"]

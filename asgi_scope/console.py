@@ -112,6 +112,11 @@ class Printer:
         parts.extend(part for part, _ in body)
         return "".join(parts)
 
+    @staticmethod
+    def _message(message: object, dropped: int) -> list[tuple[str, str]]:
+        line = summary.message_summary(message, dropped)
+        return [(summary.message_type(message), "bold"), (f"  {line}" if line else "", "")]
+
     def _describe(self, event: Event, exchange: int) -> list[tuple[str, str]] | None:
         if isinstance(event, ConnectionOpened):
             return [(f"connected from {_address(event.client)}", "green")]
@@ -119,27 +124,21 @@ class Printer:
             return [(f"closed by {event.by} ({safe_text(event.reason)})", "green")]
         if isinstance(event, BytesReceived):
             return [
-                (f"⇠ {summary.size(event.size)} received ", "dim"),
+                (f"⇠ {summary.fmt_bytes(event.size)} received ", "dim"),
                 (summary.preview(event.data), ""),
             ]
         if isinstance(event, BytesSent):
             return [
-                (f"⇢ {summary.size(event.size)} sent ", "dim"),
+                (f"⇢ {summary.fmt_bytes(event.size)} sent ", "dim"),
                 (summary.preview(event.data), ""),
             ]
         if isinstance(event, ScopeCreated):
             self._starts[exchange] = event.t_ns
             return [("scope ", "bold"), (summary.scope_summary(event.scope), "bold")]
         if isinstance(event, MessageReceived):
-            return [
-                ("server → app  ", "magenta"),
-                (summary.message_summary(event.message, event.dropped), ""),
-            ]
+            return [("server → app  ", "magenta"), *self._message(event.message, event.dropped)]
         if isinstance(event, MessageSent):
-            return [
-                ("app → server  ", "yellow"),
-                (summary.message_summary(event.message, event.dropped), ""),
-            ]
+            return [("server ← app  ", "yellow"), *self._message(event.message, event.dropped)]
         if isinstance(event, AppRaised):
             return [
                 (
@@ -158,7 +157,7 @@ class Printer:
             ]
         if isinstance(event, ExchangeEnded):
             start = self._starts.pop(exchange, event.t_ns)
-            took = summary.duration(event.t_ns - start)
+            took = summary.fmt_duration(event.t_ns - start)
             status = f" {event.status}" if event.status else ""
             return [
                 (
@@ -194,7 +193,7 @@ class Keeper:
         total = len(store.exchanges) + store.dropped
         return (
             f"recorded {total} exchanges; kept the last {len(store.exchanges)} "
-            f"({summary.size(store.kept_bytes)}), dropped {store.dropped}"
+            f"({summary.fmt_bytes(store.kept_bytes)}), dropped {store.dropped}"
         )
 
 

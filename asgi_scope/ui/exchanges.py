@@ -11,7 +11,7 @@ from textual.widgets import DataTable
 
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
-from asgi_scope.ui.render import fmt_bytes, fmt_duration
+from asgi_scope.trace.summary import fmt_bytes, fmt_duration
 
 COLUMNS = (
     ("id", "#"),

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from asgi_scope.trace.safe import safe_text
-from asgi_scope.ui.render import fmt_bytes
+from asgi_scope.trace.summary import fmt_bytes
 
 WIDE = 110
 """Columns from which the header spells its labels out."""

@@ -18,7 +18,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from asgi_scope.trace.store import Connection, Exchange
-from asgi_scope.ui.render import fmt_bytes
+from asgi_scope.trace.summary import fmt_bytes
 
 Highlight = tuple[str, int, int]
 """``(direction, start, end)``: a byte range of ``"in"`` or ``"out"`` to highlight."""

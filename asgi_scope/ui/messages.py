@@ -23,15 +23,15 @@ from asgi_scope.trace.events import (
 )
 from asgi_scope.trace.safe import safe_bytes, safe_text
 from asgi_scope.trace.store import Exchange
-from asgi_scope.trace.summary import opcode_name
-from asgi_scope.ui.render import (
+from asgi_scope.trace.summary import (
     event_summary,
     fmt_bytes,
     fmt_duration,
     message_summary,
     message_type,
-    pretty,
+    opcode_name,
 )
+from asgi_scope.ui.render import pretty
 
 SHOWN = (
     ScopeCreated,

@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.safe import safe_text
-from asgi_scope.ui.render import fmt_duration
+from asgi_scope.trace.summary import fmt_duration
 
 _LEVEL_STYLES = {"info": "bold", "warning": "bold yellow", "error": "bold red"}
 

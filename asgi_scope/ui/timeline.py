@@ -10,8 +10,8 @@ from textual.widgets import Static
 from asgi_scope.trace.events import AppRaised, Event, MessageReceived, MessageSent, ProtocolError
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Connection, Exchange
+from asgi_scope.trace.summary import event_summary, fmt_duration
 from asgi_scope.ui.messages import SHOWN
-from asgi_scope.ui.render import event_summary, fmt_duration
 
 LABEL = 24
 """Widest label column, in cells."""

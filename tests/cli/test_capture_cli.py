@@ -55,7 +55,7 @@ def test_record_writes_a_private_capture_that_open_prints_the_same(recorded):
     result = run("open", str(path), "--headless")
     assert result.returncode == 0, result.stderr
     assert result.stdout == live_out
-    assert "scope http GET /items/42?q=x HTTP/1.1" in result.stdout
+    assert "scope GET /items/42?q=x HTTP/1.1" in result.stdout
     assert "app raised RuntimeError: boom" in result.stdout
 
 
@@ -116,7 +116,7 @@ def test_a_truncated_last_line_warns_and_shows_the_rest(recorded, tmp_path: Path
     assert "warning" in result.stderr and f"{path}:" in result.stderr
     assert "cut short" in result.stderr
     if command == "open":
-        assert "scope http GET /items/42?q=x" in result.stdout
+        assert "scope GET /items/42?q=x" in result.stdout
 
 
 def test_replay_against_the_same_app_finds_no_difference(recorded):

@@ -141,8 +141,8 @@ def test_headless_serves_the_fastapi_app_and_prints_the_trace() -> None:
     finally:
         out, _ = stop(proc)
     assert proc.returncode == 0
-    assert "scope http GET /items/42?q=x HTTP/1.1" in out
-    assert "app → server  http.response.start status=200" in out
+    assert "scope GET /items/42?q=x HTTP/1.1" in out
+    assert "server ← app  http.response.start  200 OK, " in out
     assert "app raised RuntimeError: boom" in out
     assert "\x1b" not in out  # piped: plain text
 
