@@ -154,8 +154,38 @@ def wall_clock_at_zero(now_ns: int) -> int:
 # -- values ---------------------------------------------------------------------
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def encode_value(value: Any, depth: int = 0) -> Any:
     """``value`` as JSON-ready data, with the tags described in the module doc."""
+    # Exact types first: scopes and messages are plain dicts, lists, header
+    # tuples, bytes and str (the writer thread shares the GIL with the server).
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is bytes:
+        return {"$b": base64.b64encode(value).decode("ascii")}
+    if depth < MAX_DEPTH:
+        depth += 1
+        if kind is dict:
+            for key in value:
+                if type(key) is not str or key[:1] == "$":
+                    break
+            else:
+                return {
+                    k: v if type(v) in _PLAIN else encode_value(v, depth) for k, v in value.items()
+                }
+        elif kind is list:
+            return [v if type(v) in _PLAIN else encode_value(v, depth) for v in value]
+        elif kind is tuple:
+            return {"$t": [v if type(v) in _PLAIN else encode_value(v, depth) for v in value]}
+        depth -= 1
+    return _encode_other(value, depth)
+
+
+def _encode_other(value: Any, depth: int) -> Any:
+    """:func:`encode_value` for subclasses, floats, tagged dicts and other objects."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -246,17 +276,26 @@ def event_kinds() -> dict[str, type[Event]]:
     }
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_event(event: Event) -> dict[str, Any]:
     """``event`` as a JSON-ready dict: ``kind`` and every dataclass field."""
-    out: dict[str, Any] = {"kind": type(event).__name__}
-    for f in dataclasses.fields(event):
-        out[f.name] = encode_value(getattr(event, f.name))
+    kind = type(event)
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(event))
+    out: dict[str, Any] = {"kind": kind.__name__}
+    for name in names:
+        value = getattr(event, name)
+        out[name] = value if type(value) in _PLAIN else encode_value(value)
     return out
 
 
 def event_line(event: Event) -> str:
     """One capture line for ``event``, with its ``\\n``."""
-    return json.dumps(encode_event(event), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _ENCODER.encode(encode_event(event)) + "\n"
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
