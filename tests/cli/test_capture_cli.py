@@ -149,3 +149,27 @@ def test_replay_of_an_app_that_cannot_load_exits_3(recorded):
     result = run("replay", str(path), "no_such_module_xyz:app")
     assert result.returncode == 3
     assert "no_such_module_xyz" in result.stderr
+
+
+def test_a_websocket_session_records_and_reopens_the_same(tmp_path: Path):
+    """Every event kind the server records (WebSocket frames included) goes through
+    the capture unchanged: ``open`` prints what the live run printed."""
+    from websockets.sync.client import connect
+
+    path = tmp_path / "ws.jsonl"
+    proc, url = start_headless("--record", str(path), "tests.apps.exports:app")
+    try:
+        with connect(url.replace("http", "ws") + "/ws", open_timeout=5) as ws:
+            ws.send("hello")
+            assert ws.recv(timeout=5) == "hello"
+            ws.send(b"\x00\xff")
+            assert ws.recv(timeout=5) == b"\x00\xff"
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 0, err
+    result = run("open", str(path), "--headless")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == out
+    assert "websocket" in out
+    kinds = {json.loads(line).get("kind") for line in path.read_text().splitlines()[1:]}
+    assert {"ScopeCreated", "MessageSent", "BytesReceived", "WebSocketFrame"} <= kinds
