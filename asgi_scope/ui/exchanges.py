@@ -6,8 +6,11 @@ from collections.abc import Iterable
 
 from rich.style import Style
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellKey
 
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
@@ -59,6 +62,7 @@ class ExchangeTable(DataTable):
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self._unfinished: set[int] = set()
+        self._cells_shown: dict[str, list[Text]] = {}
         self.requests = 0
         """Rows that are client exchanges (not the server's lifespan)."""
 
@@ -70,6 +74,7 @@ class ExchangeTable(DataTable):
         """Remove every row (after the store was cleared)."""
         self.clear()
         self._unfinished.clear()
+        self._cells_shown.clear()
         self.requests = 0
         self.post_message(self.Selected(None))
 
@@ -82,11 +87,15 @@ class ExchangeTable(DataTable):
                 continue
             cells = self._cells(exchange, now_ns)
             key = str(exchange_id)
-            if key in self.rows:
-                for (column, _label), cell in zip(COLUMNS, cells, strict=True):
-                    self.update_cell(key, column, cell, update_width=True)
+            shown = self._cells_shown.get(key)
+            if shown is not None:
+                for (column, _label), cell, old in zip(COLUMNS, cells, shown, strict=True):
+                    if cell != old:  # each update re-measures and redraws
+                        self.update_cell(key, column, cell, update_width=True)
+                self._cells_shown[key] = cells
             else:
                 self.add_row(*cells, key=key)
+                self._cells_shown[key] = cells
                 added = True
                 if exchange.conn:
                     self.requests += 1
@@ -95,6 +104,44 @@ class ExchangeTable(DataTable):
             else:
                 self._unfinished.discard(exchange_id)
         return added
+
+    def drop(self, exchange_ids: Iterable[int]) -> None:
+        """Remove the rows of exchanges the store dropped, in one pass.
+
+        ``DataTable.remove_row`` renumbers every row for each row it removes; the
+        store drops hundreds of exchanges a second under load, from a table of
+        thousands, so the rows are renumbered once here instead.
+        """
+        gone = set(map(str, exchange_ids))
+        self._unfinished.difference_update(map(int, gone))
+        gone &= self._cells_shown.keys()
+        if not gone:
+            return
+        for key in gone:
+            del self._cells_shown[key]
+        selected = self.selected_id
+        row = self.cursor_row
+        locations: TwoWayDict = TwoWayDict({})
+        index = removed_before = 0
+        for row_key in list(self.rows):  # insertion order: the table is never sorted
+            if row_key.value in gone:
+                for column_key in self._data[row_key]:
+                    self._updated_cells.discard(CellKey(row_key, column_key))
+                del self.rows[row_key]
+                del self._data[row_key]
+                if index < row:
+                    removed_before += 1
+                continue
+            locations[row_key] = index
+            index += 1
+        self._row_locations = locations
+        self._require_update_dimensions = True
+        self._update_count += 1
+        still = locations.get(str(selected)) if selected is not None else None
+        row = still if still is not None else max(row - removed_before, 0)
+        self.cursor_coordinate = Coordinate(min(row, max(self.row_count - 1, 0)), 0)
+        self.hover_coordinate = self.hover_coordinate
+        self.refresh(layout=True)
 
     def tick(self, store: Store, now_ns: int) -> None:
         """Refresh the running duration of exchanges that have not ended."""
@@ -137,8 +184,8 @@ class ExchangeTable(DataTable):
     def _path(exchange: Exchange) -> str:
         if exchange.kind == "lifespan":
             state = exchange.lifespan_state
-            if state is None:
-                return "startup…" if exchange.t_end is None else ""
+            if state is None:  # startup not complete (or unsupported)
+                return ""
             keys = ", ".join(safe_text(str(key)) for key in state) or "none"
             text = f"state: {keys}"
             return text if len(text) <= MAX_PATH else text[: MAX_PATH - 1] + "…"
