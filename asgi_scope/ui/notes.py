@@ -15,13 +15,19 @@ from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.summary import fmt_duration
 
-_LEVEL_STYLES = {"info": "bold", "warning": "bold yellow", "error": "bold red"}
+_LEVEL_STYLES = {"info": "bold", "warning": "bold yellow", "error": "bold red", "output": "bold"}
 
 
 class NotesBar(Static):
     """Shows the newest :class:`ServerNote`, styled by level, with a count of all of them."""
 
-    COMPONENT_CLASSES = {"notes--info", "notes--warning", "notes--error", "notes--count"}
+    COMPONENT_CLASSES = {
+        "notes--info",
+        "notes--warning",
+        "notes--error",
+        "notes--output",
+        "notes--count",
+    }
 
     def show(self, notes: Sequence[ServerNote]) -> None:
         """Show the last of ``notes`` (all notes of the store, oldest first)."""
@@ -29,7 +35,7 @@ class NotesBar(Static):
             self.update("")
             return
         note = notes[-1]
-        level = note.level if note.level in ("info", "warning", "error") else "info"
+        level = note.level if note.level in _LEVEL_STYLES else "info"
         style = self.get_component_rich_style(f"notes--{level}", partial=True)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{level}: ", style)

@@ -148,3 +148,19 @@ def test_quitting_stops_the_real_server() -> None:
     except OSError:
         return
     raise AssertionError("the server still accepts connections after quitting")
+
+
+def test_what_the_app_prints_shows_as_notes_escaped() -> None:
+    async def printing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        print("handling", scope["path"], "\x1b[31m")
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        await get(f"{url}/printed")
+        await until(pilot, lambda: "output: handling /printed \\x1b[31m" in screen_text(ui))
+        assert "\x1b" not in screen_text(ui)
+
+    run_live(printing_app, check)
