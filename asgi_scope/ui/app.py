@@ -82,6 +82,7 @@ class ScopeApp(ShareActions, App[None]):
         Binding(
             "y", "show_pytest", "pytest", show=False, tooltip="Show and copy a pytest test of it"
         ),
+        Binding("b", "show_raw", "Raw", show=False, tooltip="Show and copy the raw request bytes"),
         Binding("r", "resend", "Re-send", show=False, tooltip="Send the selected request again"),
         Binding(
             "R", "edit_resend", "Edit+send", show=False, tooltip="Edit the request, then send it"

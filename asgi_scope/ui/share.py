@@ -303,6 +303,23 @@ class ShareActions:
             )
         )
 
+    def action_show_raw(self) -> None:
+        """Show the selected request's raw bytes as received (escaped), and copy them."""
+        from asgi_scope.export.raw import raw_request
+
+        app: Any = self
+        selected = app._table.selected_id
+        exchange = self.store.exchanges.get(selected) if selected is not None else None
+        if exchange is None:
+            app.notify("Select an exchange first", severity="warning")
+            return
+        store = self.store
+
+        def render(redact: bool) -> str:
+            return raw_request(store, exchange, redact=redact).decode("latin-1")
+
+        app.push_screen(TextScreen(f"raw request bytes of exchange #{exchange.id}", render))
+
     def action_resend(self) -> None:
         """Send the selected request again to the app; the new exchange appears."""
         flow = self._selected_flow()

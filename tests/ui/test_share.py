@@ -74,6 +74,12 @@ def test_curl_and_pytest_are_shown_redacted_and_credentials_on_demand() -> None:
         await pilot.press("a")
         assert "'authorization: Bearer s3'" in screen.text
         await pilot.press("escape")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(ui.screen, TextScreen))
+        raw = ui.screen.text  # type: ignore[attr-defined]
+        assert raw.startswith("POST /echo HTTP/1.1\r\n") and raw.endswith("\r\n\r\nhello")
+        assert "authorization: [REDACTED]\r\n" in raw and "Cookie: [REDACTED]\r\n" in raw
+        await pilot.press("escape")
         await pilot.press("y")
         await until(pilot, lambda: isinstance(ui.screen, TextScreen))
         assert "def test_post_echo_" in ui.screen.text  # type: ignore[attr-defined]
