@@ -517,7 +517,8 @@ def replay(file: str, app: str, app_dir: str, factory: bool, lifespan: str) -> N
 
     Requests go one at a time, in the order they were recorded, each on a new
     connection, with their recorded headers (Host rewritten to the new server)
-    and body. Exit codes: 0 when done (differences are reported, not errors);
+    and body; WebSocket sessions are not replayed. Exit codes: 0 when done
+    (differences are reported, not errors);
     1 for a file that is not a readable capture; 3 when APP cannot be loaded or
     served.
     """

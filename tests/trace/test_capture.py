@@ -266,3 +266,19 @@ def test_the_module_reads_every_event_kind_of_the_model():
     kinds = capture.event_kinds()
     assert {"MessageSent", "ScopeCreated", "BytesReceived", "ExchangeEnded"} <= set(kinds)
     assert kinds["MessageSent"] is MessageSent
+
+
+def test_the_recorders_taps_see_each_drained_batch_once_in_order():
+    from asgi_scope.trace.recorder import Recorder
+
+    recorder = Recorder()
+    seen: list[list[Event]] = []
+    recorder.taps.append(seen.append)
+    recorder.record(ServerNote, 0, "info", "a")
+    recorder.record(ServerNote, 0, "info", "b")
+    first = recorder.drain()
+    assert recorder.drain() == []  # an empty drain is not handed on
+    recorder.record(ServerNote, 0, "info", "c")
+    second = recorder.drain()
+    assert seen == [first, second]
+    assert [e.text for batch in seen for e in batch] == ["a", "b", "c"]
