@@ -16,7 +16,13 @@ from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.hex_view import HexView
 from tests.ui.conftest import screen_text
-from tests.ui.test_app import detail_text, message_rows, select_message, table_rows
+from tests.ui.test_app import (
+    detail_text,
+    message_rows,
+    select_exchange,
+    select_message,
+    table_rows,
+)
 from tests.ui.test_live import until
 
 
@@ -78,6 +84,49 @@ def test_websocket_exchange_shows_frames_and_what_they_became() -> None:
             direction, start, end = hex_view.highlight
             assert direction == "in" and end - start == 6 + len("hi \x1b[2J there")
             assert "\x1b" not in screen_text(ui)
+
+    try:
+        asyncio.run(main())
+    finally:
+        server.stop(5)
+
+
+def test_fastapi_app_every_exchange_is_a_row() -> None:
+    """The FastAPI test app: lifespan state, a FileResponse, a StreamingResponse
+    and the WebSocket echo route, each traced and shown."""
+    import httpx
+
+    from tests.apps.fastapi_app import app as fastapi_app
+
+    recorder = Recorder()
+    config = Config(port=0, lifespan="on", timeout_graceful_shutdown=2.0)
+    server = ServerThread(config, fastapi_app, recorder)
+    server.start()
+    ui = ScopeApp(recorder, app_name="fastapi", url=server.url, on_quit=server.stop)
+
+    def traffic() -> None:
+        with httpx.Client(base_url=server.url, timeout=5) as client:
+            assert client.get("/state").json()["greeting"] == "hello"
+            assert client.get("/file").text.startswith("Hello")
+            assert client.get("/stream").text.count("line") == 3
+        with connect(server.url.replace("http", "ws") + "/ws/echo", open_timeout=5) as ws:
+            ws.send("x")
+            assert ws.recv(5) == "echo: x"
+
+    async def main() -> None:
+        async with ui.run_test(size=(140, 40)) as pilot:
+            await asyncio.to_thread(traffic)
+            await until(pilot, lambda: any("/ws/echo" in r and "done" in r for r in table_rows(ui)))
+            rows = table_rows(ui)
+            assert any("lifespan" in r and "state: greeting, started" in r for r in rows)
+            for path in ("/state", "/file", "/stream"):
+                assert any(path in r and "200" in r and "done" in r for r in rows), rows
+            file_row = next(r for r in rows if "/file" in r)
+            await select_exchange(ui, pilot, int(file_row.split()[0]))
+            await pilot.press("m")
+            await until(pilot, lambda: any("pathsend" in r for r in message_rows(ui)))
+            await select_message(ui, pilot, "http.response.pathsend")
+            assert "hello.txt" in detail_text(ui)
 
     try:
         asyncio.run(main())
