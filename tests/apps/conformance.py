@@ -146,3 +146,17 @@ async def _websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
             else:
                 reply["bytes"] = message["bytes"]
             await send(reply)
+
+
+async def failing_startup(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An app whose lifespan startup fails with the message ``no database``."""
+    assert scope["type"] == "lifespan"
+    await receive()
+    await send({"type": "lifespan.startup.failed", "message": "no database"})
+
+
+async def without_lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An app that knows only HTTP: it raises on a lifespan scope, as many do."""
+    if scope["type"] != "http":
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
+    await _http(scope, receive, send)

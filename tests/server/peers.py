@@ -121,3 +121,26 @@ PEERS = ("asgi-scope", "uvicorn")
 DIFFERENCES: set[str] = set()
 """Names of the checks that expect asgi-scope and uvicorn to differ (filled by
 :func:`tests.server.test_conformance.expect` as the checks run)."""
+
+
+def run_to_exit(name: str, app: str, *flags: str, timeout: float = 15) -> tuple[int, str, int]:
+    """Run peer ``name`` on ``app`` as a process that is expected to stop by
+    itself (a failed startup): ``(exit code, stdout and stderr, port)``.
+    Stops it (and fails) if it is still running after ``timeout`` seconds."""
+    port = free_port()
+    if name == "asgi-scope":
+        command = [sys.executable, "-m", "asgi_scope", app, "--headless", "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "uvicorn", app, "--http", "h11", "--ws", "wsproto",
+                   "--port", str(port), "--log-level", "info"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [*command, *flags], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate(timeout=TIMEOUT)
+        raise AssertionError(f"{name} still running after {timeout} s: {out!r}") from None
+    return process.returncode, out.decode(errors="replace"), port

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +28,15 @@ from websockets.sync.client import connect
 
 from tests.live import TIMEOUT, request
 from tests.server import ws_client as wsc
-from tests.server.peers import DIFFERENCES, KEEP_ALIVE, PEERS, WS_MAX_SIZE, Peer, start
+from tests.server.peers import (
+    DIFFERENCES,
+    KEEP_ALIVE,
+    PEERS,
+    WS_MAX_SIZE,
+    Peer,
+    run_to_exit,
+    start,
+)
 
 
 @pytest.fixture(scope="module", params=PEERS)
@@ -451,3 +460,36 @@ def test_no_server_header_and_no_date_header(peer_name: str):
         assert response.header(b"date") is None
     finally:
         peer.stop()
+
+
+# lifespan startup failures (ASGI Lifespan spec 2.0; uvicorn's exit code 3)
+
+
+def nothing_listens(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("peer_name", PEERS)
+@pytest.mark.parametrize("mode", ["auto", "on"])
+def test_lifespan_startup_failed_stops_the_server_with_exit_code_3(peer_name: str, mode: str):
+    """``lifespan.startup.failed`` stops the server in any mode; the app's message
+    is shown; no port stays open."""
+    code, out, port = run_to_exit(
+        peer_name, "tests.apps.conformance:failing_startup", "--lifespan", mode
+    )
+    assert code == 3, out
+    assert "no database" in out
+    assert nothing_listens(port)
+
+
+@pytest.mark.parametrize("peer_name", PEERS)
+def test_lifespan_on_with_an_app_without_lifespan_exits_3(peer_name: str):
+    code, out, port = run_to_exit(
+        peer_name, "tests.apps.conformance:without_lifespan", "--lifespan", "on"
+    )
+    assert code == 3, out
+    assert nothing_listens(port)
