@@ -320,11 +320,19 @@ class WebSocketSession:
         """Bytes that arrived after the handshake request (frames, once accepted)."""
         if self.ws is None:
             if not self.closed:
+                # The client should wait for the 101 (RFC 6455 §4.1); keep what it
+                # sent early for after the accept, but read no more than that.
                 self.pending += data
+                if len(self.pending) > QUEUE_HIGH_WATER:
+                    self.proto.pause_reading()
             return
         if self.closed:
             return
-        self._frames_in(data)
+        try:
+            self._frames_in(data)
+        except LocalProtocolError as exc:  # bytes after the close handshake ended
+            self.closed = True
+            self.proto.close("server", f"WebSocket: {exc}")
 
     def connection_lost(self) -> None:
         """The transport closed: 1006 for the app unless a close frame came first."""
@@ -382,7 +390,8 @@ class WebSocketSession:
                 if event.message_finished:
                     self._message_done(isinstance(event, TextMessage))
             elif isinstance(event, Ping):
-                self._write(ws.send(event.response()), 0)
+                if ws.state is ConnectionState.OPEN:  # not once a close is under way
+                    self._write(ws.send(event.response()), 0)
             elif isinstance(event, CloseConnection):
                 if ws.state is ConnectionState.REMOTE_CLOSING:  # the client began the close
                     self._write(ws.send(event.response()), 0)

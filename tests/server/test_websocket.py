@@ -252,3 +252,29 @@ def test_unmask_is_xor_with_the_key_from_any_position():
     masked = bytes(b ^ key[i % 4] for i, b in enumerate(plain))
     assert unmask(masked, key) == plain
     assert unmask(masked[5:], key, skip=5) == plain[5:]
+
+
+def test_ping_while_the_server_close_is_under_way_is_not_answered(serve):
+    """RFC 6455 §5.5.1: after sending a close frame, an endpoint sends no more
+    data frames, and it has nothing to answer a ping with; the server waits for
+    the client's close instead of failing."""
+    release = threading.Event()
+
+    async def script(scope, receive, send, app):
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 4000})
+        await wait_threading_event(release)
+
+    live = serve(Recording(script))
+    with live.connect() as raw:
+        assert wsc.open_socket(raw, "/ws")[0] == 101
+        assert wsc.read_frame(raw)[1:] == (wsc.CLOSE, (4000).to_bytes(2, "big"))
+        raw.send(wsc.frame(wsc.PING, b"still there?"))
+        raw.send(wsc.frame(wsc.CLOSE, wsc.close_payload(4000)))
+        assert raw.closed_within(TIMEOUT)
+        assert raw.buf == b""  # no pong
+    release.set()
+    live.wait_for(WebSocketFrame, direction="in", opcode=wsc.CLOSE)
+    kinds = [(e.direction, e.opcode) for e in live.events(WebSocketFrame)]
+    assert kinds == [("out", wsc.CLOSE), ("in", wsc.PING), ("in", wsc.CLOSE)]
