@@ -296,6 +296,8 @@ def _run_tui(config: Config, app: object, recorder: Recorder) -> None:
         on_quit=thread.stop,
         header=capture_header(config, recorder),
         resend_url=thread.url,
+        keep=config.keep,
+        keep_bytes=config.keep_bytes,
     )
     signal.signal(signal.SIGTERM, lambda *_: ui.exit())
     try:

@@ -17,17 +17,19 @@ from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.events import Resize
+from textual.events import Event, Key, Print, Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from asgi_scope.trace.capture import Header
+from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Store
 from asgi_scope.ui.detail import DetailPane
 from asgi_scope.ui.exchanges import ExchangeTable
 from asgi_scope.ui.header import ScopeHeader
+from asgi_scope.ui.latency import LatencyLog
 from asgi_scope.ui.notes import NotesBar, NotesScreen
 from asgi_scope.ui.share import ShareActions
 
@@ -106,11 +108,13 @@ class ScopeApp(ShareActions, App[None]):
         on_quit: Callable[[], None] | None = None,
         header: Header | None = None,
         resend_url: str | None = None,
+        keep: int | None = None,
+        keep_bytes: int | None = None,
     ) -> None:
         super().__init__()
         self.recorder = recorder
         """Where the server appends events; drained on a timer."""
-        self.store = Store()
+        self.store = Store(keep, keep_bytes)
         """Everything drained so far (read-only for views)."""
         self.app_name = app_name
         self.url = url
@@ -124,6 +128,7 @@ class ScopeApp(ShareActions, App[None]):
         self._quitting = False
         self._idle_ticks = 0
         self._notes_shown = 0
+        self._latency = LatencyLog.from_environment()
 
     # -- layout -----------------------------------------------------------
 
@@ -147,12 +152,28 @@ class ScopeApp(ShareActions, App[None]):
         self._body = self.query_one("#body")
         self._table.focus()
         self._show_empty(True)
+        self._pin_console_size()
+        # The app's print() would go nowhere under the TUI: show it as notes.
+        self._output = ""
+        self.begin_capture_print(self)
         self.drain()
         self.set_interval(TICK, self.drain)
 
     def on_resize(self, event: Resize) -> None:
         # The main screen, even while the notes panel or the palette is on top.
         self.screen_stack[0].set_class(event.size.width < NARROW, "-narrow")
+        self._pin_console_size()
+
+    async def on_event(self, event: Event) -> None:
+        if self._latency is not None and isinstance(event, Key):
+            self._latency.key(event, self)
+        await super().on_event(event)
+
+    def _pin_console_size(self) -> None:
+        # Rich asks the terminal for its size (system calls) each time a cell
+        # is measured unless the console's size is set; the table measures every
+        # new cell, so under load that was most of the UI's time.
+        self.console.size = tuple(self.size)
 
     def _show_empty(self, empty: bool) -> None:
         self._empty.display = empty
@@ -174,7 +195,12 @@ class ScopeApp(ShareActions, App[None]):
                 detail.tick(now)
             return
         touched = self.store.add(events)
+        evicted = self.store.take_evicted()
+        if evicted:
+            table.drop(evicted)
         added = table.sync(self.store, touched, now)
+        if self._latency is not None:
+            self._latency.rows(events, self, self.recorder)
         self._update_counters()
         self._update_notes()
         if added:
@@ -198,7 +224,15 @@ class ScopeApp(ShareActions, App[None]):
             bytes_in=store.bytes_in,
             bytes_out=store.bytes_out,
             errors=store.errors,
+            dropped=store.dropped,
         )
+
+    def on_print(self, event: Print) -> None:
+        """A print() of the app (or anything) while the TUI runs: a note per line."""
+        self._output += event.text
+        *lines, self._output = self._output.split("\n")
+        now = self.recorder.now()
+        self.store.add(ServerNote(0, now, 0, "output", line) for line in lines if line.strip())
 
     def _update_notes(self) -> None:
         notes = self.store.notes

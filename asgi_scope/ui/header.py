@@ -30,17 +30,24 @@ class ScopeHeader(Static):
         super().__init__(**kwargs)
         self._app_name = safe_text(app_name)
         self._url = safe_text(url)
-        self._counters = (0, 0, 0, 0, 0)
+        self._counters = (0, 0, 0, 0, 0, 0)
         self._follow = True
 
     def on_mount(self) -> None:
         self._redraw()
 
     def set_counters(
-        self, connections: int, requests: int, bytes_in: int, bytes_out: int, errors: int
+        self,
+        connections: int,
+        requests: int,
+        bytes_in: int,
+        bytes_out: int,
+        errors: int,
+        dropped: int = 0,
     ) -> None:
-        """Show new counter values (redraws only when they changed)."""
-        counters = (connections, requests, bytes_in, bytes_out, errors)
+        """Show new counter values (redraws only when they changed). ``dropped``:
+        exchanges the store dropped to stay within its caps (shown once there are)."""
+        counters = (connections, requests, bytes_in, bytes_out, errors, dropped)
         if counters != self._counters:
             self._counters = counters
             self._redraw()
@@ -57,7 +64,7 @@ class ScopeHeader(Static):
         self._redraw()
 
     def _redraw(self) -> None:
-        connections, requests, bytes_in, bytes_out, errors = self._counters
+        connections, requests, bytes_in, bytes_out, errors, dropped = self._counters
         wide = self.size.width >= WIDE
         text = Text(no_wrap=True, overflow="ellipsis")
         if wide:
@@ -76,6 +83,10 @@ class ScopeHeader(Static):
         ):
             counters.append(wide_label if wide else label, self._style("label"))
             counters.append(value, self._style(name) if name else Style.null())
+            counters.append("  ")
+        if dropped:
+            counters.append("dropped ", self._style("label"))
+            counters.append(str(dropped))
             counters.append("  ")
         if self._follow:
             counters.append("follow", self._style("follow"))
