@@ -262,7 +262,8 @@ class WebSocketSession:
         self.accepted = False
         self.response_started = False  # denial response under way
         self.response_complete = False
-        self.close_sent = False
+        self.close_sent = False  # a close frame (or the 403) went out
+        self.app_closed = False  # ... because the app sent websocket.close
         self.closed = False  # the client is gone or the close handshake is over
         self.disconnect_code = 1006
         self.disconnect_reason = ""
@@ -564,7 +565,7 @@ class WebSocketSession:
                     self._accept(message, cause)
                 elif kind == "websocket.close":
                     # Close before accept: 403 (ASGI WebSocket spec, "Close").
-                    self.close_sent = True
+                    self.close_sent = self.app_closed = True
                     self.status = 403
                     self._disconnect(1006, "")
                     if not proto.transport.is_closing():
@@ -583,11 +584,11 @@ class WebSocketSession:
                         f"Expected ASGI message 'websocket.http.response.body', got {kind!r}."
                     )
                 self._response_body(message, cause)
-            elif self.close_sent and kind in ("websocket.send", "websocket.close"):
+            elif self.app_closed and kind in ("websocket.send", "websocket.close"):
                 raise RuntimeError(f"Unexpected ASGI message {kind!r} after 'websocket.close'.")
-            elif self.closed or proto.transport.is_closing():
+            elif self.closed or self.close_sent or proto.transport.is_closing():
                 if kind in ("websocket.send", "websocket.close"):
-                    raise ClientDisconnected(f"{kind!r} after the client disconnected")
+                    raise ClientDisconnected(f"{kind!r} on a closed WebSocket connection")
                 raise RuntimeError(f"Unexpected ASGI message {kind!r}.")
             elif kind == "websocket.send":
                 data = message.get("bytes")
@@ -599,6 +600,7 @@ class WebSocketSession:
             elif kind == "websocket.close":
                 code = message.get("code", 1000)
                 reason = message.get("reason") or ""
+                self.app_closed = True
                 self._send_close(int(code), str(reason), cause)
                 self._disconnect(int(code), str(reason))
             else:

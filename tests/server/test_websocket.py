@@ -278,3 +278,33 @@ def test_ping_while_the_server_close_is_under_way_is_not_answered(serve):
     live.wait_for(WebSocketFrame, direction="in", opcode=wsc.CLOSE)
     kinds = [(e.direction, e.opcode) for e in live.events(WebSocketFrame)]
     assert kinds == [("out", wsc.CLOSE), ("in", wsc.PING), ("in", wsc.CLOSE)]
+
+
+def test_send_after_the_server_failed_the_connection_is_an_oserror_not_a_spec_error(serve):
+    """The server closing (here 1007, invalid UTF-8) is not the app's
+    websocket.close: a later send is a closed connection (OSError), not a
+    RuntimeError, and no protocol error is charged to the app."""
+    failed = threading.Event()
+
+    async def script(scope, receive, send, app):
+        await receive()
+        await send({"type": "websocket.accept"})
+        app.received.append(await receive())
+        await wait_threading_event(failed)
+        try:
+            await send({"type": "websocket.send", "text": "late"})
+        except OSError as exc:
+            app.errors.append(exc)
+
+    app = Recording(script)
+    live = serve(app)
+    with live.connect() as raw:
+        assert wsc.open_socket(raw, "/ws")[0] == 101
+        raw.send(wsc.frame(wsc.TEXT, b"\xff"))
+        assert wsc.read_close(raw)[0] == 1007
+    failed.set()
+    assert app.done.wait(TIMEOUT)
+    assert app.received[-1]["code"] == 1007
+    assert isinstance(app.errors[0], ClientDisconnected)
+    live.wait_for(ExchangeEnded)
+    assert not live.events(ProtocolError, by="app")
