@@ -107,6 +107,19 @@ class Exchange:
                 (e for e in self.events if isinstance(e, MessageSent) and e.seq == frame.cause),
                 None,
             )
+        if frame.opcode == 8:  # the client's close: the app hears websocket.disconnect
+            return next(
+                (
+                    e
+                    for e in self.events
+                    if isinstance(e, MessageReceived)
+                    and isinstance(e.message, dict)
+                    and e.message.get("type") == "websocket.disconnect"
+                ),
+                None,
+            )
+        if frame.opcode >= 8:  # ping, pong: the server's business, never a message
+            return None
         start = frame.wire[0]
         for e in self.events:
             if isinstance(e, MessageReceived) and e.wire and e.wire[0] <= start < e.wire[1]:

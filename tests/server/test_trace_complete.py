@@ -285,3 +285,33 @@ def test_lifespan_is_traced_completely(serve):
     assert live.events(ExchangeEnded, exchange=scope.exchange)[0].scope["state"] == {
         "pool": "ready"
     }
+
+
+def test_fragments_and_a_ping_between_them_map_to_their_messages(serve):
+    """Exchange.message_of: each fragment of a message maps to the one
+    websocket.receive it became; a ping between fragments maps to none; the
+    client's close to websocket.disconnect."""
+    live = serve(ws_echo)
+    with live.connect() as raw:
+        raw.send(wsc.handshake("/ws"))
+        raw.read_head()
+        raw.send(wsc.frame(wsc.TEXT, b"hel", fin=False) + wsc.frame(wsc.PING, b"p"))
+        raw.send(wsc.frame(wsc.CONTINUATION, b"lo", fin=True))
+        assert wsc.read_frame(raw)[1] == wsc.PONG
+        assert wsc.read_frame(raw) == (True, wsc.TEXT, b"hello")
+        raw.send(wsc.frame(wsc.CLOSE, wsc.close_payload(1000)))
+        wsc.read_close(raw)
+    done = live.wait_for(ExchangeEnded)
+    exchange = live.collect().exchanges[done.exchange]
+    became = [
+        (f.opcode, (m.message["type"] if m else None))
+        for f in exchange.frames()
+        if f.direction == "in"
+        for m in [exchange.message_of(f)]
+    ]
+    assert became == [
+        (wsc.TEXT, "websocket.receive"),
+        (wsc.PING, None),
+        (wsc.CONTINUATION, "websocket.receive"),
+        (wsc.CLOSE, "websocket.disconnect"),
+    ]
