@@ -200,6 +200,7 @@ def flow_of(
     start: dict[str, Any] | None = None
     ws: list[WebSocketMessage] = []
     head_size = -1
+    from_wire = False
     for event in exchange.events:
         if isinstance(event, ScopeCreated):
             times.scope = event.t_ns
@@ -221,6 +222,8 @@ def flow_of(
             elif kind == "http.response.body":
                 app_body.append(_bytes(event.message.get("body", b"")))
                 dropped_out += event.dropped
+            elif kind == "http.response.pathsend":
+                from_wire = True  # the server sent a file: the body is only on the wire
             elif kind == "websocket.send":
                 ws.append(WebSocketMessage("receive", event.t_ns, _ws_data(event.message)))
         elif isinstance(event, BytesSent):
@@ -244,7 +247,12 @@ def flow_of(
     )
     if exchange.kind == "websocket" and request.method == "GET":
         request.scheme = "ws" if request.scheme in ("ws", "http") else "wss"
-    response = _response(store, exchange, start, b"".join(app_body), dropped_out)
+    response = _response(
+        store, exchange, None if from_wire else start, b"".join(app_body), dropped_out
+    )
+    if from_wire and response is not None and start is not None:
+        status = start.get("status")
+        response.status = status if isinstance(status, int) else response.status
     server = scope.get("server")
     return Flow(
         exchange=exchange.id,
@@ -257,6 +265,26 @@ def flow_of(
         scope=scope,
         messages=ws,
     )
+
+
+def dechunk(data: bytes) -> bytes:
+    """The payload of a chunked body (RFC 9112 §7.1), as far as ``data`` goes;
+    chunk extensions and trailers are dropped."""
+    out = bytearray()
+    pos = 0
+    while True:
+        eol = data.find(b"\r\n", pos)
+        if eol < 0:
+            break
+        try:
+            size = int(data[pos:eol].split(b";")[0], 16)
+        except ValueError:
+            break
+        if size == 0:
+            break
+        out += data[eol + 2 : eol + 2 + size]
+        pos = eol + 2 + size + 2
+    return bytes(out)
 
 
 def _ws_data(message: dict[str, Any]) -> str | bytes:
@@ -323,8 +351,11 @@ def _response(
         for line in lines[1:]:
             name, _, value = line.partition(b":")
             headers.append((name.strip().lower(), value.strip()))
-        if start is None:  # the server's own answer: its body is on the wire
-            body, dropped = rest, 0
+        if start is None:  # the server's own answer, or a file it sent: the wire's body
+            framing = first(headers, b"transfer-encoding") or b""
+            body = dechunk(rest) if b"chunked" in framing.lower() else rest
+            sent = exchange.bytes_out - len(head) - 4
+            dropped = max(sent - len(rest), 0)
         status = int(status_text) if status_text.isdigit() else exchange.status or 0
         return Response(
             status=status,

@@ -10,11 +10,14 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import jsonschema
 import pytest
 
+from asgi_scope.export.flows import flows
 from asgi_scope.export.har import har, timings, write_har
 from asgi_scope.trace.capture import CaptureWriter, Header
+from asgi_scope.trace.events import ExchangeEnded
 from tests.cli.test_cli import run
 from tests.export.conftest import Session
 
@@ -143,3 +146,21 @@ def test_the_export_command_writes_a_valid_har(tmp_path: Path, session: Session)
     assert "s3cr3t" not in out.read_text()
     assert run("export", str(capture), "--har", str(out), "--no-redact").returncode == 0
     assert "Bearer s3cr3t" in out.read_text()
+
+
+def test_a_file_the_server_sent_for_the_app_is_in_the_har(serve):
+    """``http.response.pathsend``: the body never crossed the shim, only the wire."""
+    from tests.apps.fastapi_app import HELLO_FILE, app
+
+    live = serve(app, lifespan="auto")
+    got = httpx.get(f"{live.url}/file", timeout=5)
+    store = live.collect(lambda s: any(isinstance(e, ExchangeEnded) and e.conn for e in s.events))
+    flow = next(f for f in flows(store) if f.request.target == "/file")
+    sent = [m.message.get("type") for m in store.exchanges[flow.exchange].messages()]
+    assert "http.response.pathsend" in sent and "http.response.body" not in sent
+    assert flow.response is not None and flow.response.body == got.content
+    assert got.content == Path(HELLO_FILE).read_bytes()
+    entry = har([flow], STARTED)["log"]["entries"][0]
+    assert entry["response"]["content"]["text"] == got.text
+    assert entry["response"]["status"] == 200
+    validate(har([flow], STARTED))
