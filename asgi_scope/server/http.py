@@ -19,7 +19,18 @@ Behaviour (RFC 9112 and the ASGI HTTP spec 2.3):
 - ``http.disconnect`` once the client has gone or the response is complete;
 - 500 when the app raises or returns before ``http.response.start``; the
   connection closed when it fails after; 400 (431 for a head over the size
-  limit) for a malformed request, which is still recorded as an exchange.
+  limit, 414 for a request line over it) for a malformed request, which is
+  still recorded as an exchange; 400 also for Transfer-Encoding with
+  Content-Length (§6.3) and for obsolete line folding (§5.2);
+- absolute-form targets (§3.2.2) reduced to their path in the scope;
+- the extensions ``http.response.trailers`` (a chunked trailer section),
+  ``http.response.pathsend`` (the server reads and sends the file) and
+  ``http.response.debug`` (accepted, nothing sent) offered in the scope;
+- past ``Config.limit_concurrency`` connections or tasks, 503 in the app's
+  place (uvicorn's ``--limit-concurrency``);
+- a request to upgrade to ``websocket`` handed to a
+  :class:`~asgi_scope.server.websocket.WebSocketSession` on the same
+  connection, its ids and stream offsets carried on.
 """
 
 from __future__ import annotations
