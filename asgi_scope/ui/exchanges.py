@@ -89,9 +89,13 @@ class ExchangeTable(DataTable):
             key = str(exchange_id)
             shown = self._cells_shown.get(key)
             if shown is not None:
+                columns = self.columns
                 for (column, _label), cell, old in zip(COLUMNS, cells, shown, strict=True):
-                    if cell != old:  # each update re-measures and redraws
-                        self.update_cell(key, column, cell, update_width=True)
+                    if cell != old:  # each update redraws
+                        # Widen a column that is too narrow; never re-measure one for
+                        # a narrower cell (DataTable then measures the whole column).
+                        wider = cell.cell_len > columns[column].content_width
+                        self.update_cell(key, column, cell, update_width=wider)
                 self._cells_shown[key] = cells
             else:
                 self.add_row(*cells, key=key)
