@@ -10,6 +10,7 @@ wire, RFC 9112 §4, with the app's ``http.response.body`` bodies).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -164,33 +165,45 @@ def flows(store: Store, ids: list[int] | None = None) -> list[Flow]:
     """The HTTP and WebSocket exchanges of ``store`` (or those of ``ids``) as
     flows, in exchange order. Lifespan and unparseable requests are left out."""
     chosen = sorted(store.exchanges) if ids is None else ids
-    received = received_times(store)
+    index = index_session(store)
     out = []
     for exchange_id in chosen:
         exchange = store.exchanges.get(exchange_id)
         if exchange is not None:
-            flow = flow_of(store, exchange, received)
+            flow = flow_of(store, exchange, index)
             if flow is not None:
                 out.append(flow)
     return out
 
 
-def received_times(store: Store) -> dict[int, tuple[int, int]]:
-    """``t_ns`` of the first and last byte received for each exchange id, in one
-    pass over the session (the store keeps received bytes per connection)."""
-    out: dict[int, tuple[int, int]] = {}
+@dataclass(slots=True)
+class SessionIndex:
+    """What :func:`flow_of` needs from the whole session, computed in one pass:
+    ``received`` maps an exchange id to the ``t_ns`` of its first and last
+    received byte (the store keeps received bytes per connection), ``previous``
+    to the exchange before it on its connection."""
+
+    received: dict[int, tuple[int, int]]
+    previous: dict[int, int]
+
+
+def index_session(store: Store) -> SessionIndex:
+    """The :class:`SessionIndex` of ``store``."""
+    received: dict[int, tuple[int, int]] = {}
     for event in store.events:
         if isinstance(event, BytesReceived) and event.exchange:
-            seen = out.get(event.exchange)
-            out[event.exchange] = (seen[0] if seen else event.t_ns, event.t_ns)
-    return out
+            seen = received.get(event.exchange)
+            received[event.exchange] = (seen[0] if seen else event.t_ns, event.t_ns)
+    previous = {}
+    for conn in store.connections.values():
+        for before, after in zip(conn.exchanges, conn.exchanges[1:], strict=False):
+            previous[after] = before
+    return SessionIndex(received, previous)
 
 
-def flow_of(
-    store: Store, exchange: Exchange, received: dict[int, tuple[int, int]] | None = None
-) -> Flow | None:
+def flow_of(store: Store, exchange: Exchange, index: SessionIndex | None = None) -> Flow | None:
     """``exchange`` as a :class:`Flow`, or None if it is not HTTP or WebSocket.
-    ``received`` is :func:`received_times` of the store, when computed already."""
+    ``index`` is :func:`index_session` of the store, when computed already."""
     scope = exchange.scope
     if scope is None or scope.get("type") not in ("http", "websocket"):
         return None
@@ -230,9 +243,9 @@ def flow_of(
             times.first_out = event.t_ns if times.first_out is None else times.first_out
             times.last_out = event.t_ns
     times.end = exchange.t_end
-    received = received_times(store) if received is None else received
-    times.first_in, times.last_in = received.get(exchange.id, (times.scope, times.scope))
-    _queued(store, exchange, times)
+    index = index_session(store) if index is None else index
+    times.first_in, times.last_in = index.received.get(exchange.id, (times.scope, times.scope))
+    _queued(store, exchange, times, index)
     request_body = b"".join(body)
     request = Request(
         method=str(scope.get("method", "GET")),
@@ -267,6 +280,21 @@ def flow_of(
     )
 
 
+def wire_bytes(chunks: list[tuple[int, bytes]], start: int, end: int) -> bytes:
+    """The kept bytes of ``[start, end)`` from a connection's ``(offset, data)``
+    chunks (in stream order), found by bisection: a long keep-alive connection
+    has many chunks, and every exchange on it is exported."""
+    out = []
+    i = max(bisect.bisect_right(chunks, start, key=lambda c: c[0]) - 1, 0)
+    while i < len(chunks) and chunks[i][0] < end:
+        offset, data = chunks[i]
+        lo, hi = max(start, offset), min(end, offset + len(data))
+        if lo < hi:
+            out.append(data[lo - offset : hi - offset])
+        i += 1
+    return b"".join(out)
+
+
 def dechunk(data: bytes) -> bytes:
     """The payload of a chunked body (RFC 9112 §7.1), as far as ``data`` goes;
     chunk extensions and trailers are dropped."""
@@ -295,17 +323,15 @@ def _ws_data(message: dict[str, Any]) -> str | bytes:
     return data if isinstance(data, bytes) else b""
 
 
-def _queued(store: Store, exchange: Exchange, times: Times) -> None:
+def _queued(store: Store, exchange: Exchange, times: Times, index: SessionIndex) -> None:
     """Set ``times.queued_behind`` if the request arrived before the previous
     exchange on its connection ended (pipelining, RFC 9112 §9.3.2)."""
-    conn = store.connections.get(exchange.conn)
-    if conn is None or times.first_in is None or exchange.id not in conn.exchanges:
+    before = index.previous.get(exchange.id)
+    previous = store.exchanges.get(before) if before is not None else None
+    if previous is None or previous.t_end is None or times.first_in is None:
         return
-    index = conn.exchanges.index(exchange.id)
-    if index > 0:
-        previous = store.exchanges.get(conn.exchanges[index - 1])
-        if previous is not None and previous.t_end is not None and previous.t_end > times.first_in:
-            times.queued_behind = previous.t_end
+    if previous.t_end > times.first_in:
+        times.queued_behind = previous.t_end
 
 
 def _host(scope: dict[str, Any]) -> str:
@@ -339,7 +365,7 @@ def _response(
     conn = store.connections.get(exchange.conn)
     raw = b""
     if conn is not None and exchange.wire_out is not None:
-        raw = b"".join(data for _, data in conn.slice("out", exchange.wire_out))
+        raw = wire_bytes(conn.sent, *exchange.wire_out)
     head, sep, rest = raw.partition(b"\r\n\r\n")
     while sep and head[9:10] == b"1" and rest.startswith(b"HTTP/"):  # 100 Continue first
         head, sep, rest = rest.partition(b"\r\n\r\n")
