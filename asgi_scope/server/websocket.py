@@ -251,7 +251,10 @@ class WebSocketSession:
         self.ws: Connection | None = None  # wsproto, once accepted
         self.scanner: FrameScanner | None = None
         self.pending = bytearray()  # bytes received before the handshake was answered
-        self.queue: collections.deque[tuple[dict[str, Any], Wire | None]] = collections.deque()
+        # (message, wire, size in bytes) for the app's receive(), in order
+        self.queue: collections.deque[tuple[dict[str, Any], Wire | None, int]] = (
+            collections.deque()
+        )
         self.queued = 0  # bytes of messages in the queue
         self.message_event = asyncio.Event()
         self.message: list[str | bytes] = []  # fragments of the message being received
@@ -314,7 +317,7 @@ class WebSocketSession:
             proto.close("server", f"invalid WebSocket handshake: {reason}")
             return
         self.shim.scope_created(self.scope, self.head_wire)
-        self.queue.append(({"type": "websocket.connect"}, self.head_wire))
+        self.queue.append(({"type": "websocket.connect"}, self.head_wire, 0))
         self.proto.state.start_task(self.run())
 
     def data_received(self, data: bytes) -> None:
@@ -414,7 +417,7 @@ class WebSocketSession:
             message = {"type": "websocket.receive", "text": "".join(parts)}  # type: ignore[arg-type]
         else:
             message = {"type": "websocket.receive", "bytes": b"".join(parts)}  # type: ignore[arg-type]
-        self.queue.append((message, wire))
+        self.queue.append((message, wire, size))
         self.queued += size
         self.message_event.set()
         if self.queued > QUEUE_HIGH_WATER:
@@ -430,11 +433,12 @@ class WebSocketSession:
 
     def _disconnect(self, code: int, reason: str) -> None:
         """Queue ``websocket.disconnect`` for the app (once)."""
-        if any(m["type"] == "websocket.disconnect" for m, _ in self.queue):
+        if any(m["type"] == "websocket.disconnect" for m, _, _ in self.queue):
             return
         code = int(code)  # wsproto's CloseReason is an IntEnum: the app gets a plain int
         self.disconnect_code, self.disconnect_reason = code, reason
-        self.queue.append(({"type": "websocket.disconnect", "code": code, "reason": reason}, None))
+        disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        self.queue.append((disconnect, None, 0))
         self.message_event.set()
 
     # writing
@@ -539,10 +543,9 @@ class WebSocketSession:
                         "reason": self.disconnect_reason}, None  # fmt: skip
             self.message_event.clear()
             await self.message_event.wait()
-        message, wire = self.queue.popleft()
-        if message["type"] == "websocket.receive":
-            body = message.get("text") or message.get("bytes") or b""
-            self.queued -= len(body)
+        message, wire, size = self.queue.popleft()
+        if size:
+            self.queued -= size
             if self.queued <= QUEUE_HIGH_WATER // 2 and not self.close_sent:
                 self.proto.resume_reading()
         return message, wire

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -308,3 +309,30 @@ def test_send_after_the_server_failed_the_connection_is_an_oserror_not_a_spec_er
     assert isinstance(app.errors[0], ClientDisconnected)
     live.wait_for(ExchangeEnded)
     assert not live.events(ProtocolError, by="app")
+
+
+def test_flow_control_counts_text_in_utf8_bytes_and_resumes(serve):
+    """Reading pauses while more than 64 KiB of messages wait for the app and
+    resumes as it catches up; multi-byte text is counted in bytes both ways, so
+    a long stream of it never leaves the connection paused."""
+    go = threading.Event()
+
+    async def script(scope, receive, send, app):
+        await receive()
+        await send({"type": "websocket.accept"})
+        await wait_threading_event(go)  # let the messages pile up first
+        for _ in range(200):
+            message = await receive()
+            await send({"type": "websocket.send", "text": str(len(message["text"]))})
+        await receive()
+
+    live = serve(Recording(script))
+    text = "é" * 1000  # 2000 bytes of UTF-8
+    with connect(url(live), open_timeout=TIMEOUT) as ws:
+        sender = threading.Thread(target=lambda: [ws.send(text) for _ in range(200)])
+        sender.start()
+        time.sleep(0.3)
+        go.set()
+        replies = [ws.recv(TIMEOUT) for _ in range(200)]
+        sender.join(TIMEOUT)
+    assert replies == ["1000"] * 200
