@@ -493,3 +493,25 @@ def test_lifespan_on_with_an_app_without_lifespan_exits_3(peer_name: str):
     )
     assert code == 3, out
     assert nothing_listens(port)
+
+
+@pytest.mark.parametrize(
+    ("upgrade", "connection"),
+    [("websocket", "Upgrade"), ("WebSocket", "keep-alive, Upgrade"), ("websocket", "upgrade")],
+    ids=["plain", "firefox", "lower-case"],
+)
+def test_websocket_handshake_header_tokens_are_case_insensitive_lists(
+    peer: Peer, upgrade: str, connection: str
+):
+    """RFC 6455 §4.2.1: ``Upgrade`` contains ``websocket`` and ``Connection``
+    contains ``Upgrade``, ASCII case-insensitively, among other tokens."""
+    data = (
+        "GET /ws/echo HTTP/1.1\r\nHost: t\r\n"
+        f"Upgrade: {upgrade}\r\nConnection: {connection}\r\n"
+        f"Sec-WebSocket-Key: {wsc.KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    with peer.connect() as raw:
+        raw.send(data)
+        assert raw.read_head()[0] == 101
+        raw.send(wsc.frame(wsc.TEXT, b"ok"))
+        assert wsc.read_frame(raw) == (True, wsc.TEXT, b"ok")
