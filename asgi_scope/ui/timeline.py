@@ -7,7 +7,14 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from asgi_scope.trace.events import AppRaised, Event, MessageReceived, MessageSent, ProtocolError
+from asgi_scope.trace.events import (
+    AppRaised,
+    Event,
+    MessageReceived,
+    MessageSent,
+    ProtocolError,
+    WebSocketFrame,
+)
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Connection, Exchange
 from asgi_scope.trace.summary import event_summary, fmt_duration
@@ -25,6 +32,8 @@ def marker(event: Event) -> tuple[str, str]:
         return "◀", "out"
     if isinstance(event, (AppRaised, ProtocolError)):
         return "✗", "error"
+    if isinstance(event, WebSocketFrame):  # a frame on the wire, client side
+        return ("›" if event.direction == "in" else "‹"), "dim"
     return "●", "dim"
 
 
