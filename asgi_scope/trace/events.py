@@ -209,6 +209,26 @@ class WebSocketFrame(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class SpecViolation(Event):
+    """The app used ``receive`` or ``send`` against the ASGI spec (see
+    :mod:`asgi_scope.trace.spec`, which knows every rule).
+
+    ``rule`` is the rule's id (``"http.body-bytes"``), ``section`` the spec section it
+    comes from (``"ASGI HTTP 2.5, Response Body - send event"``), ``detail`` what this
+    message did (prose, may quote the app's values). ``cause`` is the ``seq`` of the
+    :class:`MessageSent` or :class:`MessageReceived` that broke it, or 0 when the
+    finding is about the whole exchange (the app returned without finishing its
+    response).
+    """
+
+    exchange: int
+    rule: str
+    section: str
+    detail: str
+    cause: int
+
+
+@dataclass(frozen=True, slots=True)
 class ServerNote(Event):
     """Something the server did or saw that is not a message: listening, lifespan
     unsupported, shutting down. ``level`` is ``"info"``, ``"warning"`` or ``"error"``."""
@@ -228,5 +248,6 @@ EXCHANGE_EVENTS = (
     ExchangeEnded,
     WebSocketFrame,
     LifespanState,
+    SpecViolation,
 )
 """The event classes that carry an ``exchange`` field."""

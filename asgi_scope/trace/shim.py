@@ -23,10 +23,12 @@ from asgi_scope.trace.events import (
     MessageReceived,
     MessageSent,
     ScopeCreated,
+    SpecViolation,
     Wire,
 )
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.snapshot import snapshot, snapshot_message, snapshot_since
+from asgi_scope.trace.spec import RULES, Checker, Finding, checker_for
 
 ServerReceive = Callable[[], Awaitable[tuple[dict[str, Any], Wire | None]]]
 ServerSend = Callable[[dict[str, Any]], Awaitable[None]]
@@ -44,6 +46,7 @@ class Shim:
     __slots__ = (
         "_budget_in",
         "_budget_out",
+        "_check",
         "_receive",
         "_recorder",
         "_scope",
@@ -69,10 +72,12 @@ class Shim:
         self._budget_in = self._budget_out = recorder.max_body
         self.last_sent = 0
         self._scope: dict[str, Any] | None = None  # the snapshot in ScopeCreated
+        self._check: Checker | None = None  # the spec checker, once the scope is known
 
     def scope_created(self, scope: dict[str, Any], wire: Wire | None) -> None:
         """Record the scope the server built, before the app is called with it."""
         self._scope = snapshot(scope)
+        self._check = checker_for(scope)
         self._recorder.record(ScopeCreated, self.conn, self.exchange, self._scope, wire)
 
     async def receive(self) -> dict[str, Any]:
@@ -80,7 +85,13 @@ class Shim:
         message, wire = await self._receive()
         snap, kept, dropped = snapshot_message(message, self._budget_in)
         self._budget_in -= kept
-        self._recorder.record(MessageReceived, self.conn, self.exchange, snap, wire, dropped)
+        event = self._recorder.record(
+            MessageReceived, self.conn, self.exchange, snap, wire, dropped
+        )
+        if self._check is not None:
+            findings = self._check.received(message)
+            if findings:
+                self._violations(findings, event.seq)
         return message
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -93,7 +104,20 @@ class Shim:
         self._budget_out -= kept
         event = self._recorder.record(MessageSent, self.conn, self.exchange, snap, dropped)
         self.last_sent = event.seq
+        if self._check is not None:
+            findings = self._check.sent(message)
+            if findings:
+                self._violations(findings, event.seq)
         await self._send(message)
+
+    def _violations(self, findings: list[Finding], cause: int) -> None:
+        """Record each spec checker finding as a :class:`SpecViolation` after ``cause``."""
+        for rule_id, detail in findings:
+            rule = RULES.get(rule_id)
+            section = rule.section if rule is not None else ""
+            self._recorder.record(
+                SpecViolation, self.conn, self.exchange, rule_id, section, detail, cause
+            )
 
     def raised(self, exc: BaseException) -> None:
         """Record that the app raised ``exc`` (call from an ``except`` block)."""
@@ -107,4 +131,8 @@ class Shim:
         outcome (see :class:`ExchangeEnded`) and the status the client got."""
         before = self._scope
         after = snapshot(scope) if before is None else snapshot_since(scope, before)
+        if self._check is not None:
+            findings = self._check.ended(outcome)
+            if findings:
+                self._violations(findings, 0)
         self._recorder.record(ExchangeEnded, self.conn, self.exchange, after, outcome, status)

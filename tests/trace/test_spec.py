@@ -1,0 +1,452 @@
+"""The spec checker against a real server: a catalogue of broken apps, one per rule.
+
+Each case is a small ASGI app that breaks exactly one rule of
+:data:`asgi_scope.trace.spec.RULES`, served by a real asgi-scope server on
+127.0.0.1 and driven by a real client (raw sockets, so the framing the server
+answers with can be read too). Each must produce exactly that rule's
+``SpecViolation``, next to the message that broke it, and nothing else; the
+well-behaved apps (the demo, Starlette, FastAPI) must produce none.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from asgi_scope.trace.events import (
+    ExchangeEnded,
+    MessageReceived,
+    MessageSent,
+    ScopeCreated,
+    SpecViolation,
+)
+from asgi_scope.trace.spec import RULES, checker_for
+from tests.live import TIMEOUT, Live
+from tests.server.ws_client import CLOSE, close_payload, frame, open_socket
+
+ERR = "500|closed"
+"""The server refused the message: a 500 if nothing was sent yet, or a closed connection."""
+
+START = {"type": "http.response.start", "status": 200, "headers": []}
+BODY = {"type": "http.response.body", "body": b"ok"}
+
+
+def sender(*messages: Any, read: bool = True) -> Callable[..., Any]:
+    """An HTTP app that reads the request, then sends ``messages`` in order."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        if read:
+            while (await receive()).get("more_body"):
+                pass
+        for message in messages:
+            await send(message)
+
+    return app
+
+
+def ws_sender(*messages: Any) -> Callable[..., Any]:
+    """A WebSocket app that takes websocket.connect, then sends ``messages``."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "websocket"
+        assert (await receive())["type"] == "websocket.connect"
+        for message in messages:
+            await send(message)
+
+    return app
+
+
+async def receive_after_disconnect(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await receive()
+    await send(START)
+    await send(BODY)
+    assert (await receive())["type"] == "http.disconnect"
+    await receive()  # the violation: the exchange is over
+
+
+async def ws_receive_after_disconnect(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    while (await receive())["type"] != "websocket.disconnect":
+        pass
+    await receive()
+
+
+async def ws_no_answer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await receive()  # websocket.connect, never answered
+
+
+def lifespan(startup: list[dict[str, Any]], shutdown: list[dict[str, Any]]) -> Callable[..., Any]:
+    """A lifespan app answering startup and shutdown with the given messages."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await receive()
+            await send(START)
+            await send(BODY)
+            return
+        await receive()
+        for message in startup:
+            await send(message)
+        await receive()
+        for message in shutdown:
+            await send(message)
+
+    return app
+
+
+STARTUP_OK = [{"type": "lifespan.startup.complete"}]
+SHUTDOWN_OK = [{"type": "lifespan.shutdown.complete"}]
+
+
+@dataclass
+class Case:
+    rule: str
+    app: Callable[..., Any]
+    kind: str = "http"  # what the client does: "http", "websocket", "websocket-close", "lifespan"
+    answer: str = ""  # what the client must get: "500", "closed", "200", "403" ("": anything)
+
+
+def _start(**changes: Any) -> dict[str, Any]:
+    return {**START, **changes}
+
+
+CASES = [
+    # every protocol
+    Case("asgi.message-dict", sender("http.response.start"), answer="500"),
+    Case("asgi.message-dict", sender(m for m in [START]), answer="500"),
+    Case("asgi.message-type", sender({"status": 200}), answer="500"),
+    Case("asgi.unknown-type", sender({"type": "websocket.accept"}), answer="500"),
+    Case(
+        "asgi.extension-offered",
+        sender(START, {"type": "http.response.zerocopysend", "file": None}),
+        answer="closed",
+    ),
+    # HTTP
+    Case("http.start-first", sender(BODY), answer="500"),
+    Case("http.start-once", sender(START, START), answer="closed"),
+    Case("http.status-int", sender(_start(status="200"), BODY), answer=ERR),
+    Case("http.status-int", sender(_start(status={"code": 200}), BODY), answer=ERR),
+    Case("http.status-range", sender(_start(status=99), BODY), answer=ERR),
+    Case(
+        "http.headers-shape",
+        sender(_start(headers=[("content-type", "text/plain")]), BODY),
+        answer=ERR,
+    ),
+    Case("http.headers-shape", sender(_start(headers=b"content-type"), BODY), answer=ERR),
+    Case(
+        "http.header-lowercase",
+        sender(_start(headers=[(b"Content-Type", b"text/plain")]), BODY),
+        answer="200",
+    ),
+    Case("http.header-pseudo", sender(_start(headers=[(b":status", b"200")]), BODY), answer=ERR),
+    Case(
+        "http.flag-bool",
+        sender(START, {"type": "http.response.body", "body": b"a", "more_body": "no"}),
+    ),
+    Case("http.body-bytes", sender(START, {"type": "http.response.body", "body": "hello"})),
+    Case(
+        "http.body-bytes",
+        sender(START, {"type": "http.response.body", "body": (b for b in [b"x"])}),
+        answer="closed",
+    ),
+    Case("http.after-complete", sender(START, BODY, BODY), answer="200"),
+    Case(
+        "http.content-length",
+        sender(_start(headers=[(b"content-length", b"10")]), BODY),
+        answer="closed",
+    ),
+    Case(
+        "http.content-length",
+        sender(_start(headers=[(b"content-length", b"1")]), BODY),
+        answer="closed",
+    ),
+    Case(
+        "http.trailers-order",
+        sender(_start(trailers=True), {"type": "http.response.trailers", "headers": []}),
+        answer="closed",
+    ),
+    Case(
+        "http.pathsend-path",
+        sender(START, {"type": "http.response.pathsend", "path": 42}),
+        answer="closed",
+    ),
+    Case("http.incomplete", sender(START), answer="closed"),
+    Case("http.incomplete", sender(), answer="500"),
+    Case("http.receive-after-disconnect", receive_after_disconnect, answer="200"),
+    # WebSocket
+    Case(
+        "websocket.accept-first",
+        ws_sender({"type": "websocket.send", "text": "hi"}),
+        "websocket",
+        "500",
+    ),
+    Case(
+        "websocket.accept-once",
+        ws_sender({"type": "websocket.accept"}, {"type": "websocket.accept"}),
+        "websocket",
+        "101",
+    ),
+    Case(
+        "websocket.subprotocol",
+        ws_sender({"type": "websocket.accept", "subprotocol": "chat"}),
+        "websocket",
+        "500",
+    ),
+    Case(
+        "websocket.headers-shape",
+        ws_sender({"type": "websocket.accept", "headers": [(b"X-Up", b"1")]}),
+        "websocket",
+    ),
+    Case(
+        "websocket.send-one",
+        ws_sender({"type": "websocket.accept"}, {"type": "websocket.send"}),
+        "websocket",
+        "101",
+    ),
+    Case(
+        "websocket.send-one",
+        ws_sender(
+            {"type": "websocket.accept"}, {"type": "websocket.send", "text": "a", "bytes": b"b"}
+        ),
+        "websocket",
+        "101",
+    ),
+    Case(
+        "websocket.send-types",
+        ws_sender({"type": "websocket.accept"}, {"type": "websocket.send", "bytes": "text"}),
+        "websocket",
+        "101",
+    ),
+    Case(
+        "websocket.close-code",
+        ws_sender({"type": "websocket.accept"}, {"type": "websocket.close", "code": 1006}),
+        "websocket",
+        "101",
+    ),
+    Case(
+        "websocket.close-reason",
+        ws_sender({"type": "websocket.accept"}, {"type": "websocket.close", "reason": "x" * 200}),
+        "websocket",
+        "101",
+    ),
+    Case(
+        "websocket.after-close",
+        ws_sender({"type": "websocket.close"}, {"type": "websocket.accept"}),
+        "websocket",
+        "403",
+    ),
+    Case(
+        "websocket.denial-order",
+        ws_sender({"type": "websocket.http.response.body", "body": b"no"}),
+        "websocket",
+        "500",
+    ),
+    Case("websocket.no-answer", ws_no_answer, "websocket", "500|403"),
+    Case("websocket.receive-after-disconnect", ws_receive_after_disconnect, "websocket-close"),
+    # lifespan
+    Case(
+        "lifespan.order",
+        lifespan([*STARTUP_OK, *STARTUP_OK], SHUTDOWN_OK),
+        "lifespan",
+    ),
+    Case(
+        "lifespan.failed-message",
+        lifespan(STARTUP_OK, [{"type": "lifespan.shutdown.failed", "message": 42}]),
+        "lifespan",
+    ),
+    Case(
+        "asgi.unknown-type",
+        lifespan(STARTUP_OK, [{"type": "lifespan.ready"}, *SHUTDOWN_OK]),
+        "lifespan",
+    ),
+]
+
+
+def _id(case: Case) -> str:
+    return f"{case.rule}-{CASES.index(case)}"
+
+
+def _drive(live: Live, case: Case) -> str:
+    """Do what the case's client does; return what it got: a status or "closed"."""
+    if case.kind == "lifespan":
+        with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
+            client.get("/")
+        live.stop()
+        return ""
+    with live.connect() as raw:
+        if case.kind.startswith("websocket"):
+            try:
+                status, _ = open_socket(raw, "/ws")
+            except EOFError:
+                return "closed"
+            if case.kind == "websocket-close":
+                raw.send(frame(CLOSE, close_payload(1000)))
+            raw.closed_within(TIMEOUT)
+            return str(status)
+        raw.send(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        try:
+            response = raw.read_response()
+        except EOFError:
+            return "closed"
+        if response.framing == "close" or raw.closed_within(0.2):
+            # An answer cut short (Content-Length unmet) is as good as none.
+            declared = response.header(b"content-length")
+            if declared is not None and int(declared) != len(response.body):
+                return "closed"
+        return str(response.status)
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_each_rule_is_caught_alone_next_to_its_message(serve, case: Case):
+    live = serve(case.app, lifespan="on" if case.kind == "lifespan" else "off")
+    answer = _drive(live, case)
+    kind = "lifespan" if case.kind == "lifespan" else case.kind.split("-")[0]
+    exchange = live.wait_for(ScopeCreated, timeout=TIMEOUT).exchange
+    scopes = {e.exchange: e.scope["type"] for e in live.events(ScopeCreated)}
+    exchange = next(i for i, t in scopes.items() if t == kind)
+    live.wait_for(ExchangeEnded, exchange=exchange)
+    found = live.events(SpecViolation)
+    assert [v.rule for v in found] == [case.rule], [(v.rule, v.detail) for v in found]
+    violation = found[0]
+    assert violation.exchange == exchange
+    assert violation.section == RULES[case.rule].section
+    assert violation.detail
+    if violation.cause:  # next to the message that broke it: the event just before
+        events = live.store.exchanges[exchange].events
+        index = events.index(violation)
+        before = [e for e in events[:index] if isinstance(e, (MessageSent, MessageReceived))]
+        assert before[-1].seq == violation.cause
+    else:
+        assert case.rule in ("http.incomplete", "websocket.no-answer")
+    if case.answer:
+        assert answer in case.answer.split("|"), answer
+
+
+def test_the_catalogue_covers_every_rule():
+    assert {case.rule for case in CASES} == set(RULES)
+
+
+def test_every_rule_says_where_it_comes_from():
+    for rule in RULES.values():
+        assert rule.id.split(".")[0] == rule.protocol
+        assert rule.section and rule.title and rule.text.endswith((".", ")"))
+
+
+def test_the_checker_never_raises_on_strange_messages():
+    class Weird(dict):
+        def get(self, *args: Any) -> Any:  # a mapping that lies about its keys
+            raise KeyError("no")
+
+    class BadRepr:
+        def __repr__(self) -> str:
+            raise ValueError("nope")
+
+    strange = [
+        None, 1, "x", b"x", [START], (m for m in ()), BadRepr(), {"type": None},
+        {"type": "http.response.start", "status": BadRepr(), "headers": [BadRepr()]},
+        {"type": "http.response.start", "headers": {b"a": b"b"}},
+        {"type": "http.response.body", "body": BadRepr(), "more_body": BadRepr()},
+        {"type": "websocket.send", "bytes": BadRepr()},
+        {"type": "websocket.close", "code": BadRepr(), "reason": BadRepr()},
+        {"type": "lifespan.startup.failed", "message": BadRepr()},
+    ]  # fmt: skip
+    for scope_type in ("http", "websocket", "lifespan"):
+        for message in strange:
+            checker = checker_for({"type": scope_type, "method": "GET"})
+            assert checker is not None
+            checker.sent(message)
+            checker.ended("complete")
+        checker_for({"type": scope_type}).sent(Weird(type="x"))  # type: ignore[union-attr]
+
+
+# -- no false alarms on real apps ---------------------------------------------------
+
+
+def _no_violations(live: Live, count: int) -> None:
+    live.collect(lambda s: len([e for e in s.events if isinstance(e, ExchangeEnded)]) >= count)
+    found = live.events(SpecViolation)
+    assert not found, [(v.rule, v.detail) for v in found]
+
+
+def test_no_false_alarms_on_the_demo_app(serve):
+    from asgi_scope.demo import app
+
+    live = serve(app, lifespan="on")
+    with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
+        client.get("/")
+        client.post("/echo", content=b"hello")
+        client.head("/")
+        client.get("/missing")
+    live.stop()
+    _no_violations(live, 5)
+
+
+def test_no_false_alarms_on_fastapi(serve, tmp_path):
+    websockets_sync = pytest.importorskip("websockets.sync.client")
+    from tests.apps.fastapi_app import app
+
+    live = serve(app, lifespan="on")
+    with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
+        client.get("/")
+        client.get("/items/42", params={"q": "x"})
+        client.post("/user", json={"name": "Ada", "age": 36})
+        client.post("/user", json={"name": "Ada"})  # 422
+        client.get("/stream")
+        client.get("/file")
+        client.head("/file")
+        client.get("/state")
+        client.get("/boom")  # raises: a 500, not a spec violation
+    ws_url = live.url.replace("http", "ws") + "/ws/echo"
+    with websockets_sync.connect(ws_url, open_timeout=TIMEOUT) as ws:
+        ws.send("hi")
+        assert ws.recv(timeout=TIMEOUT) is not None
+    live.stop()
+    _no_violations(live, 11)
+
+
+def test_no_false_alarms_on_starlette(serve, tmp_path):
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.responses import (
+        FileResponse,
+        JSONResponse,
+        PlainTextResponse,
+        RedirectResponse,
+        StreamingResponse,
+    )
+    from starlette.routing import Route
+
+    path = tmp_path / "f.txt"
+    path.write_bytes(os.urandom(5000))
+
+    async def stream(_):
+        async def gen():
+            for i in range(3):
+                yield f"{i}\n"
+
+        return StreamingResponse(gen())
+
+    app = Starlette(
+        routes=[
+            Route("/", lambda _: PlainTextResponse("x" * 2000)),
+            Route("/json", lambda _: JSONResponse({"a": 1})),
+            Route("/file", lambda _: FileResponse(path)),
+            Route("/stream", stream),
+            Route("/go", lambda _: RedirectResponse("/")),
+        ],
+        middleware=[Middleware(GZipMiddleware, minimum_size=500)],
+    )
+    live = serve(app)
+    with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
+        for url in ("/", "/json", "/file", "/stream", "/go", "/nope"):
+            client.get(url, headers={"accept-encoding": "gzip"})
+        client.head("/file")
+    _no_violations(live, 7)
