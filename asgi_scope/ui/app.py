@@ -153,6 +153,8 @@ class ScopeApp(ShareActions, App[None]):
         self._table.focus()
         self._show_empty(True)
         self._pin_console_size()
+        if self._latency is not None:
+            self._table.on_drawn = self._latency.rendered
         # The app's print() would go nowhere under the TUI: show it as notes.
         self._output = ""
         self.begin_capture_print(self)

@@ -1,16 +1,27 @@
-"""The live table of exchanges: one row per request, WebSocket session or lifespan."""
+"""The live table of exchanges: one row per request, WebSocket session or lifespan.
+
+A Line API widget (a :class:`~textual.scroll_view.ScrollView`, as toolong's log
+view): it holds only the ids of the store's exchanges, in order, and renders
+the rows on screen from the store when they are drawn, so a table of ten
+thousand exchanges costs what its visible rows cost, and an exchange that
+scrolls past under load is never rendered at all. Rows already drawn are
+cached as strips until their exchange changes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Iterator
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual._two_way_dict import TwoWayDict
-from textual.coordinate import Coordinate
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
 from textual.message import Message
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellKey
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
@@ -32,15 +43,78 @@ COLUMNS = (
 MAX_PATH = 60
 """Characters of a path (with its query) shown in the table."""
 
+PADDING = 1
+"""Blank cells either side of each column's content (as DataTable's)."""
 
-class ExchangeTable(DataTable):
-    """Every exchange of the store, updated in place as events arrive.
 
-    Call :meth:`sync` with the ids a batch touched; only those rows are rebuilt.
-    Highlighting a row posts :class:`ExchangeTable.Selected`.
+class _Rows:
+    """The table's row keys (``str`` of exchange ids), for ``len`` and ``in``."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[str]:
+        return map(str, self._ids)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            exchange_id = int(str(key))
+        except ValueError:
+            return False
+        i = bisect_left(self._ids, exchange_id)
+        return i < len(self._ids) and self._ids[i] == exchange_id
+
+
+class ExchangeTable(ScrollView, can_focus=True):
+    """Every exchange of the store, one row each, rendered only when on screen.
+
+    Call :meth:`sync` with the ids a batch touched and :meth:`drop` with the ids
+    the store dropped. Moving the cursor posts :class:`ExchangeTable.Selected`.
     """
 
-    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {
+    DEFAULT_CSS = """
+    ExchangeTable {
+        background: $surface;
+        color: $foreground;
+        & > .exchanges--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        & > .exchanges--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .exchanges--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .exchanges--header {
+                background-tint: $foreground 5%;
+            }
+        }
+    }
+    """
+
+    BINDINGS = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "cursor_first", "First", show=False),
+        Binding("end", "cursor_last", "Last", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "exchanges--header",
+        "exchanges--cursor",
         "exchanges--open",
         "exchanges--streaming",
         "exchanges--done",
@@ -60,118 +134,313 @@ class ExchangeTable(DataTable):
             self.exchange_id = exchange_id
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        super().__init__(**kwargs)
+        self._ids: list[int] = []  # ascending, as the store made them
+        self._store: Store | None = None
+        self._now = 0
+        self._cells_cache: dict[int, list[Text]] = {}
+        self._strips: dict[tuple[int, bool], Strip] = {}
+        self._widths = [len(label) for _, label in COLUMNS]
         self._unfinished: set[int] = set()
-        self._cells_shown: dict[str, list[Text]] = {}
+        self._selected: int | None = None
+        self.cursor_row = 0
+        """Index of the highlighted row."""
+        self.lines_drawn = 0
+        """Row lines drawn by the last refresh: at most the rows on screen."""
+        self.on_drawn: Callable[[int], None] | None = None
+        """Called with :attr:`lines_drawn` after each refresh (the latency log)."""
+        self._drawing = 0
         self.requests = 0
         """Rows that are client exchanges (not the server's lifespan)."""
 
-    def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+    # -- the rows --------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        """Number of rows (exchanges) in the table."""
+        return len(self._ids)
+
+    @property
+    def rows(self) -> _Rows:
+        """The row keys (exchange ids as ``str``), for ``len()`` and ``in``."""
+        return _Rows(self._ids)
+
+    def get_row_index(self, key: str) -> int:
+        """The index of the row of exchange ``key`` (raises KeyError if absent)."""
+        exchange_id = int(key)
+        i = bisect_left(self._ids, exchange_id)
+        if i == len(self._ids) or self._ids[i] != exchange_id:
+            raise KeyError(key)
+        return i
+
+    def get_row_at(self, index: int) -> list[Text]:
+        """The cells of row ``index``, as they are shown."""
+        return self._cells_of(self._ids[index])
 
     def reset(self) -> None:
         """Remove every row (after the store was cleared)."""
-        self.clear()
+        self._ids.clear()
+        self._forget()
         self._unfinished.clear()
-        self._cells_shown.clear()
+        self._selected = None
+        self.cursor_row = 0
         self.requests = 0
+        self._resize()
         self.post_message(self.Selected(None))
 
     def sync(self, store: Store, touched: Iterable[int], now_ns: int) -> bool:
         """Add or update the rows of ``touched`` exchanges; True if rows were added."""
+        self._store, self._now = store, now_ns
         added = False
+        ids, exchanges = self._ids, store.exchanges
         for exchange_id in sorted(touched):
-            exchange = store.exchanges.get(exchange_id)
+            exchange = exchanges.get(exchange_id)
             if exchange is None:
                 continue
-            cells = self._cells(exchange, now_ns)
-            key = str(exchange_id)
-            shown = self._cells_shown.get(key)
-            if shown is not None:
-                columns = self.columns
-                for (column, _label), cell, old in zip(COLUMNS, cells, shown, strict=True):
-                    if cell != old:  # each update redraws
-                        # Widen a column that is too narrow; never re-measure one for
-                        # a narrower cell (DataTable then measures the whole column).
-                        wider = cell.cell_len > columns[column].content_width
-                        self.update_cell(key, column, cell, update_width=wider)
-                self._cells_shown[key] = cells
+            if ids and exchange_id <= ids[-1]:
+                self._changed(exchange_id)
+                if exchange_id not in self.rows:
+                    insort(ids, exchange_id)
+                    added = True
+                    self.requests += bool(exchange.conn)
             else:
-                self.add_row(*cells, key=key)
-                self._cells_shown[key] = cells
+                ids.append(exchange_id)
                 added = True
-                if exchange.conn:
-                    self.requests += 1
+                self.requests += bool(exchange.conn)
             if exchange.t_end is None:
                 self._unfinished.add(exchange_id)
             else:
                 self._unfinished.discard(exchange_id)
+        if added:
+            self._resize()
+        self.refresh()
         return added
 
     def drop(self, exchange_ids: Iterable[int]) -> None:
-        """Remove the rows of exchanges the store dropped, in one pass.
-
-        ``DataTable.remove_row`` renumbers every row for each row it removes; the
-        store drops hundreds of exchanges a second under load, from a table of
-        thousands, so the rows are renumbered once here instead.
-        """
-        gone = set(map(str, exchange_ids))
-        self._unfinished.difference_update(map(int, gone))
-        gone &= self._cells_shown.keys()
+        """Remove the rows of exchanges the store dropped (the oldest, usually)."""
+        gone = set(exchange_ids)
         if not gone:
             return
-        for key in gone:
-            del self._cells_shown[key]
+        self._unfinished -= gone
+        ids = self._ids
         selected = self.selected_id
-        row = self.cursor_row
-        locations: TwoWayDict = TwoWayDict({})
-        index = removed_before = 0
-        for row_key in list(self.rows):  # insertion order: the table is never sorted
-            if row_key.value in gone:
-                for column_key in self._data[row_key]:
-                    self._updated_cells.discard(CellKey(row_key, column_key))
-                del self.rows[row_key]
-                del self._data[row_key]
-                if index < row:
-                    removed_before += 1
-                continue
-            locations[row_key] = index
-            index += 1
-        self._row_locations = locations
-        self._require_update_dimensions = True
-        self._update_count += 1
-        still = locations.get(str(selected)) if selected is not None else None
-        row = still if still is not None else max(row - removed_before, 0)
-        self.cursor_coordinate = Coordinate(min(row, max(self.row_count - 1, 0)), 0)
-        self.hover_coordinate = self.hover_coordinate
-        self.refresh(layout=True)
+        n = 0
+        while n < len(ids) and ids[n] in gone:  # the usual case: a run of the oldest
+            n += 1
+        before = n
+        del ids[:n]
+        if len(gone) > n and any(i in gone for i in ids):  # others, here and there
+            before += sum(1 for i in ids[: self.cursor_row - n] if i in gone)
+            ids[:] = [i for i in ids if i not in gone]
+        for exchange_id in gone:
+            self._cells_cache.pop(exchange_id, None)
+            self._strips.pop((exchange_id, False), None)
+            self._strips.pop((exchange_id, True), None)
+        if selected is not None and selected not in gone:
+            self.cursor_row = self.get_row_index(str(selected))
+        else:
+            self.cursor_row = max(self.cursor_row - before, 0)
+        self._clamp_cursor()
+        self._resize()
+        self._scroll_to_cursor()
+        self._post_selected()
+        self.refresh()
 
     def tick(self, store: Store, now_ns: int) -> None:
         """Refresh the running duration of exchanges that have not ended."""
+        self._store, self._now = store, now_ns
         for exchange_id in list(self._unfinished):
             exchange = store.exchanges.get(exchange_id)
             if exchange is None or exchange.t_end is not None:
                 self._unfinished.discard(exchange_id)
-                continue
-            self.update_cell(str(exchange_id), "time", self._time(exchange, now_ns))
+            self._changed(exchange_id)
+        self.refresh()
+
+    # -- the cursor ------------------------------------------------------
 
     @property
     def selected_id(self) -> int | None:
         """The id of the highlighted exchange, if any."""
-        if not self.row_count:
-            return None
-        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        return int(row_key.value) if row_key.value is not None else None
+        return self._ids[self.cursor_row] if self._ids else None
 
     def select_last(self) -> None:
         """Highlight the newest exchange."""
-        if self.row_count:
-            self.move_cursor(row=self.row_count - 1)
+        if self._ids:
+            self.move_cursor(row=len(self._ids) - 1)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        self.post_message(self.Selected(int(event.row_key.value)))
+    def move_cursor(self, *, row: int | None = None, **_: object) -> None:
+        """Highlight row ``row`` (clamped) and scroll it into view."""
+        if row is None:
+            return
+        old = self.cursor_row
+        self.cursor_row = row
+        self._clamp_cursor()
+        for index in (old, self.cursor_row):
+            if 0 <= index < len(self._ids):
+                self._strips.pop((self._ids[index], True), None)
+        self._scroll_to_cursor()
+        self._post_selected()
+        self.refresh()
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - max(self._visible_rows() - 1, 1))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + max(self._visible_rows() - 1, 1))
+
+    def action_cursor_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_cursor_last(self) -> None:
+        self.move_cursor(row=len(self._ids) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self.move_cursor(row=self.scroll_offset.y + event.y - 1)
+
+    def _clamp_cursor(self) -> None:
+        self.cursor_row = min(max(self.cursor_row, 0), max(len(self._ids) - 1, 0))
+
+    def _visible_rows(self) -> int:
+        return max(self.scrollable_content_region.height - 1, 1)
+
+    def _scroll_to_cursor(self) -> None:
+        top = self.scroll_offset.y
+        visible = self._visible_rows()
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
+
+    def _post_selected(self) -> None:
+        selected = self.selected_id
+        if selected != self._selected:
+            self._selected = selected
+            self.post_message(self.Selected(selected))
+
+    # -- rendering -------------------------------------------------------
+
+    def _resize(self) -> None:
+        # One line for the header, one per row; as wide as the widget (no
+        # horizontal scrolling: the path column is cut to fit).
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self._ids) + 1)
+
+    def _changed(self, exchange_id: int) -> None:
+        self._cells_cache.pop(exchange_id, None)
+        self._strips.pop((exchange_id, False), None)
+        self._strips.pop((exchange_id, True), None)
+
+    def _forget(self) -> None:
+        self._cells_cache.clear()
+        self._strips.clear()
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self._resize()
+        self._scroll_to_cursor()
+
+    def on_focus(self) -> None:
+        self._strips.clear()
+
+    def on_blur(self) -> None:
+        self._strips.clear()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._forget()
+
+    def _cells_of(self, exchange_id: int) -> list[Text]:
+        cells = self._cells_cache.get(exchange_id)
+        if cells is None:
+            store = self._store
+            exchange = store.exchanges.get(exchange_id) if store is not None else None
+            if exchange is None:
+                return [Text("") for _ in COLUMNS]
+            cells = self._cells(exchange, self._now)
+            if len(self._cells_cache) > 4096:  # only rows on screen matter
+                self._cells_cache.clear()
+            self._cells_cache[exchange_id] = cells
+        return cells
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._drawing = 0
+        lines = super().render_lines(crop)
+        self.lines_drawn = self._drawing
+        if self.on_drawn is not None:
+            self.on_drawn(self._drawing)
+        return lines
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            key = (-1, self.has_focus)  # the header
+            strip = self._strips.get(key)
+            if strip is None or strip.cell_length != width:
+                labels = [Text(label) for _, label in COLUMNS]
+                style = self.rich_style + self.get_component_rich_style("exchanges--header")
+                strip = self._strips[key] = self._strip(labels, style, width)
+            return strip
+        index = self.scroll_offset.y + y - 1
+        if index >= len(self._ids):
+            return Strip.blank(width, self.rich_style)
+        self._drawing += 1
+        exchange_id = self._ids[index]
+        cursor = index == self.cursor_row
+        key = (exchange_id, cursor)
+        strip = self._strips.get(key)
+        if strip is None or strip.cell_length != width:
+            style = self.rich_style
+            if cursor:
+                style += self.get_component_rich_style("exchanges--cursor")
+            strip = self._strip(self._cells_of(exchange_id), style, width, cursor)
+            if len(self._strips) > 1024:
+                self._strips.clear()
+            self._strips[key] = strip
+        return strip
+
+    def _strip(self, cells: list[Text], base: Style, width: int, cursor: bool = False) -> Strip:
+        widths = self._widths
+        grew = False
+        for i, cell in enumerate(cells):
+            if cell.cell_len > widths[i]:
+                widths[i] = min(cell.cell_len, MAX_PATH)
+                grew = True
+        if grew:  # every row drawn so far is now too narrow
+            self._strips.clear()
+            self.refresh()
+        pad = Segment(" " * PADDING, base)
+        segments: list[Segment] = []
+        console = self.app.console
+        for cell, cell_width in zip(cells, widths, strict=True):
+            text = cell
+            if text.cell_len > cell_width:
+                text = text.copy()
+                text.truncate(cell_width, overflow="ellipsis")
+            space = Segment(" " * (cell_width - text.cell_len), base)
+            style = text.style
+            if isinstance(style, str):
+                style = Style.parse(style) if style else None
+            if text.spans:
+                parts = list(Segment.apply_style(text.render(console), base))
+            else:
+                parts = [Segment(text.plain, base + style if style else base)]
+            if cursor:  # the cursor's colours win over the cell's
+                parts = list(Segment.apply_style(parts, post_style=base))
+            segments.append(pad)
+            if text.justify == "right":
+                segments.append(space)
+                segments.extend(parts)
+            else:
+                segments.extend(parts)
+                segments.append(space)
+            segments.append(pad)
+        return Strip(segments).adjust_cell_length(width, base).simplify()
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(

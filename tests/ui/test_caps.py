@@ -58,3 +58,29 @@ def test_a_selected_exchange_kept_stays_selected_when_older_ones_go():
         assert table.row_count == 4
 
     run_app(traffic, check, keep=4)
+
+
+def test_the_table_draws_only_the_rows_on_screen():
+    traffic = Traffic()
+    traffic.connect(1)
+    requests(traffic, 3000)
+
+    async def check(app, pilot):
+        table = app.query_one(ExchangeTable)
+        assert table.row_count == 2001
+        visible = table.scrollable_content_region.height - 1  # under the header
+        table.refresh()
+        await pilot.pause()
+        assert table.lines_drawn == visible  # of 2001 rows
+        assert table.selected_id == 3000  # following: the newest, on screen
+        assert "/r2999" in screen_text(app)
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.selected_id == min(app.store.exchanges) == 1000
+        assert "/r999 " in screen_text(app)
+        assert table.lines_drawn <= visible
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert table.cursor_row == visible - 1
+
+    run_app(traffic, check, keep=2001)
