@@ -4,7 +4,8 @@ Flags follow uvicorn's where they overlap. Exit codes: 0 after a clean stop;
 2 for a usage error (click's); 3 when the app cannot be loaded or the server
 cannot start (uvicorn's ``STARTUP_FAILURE``): one line on stderr, no
 traceback, except for an error raised inside the user's own module, whose
-traceback is the user's to see.
+traceback is the user's to see; 4 after a ``--strict`` run in which the app
+broke an ASGI rule (the spec checker's findings).
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES
 
 if TYPE_CHECKING:
     from asgi_scope.trace.capture import Capture, CaptureWriter, Header
+    from asgi_scope.trace.spec import Strict
     from asgi_scope.trace.store import Store
 
 STARTUP_FAILURE = 3
+
+STRICT_FAILURE = 4
+"""Exit code after a ``--strict`` run in which the app broke an ASGI rule."""
 
 
 def _fail(message: str) -> None:
@@ -170,8 +175,13 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     help="Write every event to FILE, a capture (JSON Lines, mode 0600) that `open` reads.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit with code 4 if the app broke an ASGI rule; headless, say so loudly at once.",
+)
 @click.version_option(__version__, "--version", prog_name="asgi-scope")
-def run(app: str | None, record: str | None, **options: object) -> None:
+def run(app: str | None, record: str | None, strict: bool, **options: object) -> None:
     """Run an ASGI APP (as module:attribute, e.g. main:app) and watch every
     scope, message and byte it exchanges, live.
 
@@ -198,17 +208,48 @@ def run(app: str | None, record: str | None, **options: object) -> None:
         )
     recorder = Recorder(max_body=config.max_body)
     writer = _start_recording(record, config, recorder) if record else None
+    watch = _watch_strictly(config, recorder) if strict else None
     try:
         if config.headless or config.quiet:
             _run_headless(config, asgi_app, recorder)
         else:
             _run_tui(config, asgi_app, recorder)
     finally:
+        if watch is not None:
+            recorder.drain()  # what the view's last drain missed, counted
         if writer is not None:
             recorder.drain()  # what the view's last drain missed goes to the writer
             writer.close()
             if writer.error is not None:
                 click.echo(f"asgi-scope: recording to {record} failed: {writer.error}", err=True)
+    if watch is not None and watch.count:
+        click.secho(
+            f"asgi-scope: {watch.count} spec violation(s); the first: {_violation(watch.first)}",
+            err=True,
+            fg="red",
+        )
+        sys.exit(STRICT_FAILURE)
+
+
+def _violation(event: object) -> str:
+    from asgi_scope.trace.safe import safe_text
+
+    rule, detail = getattr(event, "rule", "?"), getattr(event, "detail", "")
+    return safe_text(f"{rule}: {detail} (#{getattr(event, 'exchange', 0)})")
+
+
+def _watch_strictly(config: Config, recorder: Recorder) -> Strict:
+    """``--strict``: count violations as they are drained; headless, print the first
+    one loudly on stderr (the TUI marks it in the exchange table instead)."""
+    from asgi_scope.trace.spec import Strict
+
+    def loudly(event: object) -> None:
+        text = f"asgi-scope: SPEC VIOLATION {_violation(event)}"
+        click.secho(text, err=True, fg="red", bold=True)
+
+    watch = Strict(loudly if config.headless or config.quiet else None)
+    recorder.taps.append(watch)
+    return watch
 
 
 def capture_header(config: Config, recorder: Recorder) -> Header:

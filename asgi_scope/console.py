@@ -31,6 +31,7 @@ from asgi_scope.trace.events import (
     ProtocolError,
     ScopeCreated,
     ServerNote,
+    SpecViolation,
     WebSocketFrame,
 )
 from asgi_scope.trace.recorder import Recorder
@@ -173,6 +174,12 @@ class Printer:
             return [(arrow, "dim"), (text, "")]
         if isinstance(event, ServerNote):
             return [(safe_text(event.text), _NOTE_STYLES.get(event.level, ""))]
+        if isinstance(event, SpecViolation):
+            return [
+                (f"⚠ spec violation {safe_text(event.rule)}: ", "bold yellow"),
+                (safe_text(event.detail), "yellow"),
+                (f"  ({safe_text(event.section)})", "dim"),
+            ]
         return None
 
 

@@ -35,11 +35,13 @@ and an app that never returns at all (its exchange stays open in the views).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RULES", "Checker", "Finding", "Rule", "checker_for", "rule"]
+from asgi_scope.trace.events import Event, SpecViolation
+
+__all__ = ["RULES", "Checker", "Finding", "Rule", "Strict", "checker_for", "rule"]
 
 Finding = tuple[str, str]
 """``(rule id, detail)``: one broken rule and what this message did."""
@@ -726,3 +728,29 @@ def checker_for(scope: Mapping[str, Any]) -> Checker | None:
     if kind == "lifespan":
         return LifespanChecker()
     return None
+
+
+class Strict:
+    """``--strict``: a recorder tap that counts spec violations as views drain them.
+
+    Install with ``recorder.taps.append(strict)``; it runs in the consumer's thread,
+    never the server's. ``on_first`` is called with the first
+    :class:`~asgi_scope.trace.events.SpecViolation` (headless mode prints it loudly);
+    :attr:`count` is how many were seen, for the exit code at shutdown.
+    """
+
+    __slots__ = ("count", "first", "on_first")
+
+    def __init__(self, on_first: Callable[[SpecViolation], None] | None = None) -> None:
+        self.count = 0
+        self.first: SpecViolation | None = None
+        self.on_first = on_first
+
+    def __call__(self, batch: list[Event]) -> None:
+        for event in batch:
+            if type(event) is SpecViolation:
+                self.count += 1
+                if self.first is None:
+                    self.first = event
+                    if self.on_first is not None:
+                        self.on_first(event)

@@ -35,6 +35,7 @@ from asgi_scope.trace.events import (
     ProtocolError,
     ScopeCreated,
     ServerNote,
+    SpecViolation,
     WebSocketFrame,
     Wire,
 )
@@ -76,6 +77,8 @@ class Exchange:
     wire_out: Wire | None = None
     close_code: int | None = None
     lifespan_state: dict[str, Any] | None = None
+    violations: int = 0
+    """Spec violations found in this exchange (:class:`SpecViolation` events)."""
     kept: int = 0
     """Bytes of bodies and raw bytes this exchange holds (its share of the byte budget)."""
     events: list[Event] = field(default_factory=list)
@@ -223,6 +226,8 @@ class Store:
         self.bytes_in = 0
         self.bytes_out = 0
         self.errors = 0
+        self.violations = 0
+        """Spec violations found so far, in every exchange."""
 
     def clear(self) -> None:
         """Forget everything recorded so far (the UI's "clear"), as browser devtools
@@ -411,6 +416,9 @@ class Store:
             exchange.kept += size
             self.kept_bytes += size
             self._on_sent(exchange, event.message)
+        elif isinstance(event, SpecViolation):
+            exchange.violations += 1
+            self.violations += 1
         elif isinstance(event, AppRaised):
             exchange.error = f"{event.exc_type}: {event.message}"
             exchange.state = "error"

@@ -20,6 +20,7 @@ from asgi_scope.trace.events import (
     MessageSent,
     ProtocolError,
     ScopeCreated,
+    SpecViolation,
     WebSocketFrame,
 )
 from asgi_scope.trace.safe import safe_bytes, safe_text
@@ -116,6 +117,14 @@ def _short(value: Any, limit: int = 40) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+def _repr(value: Any) -> str:
+    """``repr(value)``, or its type's name when the app's ``__repr__`` raises."""
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
 def message_type(message: Any) -> str:
     """The safe ``type`` of an ASGI message (``?`` when it has none)."""
     if not isinstance(message, Mapping):
@@ -130,14 +139,14 @@ def message_summary(message: Any, dropped: int = 0) -> str:
     callers still wrap it in ``Text``.
     """
     if not isinstance(message, Mapping):
-        return "not a dict: " + _short(repr(message), 60)
+        return "not a dict: " + _short(_repr(message), 60)
     kind = message.get("type")
     parts: list[str] = []
     if kind == "http.response.start":
         status = message.get("status")
         try:
             parts.append(f"{status} {http.HTTPStatus(status).phrase}")
-        except (ValueError, TypeError):
+        except Exception:  # not a status: a str, a dict, an object that will not hash
             parts.append(_short(status))
         headers = message.get("headers")
         if isinstance(headers, (list, tuple)):
@@ -185,6 +194,8 @@ def event_summary(event: Event) -> tuple[str, str]:
         return "app returned", f"{_short(event.outcome)}{status}"
     if isinstance(event, WebSocketFrame):
         return f"frame {opcode_name(event.opcode)}", frame_text(event)
+    if isinstance(event, SpecViolation):
+        return "spec violation", f"{_short(event.rule)}: {_short(event.detail, 80)}"
     if isinstance(event, LifespanState):
         keys = ", ".join(_short(key, 30) for key in event.state) or "none"
         return "state", f"the app set: {keys}"

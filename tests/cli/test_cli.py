@@ -224,3 +224,33 @@ def test_help_and_version_import_neither_textual_nor_the_server(flag: str) -> No
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=20
     )
     assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_strict_says_the_first_violation_loudly_and_exits_4() -> None:
+    proc, url = start_headless("tests.apps.broken:app", "--strict")
+    try:
+        assert httpx.get(f"{url}/", timeout=5).status_code == 200
+        assert httpx.get(f"{url}/Upper", timeout=5).status_code == 200
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{url}/str-body", timeout=5)
+        time.sleep(0.3)  # a drain is due every 1/30 s
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 4
+    assert "⚠ spec violation http.header-lowercase: header name b'Content-Type'" in out
+    assert "spec violation http.body-bytes: body is a str (encode it)" in out
+    loud = [line for line in err.splitlines() if "SPEC VIOLATION" in line]
+    assert len(loud) == 1 and "http.header-lowercase" in loud[0], err
+    assert "2 spec violation(s); the first: http.header-lowercase" in err
+
+
+def test_without_strict_violations_are_shown_and_the_exit_code_is_0() -> None:
+    proc, url = start_headless("tests.apps.broken:app")
+    try:
+        assert httpx.get(f"{url}/Upper", timeout=5).status_code == 200
+        time.sleep(0.3)
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 0
+    assert "spec violation http.header-lowercase" in out
+    assert "SPEC VIOLATION" not in err

@@ -316,6 +316,7 @@ def test_each_rule_is_caught_alone_next_to_its_message(serve, case: Case):
     assert [v.rule for v in found] == [case.rule], [(v.rule, v.detail) for v in found]
     violation = found[0]
     assert violation.exchange == exchange
+    assert live.store.exchanges[exchange].violations == 1
     assert violation.section == RULES[case.rule].section
     assert violation.detail
     if violation.cause:  # next to the message that broke it: the event just before
@@ -450,3 +451,12 @@ def test_no_false_alarms_on_starlette(serve, tmp_path):
             client.get(url, headers={"accept-encoding": "gzip"})
         client.head("/file")
     _no_violations(live, 7)
+
+
+def test_a_violation_survives_a_capture_round_trip():
+    import json
+
+    from asgi_scope.trace.capture import decode_event, event_line
+
+    event = SpecViolation(7, 1234, 2, 3, "http.body-bytes", "ASGI HTTP 2.5", "body is a str", 6)
+    assert decode_event(json.loads(event_line(event))) == event
