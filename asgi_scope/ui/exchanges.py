@@ -497,5 +497,11 @@ class ExchangeTable(ScrollView, can_focus=True):
             self._time(exchange, now_ns),
             Text(fmt_bytes(exchange.bytes_in), justify="right"),
             Text(fmt_bytes(exchange.bytes_out), justify="right"),
-            Text(exchange.state, self._style(exchange.state)),
+            self._state(exchange),
         ]
+
+    def _state(self, exchange: Exchange) -> Text:
+        text = Text(exchange.state, self._style(exchange.state))
+        if exchange.violations:  # the spec checker's findings (trace/spec.py)
+            text.append(f" ⚠{exchange.violations}", self._style("error"))
+        return text

@@ -18,10 +18,12 @@ from asgi_scope.trace.events import (
     MessageSent,
     ProtocolError,
     ScopeCreated,
+    SpecViolation,
     WebSocketFrame,
     Wire,
 )
 from asgi_scope.trace.safe import safe_bytes, safe_text
+from asgi_scope.trace.spec import rule as spec_rule
 from asgi_scope.trace.store import Exchange
 from asgi_scope.trace.summary import (
     event_summary,
@@ -42,6 +44,7 @@ SHOWN = (
     ExchangeEnded,
     WebSocketFrame,
     LifespanState,
+    SpecViolation,
 )
 """The events listed in the Messages tab (raw bytes are the Hex tab's). A WebSocket
 exchange lists its frames too, in wire order among the messages they became."""
@@ -62,6 +65,8 @@ def direction(event: Event) -> tuple[str, str]:
         return "server ✗ app", "error"
     if isinstance(event, ProtocolError):
         return ("client ✗ server" if event.by == "client" else "server ✗ app"), "error"
+    if isinstance(event, SpecViolation):
+        return "spec ⚠ app", "error"
     return OUT_OF_APP, "dim"
 
 
@@ -92,7 +97,10 @@ def detail(event: Event, exchange: Exchange, width: int = 100) -> Text:
         head.append_text(_frame_detail(event, exchange, width))
         return head
     if isinstance(event, (MessageReceived, MessageSent)):
+        head.append_text(violations_of(event, exchange))
         head.append_text(pretty(event.message, dropped=event.dropped, width=width))
+    elif isinstance(event, SpecViolation):
+        head.append_text(violation_text(event))
     elif isinstance(event, ScopeCreated):
         head.append_text(pretty(event.scope, width=width))
     elif isinstance(event, AppRaised):
@@ -111,6 +119,37 @@ def detail(event: Event, exchange: Exchange, width: int = 100) -> Text:
         head.append(f"outcome {safe_text(event.outcome)}, status {event.status or '-'}\n")
         head.append("The scope as the app left it is in the Scope tab.", "dim")
     return head
+
+
+def violation_text(event: SpecViolation) -> Text:
+    """A spec violation in full: the rule, what the app did, the spec's words, where."""
+    rule = spec_rule(event.rule)
+    text = Text()
+    text.append(f"⚠ {safe_text(event.rule)}", "bold red")
+    if rule is not None:
+        text.append(f"  {rule.title}", "bold")
+    text.append("\n" + safe_text(event.detail) + "\n\n")
+    if rule is not None:
+        text.append("The spec says: ", "dim")
+        text.append(f"{rule.text}\n", "italic")
+    text.append(f"{safe_text(event.section)}", "dim")
+    if event.cause:
+        text.append(f"\nBroken by the message with seq {event.cause}, just above.", "dim")
+    else:
+        text.append("\nAbout the exchange as a whole (how the app's call ended).", "dim")
+    return text
+
+
+def violations_of(event: Event, exchange: Exchange) -> Text:
+    """One line per spec violation ``event`` caused, for the top of its detail."""
+    text = Text()
+    for other in exchange.events:
+        if isinstance(other, SpecViolation) and other.cause == event.seq:
+            rule = spec_rule(other.rule)
+            title = f" ({rule.title})" if rule is not None else ""
+            text.append(f"⚠ breaks {safe_text(other.rule)}{title}: ", "bold red")
+            text.append(safe_text(other.detail) + "\n")
+    return text
 
 
 def _frame_detail(frame: WebSocketFrame, exchange: Exchange, width: int) -> Text:
@@ -224,6 +263,11 @@ class MessagesView(Container):
             Text(summary),
             key=key,
         )
+        if isinstance(event, SpecViolation) and str(event.cause) in self._events:
+            # Mark the message that broke the rule, too: its row reads "type ⚠".
+            cause = self._events[str(event.cause)]
+            kind = event_summary(cause)[0]
+            table.update_cell(str(event.cause), "type", Text(f"{kind} ⚠", self._style("error")))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
