@@ -4,7 +4,10 @@ that broke the rule, and its detail quotes the rule and the spec section."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
+
+import httpx
 
 from asgi_scope.ui.app import ScopeApp
 from tests.apps.broken import app as broken_app
@@ -38,3 +41,50 @@ def test_a_violation_marks_the_row_and_sits_under_its_message() -> None:
         assert "ASGI HTTP 2.5, Response Start - send event" in text
 
     run_live(broken_app, check)
+
+
+class Unprintable:
+    def __repr__(self) -> str:
+        raise ValueError("no repr for you")
+
+
+async def odd_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Sends what it should not: a generator, a dict status, an object, a str body."""
+    if scope["type"] != "http":
+        return
+    await receive()
+    path = scope["path"]
+    start = {"type": "http.response.start", "status": 200}
+    if path == "/gen":
+        await send(m for m in [start])
+    elif path == "/dict":
+        await send({**start, "status": {"code": 200}})
+    elif path == "/object":
+        await send({**start, "headers": [Unprintable()]})
+    else:
+        await send(start)
+        await send({"type": "http.response.body", "body": "a str"})
+
+
+def test_strange_messages_are_shown_safely_and_flagged() -> None:
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        for path in ("/gen", "/dict", "/object", "/str"):
+            # The server may close the connection: an answer the spec allows.
+            with contextlib.suppress(httpx.HTTPError):
+                await get(f"{url}{path}")
+        await until(pilot, lambda: sum("⚠" in r for r in table_rows(ui)) == 4)
+        table = ui.query_one("#exchanges")
+        rules = ("asgi.message-dict", "http.status-int", "http.headers-shape", "http.body-bytes")
+        for row, rule in enumerate(rules, start=1):  # row 0 is the lifespan
+            table.move_cursor(row=row)
+            await pilot.pause()
+            assert any(rule in line for line in message_rows(ui)), message_rows(ui)
+            if rule == "asgi.message-dict":
+                assert any("not a dict: <generator object" in m for m in message_rows(ui))
+            messages = ui.query_one("#message-list")
+            for index in range(messages.row_count):  # every message's detail draws
+                messages.move_cursor(row=index)
+                await pilot.pause()
+                assert detail_text(ui).strip()
+
+    run_live(odd_app, check)
