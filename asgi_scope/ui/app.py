@@ -39,6 +39,11 @@ TICK = 1 / 30
 RUNNING_EVERY = 15
 """Idle ticks between refreshes of running durations (about twice a second)."""
 
+DETAIL_EVERY_NS = 250_000_000
+"""While following a busy server, the detail pane moves to the newest exchange at
+most this often (ns); the table's rows are never held back, and a pane the user
+moved to is drawn at once."""
+
 NARROW = 110
 """Below this many columns the Messages tab stacks its list over the detail."""
 
@@ -129,6 +134,9 @@ class ScopeApp(ShareActions, App[None]):
         self._idle_ticks = 0
         self._notes_shown = 0
         self._latency = LatencyLog.from_environment()
+        self._detail_at = -DETAIL_EVERY_NS  # when the detail pane last moved
+        self._detail_pending: int | None = None  # where it is to move when it may
+        self._followed: int | None = None  # the exchange follow mode last selected
 
     # -- layout -----------------------------------------------------------
 
@@ -192,6 +200,8 @@ class ScopeApp(ShareActions, App[None]):
         now = self.recorder.now()
         if not events:
             self._idle_ticks += 1
+            if self._detail_pending is not None:  # the server has gone quiet
+                self._show_detail(self._detail_pending, now)
             if self._idle_ticks % RUNNING_EVERY == 0:
                 table.tick(self.store, now)
                 detail.tick(now)
@@ -205,14 +215,29 @@ class ScopeApp(ShareActions, App[None]):
             self._latency.rows(events, self, self.recorder)
         self._update_counters()
         self._update_notes()
+        followed = False
         if added:
             self._show_empty(table.requests == 0)
             if self.follow or table.selected_id is None:
                 table.select_last()
+                self._followed = table.selected_id
+                followed = True
         selected = table.selected_id
         exchange = self.store.exchanges.get(selected) if selected is not None else None
         if exchange is not None and self._concerns(exchange.id, exchange.conn, touched, events):
-            detail.show(self.store, exchange.id, now)
+            self._show_detail(exchange.id, now, throttle=followed)
+        elif self._detail_pending is not None:
+            self._show_detail(self._detail_pending, now, throttle=True)
+
+    def _show_detail(self, exchange_id: int | None, now: int, throttle: bool = False) -> None:
+        """Show ``exchange_id`` in the detail pane, at most every DETAIL_EVERY_NS
+        when ``throttle`` (follow mode moving it on a busy server)."""
+        if throttle and now - self._detail_at < DETAIL_EVERY_NS:
+            self._detail_pending = exchange_id
+            return
+        self._detail_pending = None
+        self._detail_at = now
+        self._detail.show(self.store, exchange_id, now)
 
     @staticmethod
     def _concerns(exchange_id: int, conn: int, touched: set[int], events: Iterable) -> bool:
@@ -252,7 +277,8 @@ class ScopeApp(ShareActions, App[None]):
         shown = detail.exchange
         if shown is not None and shown is self.store.exchanges.get(event.exchange_id or 0):
             return  # already drawn by drain() in the same batch
-        detail.show(self.store, event.exchange_id, self.recorder.now())
+        followed = self.follow and event.exchange_id == self._followed
+        self._show_detail(event.exchange_id, self.recorder.now(), throttle=followed)
 
     # -- actions ----------------------------------------------------------
 
