@@ -26,7 +26,9 @@ def test_a_violation_marks_the_row_and_sits_under_its_message() -> None:
         assert "⚠" not in fine
         flagged = next(r for r in rows if "/Upper" in r)
         assert flagged.endswith("done ⚠1")
-        messages = message_rows(ui)  # the newest exchange is selected (follow)
+        # The newest exchange is selected (follow), its list drawn on the next drain.
+        await until(pilot, lambda: any("http.response.start ⚠" in r for r in message_rows(ui)))
+        messages = message_rows(ui)
         start = next(i for i, r in enumerate(messages) if "http.response.start ⚠" in r)
         assert "spec violation" in messages[start + 1]
         assert "http.header-lowercase" in messages[start + 1]
@@ -73,12 +75,12 @@ def test_strange_messages_are_shown_safely_and_flagged() -> None:
             with contextlib.suppress(httpx.HTTPError):
                 await get(f"{url}{path}")
         await until(pilot, lambda: sum("⚠" in r for r in table_rows(ui)) == 4)
+        ui.action_toggle_follow()  # stop following, so the selection stays put
         table = ui.query_one("#exchanges")
         rules = ("asgi.message-dict", "http.status-int", "http.headers-shape", "http.body-bytes")
         for row, rule in enumerate(rules, start=1):  # row 0 is the lifespan
             table.move_cursor(row=row)
-            await pilot.pause()
-            assert any(rule in line for line in message_rows(ui)), message_rows(ui)
+            await until(pilot, lambda rule=rule: any(rule in m for m in message_rows(ui)))
             if rule == "asgi.message-dict":
                 assert any("not a dict: <generator object" in m for m in message_rows(ui))
             messages = ui.query_one("#message-list")
