@@ -622,3 +622,8 @@ def _body_verdict(old: bytes, truncated: bool, new: bytes, size: Callable[[int],
         min(len(old), len(new)),
     )
     return f"body differs at byte {at} ({size(len(old))} → {size(len(new))})"
+
+
+# The attach and proxy commands live in their own module; importing it registers
+# them on ``main`` (it imports ``main`` from here, so this comes last).
+from asgi_scope import remote_cli as _remote_cli  # noqa: E402, F401

@@ -423,6 +423,16 @@ def _json_problem(exc: Exception) -> str:
     return exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
 
 
+def parse_header(line: bytes, source: str) -> Header:
+    """The header of a capture or a live stream from its first line (``\\n`` or not).
+
+    Raises :class:`CaptureError` naming ``source`` (a file, or a stream's peer) for
+    a line that is not an asgi-scope header, a newer format version, or a
+    malformed ``started_ns`` or ``options``.
+    """
+    return _read_header(source, line, cut=False)
+
+
 def _read_header(path: str | os.PathLike[str], line: bytes, cut: bool) -> Header:
     try:
         data = json.loads(line)

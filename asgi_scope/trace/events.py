@@ -53,6 +53,24 @@ class ConnectionClosed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectionOrigin(Event):
+    """Who recorded connection ``conn``, when it was not this process's own server.
+
+    Follows the connection's :class:`ConnectionOpened`. ``source`` is
+    ``"middleware"`` (a :class:`~asgi_scope.middleware.TraceMiddleware` inside the
+    app's process: it sees each ASGI call, not the socket, so one call is one
+    connection) or ``"proxy"`` (``asgi-scope proxy``). ``pid`` is the id of the
+    process that recorded it (a uvicorn or hypercorn worker), 0 if unknown.
+    ``raw`` says whether the raw bytes of the socket were recorded (False in
+    middleware mode: another server owns the socket).
+    """
+
+    source: str
+    pid: int
+    raw: bool
+
+
+@dataclass(frozen=True, slots=True)
 class BytesReceived(Event):
     """Bytes read from the socket, starting at ``offset`` of the received stream.
 

@@ -27,6 +27,7 @@ from asgi_scope.trace.events import (
     BytesSent,
     ConnectionClosed,
     ConnectionOpened,
+    ConnectionOrigin,
     Event,
     ExchangeEnded,
     LifespanState,
@@ -160,6 +161,13 @@ class Connection:
     sent: list[tuple[int, bytes]] = field(default_factory=list)
     dropped: int = 0
     """Exchanges of this connection the store dropped (see :class:`Store`)."""
+    source: str = ""
+    """Who recorded it when not our own server: ``"middleware"`` or ``"proxy"``
+    (a :class:`~asgi_scope.trace.events.ConnectionOrigin`)."""
+    pid: int = 0
+    """The id of the process that recorded it (a worker's pid when attached), or 0."""
+    raw: bool = True
+    """Whether its raw socket bytes were recorded (False in middleware mode)."""
 
     def slice(self, direction: str, wire: Wire) -> list[tuple[int, bytes]]:
         """The kept chunks of ``direction`` (``"in"`` or ``"out"``) within ``wire``,
@@ -356,6 +364,10 @@ class Store:
             return
         if isinstance(event, ServerNote):
             self.notes.append(event)
+            return
+        if isinstance(event, ConnectionOrigin):
+            if conn is not None:
+                conn.source, conn.pid, conn.raw = event.source, event.pid, event.raw
             return
         if isinstance(event, BytesReceived):
             self.bytes_in += event.size

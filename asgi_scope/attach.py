@@ -1,0 +1,353 @@
+"""``asgi-scope attach``: listen for live streams and feed them to a view.
+
+A :class:`Listener` accepts stream connections (:mod:`asgi_scope.stream`) on a
+Unix socket or a loopback TCP port, one per app process (every uvicorn or
+hypercorn worker running a :class:`~asgi_scope.middleware.TraceMiddleware`
+connects on its own), reads each one's header and events with the capture
+reader (:func:`~asgi_scope.trace.capture.parse_header`,
+:func:`~asgi_scope.trace.capture.decode_event`) and hands them to an
+:class:`AttachRecorder`, which the inspector and the headless printer drain
+like the recorder of our own server: one source of truth.
+
+**Ids.** Every process numbers its connections and exchanges from 1, so ids
+collide across workers and across re-attaches. The recorder re-numbers on
+arrival: each (stream, id) pair gets a fresh id from the attach session's own
+counters (connection and exchange ids; ``seq`` is stamped anew as for any
+recorded event). Connection 0 (the process itself: lifespan, notes) stays 0;
+its lifespan exchanges get fresh ids like the rest. The worker's pid stays in
+each connection's :class:`~asgi_scope.trace.events.ConnectionOrigin` (shown
+per exchange) and in the stream header (shown in the attach/detach notes).
+
+**Times.** An event's ``t_ns`` counts from its process's session start; the
+header's ``started_ns`` says when that was (wall clock), so each event is moved
+onto the attach session's clock: ``t_ns + started_ns - attach_started_ns``
+(clamped at 0), and exchanges of several workers line up on one time axis.
+
+**Bad input.** A stream whose first line is not a capture header, or that
+comes from a newer format version, is refused: the listener writes one line
+saying why back to the peer, closes, and records a warning
+:class:`~asgi_scope.trace.events.ServerNote`; so is a stream that sends a line
+that is not a valid event (whatever it sent before stays). The view keeps
+running and other streams are not affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import json
+import os
+import socket
+import stat
+import threading
+import time
+from typing import Any
+
+from asgi_scope.stream import MAX_LINE, Address
+from asgi_scope.trace.capture import (
+    CaptureError,
+    Header,
+    decode_event,
+    event_kinds,
+    parse_header,
+    wall_clock_at_zero,
+)
+from asgi_scope.trace.events import (
+    EXCHANGE_EVENTS,
+    ConnectionClosed,
+    ConnectionOpened,
+    Event,
+    ServerNote,
+)
+from asgi_scope.trace.recorder import Recorder
+
+
+class ListenError(Exception):
+    """The address cannot be listened on; ``str()`` is one line for the user."""
+
+
+class AttachRecorder(Recorder):
+    """A :class:`Recorder` that also takes events decoded from streams, with their
+    ids re-numbered (see the module doc). :meth:`inject` is called from the
+    listener's thread; views drain as usual."""
+
+    __slots__ = ("_conn_ids", "_exchange_ids", "started_ns")
+
+    def __init__(self, max_body: int = 0) -> None:
+        super().__init__(max_body)
+        self.started_ns = wall_clock_at_zero(self.now())
+        """Wall-clock nanoseconds since the Unix epoch at ``t_ns`` 0."""
+        self._conn_ids = itertools.count(1)
+        self._exchange_ids = itertools.count(1)
+
+    def stream(self) -> StreamIds:
+        """A fresh id map for one stream connection."""
+        return StreamIds(self)
+
+    def inject(self, event: Event, ids: StreamIds) -> Event:
+        """Queue ``event`` from the stream ``ids`` belongs to, with a new ``seq``,
+        its ``t_ns`` on this session's clock, and re-numbered ids."""
+        changes: dict[str, Any] = {
+            "seq": next(self._count),
+            "t_ns": max(0, event.t_ns + ids.offset_ns),
+            "conn": ids.conn(event.conn),
+        }
+        if isinstance(event, EXCHANGE_EVENTS):
+            changes["exchange"] = ids.exchange(event.exchange)  # type: ignore[attr-defined]
+        event = dataclasses.replace(event, **changes)
+        self._pending.append(event)
+        return event
+
+
+class StreamIds:
+    """The id map of one stream: its connection and exchange ids to the session's."""
+
+    __slots__ = ("_conns", "_exchanges", "_recorder", "offset_ns", "open")
+
+    def __init__(self, recorder: AttachRecorder) -> None:
+        self._recorder = recorder
+        self._conns: dict[int, int] = {0: 0}
+        self._exchanges: dict[int, int] = {0: 0}
+        self.offset_ns = 0
+        """Added to the stream's ``t_ns`` to put it on the session's clock."""
+        self.open: set[int] = set()
+        """Session ids of this stream's connections not closed yet."""
+
+    def conn(self, conn: int) -> int:
+        new = self._conns.get(conn)
+        if new is None:
+            new = self._conns[conn] = next(self._recorder._conn_ids)
+        return new
+
+    def exchange(self, exchange: int) -> int:
+        new = self._exchanges.get(exchange)
+        if new is None:
+            new = self._exchanges[exchange] = next(self._recorder._exchange_ids)
+        return new
+
+
+class Listener:
+    """Accepts streams on ``address`` and injects their events into ``recorder``.
+
+    Use :meth:`start` (binds; raises :class:`ListenError`) then :meth:`serve`,
+    on one event loop; :meth:`close` stops. :attr:`peers` counts streams
+    attached now; :attr:`refused` streams refused so far.
+    """
+
+    def __init__(self, address: Address, recorder: AttachRecorder) -> None:
+        self.address = address
+        self.recorder = recorder
+        self.peers = 0
+        self.refused = 0
+        self._server: asyncio.base_events.Server | None = None
+        self._kinds = event_kinds()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def where(self) -> str:
+        """The address listened on, with the bound port (``:0`` resolved)."""
+        if self.address.kind == "tcp" and self._server is not None:
+            port = self._server.sockets[0].getsockname()[1]
+            return str(dataclasses.replace(self.address, port=port))
+        return str(self.address)
+
+    async def start(self) -> None:
+        """Bind and listen. Raises :class:`ListenError` (one line) if it cannot."""
+        address = self.address
+        try:
+            if address.kind == "unix":
+                _clear_stale_socket(address.path)
+                self._server = await asyncio.start_unix_server(
+                    self._handle, path=address.path, limit=MAX_LINE
+                )
+                with contextlib.suppress(OSError):  # the stream holds credentials
+                    os.chmod(address.path, 0o600)
+            elif address.kind == "tcp":
+                self._server = await asyncio.start_server(
+                    self._handle, host=address.host, port=address.port, limit=MAX_LINE
+                )
+            else:
+                raise ListenError(f"cannot listen on {address}: not a socket address")
+        except OSError as exc:
+            raise ListenError(f"cannot listen on {address}: {exc.strerror or exc}") from None
+        self._note("info", f"listening for streams on {self.where}")
+
+    async def serve(self) -> None:
+        """Serve until :meth:`close` (or cancelled)."""
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    def close(self) -> None:
+        """Stop listening, drop every stream, remove the Unix socket file."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self.address.kind == "unix":
+            with contextlib.suppress(OSError):
+                if stat.S_ISSOCK(os.stat(self.address.path).st_mode):
+                    os.unlink(self.address.path)
+
+    def _note(self, level: str, text: str) -> None:
+        self.recorder.record(ServerNote, 0, level, text)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        peer = _peer_name(writer)
+        ids = self.recorder.stream()
+        header: Header | None = None
+        try:
+            first = await reader.readuntil(b"\n")
+            header = parse_header(first, peer)
+            self._attached(header, ids, peer)
+            number = 1
+            while True:
+                line = await reader.readuntil(b"\n")
+                number += 1
+                self._event(line, number, peer, ids)
+        except asyncio.IncompleteReadError as exc:
+            if header is None and exc.partial.strip():
+                await self._refuse(writer, f"{peer}: not an asgi-scope stream (no header line)")
+        except asyncio.LimitOverrunError:
+            await self._refuse(writer, f"{peer}: a line longer than {MAX_LINE} bytes")
+        except CaptureError as exc:
+            await self._refuse(writer, str(exc))
+        except ValueError as exc:  # a line that is not JSON or not an event
+            await self._refuse(writer, f"{peer}: {exc}")
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+            writer.close()
+            if header is not None:
+                self._detached(header, ids)
+
+    def _event(self, line: bytes, number: int, peer: str, ids: StreamIds) -> None:
+        try:
+            data = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"line {number} is not valid JSON") from exc
+        try:
+            event = decode_event(data, self._kinds)
+        except ValueError as exc:
+            raise ValueError(f"line {number} is not a valid event: {exc}") from None
+        event = self.recorder.inject(event, ids)
+        if isinstance(event, ConnectionOpened):
+            ids.open.add(event.conn)
+        elif isinstance(event, ConnectionClosed):
+            ids.open.discard(event.conn)
+
+    def _attached(self, header: Header, ids: StreamIds, peer: str) -> None:
+        ids.offset_ns = header.started_ns - self.recorder.started_ns
+        self.peers += 1
+        self._note("info", f"{_who(header)} attached ({peer})")
+
+    def _detached(self, header: Header, ids: StreamIds) -> None:
+        self.peers -= 1
+        recorder = self.recorder
+        for conn in sorted(ids.open):  # the process can no longer say how they ended
+            recorder.record(ConnectionClosed, conn, "server", "the stream detached")
+        self._note("info", f"{_who(header)} detached")
+
+    async def _refuse(self, writer: asyncio.StreamWriter, why: str) -> None:
+        self.refused += 1
+        self._note("warning", f"stream refused: {why}")
+        with contextlib.suppress(OSError, ConnectionError):
+            writer.write(f"asgi-scope: refused: {why}\n".encode("utf-8", "replace"))
+            await asyncio.wait_for(writer.drain(), 1.0)
+
+
+def _who(header: Header) -> str:
+    pid = header.options.get("pid")
+    source = header.options.get("source") or "stream"
+    who = f"{source} of {header.app or '?'}"
+    return f"{who}, pid {pid}" if isinstance(pid, int) else who
+
+
+def _peer_name(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"peer {peer[0]}:{peer[1]}"
+    return "peer on the unix socket"
+
+
+def _clear_stale_socket(path: str) -> None:
+    """Remove a Unix socket file nobody listens on any more (a listener that was
+    killed); refuse to touch a live one or a file that is not a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise ListenError(f"cannot listen on unix:{path}: the file exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(0.5)
+        probe.connect(path)
+    except OSError:
+        os.unlink(path)  # stale
+        return
+    finally:
+        probe.close()
+    raise ListenError(f"cannot listen on unix:{path}: another listener is attached there")
+
+
+class ListenerThread:
+    """A :class:`Listener` on its own event loop in a daemon thread (for the TUI).
+
+    :meth:`start` returns once listening or raises :class:`ListenError`;
+    :meth:`stop` closes it and joins the thread.
+    """
+
+    def __init__(self, address: Address, recorder: AttachRecorder) -> None:
+        self.listener = Listener(address, recorder)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="asgi-scope-attach", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.listener.close)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            await self.listener.start()
+            self._ready.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.listener.serve()
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self._ready.set()
+
+
+def wait_for_peers(listener: Listener, count: int, timeout: float) -> bool:
+    """Poll until ``count`` streams are attached; False after ``timeout`` s (tests)."""
+    deadline = time.monotonic() + timeout
+    while listener.peers < count:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+

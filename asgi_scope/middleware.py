@@ -1,0 +1,509 @@
+"""Trace an ASGI app running under any server: an ASGI middleware that streams.
+
+::
+
+    from asgi_scope import TraceMiddleware
+    app = TraceMiddleware(app, sink="unix:/tmp/asgi-scope.sock")
+
+and ``asgi-scope attach unix:/tmp/asgi-scope.sock`` shows the trace live. The
+middleware records every scope and every message crossing ``receive()`` and
+``send()`` with the same :class:`~asgi_scope.trace.shim.Shim`, the same events
+and the same spec checker as asgi-scope's own server, and streams them in the
+capture format (:mod:`asgi_scope.stream`, :mod:`asgi_scope.trace.capture`).
+
+What it cannot see: the socket. The server that owns it (uvicorn, hypercorn,
+daphne...) is not ours, so there are no raw bytes, no WebSocket frames and no
+connection boundaries: each ASGI call is recorded as one connection of its own,
+opened when the call starts and closed when it returns, followed by a
+:class:`~asgi_scope.trace.events.ConnectionOrigin` with ``source="middleware"``,
+this process's ``pid`` and ``raw=False`` (the inspector says so instead of an
+empty Hex tab).
+
+The app never waits for the trace. Recording is one append to a bounded queue
+(:class:`BoundedRecorder`, ``max_events``); a daemon thread
+(:class:`StreamSender`) drains it every 50 ms, connects lazily, reconnects
+after a listener went away (at most once a second), encodes and writes with
+non-blocking sends into a bounded buffer (``max_buffer`` bytes). Whatever does
+not fit, because nothing listens or the listener reads too slowly, is dropped
+and counted (:attr:`TraceMiddleware.dropped`), never queued without bound; the
+next stream that connects is told how many events it missed, in a
+:class:`~asgi_scope.trace.events.ServerNote`.
+
+This module runs inside the user's app process: it imports nothing heavy (no
+Textual, Rich, h11 or asgi-scope server); an import-linter contract keeps it so.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import json
+import os
+import select
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import IO, Any
+
+from asgi_scope.stream import DEFAULT_ADDRESS, SOURCE_MIDDLEWARE, Address, parse_address
+from asgi_scope.trace.capture import Header, create_private, event_line, wall_clock_at_zero
+from asgi_scope.trace.events import (
+    ConnectionClosed,
+    ConnectionOpened,
+    ConnectionOrigin,
+    Event,
+    LifespanState,
+    ServerNote,
+    Wire,
+)
+from asgi_scope.trace.recorder import DEFAULT_MAX_BODY, Recorder
+from asgi_scope.trace.shim import Shim
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+DEFAULT_MAX_EVENTS = 10_000
+"""Events waiting for the sender thread at most; more are dropped and counted."""
+
+DEFAULT_MAX_BUFFER = 1 << 20
+"""Bytes of encoded lines waiting for a slow listener at most; then events drop."""
+
+INTERVAL = 0.05
+"""Seconds between two drains of the recorder by the sender thread."""
+
+RETRY = 1.0
+"""Seconds between two attempts to connect to a listener that is not there."""
+
+
+class BoundedRecorder(Recorder):
+    """A :class:`Recorder` that keeps at most ``limit`` events waiting to be drained.
+
+    Past the limit :meth:`record` still builds and returns the event (the shim
+    reads its ``seq``) but does not queue it; :attr:`dropped` counts it. One
+    ``len()`` more than the plain recorder's append.
+    """
+
+    __slots__ = ("dropped", "limit")
+
+    def __init__(self, max_body: int = DEFAULT_MAX_BODY, limit: int = DEFAULT_MAX_EVENTS) -> None:
+        super().__init__(max_body)
+        self.limit = limit
+        self.dropped = 0
+
+    def record(self, kind: type[Event], *fields: Any) -> Event:
+        """Stamp ``kind(seq, t_ns, *fields)`` and queue it, unless the queue is full."""
+        event = kind(next(self._count), time.monotonic_ns() - self._t0, *fields)
+        if len(self._pending) < self.limit:
+            self._pending.append(event)
+        else:
+            self.dropped += 1
+        return event
+
+
+class StreamSender:
+    """Drains a recorder in a daemon thread and streams its events to ``address``.
+
+    ``header`` builds the header line sent first on each new connection (its
+    ``started_ns`` must be taken then, from the recorder's clock). Counters, all
+    read without a lock (ints, one writer): :attr:`sent` events written,
+    :attr:`dropped` events lost (nothing listening, listener too slow, a write
+    failed; the recorder's own drops are added), :attr:`connects` streams opened.
+    Never raises into the caller; an address that cannot be used is retried.
+    """
+
+    def __init__(
+        self,
+        recorder: BoundedRecorder,
+        address: Address,
+        header: Callable[[], Header],
+        *,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+        interval: float = INTERVAL,
+        retry: float = RETRY,
+    ) -> None:
+        self.recorder = recorder
+        self.address = address
+        self.header = header
+        self.max_buffer = max_buffer
+        self.interval = interval
+        self.retry = retry
+        self.sent = 0
+        self.dropped = 0
+        self.connects = 0
+        self.error = ""
+        """The last reason a connection failed or ended, for debugging."""
+        self._sock: socket.socket | None = None
+        self._file: IO[str] | None = None
+        self._buffer = bytearray()
+        # One entry per batch in the buffer: [bytes of it still unsent, its events].
+        self._batches: collections.deque[list[int]] = collections.deque()
+        self._next_try = 0.0
+        self._reported = 0  # drops already told to a listener
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="asgi-scope-sender", daemon=True)
+
+    @property
+    def connected(self) -> bool:
+        """Whether a listener (or the file) is open now."""
+        return self._sock is not None or self._file is not None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Send what is queued (for at most ``timeout`` seconds), then disconnect."""
+        if self._thread.is_alive():
+            self._stop.set()
+            self._thread.join(timeout)
+
+    # -- the thread -----------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            stopping = self._stop.is_set()
+            self._wait()
+            self._pump()
+            if stopping:
+                break
+        deadline = time.monotonic() + 0.5
+        while self._buffer and self._sock is not None and time.monotonic() < deadline:
+            self._wait()
+            self._flush()
+        self._disconnect("closed")
+
+    def _wait(self) -> None:
+        """Sleep one interval, waking early when the socket can take more bytes
+        or says the listener went away."""
+        sock = self._sock
+        if sock is None:
+            self._stop.wait(self.interval)
+            return
+        writers = [sock] if self._buffer else []
+        try:
+            readable, _, _ = select.select([sock], writers, [], self.interval)
+        except (OSError, ValueError):
+            self._disconnect("select failed")
+            return
+        if readable:
+            try:
+                gone = not sock.recv(4096)  # the listener sends nothing; b"" is its close
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                self._disconnect("the listener closed the stream")
+
+    def _pump(self) -> None:
+        batch = self.recorder.drain()
+        if not self.connected and time.monotonic() >= self._next_try:
+            self._connect()
+        if batch:
+            if not self.connected or len(self._buffer) > self.max_buffer:
+                self.dropped += len(batch)
+            else:
+                self._queue(batch)
+        self._flush()
+
+    def _missed(self) -> int:
+        return self.dropped + self.recorder.dropped
+
+    def _queue(self, batch: list[Event]) -> None:
+        missed = self._missed() - self._reported
+        if missed > 0:  # told with the next batch (the note waits in the recorder)
+            self._reported += missed
+            self.recorder.record(
+                ServerNote,
+                0,
+                "warning",
+                f"pid {os.getpid()}: {missed} events were dropped (the listener was absent "
+                "or too slow)",
+            )
+        data = "".join(map(event_line, batch)).encode("utf-8")
+        if self._file is not None:
+            try:
+                self._file.write(data.decode("utf-8"))
+                self._file.flush()
+                self.sent += len(batch)
+            except OSError as exc:
+                self.dropped += len(batch)
+                self._disconnect(f"writing failed: {exc}")
+            return
+        self._buffer += data
+        self._batches.append([len(data), len(batch)])
+
+    def _flush(self) -> None:
+        sock = self._sock
+        if sock is None or not self._buffer:
+            return
+        try:
+            n = sock.send(self._buffer)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._disconnect(f"sending failed: {exc}")
+            return
+        del self._buffer[:n]
+        batches = self._batches
+        while n and batches:
+            first = batches[0]
+            if first[0] > n:
+                first[0] -= n
+                break
+            n -= first[0]
+            self.sent += first[1]
+            batches.popleft()
+
+    def _connect(self) -> None:
+        self._next_try = time.monotonic() + self.retry
+        address = self.address
+        # Drops so far happened while nobody listened: tell the new listener.
+        self._reported = min(self._reported, self._missed())
+        try:
+            if address.kind == "file":
+                self._file = create_private(address.path)
+                self._file.write(json.dumps(self.header().to_json(), ensure_ascii=False) + "\n")
+                self._file.flush()
+            else:
+                if address.kind == "unix":
+                    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    target: Any = address.path
+                else:
+                    family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+                    sock = socket.socket(family, socket.SOCK_STREAM)
+                    target = (address.host, address.port)
+                try:
+                    sock.settimeout(1.0)
+                    sock.connect(target)
+                    sock.setblocking(False)
+                except OSError:
+                    sock.close()
+                    raise
+                self._sock = sock
+                header = json.dumps(self.header().to_json(), ensure_ascii=False) + "\n"
+                self._buffer = bytearray(header.encode("utf-8"))
+                self._batches = collections.deque([[len(self._buffer), 0]])
+        except OSError as exc:
+            self.error = f"cannot open {address}: {exc.strerror or exc}"
+            return
+        self.connects += 1
+        self.error = ""
+
+    def _disconnect(self, why: str) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._sock = None
+            self.dropped += sum(events for _, events in self._batches)
+            self._buffer.clear()
+            self._batches.clear()
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+        self.error = why
+        self._next_try = time.monotonic() + self.retry
+
+
+_SENDERS: weakref.WeakSet[StreamSender] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:  # pragma: no cover - runs at interpreter exit
+    for sender in list(_SENDERS):
+        sender.close(timeout=0.5)
+
+
+class TraceMiddleware:
+    """Wrap an ASGI 3 ``app``; stream its trace to ``sink`` (see :mod:`asgi_scope.stream`
+    for addresses: ``unix:PATH``, ``HOST:PORT`` on a loopback host, or a file path).
+
+    ``name`` is the app name the inspector shows (default: the app's
+    ``module:qualname``). ``max_body``: bytes of body kept per exchange and
+    direction (the rest is counted, as ``--max-body``). ``max_events`` and
+    ``max_buffer`` bound what waits for a listener (events, bytes).
+
+    Raises :class:`~asgi_scope.stream.AddressError` at once for an address that
+    cannot be parsed; one that cannot be reached is retried quietly, forever,
+    once a second, and costs the app nothing but the recording itself.
+    """
+
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        sink: str = DEFAULT_ADDRESS,
+        *,
+        name: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+    ) -> None:
+        self.app = app
+        self.address = parse_address(sink)
+        self.name = name or _name_of(app)
+        self.max_body = max_body
+        self.max_events = max_events
+        self.max_buffer = max_buffer
+        self._pid = 0
+        self._lock = threading.Lock()
+        self.recorder: BoundedRecorder = BoundedRecorder(max_body, max_events)
+        self.sender: StreamSender | None = None
+        self._conn = 0
+        self._exchange = 0
+
+    # -- the sender, started lazily (after a fork, again) ------------------------
+
+    def _started(self) -> BoundedRecorder:
+        pid = os.getpid()
+        if self._pid == pid:
+            return self.recorder
+        with self._lock:
+            if self._pid != pid:
+                if self._pid:  # forked: the parent's thread did not come along
+                    self.recorder = BoundedRecorder(self.max_body, self.max_events)
+                    self._conn = self._exchange = 0
+                recorder = self.recorder
+                sender = StreamSender(
+                    recorder, self.address, self._header, max_buffer=self.max_buffer
+                )
+                sender.start()
+                _SENDERS.add(sender)
+                self.sender = sender
+                self._pid = pid
+        return self.recorder
+
+    def _header(self) -> Header:
+        options = {
+            "source": SOURCE_MIDDLEWARE,
+            "pid": os.getpid(),
+            "raw_bytes": False,
+            "max_body": self.max_body,
+        }
+        return Header(self.name, wall_clock_at_zero(self.recorder.now()), options)
+
+    @property
+    def dropped(self) -> int:
+        """Events dropped so far because no listener took them in time."""
+        sender = self.sender
+        return self.recorder.dropped + (sender.dropped if sender is not None else 0)
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Send what is queued and stop streaming (also done at interpreter exit)."""
+        if self.sender is not None:
+            self.sender.close(timeout)
+
+    # -- the ASGI call ------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope.get("type")
+        if kind not in ("http", "websocket", "lifespan"):
+            await self.app(scope, receive, send)
+            return
+        recorder = self._started()
+        self._exchange += 1
+        exchange = self._exchange
+        conn = 0
+        if kind != "lifespan":
+            self._conn += 1
+            conn = self._conn
+            recorder.record(ConnectionOpened, conn, _address(scope.get("client")), None)
+            recorder.record(ConnectionOrigin, conn, SOURCE_MIDDLEWARE, os.getpid(), False)
+        call = _Call(recorder, conn, exchange, scope, receive, send)
+        try:
+            await self.app(scope, call.shim.receive, call.shim.send)
+        except BaseException as exc:
+            call.shim.raised(exc)
+            call.outcome = "error"
+            raise
+        finally:
+            call.shim.ended(scope, call.final_outcome(), call.status)
+            if conn:
+                recorder.record(ConnectionClosed, conn, "app", "the ASGI call returned")
+            if kind == "lifespan" and self.sender is not None and call.shut_down:
+                self.sender.close(timeout=1.0)
+
+
+class _Call:
+    """One ASGI call's shim, and what the middleware learns of its outcome from the
+    messages that cross it (the server's own view is not available here)."""
+
+    __slots__ = ("disconnected", "finished", "outcome", "scope", "shim", "shut_down", "status")
+
+    def __init__(
+        self,
+        recorder: BoundedRecorder,
+        conn: int,
+        exchange: int,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        self.scope = scope
+        self.status = 0
+        self.finished = scope.get("type") == "lifespan"
+        self.disconnected = False
+        self.shut_down = False
+        self.outcome = ""
+
+        async def server_receive() -> tuple[dict[str, Any], Wire | None]:
+            message = await receive()
+            kind = message.get("type")
+            if kind in ("http.disconnect", "websocket.disconnect"):
+                self.disconnected = True
+            return message, None  # type: ignore[return-value]
+
+        async def server_send(message: dict[str, Any]) -> None:
+            self._sent(message, recorder, conn, exchange)
+            await send(message)
+
+        self.shim = Shim(recorder, conn, exchange, server_receive, server_send)  # type: ignore[arg-type]
+        self.shim.scope_created(scope, None)  # type: ignore[arg-type]
+
+    def _sent(self, message: Message, recorder: Recorder, conn: int, exchange: int) -> None:
+        kind = message.get("type")
+        if kind in ("http.response.start", "websocket.http.response.start"):
+            status = message.get("status")
+            self.status = status if isinstance(status, int) else self.status
+        elif kind in ("http.response.body", "websocket.http.response.body"):
+            self.finished = self.finished or not message.get("more_body", False)
+        elif kind == "http.response.pathsend":
+            self.finished = True
+        elif kind == "websocket.accept":
+            self.status, self.finished = 101, True
+        elif kind == "websocket.close":
+            self.status = self.status or 403
+            self.finished = True
+        elif kind == "lifespan.startup.complete":
+            state = self.scope.get("state")
+            if isinstance(state, dict):
+                from asgi_scope.trace.snapshot import snapshot
+
+                recorder.record(LifespanState, conn, exchange, snapshot(state))
+        elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            self.shut_down = True
+
+    def final_outcome(self) -> str:
+        if self.outcome:
+            return self.outcome
+        if self.finished:
+            return "complete"
+        return "disconnect" if self.disconnected else "incomplete"
+
+
+def _address(value: Any) -> tuple[str, int] | None:
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        host, port = value
+        if isinstance(host, str) and isinstance(port, int):
+            return (host, port)
+    return None
+
+
+def _name_of(app: Any) -> str:
+    """``module:qualname`` of a function or class app, else of the app's class."""
+    target = app if hasattr(app, "__qualname__") else type(app)
+    return f"{getattr(target, '__module__', None) or '?'}:{target.__qualname__}"
