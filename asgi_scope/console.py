@@ -24,6 +24,7 @@ from asgi_scope.trace.events import (
     BytesSent,
     ConnectionClosed,
     ConnectionOpened,
+    ConnectionOrigin,
     Event,
     ExchangeEnded,
     MessageReceived,
@@ -123,6 +124,9 @@ class Printer:
             return [(f"connected from {_address(event.client)}", "green")]
         if isinstance(event, ConnectionClosed):
             return [(f"closed by {event.by} ({safe_text(event.reason)})", "green")]
+        if isinstance(event, ConnectionOrigin):
+            raw = "" if event.raw else ", no raw bytes"
+            return [(f"recorded by the {safe_text(event.source)} in pid {event.pid}{raw}", "dim")]
         if isinstance(event, BytesReceived):
             return [
                 (f"⇠ {summary.fmt_bytes(event.size)} received ", "dim"),

@@ -80,6 +80,9 @@ class Exchange:
     lifespan_state: dict[str, Any] | None = None
     violations: int = 0
     """Spec violations found in this exchange (:class:`SpecViolation` events)."""
+    pid: int = 0
+    """The pid of the process that recorded it, when attached to a stream
+    (its connection's :class:`ConnectionOrigin`); 0 for our own server."""
     kept: int = 0
     """Bytes of bodies and raw bytes this exchange holds (its share of the byte budget)."""
     events: list[Event] = field(default_factory=list)
@@ -347,6 +350,7 @@ class Store:
             conn = self.connections.get(event.conn)
             if conn is not None:
                 conn.exchanges.append(exchange_id)
+                exchange.pid = conn.pid
         return exchange
 
     def _index(self, event: Event, exchange_id: int) -> None:

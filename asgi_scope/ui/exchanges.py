@@ -490,7 +490,7 @@ class ExchangeTable(ScrollView, can_focus=True):
             status_text.append(f" {exchange.close_code}", self._style("dim" if normal else "error"))
         return [
             Text(str(exchange.id), self._style("dim"), justify="right"),
-            Text(str(exchange.conn) if exchange.conn else "-", justify="right"),
+            Text(_conn_label(exchange), justify="right"),
             method,
             path,
             status_text,
@@ -505,3 +505,11 @@ class ExchangeTable(ScrollView, can_focus=True):
         if exchange.violations:  # the spec checker's findings (trace/spec.py)
             text.append(f" ⚠{exchange.violations}", self._style("error"))
         return text
+
+
+def _conn_label(exchange: Exchange) -> str:
+    """The conn cell: ``3``, ``-`` for the server's own lane, or ``pid·conn`` for an
+    exchange attached from another process's stream (``15134·3``)."""
+    if not exchange.conn:
+        return "-"
+    return f"{exchange.pid}·{exchange.conn}" if exchange.pid else str(exchange.conn)

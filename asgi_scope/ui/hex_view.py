@@ -17,6 +17,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Connection, Exchange
 from asgi_scope.trace.summary import fmt_bytes
 
@@ -59,6 +60,20 @@ def runs(chunks: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
     return [(offset, bytes(data)) for offset, data in merged]
 
 
+def _no_raw_bytes(connection: Connection, style: Style) -> list[_Title]:
+    """What the Hex tab says for a connection recorded without its raw bytes."""
+    who = f"pid {connection.pid}" if connection.pid else "the app's process"
+    source = safe_text(connection.source or "stream")  # it came from the stream
+    return [
+        _Title(Text("Raw bytes are not available for this exchange.", style)),
+        _Title(Text("")),
+        _Title(Text(f"It was recorded by the asgi-scope {source} in {who}:")),
+        _Title(Text("another server owns the socket, so only the scope and the ASGI")),
+        _Title(Text("messages were seen (Messages and Scope tabs). Run the app under")),
+        _Title(Text("asgi-scope itself, or use `asgi-scope proxy`, to see the bytes.")),
+    ]
+
+
 class HexView(ScrollView, can_focus=True):
     """A hex dump of the exchange's request bytes, then its response bytes."""
 
@@ -89,6 +104,8 @@ class HexView(ScrollView, can_focus=True):
             blocks.append(_Title(Text("No exchange selected.")))
         elif connection is None:
             blocks.append(_Title(Text("No bytes: this exchange never touched a socket.")))
+        elif not connection.raw:
+            blocks.extend(_no_raw_bytes(connection, self._style("title")))
         else:
             for direction, label, wire in (
                 ("in", "request", exchange.wire_in),
