@@ -28,7 +28,9 @@ from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Store
 from asgi_scope.ui.detail import DetailPane
 from asgi_scope.ui.exchanges import ExchangeTable
+from asgi_scope.ui.filter_bar import FilterBar
 from asgi_scope.ui.header import ScopeHeader
+from asgi_scope.ui.help import HelpScreen
 from asgi_scope.ui.latency import LatencyLog
 from asgi_scope.ui.notes import NotesBar, NotesScreen
 from asgi_scope.ui.share import ShareActions
@@ -80,6 +82,10 @@ class ScopeApp(ShareActions, App[None]):
         Binding("j,n", "next_exchange", "Next", tooltip="Select the next exchange"),
         Binding("k,p", "previous_exchange", "Prev", tooltip="Select the previous exchange"),
         Binding("l", "show_notes", "Notes", tooltip="Show every note from the server"),
+        Binding(
+            "slash", "filter", "Filter", show=False, tooltip="Filter the exchanges: ~m POST, ~c 4xx"
+        ),
+        Binding("question_mark", "help", "Help", tooltip="Every key and the filter syntax"),
         Binding(
             "w", "save_capture", "Save", show=False, tooltip="Save the session as a capture file"
         ),
@@ -144,6 +150,7 @@ class ScopeApp(ShareActions, App[None]):
         yield ScopeHeader(self.app_name, self.url, id="header")
         yield Static(empty_state(self.url), id="empty")
         with Vertical(id="body"):
+            yield FilterBar(id="filter-bar")
             yield ExchangeTable(id="exchanges")
             yield DetailPane(id="detail")
         yield NotesBar(id="notes")
@@ -158,6 +165,8 @@ class ScopeApp(ShareActions, App[None]):
         self._notes = self.query_one(NotesBar)
         self._empty = self.query_one("#empty")
         self._body = self.query_one("#body")
+        self._filter_bar = self.query_one(FilterBar)
+        self._filter_bar.display = False
         self._table.focus()
         self._show_empty(True)
         self._pin_console_size()
@@ -280,7 +289,23 @@ class ScopeApp(ShareActions, App[None]):
         followed = self.follow and event.exchange_id == self._followed
         self._show_detail(event.exchange_id, self.recorder.now(), throttle=followed)
 
+    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+        self._table.set_filter(event.filter, self.store, self.recorder.now())
+
+    def on_filter_bar_closed(self, _: FilterBar.Closed) -> None:
+        self._table.focus()
+
     # -- actions ----------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Open the filter bar over the exchanges (trace/filter.py has the syntax)."""
+        self._filter_bar.open()
+
+    def action_help(self) -> None:
+        """Show every key and the filter syntax."""
+        if not isinstance(self.screen, HelpScreen):
+            bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+            self.push_screen(HelpScreen([*bindings, *ExchangeTable.BINDINGS]))
 
     def action_toggle_follow(self) -> None:
         """Follow the newest exchange, or stop following."""

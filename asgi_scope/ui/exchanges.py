@@ -142,6 +142,9 @@ class ExchangeTable(ScrollView, can_focus=True):
         self._strips: dict[tuple[int, bool], Strip] = {}
         self._widths = [len(label) for _, label in COLUMNS]
         self._unfinished: set[int] = set()
+        self._hidden: set[int] = set()  # ids the row filter keeps out
+        self.row_filter: Callable[[Exchange], bool] | None = None
+        """Which exchanges have a row (None: all); set with :meth:`set_filter`."""
         self._selected: int | None = None
         self.cursor_row = 0
         """Index of the highlighted row."""
@@ -182,6 +185,7 @@ class ExchangeTable(ScrollView, can_focus=True):
         self._ids.clear()
         self._forget()
         self._unfinished.clear()
+        self._hidden.clear()
         self._selected = None
         self.cursor_row = 0
         self.requests = 0
@@ -196,6 +200,8 @@ class ExchangeTable(ScrollView, can_focus=True):
         for exchange_id in sorted(touched):
             exchange = exchanges.get(exchange_id)
             if exchange is None:
+                continue
+            if self.row_filter is not None and not self._keeps(exchange):
                 continue
             if ids and exchange_id <= ids[-1]:
                 self._changed(exchange_id)
@@ -222,6 +228,7 @@ class ExchangeTable(ScrollView, can_focus=True):
         if not gone:
             return
         self._unfinished -= gone
+        self._hidden -= gone
         ids = self._ids
         selected = self.selected_id
         n = 0
@@ -240,6 +247,49 @@ class ExchangeTable(ScrollView, can_focus=True):
             self.cursor_row = self.get_row_index(str(selected))
         else:
             self.cursor_row = max(self.cursor_row - before, 0)
+        self._clamp_cursor()
+        self._resize()
+        self._scroll_to_cursor()
+        self._post_selected()
+        self.refresh()
+
+    def _keeps(self, exchange: Exchange) -> bool:
+        """Apply the row filter to a touched exchange: hide its row if it no longer
+        matches, let it in if it matches now. Hidden exchanges count in
+        :attr:`requests` all the same."""
+        assert self.row_filter is not None
+        exchange_id = exchange.id
+        if self.row_filter(exchange):
+            if exchange_id in self._hidden:  # counted when it was hidden
+                self._hidden.discard(exchange_id)
+                self.requests -= bool(exchange.conn)
+            return True
+        if exchange_id not in self._hidden:
+            self._hidden.add(exchange_id)
+            if exchange_id in self.rows:
+                self.drop([exchange_id])
+            else:
+                self.requests += bool(exchange.conn)
+        return False
+
+    def set_filter(
+        self, row_filter: Callable[[Exchange], bool] | None, store: Store, now_ns: int
+    ) -> None:
+        """Show only the exchanges of ``store`` that ``row_filter`` keeps (None: all),
+        keeping the selection if it still has a row."""
+        selected = self.selected_id
+        self.row_filter = row_filter
+        self._store, self._now = store, now_ns
+        exchanges = store.exchanges
+        keep = sorted(i for i, x in exchanges.items() if row_filter is None or row_filter(x))
+        self._ids[:] = keep
+        self._hidden = set(exchanges).difference(keep)
+        self._unfinished = {i for i in keep if exchanges[i].t_end is None}
+        self._forget()
+        if selected is not None and selected in self.rows:
+            self.cursor_row = self.get_row_index(str(selected))
+        else:
+            self.cursor_row = len(keep) - 1
         self._clamp_cursor()
         self._resize()
         self._scroll_to_cursor()

@@ -1,0 +1,88 @@
+"""The help screen: every key, from the bindings themselves, and the filter syntax.
+
+Keys are read from the app's (and the main widgets') ``BINDINGS`` when the
+screen opens, so the help can never disagree with what the keys do; the filter
+syntax is :data:`asgi_scope.trace.filter.HELP`, the table the README shows too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from asgi_scope.trace.filter import HELP as FILTER_HELP
+
+
+def key_label(keys: str) -> str:
+    """``"j,n"`` as ``j / n``; Textual's key names as people write them."""
+    names = {
+        "question_mark": "?",
+        "slash": "/",
+        "escape": "Esc",
+        "ctrl+c": "Ctrl-C",
+        "ctrl+f": "Ctrl-F",
+        "ctrl+p": "Ctrl-P",
+        "space": "Space",
+        "enter": "Enter",
+    }
+    return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
+
+
+def keys_table(bindings: Iterable[Binding]) -> Table:
+    """A two-column table, key and what it does, one row per binding."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    seen = set()
+    for binding in bindings:
+        label = key_label(binding.key)
+        if label in seen:
+            continue
+        seen.add(label)
+        table.add_row(label, binding.tooltip or binding.description)
+    return table
+
+
+def filter_table() -> Table:
+    """The filter syntax, one row per form."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold green", no_wrap=True)
+    table.add_column()
+    for syntax, meaning in FILTER_HELP:
+        table.add_row(syntax, meaning)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key and the filter syntax, in a scrollable panel; Esc, q or ? closes it."""
+
+    BINDINGS = [
+        Binding("escape,question_mark,q", "dismiss", "Close", tooltip="Close the help"),
+    ]
+
+    def __init__(self, bindings: Iterable[Binding]) -> None:
+        super().__init__()
+        self._keys = list(bindings)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-panel") as panel:
+            panel.border_title = "Help"
+            panel.border_subtitle = "Esc to close"
+            yield Static(Text("Keys", "bold underline"), classes="help-heading")
+            yield Static(keys_table(self._keys), id="help-keys")
+            yield Static(Text("\nFilters (/)", "bold underline"), classes="help-heading")
+            yield Static(filter_table(), id="help-filters")
+            yield Static(
+                Text(
+                    "\nCtrl-P opens the command palette: every key above, by name. The README "
+                    "has the same tables, with examples.",
+                    "dim",
+                )
+            )
