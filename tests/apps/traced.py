@@ -1,6 +1,12 @@
-"""The FastAPI test app wrapped in :class:`~asgi_scope.TraceMiddleware`, for tests
-that serve it with uvicorn or hypercorn. The sink is read from the environment
-(``ASGI_SCOPE_SINK``), as a user would configure it per deployment."""
+"""Test apps wrapped in :class:`~asgi_scope.TraceMiddleware`, for tests that serve
+them with uvicorn or hypercorn in a subprocess. The sink comes from the
+environment (``ASGI_SCOPE_SINK``), as a user would configure it per deployment.
+
+- ``app``: the FastAPI test app (:mod:`tests.apps.fastapi_app`), traced;
+- ``plain``: the hand-written ``hello asgi3`` app (:mod:`tests.apps.plain`),
+  traced, for measuring the middleware's own cost;
+- ``untraced``: the same plain app without the middleware, the baseline.
+"""
 
 from __future__ import annotations
 
@@ -8,5 +14,11 @@ import os
 
 from asgi_scope import TraceMiddleware
 from tests.apps.fastapi_app import app as fastapi_app
+from tests.apps.plain import app as untraced
 
-app = TraceMiddleware(fastapi_app, sink=os.environ.get("ASGI_SCOPE_SINK", "unix:/tmp/asgi-scope.sock"))
+SINK = os.environ.get("ASGI_SCOPE_SINK", "unix:/tmp/asgi-scope.sock")
+
+app = TraceMiddleware(fastapi_app, sink=SINK, name="tests.apps.fastapi_app:app")
+plain = TraceMiddleware(untraced, sink=SINK, name="tests.apps.plain:app")
+
+__all__ = ["app", "plain", "untraced"]
