@@ -32,7 +32,9 @@ from asgi_scope.ui.filter_bar import FilterBar
 from asgi_scope.ui.header import ScopeHeader
 from asgi_scope.ui.help import HelpScreen
 from asgi_scope.ui.latency import LatencyLog
+from asgi_scope.ui.messages import MessagesView
 from asgi_scope.ui.notes import NotesBar, NotesScreen
+from asgi_scope.ui.search import SearchScreen
 from asgi_scope.ui.share import ShareActions
 
 TICK = 1 / 30
@@ -86,6 +88,9 @@ class ScopeApp(ShareActions, App[None]):
             "slash", "filter", "Filter", show=False, tooltip="Filter the exchanges: ~m POST, ~c 4xx"
         ),
         Binding("question_mark", "help", "Help", tooltip="Every key and the filter syntax"),
+        Binding(
+            "ctrl+f", "search", "Search", show=False, tooltip="Search the messages' full bodies"
+        ),
         Binding(
             "w", "save_capture", "Save", show=False, tooltip="Save the session as a capture file"
         ),
@@ -300,6 +305,19 @@ class ScopeApp(ShareActions, App[None]):
     def action_filter(self) -> None:
         """Open the filter bar over the exchanges (trace/filter.py has the syntax)."""
         self._filter_bar.open()
+
+    def action_search(self) -> None:
+        """Search the selected exchange's messages (Enter again: the next match)."""
+        messages = self._detail.query_one(MessagesView)
+
+        def found(term: str | None) -> None:
+            if term is None:
+                return
+            if not messages.find_next(term) and term:
+                self.notify(f"No message contains {safe_text(term)!r}", markup=False)
+
+        self._detail.show_tab("messages")
+        self.push_screen(SearchScreen(messages.search_term), found)
 
     def action_help(self) -> None:
         """Show every key and the filter syntax."""

@@ -34,6 +34,7 @@ from asgi_scope.trace.summary import (
     opcode_name,
 )
 from asgi_scope.ui.render import pretty
+from asgi_scope.ui.search import find, hits_text, searchable
 
 SHOWN = (
     ScopeCreated,
@@ -207,6 +208,8 @@ class MessagesView(Container):
         self._exchange: Exchange | None = None
         self._seen = 0
         self._events: dict[str, Event] = {}
+        self.search_term = ""
+        """The last search (:meth:`find_next`); its matches show under the detail."""
 
     def compose(self) -> ComposeResult:
         table = DataTable(cursor_type="row", id="message-list")
@@ -273,10 +276,35 @@ class MessagesView(Container):
         event.stop()
         self._show_detail(self._events.get(str(event.row_key.value)))
 
+    def find_next(self, term: str) -> bool:
+        """Select the next message (after the selected one, wrapping) whose stored
+        content contains ``term``, case-insensitive; False if none does."""
+        self.search_term = term
+        table = self.query_one("#message-list", DataTable)
+        events = list(self._events.values())  # row order
+        if not term or not events:
+            self._show_detail(self.selected)
+            return False
+        start = table.cursor_row if table.row_count else -1
+        for step in range(1, len(events) + 1):
+            index = (start + step) % len(events)
+            if find(searchable(events[index]), term):
+                if index == table.cursor_row:
+                    self._show_detail(events[index])
+                else:
+                    table.move_cursor(row=index)
+                return True
+        self._show_detail(self.selected)
+        return False
+
     def _show_detail(self, event: Event | None) -> None:
         static = self.query_one("#message-detail", Static)
         if event is None or self._exchange is None:
             static.update(Text("Select a message.", "dim"))
         else:
-            static.update(detail(event, self._exchange, max(self.size.width - 4, 40)))
+            text = detail(event, self._exchange, max(self.size.width - 4, 40))
+            hits = find(searchable(event), self.search_term) if self.search_term else []
+            if hits:  # on top, in view: the matches may be past the rendered cut
+                text = Text.assemble(hits_text(hits, self.search_term), "\n", text)
+            static.update(text)
         self.post_message(self.Picked(event))

@@ -1,0 +1,133 @@
+"""Free-text search in the messages of an exchange, over everything the trace keeps.
+
+The Messages detail shows a body cut at :data:`~asgi_scope.ui.render.MAX_VALUE`
+characters; search reads the whole stored value instead (every str and bytes in
+the message or scope snapshot: bodies up to the body cap, header names and
+values, paths), so a word at byte 50,000 of a body is found and shown, as a
+snippet with its offset, under the detail.
+
+Matching is case-insensitive (ASCII case for bytes). Everything shown passes
+through :func:`~asgi_scope.trace.safe.safe_text`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from asgi_scope.trace.events import Event, MessageReceived, MessageSent, ScopeCreated
+from asgi_scope.trace.safe import safe_text
+
+CONTEXT = 30
+"""Characters shown either side of a match in a snippet."""
+
+MAX_SNIPPETS = 20
+"""Snippets shown per message (the count says how many matches there are)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One match: ``where`` the value sits (``body``, ``headers[2][1]``), the
+    ``offset`` of the match in that value (bytes or characters), and the value."""
+
+    where: str
+    offset: int
+    value: str | bytes
+
+
+def _leaves(value: Any, where: str, depth: int = 0) -> Iterator[tuple[str, str | bytes]]:
+    if isinstance(value, (str, bytes)):
+        yield where, value
+    elif depth > 8:
+        return
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{where}.{key}" if where else str(key), depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{where}[{index}]", depth + 1)
+
+
+def searchable(event: Event) -> Any:
+    """What search reads in ``event``: a message or scope snapshot, else None."""
+    if isinstance(event, (MessageReceived, MessageSent)):
+        return event.message
+    if isinstance(event, ScopeCreated):
+        return event.scope
+    return None
+
+
+def find(value: Any, term: str) -> list[Hit]:
+    """Every match of ``term`` in the str and bytes of ``value``, in order."""
+    if not term:
+        return []
+    text_term = term.lower()
+    byte_term = term.encode("utf-8", "surrogateescape").lower()
+    hits = []
+    for where, leaf in _leaves(value, ""):
+        haystack = leaf.lower()
+        needle = byte_term if isinstance(leaf, bytes) else text_term
+        start = haystack.find(needle)  # type: ignore[arg-type]
+        while start >= 0:
+            hits.append(Hit(where, start, leaf))
+            start = haystack.find(needle, start + max(len(needle), 1))  # type: ignore[arg-type]
+    return hits
+
+
+def hits_text(hits: list[Hit], term: str) -> Text:
+    """The matches as snippets, the term highlighted, for under the detail."""
+    text = Text()
+    count = len(hits)
+    text.append(f"{count} match{'es' if count != 1 else ''} for ", "bold")
+    text.append(safe_text(term), "bold reverse")
+    text.append(" in the full stored message\n", "bold")
+    for hit in hits[:MAX_SNIPPETS]:
+        value = hit.value
+        size = len(term.encode("utf-8")) if isinstance(value, bytes) else len(term)
+        lo, hi = max(hit.offset - CONTEXT, 0), hit.offset + size + CONTEXT
+        before, match, after = (
+            value[lo : hit.offset],
+            value[hit.offset : hit.offset + size],
+            value[hit.offset + size : hi],
+        )
+        text.append(f"  {safe_text(hit.where)} @{hit.offset}: ", "dim")
+        text.append("…" if lo else "")
+        for part, style in ((before, ""), (match, "bold reverse"), (after, "")):
+            shown = part.decode("utf-8", "backslashreplace") if isinstance(part, bytes) else part
+            text.append(safe_text(shown), style)
+        text.append("…\n" if hi < len(value) else "\n")
+    if count > MAX_SNIPPETS:
+        text.append(f"  … {count - MAX_SNIPPETS} more\n", "dim")
+    return text
+
+
+class SearchScreen(ModalScreen[str | None]):
+    """A one-line prompt for a search term; Enter returns it, Escape returns None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Close the search")]
+
+    def __init__(self, term: str = "") -> None:
+        super().__init__()
+        self._term = term
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="search-panel"):
+            yield Static(
+                Text("Search the messages (full stored bodies; Enter again: next)", "bold")
+            )
+            yield Input(value=self._term, placeholder="text", id="search-input")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
