@@ -138,6 +138,13 @@ def main() -> None:
     help="Close a keep-alive connection after this many idle seconds.",
 )
 @click.option(
+    "--timeout-request-head",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Answer 408 and close when a request head takes longer than this to arrive.",
+)
+@click.option(
     "--timeout-graceful-shutdown",
     default=10.0,
     show_default=True,

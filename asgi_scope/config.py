@@ -21,7 +21,8 @@ class Config:
     those headers to responses that lack them (uvicorn's ``--no-server-header``
     and ``--no-date-header`` turn them off). ``limit_concurrency`` answers 503
     past that many connections and running tasks (None: no limit).
-    ``timeout_graceful_shutdown`` None waits for in-flight requests for ever.
+    ``timeout_request_head`` is how long a request head may take to arrive in
+    full (408 after). ``timeout_graceful_shutdown`` None waits for in-flight requests for ever.
     ``quiet`` records without printing (headless, no line per event); ``keep``
     and ``keep_bytes`` cap the exchanges and the bytes of bodies a view keeps.
     """
@@ -40,6 +41,7 @@ class Config:
     keep_bytes: int = 256 * 1024 * 1024
     max_body: int = 1 << 20
     timeout_keep_alive: float = 5.0
+    timeout_request_head: float = 30.0
     timeout_graceful_shutdown: float | None = 10.0
     h11_max_incomplete_event_size: int = 16 * 1024
     limit_concurrency: int | None = None

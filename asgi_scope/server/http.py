@@ -10,6 +10,8 @@ Behaviour (RFC 9112 and the ASGI HTTP spec 2.3):
 
 - keep-alive, with an idle timeout; pipelined requests answered in order
   (h11 pauses on the next request until the current response is done);
+- a request head that takes longer than ``Config.timeout_request_head`` to
+  arrive (slowloris) answered 408 and closed;
 - request bodies (Content-Length or chunked) handed to the app as
   ``http.request`` messages, reading from the socket only while the app keeps
   up (reading pauses past 64 KiB buffered);
@@ -148,6 +150,8 @@ class HTTPProtocol(asyncio.Protocol):
         self.keep_alive_timer: asyncio.TimerHandle | None = None
         self.websocket: WebSocketSession | None = None  # after an upgrade request
         self.idle_since: float | None = None  # loop time the connection went idle
+        self.head_since: float | None = None  # loop time a request head began arriving
+        self.head_timer: asyncio.TimerHandle | None = None
         self.pending_head = b""  # a response head held back to go out with its body
 
     # asyncio.Protocol callbacks
@@ -184,6 +188,8 @@ class HTTPProtocol(asyncio.Protocol):
         self.recorder.record(ConnectionClosed, self.conn, by, reason)
         self.state.connections.discard(self)
         self._cancel_keep_alive()
+        if self.head_timer is not None:
+            self.head_timer.cancel()
         self.writable.set()
         if cycle is not None:
             if not cycle.response_complete:
@@ -208,6 +214,7 @@ class HTTPProtocol(asyncio.Protocol):
         if not self.parsing:
             self.parsing = self.state.next_exchange()
             self.in_budget = self.recorder.max_body
+            self._head_started()
         kept = data[: self.in_budget] if len(data) > self.in_budget else data
         self.in_budget -= len(kept)
         self.recorder.record(
@@ -276,6 +283,8 @@ class HTTPProtocol(asyncio.Protocol):
                 return
             wire = (self.consumed, end)
             self.consumed = end
+            if kind is h11.Request:
+                self.head_since = None  # the head is complete: its timer is done
             if kind is h11.Request and is_websocket_upgrade(event):
                 self.websocket = WebSocketSession(self, self.parsing, event, wire)
                 self.websocket.start()
@@ -509,6 +518,40 @@ class HTTPProtocol(asyncio.Protocol):
             self.keep_alive_timer = loop.call_later(left, self._keep_alive_expired)
         else:
             self.close("server", "keep-alive timeout")
+
+    # The request head timer, lazy in the same way: the first byte of a request
+    # notes the time; a head still incomplete ``timeout_request_head`` seconds
+    # later is answered 408 (RFC 9110 §15.5.9) and the connection closed, so a
+    # client trickling a head a byte at a time (slowloris), which resets the
+    # idle timer with every byte, cannot hold its connection for ever.
+
+    def _head_started(self) -> None:
+        loop = self.loop
+        self.head_since = loop.time()
+        if self.head_timer is None:
+            self.head_timer = loop.call_later(
+                self.state.config.timeout_request_head, self._head_expired
+            )
+
+    def _head_expired(self) -> None:
+        self.head_timer = None
+        if self.head_since is None or self.transport.is_closing():
+            return
+        loop = self.loop
+        timeout = self.state.config.timeout_request_head
+        if self.cycle is not None or self.websocket is not None:
+            # A pipelined head waits behind a response in progress: the server
+            # is the slow one. The head's time starts again.
+            self.head_since = loop.time()
+        left = self.head_since + timeout - loop.time()
+        if left > 0:
+            self.head_timer = loop.call_later(left, self._head_expired)
+            return
+        self._bad_request(
+            h11.RemoteProtocolError(
+                f"request head not complete after {timeout:g} s", error_status_hint=408
+            )
+        )
 
     def _cancel_keep_alive(self) -> None:
         self.idle_since = None
