@@ -1,0 +1,239 @@
+"""TraceMiddleware: what it records, and that it never makes the app wait.
+
+The cost is measured two ways, each against a baseline taken in the same run:
+
+* in this process, calling a wrapped echo app directly (no server in the way):
+  the median time per call bare, traced with nothing listening, and traced into
+  a real Unix socket listener that accepts and never reads (the slowest
+  listener there is);
+* end to end, a uvicorn subprocess serving the plain app untraced, traced with
+  no listener, and traced into the never-reading listener, timed by sequential
+  keep-alive requests from httpx.
+
+Run with ``-s`` to see the numbers. The assertions are loose (a shared machine),
+the point they pin is qualitative: a slow or absent listener costs the app no
+more than recording does, and memory stays within the bounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from asgi_scope import TraceMiddleware
+from asgi_scope.middleware import BoundedRecorder
+from tests.remote.servers import COMMAND, Processes
+
+
+async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Read the whole body, answer it back (so bodies cross the shim both ways)."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+SCOPE = {
+    "type": "http",
+    "asgi": {"version": "3.0"},
+    "http_version": "1.1",
+    "method": "POST",
+    "scheme": "http",
+    "path": "/echo",
+    "raw_path": b"/echo",
+    "query_string": b"",
+    "root_path": "",
+    "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"text/plain")],
+    "client": ("127.0.0.1", 50000),
+    "server": ("127.0.0.1", 8000),
+}
+
+
+def timed_calls(app: Any, n: int, body: bytes) -> list[int]:
+    """Nanoseconds per call of ``app`` with a one-message request of ``body``."""
+
+    async def run() -> list[int]:
+        times = []
+        for _ in range(n):
+            pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+            async def receive(pending: list[dict[str, Any]] = pending) -> dict[str, Any]:
+                return pending.pop() if pending else {"type": "http.disconnect"}
+
+            async def send(message: dict[str, Any]) -> None:
+                pass
+
+            start = time.perf_counter_ns()
+            await app(dict(SCOPE), receive, send)
+            times.append(time.perf_counter_ns() - start)
+        return times
+
+    return asyncio.run(run())
+
+
+class Deaf:
+    """A real Unix socket listener that accepts streams and never reads them:
+    the slowest listener there is. ``accepted`` counts connections."""
+
+    def __init__(self, path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(path)
+        self.sock.listen()
+        self.sock.settimeout(0.1)
+        self.conns: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @property
+    def accepted(self) -> int:
+        return len(self.conns)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def deaf(sock_dir: Path) -> Iterator[Deaf]:
+    listener = Deaf(str(sock_dir / "deaf.sock"))
+    yield listener
+    listener.close()
+
+
+def median_us(times: list[int]) -> float:
+    return statistics.median(times) / 1000
+
+
+def test_an_absent_or_deaf_listener_costs_no_more_than_recording(sock_dir: Path, deaf: Deaf):
+    n, body = 3000, b"x" * 16 * 1024
+    bare = timed_calls(echo, n, body)
+    absent = TraceMiddleware(echo, sink=f"unix:{sock_dir}/nobody.sock", max_events=2000)
+    slow = TraceMiddleware(echo, sink=f"unix:{sock_dir}/deaf.sock", max_events=2000)
+    try:
+        no_listener = timed_calls(absent, n, body)
+        deaf_listener = timed_calls(slow, n, body)
+        deadline = time.monotonic() + 5
+        while slow.sender is not None and slow.sender.connects == 0:
+            assert time.monotonic() < deadline, "the middleware never connected"
+            time.sleep(0.01)
+        time.sleep(0.2)  # a few more drains: what piled up is dropped, not kept
+        results = {
+            "bare": bare,
+            "traced, nothing listening": no_listener,
+            "traced, listener never reads": deaf_listener,
+        }
+        print()
+        for name, times in results.items():
+            p99 = sorted(times)[int(len(times) * 0.99)] / 1000
+            print(f"{name:<30} median {median_us(times):7.1f} µs   p99 {p99:8.1f} µs")
+        print(f"dropped: absent {absent.dropped}, deaf {slow.dropped}")
+        # The listener's state changes nothing for the app: both are recording only.
+        assert median_us(deaf_listener) < 2 * median_us(no_listener) + 50
+        assert median_us(no_listener) < median_us(bare) + 300
+        # Nothing waited without bound: the events were dropped and counted.
+        events_per_call = 6  # ConnectionOpened, Origin, Scope, 3 messages, Ended, Closed
+        assert absent.dropped >= n * events_per_call * 0.9
+        assert slow.dropped > 0 and slow.sender is not None
+        assert deaf.accepted == 1
+        assert len(slow.sender._buffer) <= slow.max_buffer + 2000 * 2 * 16 * 1024 * 4 // 3 + 65536
+        assert len(slow.recorder._pending) <= 2000 and len(absent.recorder._pending) <= 2000
+    finally:
+        absent.close(0.5)
+        slow.close(0.5)
+
+
+def test_the_bounded_recorder_counts_what_it_drops():
+    from asgi_scope.trace.events import ServerNote
+
+    recorder = BoundedRecorder(limit=3)
+    events = [recorder.record(ServerNote, 0, "info", str(i)) for i in range(5)]
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]  # the shim still gets its seq
+    assert [e.text for e in recorder.drain()] == ["0", "1", "2"]
+    assert recorder.dropped == 2
+
+
+def uvicorn_latency(procs: Processes, app: str, sink: str, n: int) -> list[int]:
+    server, url = procs.server("uvicorn", app, sink)
+    try:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            for _ in range(50):  # warm up (and let the sender connect)
+                client.get("/")
+            times = []
+            for _ in range(n):
+                start = time.perf_counter_ns()
+                assert client.get("/").status_code == 200
+                times.append(time.perf_counter_ns() - start)
+        return times
+    finally:
+        procs.stop(server)
+
+
+def test_under_uvicorn_a_deaf_listener_does_not_slow_the_app(
+    procs: Processes, sock_dir: Path, deaf: Deaf
+):
+    n = 400
+    results = {
+        "uvicorn, untraced": uvicorn_latency(procs, "tests.apps.traced:untraced", "", n),
+        "uvicorn, traced, no listener": uvicorn_latency(
+            procs, "tests.apps.traced:plain", f"unix:{sock_dir}/nobody.sock", n
+        ),
+        "uvicorn, traced, deaf listener": uvicorn_latency(
+            procs, "tests.apps.traced:plain", f"unix:{sock_dir}/deaf.sock", n
+        ),
+    }
+    print()
+    for name, times in results.items():
+        print(f"{name:<32} median {median_us(times):7.1f} µs per request")
+    base = median_us(results["uvicorn, untraced"])
+    absent = median_us(results["uvicorn, traced, no listener"])
+    slow = median_us(results["uvicorn, traced, deaf listener"])
+    assert deaf.accepted >= 1
+    assert absent < 2 * base + 500
+    assert slow < 2 * absent + 500
+
+
+def test_a_file_sink_is_a_capture_that_open_reads(procs: Processes, tmp_path: Path):
+    path = tmp_path / "trace.jsonl"
+    server, url = procs.server("uvicorn", "tests.apps.traced:app", f"file:{path}")
+    with httpx.Client(base_url=url, timeout=10) as client:
+        client.post("/user", json={"name": "Ada", "age": 36})
+    time.sleep(0.5)
+    procs.stop(server)
+    header = json.loads(path.read_text().splitlines()[0])
+    assert header["options"]["source"] == "middleware"
+    assert header["options"]["raw_bytes"] is False
+    proc = procs.spawn([COMMAND, "open", str(path), "--headless"])
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "scope POST /user HTTP/1.1" in out
+    assert """server → app  http.request  23 B b'{"name":"Ada","age":36}'""" in out
+    assert "recorded by the middleware in pid" in out
+    assert "lifespan.shutdown.complete" in out  # flushed when the server stopped
