@@ -113,6 +113,13 @@ class ScopeApp(ShareActions, App[None]):
         Binding(
             "t", "show_tab('timeline')", "Timeline", show=False, tooltip="Show the Timeline tab"
         ),
+        Binding(
+            "d",
+            "show_tab('sequence')",
+            "Sequence",
+            show=False,
+            tooltip="Show the Sequence tab: client, server and app as a sequence diagram",
+        ),
     ]
 
     def __init__(

@@ -18,9 +18,10 @@ from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.ui.hex_view import HexView, Highlight
 from asgi_scope.ui.messages import MessagesView
 from asgi_scope.ui.scope_view import ScopeView
+from asgi_scope.ui.sequence import SequenceView
 from asgi_scope.ui.timeline import TimelineView
 
-TABS = ("messages", "scope", "hex", "timeline")
+TABS = ("messages", "scope", "hex", "timeline", "sequence")
 """Tab ids, left to right (each pane's id is ``tab-<name>``)."""
 
 
@@ -64,6 +65,8 @@ class DetailPane(Container):
                 yield HexView(id="hex")
             with TabPane("Timeline", id="tab-timeline"):
                 yield TimelineView(id="timeline")
+            with TabPane("Sequence", id="tab-sequence"):
+                yield SequenceView(id="sequence")
 
     def on_mount(self) -> None:
         # Tabs switch with keys (m, s, x, t) or the mouse; Tab moves between lists.
@@ -119,6 +122,8 @@ class DetailPane(Container):
                     store.exchanges[i] for i in connection.exchanges if i in store.exchanges
                 ]
             self.query_one(TimelineView).show(exchange, connection, exchanges, self._now)
+        elif tab == "sequence":
+            self.query_one(SequenceView).show(store, exchange)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         event.stop()
@@ -140,6 +145,7 @@ class DetailPane(Container):
             "scope": ScopeView,
             "hex": HexView,
             "timeline": TimelineView,
+            "sequence": SequenceView,
         }[tab]
         self.screen.set_focus(self.query_one(target))
 
