@@ -33,7 +33,7 @@ class Recorder:
     consumer's thread, never the server's. A tap must be quick (queue, not write).
     """
 
-    __slots__ = ("_count", "_pending", "_t0", "max_body", "taps")
+    __slots__ = ("_count", "_pending", "_t0", "gate", "max_body", "taps")
 
     def __init__(self, max_body: int = DEFAULT_MAX_BODY) -> None:
         self._t0 = time.monotonic_ns()
@@ -41,6 +41,8 @@ class Recorder:
         self._pending: collections.deque[Event] = collections.deque()
         self.max_body = max_body
         self.taps: list[Callable[[list[Event]], None]] = []
+        self.gate: Any = None
+        """Step mode's :class:`~asgi_scope.trace.step.Gate`, read by each new shim (None: off)."""
 
     def record(self, kind: type[Event], *fields: Any) -> Event:
         """Append ``kind(seq, t_ns, *fields)`` and return it."""

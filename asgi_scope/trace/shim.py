@@ -47,6 +47,7 @@ class Shim:
         "_budget_in",
         "_budget_out",
         "_check",
+        "_gate",
         "_receive",
         "_recorder",
         "_scope",
@@ -73,6 +74,7 @@ class Shim:
         self.last_sent = 0
         self._scope: dict[str, Any] | None = None  # the snapshot in ScopeCreated
         self._check: Checker | None = None  # the spec checker, once the scope is known
+        self._gate = recorder.gate  # step mode (trace/step.py), or None
 
     def scope_created(self, scope: dict[str, Any], wire: Wire | None) -> None:
         """Record the scope the server built, before the app is called with it."""
@@ -81,8 +83,12 @@ class Shim:
         self._recorder.record(ScopeCreated, self.conn, self.exchange, self._scope, wire)
 
     async def receive(self) -> dict[str, Any]:
-        """ASGI ``receive``: await the server's next message, record it, return it."""
+        """ASGI ``receive``: await the server's next message, record it, return it
+        (in step mode, once the user releases it: trace/step.py)."""
         message, wire = await self._receive()
+        gate = self._gate
+        if gate is not None and gate.stepping:  # step mode: wait for the user
+            await gate.hold(self.conn, self.exchange, "receive", message, self._scope)
         snap, kept, dropped = snapshot_message(message, self._budget_in)
         self._budget_in -= kept
         event = self._recorder.record(
@@ -98,8 +104,12 @@ class Shim:
         """ASGI ``send``: record ``message`` as the app gave it, then pass it on.
 
         Raises whatever the server's ``send`` raises (for instance ``RuntimeError``
-        for a message out of order), as the app would see without the shim.
+        for a message out of order), as the app would see without the shim. In step
+        mode it first waits until the user releases the message (trace/step.py).
         """
+        gate = self._gate
+        if gate is not None and gate.stepping:  # step mode: wait for the user
+            await gate.hold(self.conn, self.exchange, "send", message, self._scope)
         snap, kept, dropped = snapshot_message(message, self._budget_out)
         self._budget_out -= kept
         event = self._recorder.record(MessageSent, self.conn, self.exchange, snap, dropped)
