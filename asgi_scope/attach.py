@@ -350,4 +350,3 @@ def wait_for_peers(listener: Listener, count: int, timeout: float) -> bool:
             return False
         time.sleep(0.01)
     return True
-

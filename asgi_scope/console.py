@@ -30,9 +30,11 @@ from asgi_scope.trace.events import (
     MessageReceived,
     MessageSent,
     ProtocolError,
+    ProxyTimings,
     ScopeCreated,
     ServerNote,
     SpecViolation,
+    UpstreamBytes,
     WebSocketFrame,
 )
 from asgi_scope.trace.recorder import Recorder
@@ -178,6 +180,14 @@ class Printer:
             return [(arrow, "dim"), (text, "")]
         if isinstance(event, ServerNote):
             return [(safe_text(event.text), _NOTE_STYLES.get(event.level, ""))]
+        if isinstance(event, UpstreamBytes):
+            verb = "⇉ upstream sent" if event.direction == "out" else "⇇ upstream received"
+            return [
+                (f"{verb} {summary.fmt_bytes(event.size)} ", "dim cyan"),
+                (summary.preview(event.data), ""),
+            ]
+        if isinstance(event, ProxyTimings):
+            return [(summary.proxy_timings(event), "bold red" if event.error else "cyan")]
         if isinstance(event, SpecViolation):
             return [
                 (f"⚠ spec violation {safe_text(event.rule)}: ", "bold yellow"),

@@ -121,3 +121,152 @@ def _attach_headless(where: object, recorder: object) -> None:
         _bad(str(exc))
     except KeyboardInterrupt:
         pass
+
+
+@main.command("proxy", context_settings=CONTEXT)
+@click.argument("upstream", metavar="UPSTREAM")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind to this address.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Bind to this port; 0 picks a free one.",
+)
+@click.option("--headless", is_flag=True, help="Print the trace as lines instead of the TUI.")
+@click.option(
+    "--timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds to wait for the upstream to connect or answer (then 504).",
+)
+@click.option(
+    "--max-body",
+    default=1 << 20,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Bytes of body and raw bytes kept per exchange and direction, each side.",
+)
+@click.option(
+    "--record",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write every event to FILE, a capture (JSON Lines, mode 0600) that `open` reads.",
+)
+def proxy(
+    upstream: str,
+    host: str,
+    port: int,
+    headless: bool,
+    timeout: float,
+    max_body: int,
+    record: str | None,
+) -> None:
+    """Listen on --host:--port and forward every request to UPSTREAM, an HTTP/1.1
+    server in any language (http://127.0.0.1:9000), showing both sides: the
+    client's and the upstream's bytes, the timings, and the exchange as the ASGI
+    messages an app would have seen.
+
+    A reverse proxy to UPSTREAM only: the host a client names is never
+    contacted. WebSocket upgrades are forwarded. An upstream that is down gets
+    the client a 502 saying why. Exit codes: 0; 1 when UPSTREAM is not an
+    http:// URL or the address cannot be bound.
+    """
+    from asgi_scope.config import Config
+    from asgi_scope.proxy import ReverseProxy, UpstreamError, parse_upstream, reachable
+    from asgi_scope.trace.recorder import Recorder
+
+    try:
+        target = parse_upstream(upstream)
+    except UpstreamError as exc:
+        _bad(str(exc))
+    config = Config(
+        app=f"proxy → {target.origin}{target.base}",
+        host=host,
+        port=port,
+        lifespan="off",
+        headless=headless,
+        max_body=max_body,
+    )
+    recorder = Recorder(max_body=max_body)
+    app = ReverseProxy(target, recorder, timeout)
+    why = reachable(target)
+    if why:
+        click.secho(
+            f"asgi-scope: warning: upstream {target.origin} is not reachable now ({why}); "
+            "clients get 502 until it is",
+            err=True,
+            fg="yellow",
+        )
+    writer = None
+    if record:
+        from asgi_scope.cli import capture_header
+        from asgi_scope.trace.capture import CaptureWriter
+
+        try:
+            writer = CaptureWriter(record, capture_header(config, recorder))
+        except OSError as exc:
+            _bad(f"cannot record to {record}: {exc.strerror or exc}")
+        recorder.taps.append(writer)
+    try:
+        if headless:
+            _proxy_headless(config, app, recorder)
+        else:
+            _proxy_tui(config, app, recorder)
+    finally:
+        if writer is not None:
+            recorder.drain()
+            writer.close()
+
+
+def _proxy_headless(config: object, app: object, recorder: object) -> None:
+    from asgi_scope.console import Printer, print_forever
+    from asgi_scope.server.runner import Server, StartupError
+
+    async def run() -> None:
+        server = Server(config, app, recorder)  # type: ignore[arg-type]
+        printing = asyncio.get_running_loop().create_task(
+            print_forever(recorder, Printer())  # type: ignore[arg-type]
+        )
+        try:
+            await server.serve(
+                ready=lambda: click.echo(f"asgi-scope: proxy listening on {server.url}", err=True)
+            )
+        finally:
+            printing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await printing
+
+    try:
+        asyncio.run(run())
+    except StartupError as exc:
+        _bad(str(exc))
+    except KeyboardInterrupt:
+        pass
+
+
+def _proxy_tui(config: object, app: object, recorder: object) -> None:
+    from asgi_scope.cli import capture_header
+    from asgi_scope.server.runner import ServerThread, StartupError
+    from asgi_scope.ui.app import ScopeApp
+
+    thread = ServerThread(config, app, recorder)  # type: ignore[arg-type]
+    try:
+        thread.start()
+    except StartupError as exc:
+        _bad(str(exc))
+    ui = ScopeApp(
+        recorder,  # type: ignore[arg-type]
+        app_name=config.app,  # type: ignore[attr-defined]
+        url=thread.url,
+        on_quit=thread.stop,
+        header=capture_header(config, recorder),  # type: ignore[arg-type]
+        keep=config.keep,  # type: ignore[attr-defined]
+        keep_bytes=config.keep_bytes,  # type: ignore[attr-defined]
+    )
+    signal.signal(signal.SIGTERM, lambda *_: ui.exit())
+    try:
+        ui.run()
+    finally:
+        thread.stop(timeout=5, force=True)

@@ -247,6 +247,50 @@ class SpecViolation(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamBytes(Event):
+    """Bytes ``asgi-scope proxy`` exchanged with the upstream server for ``exchange``.
+
+    ``direction`` is ``"out"`` (written to the upstream: the forwarded request)
+    or ``"in"`` (read from it: its response). ``offset`` is the first byte's
+    offset in that direction's stream of the exchange's own upstream connection
+    (one per exchange, so both streams start at 0). ``data`` may be cut short by
+    the body cap; ``size`` is the true length.
+    """
+
+    exchange: int
+    direction: str
+    offset: int
+    data: bytes
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyTimings(Event):
+    """How ``asgi-scope proxy`` spent an exchange's time, recorded when it ends.
+
+    ``upstream`` is the upstream's origin (``http://127.0.0.1:9000``); ``status``
+    its response status (0 if none came). Nanoseconds: ``connect_ns`` to open the
+    upstream connection; ``upstream_ns`` from the first byte written upstream to
+    the last byte read from it (the upstream's work and the transfer);
+    ``client_ns`` spent waiting on the client (for request body to arrive, for
+    response bytes to be taken); ``total_ns`` the proxy app's whole call, so the
+    proxy's own time is ``total_ns - connect_ns - upstream_ns - client_ns`` (the
+    parts overlap when bodies stream, and the rest is then clamped at 0).
+    ``error`` says why the upstream failed (``"connection refused"``), else ``""``;
+    the client got a 502 Bad Gateway then (RFC 9110 §15.6.3) if nothing was sent.
+    """
+
+    exchange: int
+    upstream: str
+    status: int
+    connect_ns: int
+    upstream_ns: int
+    client_ns: int
+    total_ns: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class ServerNote(Event):
     """Something the server did or saw that is not a message: listening, lifespan
     unsupported, shutting down. ``level`` is ``"info"``, ``"warning"`` or ``"error"``."""
@@ -267,5 +311,7 @@ EXCHANGE_EVENTS = (
     WebSocketFrame,
     LifespanState,
     SpecViolation,
+    UpstreamBytes,
+    ProxyTimings,
 )
 """The event classes that carry an ``exchange`` field."""

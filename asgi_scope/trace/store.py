@@ -34,9 +34,11 @@ from asgi_scope.trace.events import (
     MessageReceived,
     MessageSent,
     ProtocolError,
+    ProxyTimings,
     ScopeCreated,
     ServerNote,
     SpecViolation,
+    UpstreamBytes,
     WebSocketFrame,
     Wire,
 )
@@ -435,6 +437,13 @@ class Store:
         elif isinstance(event, SpecViolation):
             exchange.violations += 1
             self.violations += 1
+        elif isinstance(event, UpstreamBytes):  # asgi-scope proxy's upstream side
+            exchange.kept += len(event.data)
+            self.kept_bytes += len(event.data)
+        elif isinstance(event, ProxyTimings) and event.error:
+            exchange.error = f"upstream: {event.error}"
+            exchange.state = "error"
+            self.errors += 1
         elif isinstance(event, AppRaised):
             exchange.error = f"{event.exc_type}: {event.message}"
             exchange.state = "error"

@@ -17,6 +17,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from asgi_scope.trace.events import UpstreamBytes
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Connection, Exchange
 from asgi_scope.trace.summary import fmt_bytes
@@ -112,6 +113,8 @@ class HexView(ScrollView, can_focus=True):
                 ("out", "response", exchange.wire_out),
             ):
                 if blocks:
+                    # asgi-scope proxy: the upstream's side, in the order of the flow
+                    blocks.extend(self._upstream(exchange))
                     blocks.append(_Title(Text("")))
                 blocks.extend(self._section(connection, direction, label, wire))
         if exchange is not self._exchange:
@@ -139,6 +142,34 @@ class HexView(ScrollView, can_focus=True):
             position = offset + len(data)
         if end > position:
             blocks.append(self._gap(end - position))
+        return blocks
+
+    def _upstream(self, exchange: Exchange) -> list[_Title | _Run]:
+        """The bytes ``asgi-scope proxy`` wrote to and read from the upstream for
+        this exchange (:class:`UpstreamBytes`), shown between the client's request and
+        response; none otherwise."""
+        chunks: dict[str, list[tuple[int, bytes]]] = {"out": [], "in": []}
+        sizes = {"out": 0, "in": 0}
+        for event in exchange.events:
+            if isinstance(event, UpstreamBytes) and event.direction in chunks:
+                chunks[event.direction].append((event.offset, event.data))
+                sizes[event.direction] = event.offset + event.size
+        blocks: list[_Title | _Run] = []
+        title_style = self._style("title")
+        labels = (("out", "upstream request: {} sent"), ("in", "upstream response: {} received"))
+        for direction, label in labels:
+            if not chunks[direction]:
+                continue
+            blocks.append(_Title(Text("")))
+            blocks.append(_Title(Text(label.format(fmt_bytes(sizes[direction])), title_style)))
+            position = 0
+            for offset, data in runs(chunks[direction]):
+                if offset > position:
+                    blocks.append(self._gap(offset - position))
+                blocks.append(_Run(f"upstream-{direction}", offset, data))
+                position = offset + len(data)
+            if sizes[direction] > position:
+                blocks.append(self._gap(sizes[direction] - position))
         return blocks
 
     def _gap(self, size: int) -> _Title:

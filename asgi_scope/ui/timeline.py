@@ -13,11 +13,12 @@ from asgi_scope.trace.events import (
     MessageReceived,
     MessageSent,
     ProtocolError,
+    ProxyTimings,
     WebSocketFrame,
 )
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Connection, Exchange
-from asgi_scope.trace.summary import event_summary, fmt_duration
+from asgi_scope.trace.summary import event_summary, fmt_duration, proxy_timings
 from asgi_scope.ui.messages import SHOWN
 
 LABEL = 24
@@ -130,6 +131,9 @@ class TimelineView(VerticalScroll):
                 if connection.reason and not connection.reason.startswith("closed by"):
                     closed += f" ({safe_text(connection.reason)})"
             peer = ":".join(map(str, connection.client)) if connection.client else "?"
+            if connection.pid:  # attached from another process's stream
+                source = safe_text(connection.source)
+                closed += f"; recorded by the {source} in pid {connection.pid}"
             text.append(
                 f"connection {connection.id} from {safe_text(peer)}, {closed}\n",
                 self._style("title"),
@@ -147,6 +151,10 @@ class TimelineView(VerticalScroll):
         text.append(
             f"exchange {exchange.id}, {fmt_duration(t1 - exchange.t_start)}\n", self._style("title")
         )
+        for event in exchange.events:
+            if isinstance(event, ProxyTimings):  # asgi-scope proxy: where the time went
+                style = self._style("error" if event.error else "dim")
+                text.append(proxy_timings(event) + "\n", style)
         scale = Scale(exchange.t_start, t1, width - label - 1)
         text.append(" " * (label + 1) + scale.axis() + "\n", self._style("dim"))
         for event in exchange.events:

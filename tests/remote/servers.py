@@ -109,4 +109,3 @@ class Processes:
         for proc in self.procs:
             if proc.poll() is None:
                 self.stop(proc, timeout=TIMEOUT)
-
