@@ -330,7 +330,7 @@ class HTTPProtocol(asyncio.Protocol):
             )
         self.cycle = cycle
         cycle.shim.scope_created(scope, wire)
-        self.state.start_task(cycle.run())
+        self.state.start_task(cycle.run(), cycle)
 
     def _scope(self, request: h11.Request) -> dict[str, Any]:
         """The ASGI HTTP connection scope (ASGI HTTP spec 2.3, "Connection Scope")."""

@@ -83,6 +83,10 @@ class Lifespan:
                 self.unsupported = True
                 level = "error" if self.state.config.lifespan == "on" else "info"
                 self._note(level, f"lifespan unsupported by the app ({type(exc).__name__})")
+            elif not isinstance(exc, asyncio.CancelledError):
+                # After startup: the app's lifespan failed while serving or at
+                # shutdown (as uvicorn's "Exception in 'lifespan' protocol").
+                self._note("error", f"lifespan raised {type(exc).__name__}: {exc}")
             if not isinstance(exc, Exception):
                 raise
         finally:

@@ -19,6 +19,7 @@ from asgi_scope.config import Config
 from asgi_scope.server.http import HTTPProtocol
 from asgi_scope.server.lifespan import Lifespan, LifespanFailed
 from asgi_scope.server.state import ASGIApp, ServerState
+from asgi_scope.server.watchdog import Watchdog
 from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.recorder import Recorder
 
@@ -46,6 +47,7 @@ class Server:
         self._server: asyncio.base_events.Server | None = None
         self._force = False
         self._lifespan: Lifespan | None = None
+        self.watchdog = Watchdog(self.state)
 
     @property
     def url(self) -> str:
@@ -76,9 +78,11 @@ class Server:
             self._install_signal_handlers()
         if ready is not None:
             ready()
+        self.watchdog.start()
         try:
             await self.exit.wait()
         finally:
+            self.watchdog.stop()
             await self._shutdown(lifespan)
 
     def stop(self, force: bool = False) -> None:

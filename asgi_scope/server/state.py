@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import time
 from collections.abc import Coroutine
@@ -33,6 +34,8 @@ class ServerState:
         self.recorder = recorder
         self.connections: set[HTTPProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.started: collections.deque[Any] = collections.deque(maxlen=64)
+        """What started a task lately (request cycles, sessions), for the watchdog."""
         self.lifespan_state: dict[str, Any] = {}
         self.should_exit = False
         self._conn_ids = itertools.count(1)
@@ -48,8 +51,11 @@ class ServerState:
         """A new exchange id."""
         return next(self._exchange_ids)
 
-    def start_task(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run ``coro`` as a task the server waits for at shutdown."""
+    def start_task(self, coro: Coroutine[Any, Any, None], owner: Any = None) -> None:
+        """Run ``coro`` as a task the server waits for at shutdown; ``owner`` (the
+        request cycle or session it runs) is noted for the watchdog."""
+        if owner is not None:
+            self.started.append(owner)
         task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)

@@ -318,7 +318,7 @@ class WebSocketSession:
             return
         self.shim.scope_created(self.scope, self.head_wire)
         self.queue.append(({"type": "websocket.connect"}, self.head_wire, 0))
-        self.proto.state.start_task(self.run())
+        self.proto.state.start_task(self.run(), self)
 
     def data_received(self, data: bytes) -> None:
         """Bytes that arrived after the handshake request (frames, once accepted)."""
