@@ -187,8 +187,26 @@ def main() -> None:
     is_flag=True,
     help="Exit with code 4 if the app broke an ASGI rule; headless, say so loudly at once.",
 )
+@click.option(
+    "--step",
+    is_flag=True,
+    help="Step mode: hold each message at the shim until you press space (TUI only).",
+)
+@click.option(
+    "--break",
+    "break_",
+    metavar="FILTER",
+    help="Step only through exchanges matching FILTER, e.g. '~m POST' (implies --step).",
+)
 @click.version_option(__version__, "--version", prog_name="asgi-scope")
-def run(app: str | None, record: str | None, strict: bool, **options: object) -> None:
+def run(
+    app: str | None,
+    record: str | None,
+    strict: bool,
+    step: bool,
+    break_: str | None,
+    **options: object,
+) -> None:
     """Run an ASGI APP (as module:attribute, e.g. main:app) and watch every
     scope, message and byte it exchanges, live.
 
@@ -196,6 +214,7 @@ def run(app: str | None, record: str | None, strict: bool, **options: object) ->
     replay (asgi-scope COMMAND --help).
     """
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
+    _check_step_flags(config, step, break_)
     try:
         asgi_app = load_app(
             config.app, app_dir=config.app_dir, factory=config.factory, interface=config.interface
@@ -214,6 +233,8 @@ def run(app: str | None, record: str | None, strict: bool, **options: object) ->
             bold=True,
         )
     recorder = Recorder(max_body=config.max_body)
+    if not (config.headless or config.quiet):  # the TUI can always step (S)
+        recorder.gate = _gate(recorder, step, break_)
     writer = _start_recording(record, config, recorder) if record else None
     watch = _watch_strictly(config, recorder) if strict else None
     try:
@@ -236,6 +257,32 @@ def run(app: str | None, record: str | None, strict: bool, **options: object) ->
             fg="red",
         )
         sys.exit(STRICT_FAILURE)
+
+
+def _gate(recorder: Recorder, step: bool, break_: str | None) -> object:
+    """Step mode's gate for the TUI: holding if ``--step`` or ``--break``."""
+    from asgi_scope.trace.filter import parse
+    from asgi_scope.trace.step import Gate
+
+    gate = Gate(stepping=step or bool(break_), now=recorder.now)
+    if break_:
+        gate.set_breakpoint(parse(break_))
+    return gate
+
+
+def _check_step_flags(config: Config, step: bool, break_: str | None) -> None:
+    """``--step`` and ``--break`` need the TUI, and ``--break`` a filter that parses."""
+    if (step or break_) and (config.headless or config.quiet):
+        raise click.UsageError("--step and --break need the TUI: drop --headless/--quiet")
+    if break_:
+        from asgi_scope.trace.filter import FilterError, parse
+
+        try:
+            parse(break_)
+        except FilterError as exc:
+            raise click.BadParameter(
+                f"{exc} (at character {exc.position + 1})", param_hint="--break"
+            ) from None
 
 
 def _violation(event: object) -> str:

@@ -23,8 +23,10 @@ from textual.widgets import Footer, Static
 
 from asgi_scope.trace.capture import Header
 from asgi_scope.trace.events import ServerNote
+from asgi_scope.trace.filter import parse as parse_filter
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.step import Gate
 from asgi_scope.trace.store import Store
 from asgi_scope.ui.detail import DetailPane
 from asgi_scope.ui.exchanges import ExchangeTable
@@ -36,6 +38,7 @@ from asgi_scope.ui.messages import MessagesView
 from asgi_scope.ui.notes import NotesBar, NotesScreen
 from asgi_scope.ui.search import SearchScreen
 from asgi_scope.ui.share import ShareActions
+from asgi_scope.ui.step_bar import BreakpointScreen, StepBar
 
 TICK = 1 / 30
 """Seconds between drains of the recorder."""
@@ -90,6 +93,13 @@ class ScopeApp(ShareActions, App[None]):
         Binding("question_mark", "help", "Help", tooltip="Every key and the filter syntax"),
         Binding(
             "ctrl+f", "search", "Search", show=False, tooltip="Search the messages' full bodies"
+        ),
+        Binding("S", "toggle_step", "Step mode", show=False, tooltip="Step mode on/off"),
+        Binding("space", "step", "Step", show=False, tooltip="Step mode: let one message go"),
+        Binding("C", "continue_exchange", "Continue", show=False, tooltip="Step mode: finish it"),
+        Binding("G", "continue_all", "Continue all", show=False, tooltip="Step mode: stop"),
+        Binding(
+            "B", "breakpoint", "Breakpoint", show=False, tooltip="Step mode: hold only a filter"
         ),
         Binding(
             "w", "save_capture", "Save", show=False, tooltip="Save the session as a capture file"
@@ -165,6 +175,7 @@ class ScopeApp(ShareActions, App[None]):
             yield FilterBar(id="filter-bar")
             yield ExchangeTable(id="exchanges")
             yield DetailPane(id="detail")
+        yield StepBar(id="step-bar")
         yield NotesBar(id="notes")
         yield Footer()
 
@@ -179,6 +190,9 @@ class ScopeApp(ShareActions, App[None]):
         self._body = self.query_one("#body")
         self._filter_bar = self.query_one(FilterBar)
         self._filter_bar.display = False
+        self._step_bar = self.query_one(StepBar)
+        self._step_bar.sync(self.recorder.gate, force=True)
+        self._breakpoint_text = ""
         self._table.focus()
         self._show_empty(True)
         self._pin_console_size()
@@ -219,6 +233,8 @@ class ScopeApp(ShareActions, App[None]):
             return  # shutting down
         events = self.recorder.drain()
         now = self.recorder.now()
+        if self.recorder.gate is not None:
+            self._sync_step()
         if not events:
             self._idle_ticks += 1
             if self._detail_pending is not None:  # the server has gone quiet
@@ -313,6 +329,66 @@ class ScopeApp(ShareActions, App[None]):
         """Open the filter bar over the exchanges (trace/filter.py has the syntax)."""
         self._filter_bar.open()
 
+    # -- step mode (trace/step.py) ---------------------------------------
+
+    def _sync_step(self) -> None:
+        """Redraw the step bar if the gate changed; select a newly held exchange."""
+        held = self._step_bar.sync(self.recorder.gate)
+        if held and self.follow and str(held[0].exchange) in self._table.rows:
+            self._table.move_cursor(row=self._table.get_row_index(str(held[0].exchange)))
+
+    def _gate_or_say(self) -> Gate | None:
+        gate = self.recorder.gate
+        if gate is None:
+            self.notify("No server runs here: nothing to step.", markup=False)
+        return gate
+
+    def action_toggle_step(self) -> None:
+        """Step mode on or off (off lets everything held go)."""
+        gate = self._gate_or_say()
+        if gate is not None:
+            gate.set_stepping(not gate.stepping)
+            self._step_bar.sync(gate, force=True)
+
+    def action_step(self) -> None:
+        """Let one held message go: the selected exchange's, else the oldest."""
+        gate = self._gate_or_say()
+        if gate is not None:
+            gate.step(self._table.selected_id)
+
+    def action_continue_exchange(self) -> None:
+        """Let the held exchange (the selected one, else the oldest held) finish."""
+        gate = self._gate_or_say()
+        if gate is None:
+            return
+        held = gate.held()
+        mine = [h for h in held if h.exchange == self._table.selected_id]
+        if mine or held:
+            gate.continue_exchange((mine or held)[0].exchange)
+
+    def action_continue_all(self) -> None:
+        """Release everything held and stop stepping."""
+        gate = self._gate_or_say()
+        if gate is not None:
+            gate.continue_all()
+            self._step_bar.sync(gate, force=True)
+
+    def action_breakpoint(self) -> None:
+        """Step only through exchanges matching a filter (turns step mode on)."""
+        gate = self._gate_or_say()
+        if gate is None:
+            return
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            self._breakpoint_text = text
+            gate.set_breakpoint(parse_filter(text))
+            gate.set_stepping(True)
+            self._step_bar.sync(gate, force=True)
+
+        self.push_screen(BreakpointScreen(self._breakpoint_text), chosen)
+
     def action_search(self) -> None:
         """Search the selected exchange's messages (Enter again: the next match)."""
         messages = self._detail.query_one(MessagesView)
@@ -373,6 +449,8 @@ class ScopeApp(ShareActions, App[None]):
     async def action_quit(self) -> None:
         """Stop the server cleanly (``on_quit``) and exit; a second quit exits at once
         (``on_quit`` is called again, which the server takes as "stop now")."""
+        if self.recorder.gate is not None:  # nothing may wait for a key any more
+            self.recorder.gate.continue_all()
         if self._quitting or self.on_quit is None:
             if self.on_quit is not None:
                 threading.Thread(target=self.on_quit, name="force-quit", daemon=True).start()
