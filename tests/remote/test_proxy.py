@@ -290,3 +290,57 @@ def test_the_command_forwards_and_prints_both_sides(procs: Processes, fastapi_up
     assert "scope GET /items/5 HTTP/1.1" in out
     assert "⇉ upstream sent" in out and "⇇ upstream received" in out
     assert f"upstream {fastapi_upstream}: 200; client" in out
+
+
+# -- WebSocket ---------------------------------------------------------------------------
+
+
+def test_a_websocket_session_is_relayed_both_ways(fastapi_upstream, proxy_to):
+    from websockets.sync.client import connect
+
+    from asgi_scope.trace.events import WebSocketFrame
+
+    live = proxy_to(fastapi_upstream)
+    with connect(live.url.replace("http", "ws") + "/ws/echo", open_timeout=5) as ws:
+        ws.send("hello")
+        assert ws.recv(timeout=5) == "echo: hello"
+        ws.send("again")
+        assert ws.recv(timeout=5) == "echo: again"
+    timing = timings(live)
+    assert timing.status == 101 and not timing.error
+    sent = upstream_bytes(live, timing.exchange, "out")
+    head = sent.split(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"get /ws/echo http/1.1\r\n")
+    assert b"\r\nupgrade: websocket" in head and b"\r\nvia: 1.1 asgi-scope" in head
+    assert b"\r\nx-forwarded-for: 127.0.0.1" in head
+    received = upstream_bytes(live, timing.exchange, "in")
+    assert received.startswith(b"HTTP/1.1 101 ")
+    assert b"echo: hello" in received  # the upstream's frames are not masked
+    live.collect()
+    client_frames = live.events(WebSocketFrame, exchange=timing.exchange)
+    assert any(f.direction == "in" and f.payload == b"hello" for f in client_frames)
+    assert any(f.direction == "out" and f.payload == b"echo: hello" for f in client_frames)
+
+
+def test_a_websocket_the_upstream_refuses_gets_its_status(http_server, proxy_to):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    live = proxy_to(http_server)
+    with pytest.raises(InvalidStatus) as refused:
+        connect(live.url.replace("http", "ws") + "/hello.txt", open_timeout=5)
+    # http.server knows no WebSocket: it answers the GET, with 200 and the file.
+    assert refused.value.response.status_code == 200
+    assert refused.value.response.body == b"hello from http.server\n"
+    assert timings(live).status == 200
+
+
+def test_a_websocket_to_an_upstream_that_is_down_is_a_502(proxy_to):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    live = proxy_to(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(InvalidStatus) as refused:
+        connect(live.url.replace("http", "ws") + "/ws", open_timeout=5)
+    assert refused.value.response.status_code == 502
+    assert b"connection refused" in refused.value.response.body
