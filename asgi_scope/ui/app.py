@@ -59,6 +59,14 @@ def empty_state(url: str) -> Text:
     """The friendly text shown before the first request: how to send one."""
     url = safe_text(url)
     text = Text(justify="center")
+    if not url.startswith("http"):  # asgi-scope attach: a stream address, not a server
+        text.append("Waiting for a stream…\n\n", "bold")
+        text.append("Wrap your app, served by uvicorn, hypercorn or any ASGI server:\n\n")
+        text.append("  from asgi_scope import TraceMiddleware  \n", "reverse")
+        text.append(f'  app = TraceMiddleware(app, sink="{url}")  \n\n', "reverse")
+        text.append("Every worker that streams here shows up, with its pid.\n", "")
+        text.append("Scopes and ASGI messages show here; raw bytes need our own server.", "dim")
+        return text
     text.append("Waiting for the first request…\n\n", "bold")
     text.append("Send one from another terminal:\n\n")
     text.append(f"  curl {url.rstrip('/')}/  \n\n", "reverse")
