@@ -188,6 +188,11 @@ def main() -> None:
     help="Exit with code 4 if the app broke an ASGI rule; headless, say so loudly at once.",
 )
 @click.option(
+    "--explain",
+    is_flag=True,
+    help="Explain each event in plain words, with its spec section (TUI: press i).",
+)
+@click.option(
     "--step",
     is_flag=True,
     help="Step mode: hold each message at the shim until you press space (TUI only).",
@@ -203,6 +208,7 @@ def run(
     app: str | None,
     record: str | None,
     strict: bool,
+    explain: bool,
     step: bool,
     break_: str | None,
     **options: object,
@@ -239,9 +245,9 @@ def run(
     watch = _watch_strictly(config, recorder) if strict else None
     try:
         if config.headless or config.quiet:
-            _run_headless(config, asgi_app, recorder)
+            _run_headless(config, asgi_app, recorder, explain)
         else:
-            _run_tui(config, asgi_app, recorder)
+            _run_tui(config, asgi_app, recorder, explain)
     finally:
         if watch is not None:
             recorder.drain()  # what the view's last drain missed, counted
@@ -338,7 +344,7 @@ def _user_traceback(exc: BaseException) -> str:
     return "".join(tb.format()).rstrip()
 
 
-def _run_headless(config: Config, app: object, recorder: Recorder) -> None:
+def _run_headless(config: Config, app: object, recorder: Recorder, explain: bool = False) -> None:
     import asyncio
 
     from asgi_scope.console import Keeper, Printer, print_forever
@@ -346,7 +352,7 @@ def _run_headless(config: Config, app: object, recorder: Recorder) -> None:
     from asgi_scope.trace.store import Store
 
     store = Store(config.keep, config.keep_bytes)
-    printer: Printer | Keeper = Keeper(store) if config.quiet else Printer()
+    printer: Printer | Keeper = Keeper(store) if config.quiet else Printer(explain=explain)
 
     async def run() -> None:
         server = Server(config, app, recorder)
@@ -374,7 +380,7 @@ def _hint(url: str, config: Config) -> None:
         click.echo(f"asgi-scope: serving the demo app; try: curl {url}/", err=True)
 
 
-def _run_tui(config: Config, app: object, recorder: Recorder) -> None:
+def _run_tui(config: Config, app: object, recorder: Recorder, explain: bool = False) -> None:
     from asgi_scope.server.runner import ServerThread, StartupError
     from asgi_scope.ui.app import ScopeApp
 
@@ -394,6 +400,7 @@ def _run_tui(config: Config, app: object, recorder: Recorder) -> None:
         keep=config.keep,
         keep_bytes=config.keep_bytes,
     )
+    ui.explaining = explain
     signal.signal(signal.SIGTERM, lambda *_: ui.exit())
     try:
         ui.run()

@@ -37,6 +37,7 @@ from asgi_scope.trace.events import (
     UpstreamBytes,
     WebSocketFrame,
 )
+from asgi_scope.trace.explain import explain
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Store
@@ -44,7 +45,12 @@ from asgi_scope.trace.store import Store
 DRAIN_INTERVAL = 1 / 30
 """Seconds between two drains of the recorder (about 30 Hz)."""
 
-_NOTE_STYLES = {"info": "cyan", "warning": "bold yellow", "error": "bold red"}
+_NOTE_STYLES = {
+    "info": "cyan",
+    "warning": "bold yellow",
+    "error": "bold red",
+    "explain": "dim italic",  # --explain's words (trace/explain.py)
+}
 
 
 def _address(addr: tuple[str, int] | None) -> str:
@@ -59,7 +65,11 @@ class Printer:
     a trace piped to a file keeps up with the server (Rich renders line by line).
     """
 
-    def __init__(self, file: IO[str] | None = None, color: bool | None = None) -> None:
+    def __init__(
+        self, file: IO[str] | None = None, color: bool | None = None, explain: bool = False
+    ) -> None:
+        self.explain = explain
+        """``--explain``: each line is followed by what the event means (trace/explain.py)."""
         self.console = Console(
             file=file,
             highlight=False,
@@ -75,6 +85,8 @@ class Printer:
 
     def print(self, events: list[Event]) -> None:
         """Print one line per event (a few events print more, e.g. tracebacks)."""
+        if self.explain:
+            events = self._explaining(events)
         if self.plain:
             lines = [line for line in map(self.plain_line, events) if line is not None]
             if lines:
@@ -87,6 +99,18 @@ class Printer:
             line = self.line(event)
             if line is not None:
                 self.console.print(line)
+
+    @staticmethod
+    def _explaining(events: list[Event]) -> list[Event]:
+        """``events`` with an explanation note after each (printed dim, indented)."""
+        out: list[Event] = []
+        for event in events:
+            out.append(event)
+            if not isinstance(event, ServerNote):
+                words = explain(event)
+                text = f"↳ {words.text} ({words.section})"
+                out.append(ServerNote(0, event.t_ns, event.conn, "explain", text))
+        return out
 
     def line(self, event: Event) -> Text | None:
         """The line for ``event``, or None for events with nothing to say."""

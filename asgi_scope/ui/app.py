@@ -103,6 +103,9 @@ class ScopeApp(ShareActions, App[None]):
             "ctrl+f", "search", "Search", show=False, tooltip="Search the messages' full bodies"
         ),
         Binding("S", "toggle_step", "Step mode", show=False, tooltip="Step mode on/off"),
+        Binding(
+            "i", "toggle_explain", "Explain", show=False, tooltip="Explain each event, for learners"
+        ),
         Binding("space", "step", "Step", show=False, tooltip="Step mode: let one message go"),
         Binding("C", "continue_exchange", "Continue", show=False, tooltip="Step mode: finish it"),
         Binding("G", "continue_all", "Continue all", show=False, tooltip="Step mode: stop"),
@@ -166,6 +169,8 @@ class ScopeApp(ShareActions, App[None]):
         """The server a re-sent request goes to; None when no server runs."""
         self.follow = True
         """Whether new exchanges are selected as they arrive."""
+        self.explaining = False
+        """Start in explain mode (``--explain``; i toggles it)."""
         self._quitting = False
         self._idle_ticks = 0
         self._notes_shown = 0
@@ -201,6 +206,8 @@ class ScopeApp(ShareActions, App[None]):
         self._step_bar = self.query_one(StepBar)
         self._step_bar.sync(self.recorder.gate, force=True)
         self._breakpoint_text = ""
+        if self.explaining:  # --explain
+            self._detail.query_one(MessagesView).explain = True
         self._table.focus()
         self._show_empty(True)
         self._pin_console_size()
@@ -336,6 +343,12 @@ class ScopeApp(ShareActions, App[None]):
     def action_filter(self) -> None:
         """Open the filter bar over the exchanges (trace/filter.py has the syntax)."""
         self._filter_bar.open()
+
+    def action_toggle_explain(self) -> None:
+        """Explain mode: each event's detail opens with what it means and why."""
+        messages = self._detail.query_one(MessagesView)
+        messages.set_explain(not messages.explain)
+        self.notify(f"Explain mode {'on' if messages.explain else 'off'}", markup=False)
 
     # -- step mode (trace/step.py) ---------------------------------------
 

@@ -22,6 +22,7 @@ from asgi_scope.trace.events import (
     WebSocketFrame,
     Wire,
 )
+from asgi_scope.trace.explain import explain
 from asgi_scope.trace.safe import safe_bytes, safe_text
 from asgi_scope.trace.spec import rule as spec_rule
 from asgi_scope.trace.store import Exchange
@@ -122,6 +123,16 @@ def detail(event: Event, exchange: Exchange, width: int = 100) -> Text:
     return head
 
 
+def explanation_text(event: Event) -> Text:
+    """Explain mode's words for ``event`` and the section they come from."""
+    explanation = explain(event)
+    text = Text()
+    text.append("ⓘ ", "bold cyan")
+    text.append(explanation.text, "italic")
+    text.append(f"  ({explanation.section})\n", "dim")
+    return text
+
+
 def violation_text(event: SpecViolation) -> Text:
     """A spec violation in full: the rule, what the app did, the spec's words, where."""
     rule = spec_rule(event.rule)
@@ -210,6 +221,8 @@ class MessagesView(Container):
         self._events: dict[str, Event] = {}
         self.search_term = ""
         """The last search (:meth:`find_next`); its matches show under the detail."""
+        self.explain = False
+        """Explain mode: the detail opens with what the event means (trace/explain.py)."""
 
     def compose(self) -> ComposeResult:
         table = DataTable(cursor_type="row", id="message-list")
@@ -276,6 +289,11 @@ class MessagesView(Container):
         event.stop()
         self._show_detail(self._events.get(str(event.row_key.value)))
 
+    def set_explain(self, on: bool) -> None:
+        """Explain mode on or off; the selected event's detail is redrawn."""
+        self.explain = on
+        self._show_detail(self.selected)
+
     def find_next(self, term: str) -> bool:
         """Select the next message (after the selected one, wrapping) whose stored
         content contains ``term``, case-insensitive; False if none does."""
@@ -306,5 +324,7 @@ class MessagesView(Container):
             hits = find(searchable(event), self.search_term) if self.search_term else []
             if hits:  # on top, in view: the matches may be past the rendered cut
                 text = Text.assemble(hits_text(hits, self.search_term), "\n", text)
+            if self.explain:
+                text = Text.assemble(explanation_text(event), "\n", text)
             static.update(text)
         self.post_message(self.Picked(event))

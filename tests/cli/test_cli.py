@@ -254,3 +254,19 @@ def test_without_strict_violations_are_shown_and_the_exit_code_is_0() -> None:
     assert proc.returncode == 0
     assert "spec violation http.header-lowercase" in out
     assert "SPEC VIOLATION" not in err
+
+
+def test_explain_follows_each_line_with_what_it_means() -> None:
+    proc, url = start_headless("--explain")
+    try:
+        assert httpx.post(f"{url}/echo", content=b"hi", timeout=5).text == "hi"
+        time.sleep(0.3)
+    finally:
+        out, _ = stop(proc)
+    assert proc.returncode == 0
+    lines = out.splitlines()
+    request = next(i for i, line in enumerate(lines) if "http.request" in line and "→" in line)
+    assert "↳ The app's receive() returned the last (or only) piece" in lines[request + 1]
+    assert "(ASGI HTTP 2.5, Request - receive event)" in lines[request + 1]
+    start = next(i for i, line in enumerate(lines) if "http.response.start" in line)
+    assert "↳ The app started its response" in lines[start + 1]

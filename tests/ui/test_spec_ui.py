@@ -90,3 +90,24 @@ def test_strange_messages_are_shown_safely_and_flagged() -> None:
                 assert detail_text(ui).strip()
 
     run_live(odd_app, check)
+
+
+def test_explain_mode_opens_each_detail_with_what_it_means() -> None:
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        await get(f"{url}/Upper")
+        await until(pilot, lambda: any("⚠1" in r for r in table_rows(ui)))
+        await until(pilot, lambda: any("http.response.start ⚠" in r for r in message_rows(ui)))
+        await select_message(ui, pilot, "http.response.start ⚠")
+        assert "ⓘ" not in detail_text(ui)
+        await pilot.press("i")
+        await pilot.pause()
+        text = detail_text(ui)
+        assert text.startswith("ⓘ The app started its response: the status and headers.")
+        assert "(ASGI HTTP 2.5, Response Start - send event)" in text
+        await select_message(ui, pilot, "spec violation")
+        assert detail_text(ui).startswith("ⓘ The app broke the ASGI rule http.header-lowercase")
+        await pilot.press("i")
+        await pilot.pause()
+        assert "ⓘ" not in detail_text(ui)
+
+    run_live(broken_app, check)
