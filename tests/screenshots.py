@@ -2,7 +2,8 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m tests.screenshots
+    .venv/bin/python -m tests.screenshots               # all of them
+    .venv/bin/python -m tests.screenshots attach proxy  # some: demo, fastapi, attach, proxy
 
 Each shot starts the real server on a free port with a real app (the demo app,
 the FastAPI test app), sends real requests with httpx, and saves what the
@@ -15,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -72,24 +74,115 @@ async def settle(pause: Callable[[float], Awaitable[None]]) -> None:
         await pause(0.05)
 
 
-async def main() -> None:
+async def shoot_attach() -> None:
+    """``uvicorn --workers 4`` running the FastAPI app in TraceMiddleware, streaming
+    into ``asgi-scope attach`` (the listener and the TUI in this process)."""
+    import tempfile
+
+    from asgi_scope.attach import AttachRecorder, ListenerThread, wait_for_peers
+    from asgi_scope.stream import parse_address
+    from tests.remote.servers import Processes
+
+    folder = tempfile.mkdtemp(prefix="as-shot-", dir="/tmp")
+    address = f"unix:{folder}/s.sock"
+    recorder = AttachRecorder()
+    listener = ListenerThread(parse_address(address), recorder)
+    listener.start()
+    procs = Processes()
+    try:
+        _, url = procs.server("uvicorn", "tests.apps.traced:app", address, workers=4)
+        wait_for_peers(listener.listener, 4, 30)
+        app = ScopeApp(recorder, app_name=f"attached to {address}", url=address)
+        async with app.run_test(size=SIZE) as pilot:
+
+            def traffic() -> None:
+                for i in range(12):  # a new connection each: spread over the workers
+                    httpx.get(f"{url}/items/{i}", params={"q": "hi"}, timeout=10)
+                httpx.post(f"{url}/user", json={"name": "Ada", "age": 36}, timeout=10)
+
+            await asyncio.to_thread(traffic)
+            await settle(pilot.pause)
+            for name, keys in {"attach-workers": ["m"], "attach-hex": ["x"]}.items():
+                await pilot.press(*keys)
+                await settle(pilot.pause)
+                app.save_screenshot(f"{name}.svg", str(OUT))
+                print(f"wrote screenshots/{name}.svg")
+    finally:
+        procs.stop_all()
+        listener.stop()
+
+
+async def shoot_proxy() -> None:
+    """``asgi-scope proxy`` in front of uvicorn serving the FastAPI app."""
+    from asgi_scope.proxy import ReverseProxy, parse_upstream
+    from tests.remote.servers import Processes
+
+    procs = Processes()
+    try:
+        _, upstream = procs.server("uvicorn", "tests.apps.fastapi_app:app")
+        recorder = Recorder()
+        proxy = ReverseProxy(parse_upstream(upstream), recorder)
+        name = f"proxy → {upstream}"
+        server = ServerThread(Config(app=name, port=0, lifespan="off"), proxy, recorder)
+        server.start()
+        try:
+            app = ScopeApp(recorder, app_name=name, url=server.url)
+            async with app.run_test(size=SIZE) as pilot:
+                with httpx.Client(base_url=server.url, timeout=10) as client:
+                    await asyncio.to_thread(fastapi_traffic, client)
+                await settle(pilot.pause)
+                shots = {"proxy-hex": ["k", "k", "x"], "proxy-timeline": ["t"]}
+                for shot, keys in shots.items():
+                    await pilot.press(*keys)
+                    await settle(pilot.pause)
+                    if shot == "proxy-hex":  # from the client's request to the upstream's
+                        hex_view = app.query_one("#hex")
+                        hex_view.scroll_to(y=max(_line_of(hex_view, "upstream request") - 4, 0))
+                        await settle(pilot.pause)
+                    app.save_screenshot(f"{shot}.svg", str(OUT))
+                    print(f"wrote screenshots/{shot}.svg")
+        finally:
+            server.stop()
+    finally:
+        procs.stop_all()
+
+
+def _line_of(hex_view: Any, title: str) -> int:
+    """The line of the Hex view's first title that starts with ``title``."""
+    for block, line in zip(hex_view._blocks, hex_view._starts, strict=True):
+        text = getattr(block, "text", None)
+        if text is not None and text.plain.startswith(title):
+            return line
+    return 0
+
+
+async def main(groups: list[str]) -> None:
+    """Take the screenshots of ``groups`` (demo, fastapi, attach, proxy; all if none)."""
     OUT.mkdir(exist_ok=True)
-    await shoot(
-        DEMO_APP,
-        demo_traffic,
-        {"demo-messages": ["m", "tab", "down", "down"], "demo-hex": ["x"], "demo-scope": ["s"]},
-    )
-    await shoot(
-        "tests.apps.fastapi_app:app",
-        fastapi_traffic,
-        {
-            "fastapi-scope": ["s"],
-            "fastapi-messages": ["m"],
-            "fastapi-hex": ["x"],
-            "fastapi-timeline": ["t"],
-        },
-    )
+    if not groups or "demo" in groups:
+        await shoot(
+            DEMO_APP,
+            demo_traffic,
+            {"demo-messages": ["m", "tab", "down", "down"], "demo-hex": ["x"], "demo-scope": ["s"]},
+        )
+    if not groups or "fastapi" in groups:
+        await shoot(
+            "tests.apps.fastapi_app:app",
+            fastapi_traffic,
+            {
+                "fastapi-scope": ["s"],
+                "fastapi-messages": ["m"],
+                "fastapi-hex": ["x"],
+                "fastapi-timeline": ["t"],
+            },
+        )
+    if not groups or "attach" in groups:
+        await shoot_attach()
+    if not groups or "proxy" in groups:
+        await shoot_proxy()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import sys
+
+    asyncio.run(main(sys.argv[1:]))
