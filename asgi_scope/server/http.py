@@ -435,8 +435,13 @@ class HTTPProtocol(asyncio.Protocol):
                 self.transport.write(head)
 
     def send_error(self, exchange: int, status: int, body: bytes) -> None:
-        """Send a short plain-text error response of the server's own (cause 0)."""
+        """Send a short plain-text error response of the server's own (cause 0).
+
+        The answer to a HEAD request has no body (RFC 9110 §9.3.2); h11 frames it
+        so (a body would raise), and knows the method only privately.
+        """
         h = self.h11
+        body_sent = b"" if getattr(h, "_request_method", None) == b"HEAD" else body
         data = h.send(
             h11.Response(
                 status_code=status,
@@ -448,7 +453,9 @@ class HTTPProtocol(asyncio.Protocol):
                 reason=_REASONS.get(status, b""),
             )
         )
-        data += h.send(h11.Data(data=body)) + h.send(h11.EndOfMessage())
+        if body_sent:
+            data += h.send(h11.Data(data=body_sent))
+        data += h.send(h11.EndOfMessage())
         self.write(data, exchange, 0, len(data))
 
     def close(self, by: str, reason: str) -> None:

@@ -491,7 +491,8 @@ class WebSocketSession:
                    (b"connection", b"close"), *self.proto.state.default_headers()]  # fmt: skip
         data = h.send(h11.Response(status_code=status, headers=headers,
                                    reason=_REASONS.get(status, b"")))  # fmt: skip
-        data += h.send(h11.Data(data=body)) if body else b""
+        if body and self.request.method != b"HEAD":  # no body in an answer to HEAD
+            data += h.send(h11.Data(data=body))
         data += h.send(h11.EndOfMessage())
         self.out_budget -= self.proto.write(data, self.exchange, cause, self.out_budget)
         self.response_complete = True
