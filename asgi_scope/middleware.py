@@ -266,7 +266,9 @@ class StreamSender:
         self._reported = min(self._reported, self._missed())
         try:
             if address.kind == "file":
-                self._file = create_private(address.path)
+                # One file per process: several workers writing one file would
+                # interleave their lines. "{pid}" in the path names each one's.
+                self._file = create_private(address.path.replace("{pid}", str(os.getpid())))
                 self._file.write(json.dumps(self.header().to_json(), ensure_ascii=False) + "\n")
                 self._file.flush()
             else:

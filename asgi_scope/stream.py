@@ -18,7 +18,9 @@ Addresses (:func:`parse_address`), as given to ``sink=`` and ``attach``:
   TCP on a loopback address. Other hosts are refused: the stream carries
   cookies and ``Authorization`` headers in clear text;
 * ``file:trace.jsonl`` or any other path (sink only): a capture file that
-  ``asgi-scope open`` reads.
+  ``asgi-scope open`` reads, created (truncated) by the first event. It is one
+  process's: with several workers, put ``{pid}`` in the path
+  (``trace-{pid}.jsonl``) for a file per worker.
 """
 
 from __future__ import annotations

@@ -39,6 +39,11 @@ def test_uvicorn_workers_stream_into_one_headless_attach(procs: Processes, sock_
     attach = procs.attach(f"unix:{sock_path}")
     server, url = procs.server("uvicorn", "tests.apps.traced:app", f"unix:{sock_path}", 2)
     send_requests(url, [f"/items/{i}?q=w" for i in range(12)])
+    from websockets.sync.client import connect
+
+    with connect(url.replace("http", "ws") + "/ws/echo", open_timeout=5) as ws:
+        ws.send("hi")
+        assert ws.recv(timeout=5) == "echo: hi"
     time.sleep(1.0)  # the senders drain every 50 ms, the printer every 33 ms
     procs.stop(server)
     time.sleep(0.5)
@@ -52,6 +57,9 @@ def test_uvicorn_workers_stream_into_one_headless_attach(procs: Processes, sock_
     recorded = set(re.findall(r"recorded by the middleware in pid (\d+), no raw bytes", out))
     assert recorded and recorded <= pids
     assert "lifespan.startup.complete" in out
+    assert "scope websocket /ws/echo" in out or "scope WS /ws/echo" in out, out
+    assert "websocket.accept" in out and "websocket.receive" in out
+    assert "complete 101" in out
     assert len(re.findall(r"pid \d+ detached", out)) == 2  # the workers shut down cleanly
 
 
