@@ -1,16 +1,21 @@
-"""The TUI on a real server whose app blocks the event loop: the UI stays
-responsive (it runs on its own loop), the watchdog's warning is notified and
-listed in the notes, naming the exchange."""
+"""The TUI on a real server whose app misbehaves. An app that blocks the event
+loop: the UI stays responsive (it runs on its own loop), the watchdog's
+warning is notified and listed in the notes, naming the exchange. An app that
+never answers: its exchange shows as open, and stays open while the app runs."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
+
+import httpx
 
 from asgi_scope.ui.app import ScopeApp
 from tests.live import read_body, respond
 from tests.ui.conftest import screen_text
+from tests.ui.test_app import table_rows
 from tests.ui.test_live import get, run_live, until
 
 
@@ -36,3 +41,24 @@ def test_a_blocked_server_loop_is_notified_naming_the_exchange() -> None:
         assert note.level == "warning" and "GET /block" in note.text
 
     run_live(blocking_app, check)
+
+
+async def never_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        await asyncio.Event().wait()  # never answers
+
+
+def test_an_exchange_the_app_never_answers_shows_open() -> None:
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        request = asyncio.ensure_future(get(f"{url}/never", timeout=1.0))
+        await until(pilot, lambda: any("/never" in r and "open" in r for r in table_rows(ui)))
+        await pilot.pause(0.5)  # still open, still shown
+        assert any("/never" in r and "open" in r for r in table_rows(ui))
+        with contextlib.suppress(httpx.ReadTimeout):  # the client gives up
+            await request
+        # The client has gone; the app is still running, so the row stays open.
+        connections = ui.store.connections.values()
+        await until(pilot, lambda: all(c.t_close is not None for c in connections))
+        assert any("/never" in r and "open" in r for r in table_rows(ui))
+
+    run_live(never_app, check)
