@@ -14,6 +14,7 @@ from asgi_scope.trace.events import (
     ScopeCreated,
     WebSocketFrame,
 )
+from asgi_scope.trace.framing import event_at
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.ui.hex_view import HexView, Highlight
 from asgi_scope.ui.messages import MessagesView
@@ -54,6 +55,7 @@ class DetailPane(Container):
         self._exchange: Exchange | None = None
         self._now = 0
         self._stale: set[str] = set()
+        self._hex_picked = 0  # seq of the message the Hex cursor selected, until Picked
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="tabs", initial="tab-messages"):
@@ -151,4 +153,22 @@ class DetailPane(Container):
 
     def on_messages_view_picked(self, event: MessagesView.Picked) -> None:
         event.stop()
-        self.query_one(HexView).set_highlight(wire_of(event.event, self._exchange))
+        from_hex = event.event is not None and event.event.seq == self._hex_picked
+        self._hex_picked = 0
+        self.query_one(HexView).set_highlight(
+            wire_of(event.event, self._exchange), scroll=not from_hex
+        )
+
+    def on_hex_view_cursor_moved(self, event: HexView.CursorMoved) -> None:
+        """The byte cursor moved: select the message that byte came from or became
+        (the Hex view keeps its place; the message's bytes light up around the cursor)."""
+        event.stop()
+        if self._exchange is None:
+            return
+        found = event_at(self._exchange, event.direction, event.offset)
+        if found is None:
+            return
+        messages = self.query_one(MessagesView)
+        if messages.selected is not found:
+            self._hex_picked = found.seq
+            messages.select_seq(found.seq)

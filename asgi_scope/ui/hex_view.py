@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from asgi_scope.trace.events import UpstreamBytes
+from asgi_scope.trace.framing import PART_NAMES, Part, parts
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Connection, Exchange
 from asgi_scope.trace.summary import fmt_bytes
@@ -76,7 +79,22 @@ def _no_raw_bytes(connection: Connection, style: Style) -> list[_Title]:
 
 
 class HexView(ScrollView, can_focus=True):
-    """A hex dump of the exchange's request bytes, then its response bytes."""
+    """A hex dump of the exchange's request bytes, then its response bytes.
+
+    Bytes are coloured by the part of the message they are (trace/framing.py: head,
+    chunk size, chunk data, last chunk, trailers). A byte cursor (arrows; ``[`` and
+    ``]`` jump by part) says which part it is in and posts :class:`CursorMoved`, so
+    the pane can select the message the byte came from or became.
+    """
+
+    BINDINGS = [
+        Binding("left", "cursor(-1)", "Byte left", show=False),
+        Binding("right", "cursor(1)", "Byte right", show=False),
+        Binding("up", "cursor_row(-1)", "Row up", show=False),
+        Binding("down", "cursor_row(1)", "Row down", show=False),
+        Binding("left_square_bracket", "part(-1)", "Previous part", show=False),
+        Binding("right_square_bracket", "part(1)", "Next part", show=False),
+    ]
 
     COMPONENT_CLASSES = {
         "hex-view--offset",
@@ -84,7 +102,25 @@ class HexView(ScrollView, can_focus=True):
         "hex-view--highlight",
         "hex-view--title",
         "hex-view--gap",
+        "hex-view--cursor",
+        "hex-view--part-head",
+        "hex-view--part-interim",
+        "hex-view--part-body",
+        "hex-view--part-chunk-size",
+        "hex-view--part-chunk-data",
+        "hex-view--part-chunk-end",
+        "hex-view--part-last-chunk",
+        "hex-view--part-trailers",
+        "hex-view--part-frames",
     }
+
+    class CursorMoved(Message):
+        """The byte cursor is on stream ``offset`` of ``direction`` (``"in"``/``"out"``)."""
+
+        def __init__(self, direction: str, offset: int) -> None:
+            super().__init__()
+            self.direction = direction
+            self.offset = offset
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -95,12 +131,17 @@ class HexView(ScrollView, can_focus=True):
         self._exchange: Exchange | None = None
         self.highlight: Highlight | None = None
         """The highlighted byte range, if any."""
+        self.cursor: tuple[str, int] | None = None
+        """The byte cursor: ``(direction, stream offset)``, once the user moves it."""
+        self._parts: dict[str, list[Part]] = {}
+        self._part_starts: dict[str, list[int]] = {}
 
     # -- data ---------------------------------------------------------------
 
     def show(self, exchange: Exchange | None, connection: Connection | None) -> None:
         """Dump ``exchange``'s bytes, read from ``connection``'s kept chunks."""
         blocks: list[_Title | _Run] = []
+        self._parts, self._part_starts = {}, {}
         if exchange is None:
             blocks.append(_Title(Text("No exchange selected.")))
         elif connection is None:
@@ -120,6 +161,7 @@ class HexView(ScrollView, can_focus=True):
         if exchange is not self._exchange:
             self._exchange = exchange
             self.highlight = None
+            self.cursor = None
             self.scroll_to(0, 0, animate=False)
         self._blocks = blocks
         ends = [b.offset + len(b.data) for b in blocks if isinstance(b, _Run)]
@@ -134,8 +176,14 @@ class HexView(ScrollView, can_focus=True):
         verb = "received" if direction == "in" else "sent"
         title = f"{label}: {fmt_bytes(end - start)} {verb}, stream bytes {start}–{end}"
         blocks: list[_Title | _Run] = [_Title(Text(title, title_style))]
+        kept = runs(connection.slice(direction, wire))
+        if kept and kept[0][0] == start:  # the head is kept: name the parts
+            found = parts(kept[0][1], start)
+            self._parts[direction] = found
+            self._part_starts[direction] = [p.start for p in found]
+            blocks.append(_Title(self._legend(found)))
         position = start
-        for offset, data in runs(connection.slice(direction, wire)):
+        for offset, data in kept:
             if offset > position:
                 blocks.append(self._gap(offset - position))
             blocks.append(_Run(direction, offset, data))
@@ -172,10 +220,104 @@ class HexView(ScrollView, can_focus=True):
                 blocks.append(self._gap(sizes[direction] - position))
         return blocks
 
+    def _legend(self, found: list[Part]) -> Text:
+        """One line naming the part kinds present, each in its colour."""
+        kinds = [k for k in PART_NAMES if any(p.kind == k for p in found)]
+        text = Text("  ")
+        for index, kind in enumerate(kinds):
+            if index:
+                text.append(" · ", self._style("offset"))
+            text.append(PART_NAMES[kind], self._style(f"part-{kind}"))
+        text.append("   (arrows: byte cursor; [ ]: parts)", self._style("offset"))
+        return text
+
+    def part_at(self, direction: str, offset: int) -> Part | None:
+        """The part of the message that byte ``offset`` of ``direction`` is in."""
+        starts = self._part_starts.get(direction)
+        if not starts:
+            return None
+        index = bisect_right(starts, offset) - 1
+        if index < 0:
+            return None
+        part = self._parts[direction][index]
+        return part if part.start <= offset < part.end else None
+
+    # -- the byte cursor ----------------------------------------------------
+
+    def _kept_offsets(self) -> list[tuple[str, int, int]]:
+        """``(direction, start, end)`` of each kept run, in display order."""
+        return [
+            (b.direction, b.offset, b.offset + len(b.data))
+            for b in self._blocks
+            if isinstance(b, _Run) and b.direction in ("in", "out") and b.data
+        ]
+
+    def _place(self, direction: str, offset: int) -> None:
+        self.cursor = (direction, offset)
+        line = self.line_of((direction, offset, offset + 1))
+        if line is not None and not (
+            self.scroll_offset.y <= line < self.scroll_offset.y + self.size.height
+        ):
+            self.scroll_to(y=max(line - 1, 0), animate=False)
+        self.refresh()
+        self.post_message(self.CursorMoved(direction, offset))
+
+    def action_cursor(self, step: int) -> None:
+        """Move the byte cursor ``step`` bytes, across runs and directions."""
+        spans = self._kept_offsets()
+        if not spans:
+            return
+        if self.cursor is None:
+            start = self.highlight if self.highlight else None
+            direction, offset = (start[0], start[1]) if start else (spans[0][0], spans[0][1])
+            self._place(direction, offset)
+            return
+        flat = [(d, s, e) for d, s, e in spans]
+        direction, offset = self.cursor
+        index = next(
+            (i for i, (d, s, e) in enumerate(flat) if d == direction and s <= offset < e), 0
+        )
+        offset += step
+        while not (flat[index][1] <= offset < flat[index][2]):
+            if offset < flat[index][1]:
+                if index == 0:
+                    offset = flat[0][1]
+                    break
+                index -= 1
+                offset = flat[index][2] - 1
+            else:
+                if index == len(flat) - 1:
+                    offset = flat[index][2] - 1
+                    break
+                index += 1
+                offset = flat[index][1]
+        self._place(flat[index][0], offset)
+
+    def action_cursor_row(self, step: int) -> None:
+        """Move the byte cursor a row up or down."""
+        self.action_cursor(step * self._per_row)
+
+    def action_part(self, step: int) -> None:
+        """Jump the cursor to the start of the next (``step`` 1) or previous part."""
+        if self.cursor is None:
+            self.action_cursor(0)
+            return
+        order = {"in": 0, "out": 1}
+        keys = [(order[d], p.start, d) for d in ("in", "out") for p in self._parts.get(d, [])]
+        if not keys:
+            return
+        direction, offset = self.cursor
+        here = (order.get(direction, 0), offset, direction)
+        current = max(bisect_right(keys, here) - 1, 0)
+        at_start = keys[current][1] == offset
+        target = current + 1 if step > 0 else current - (1 if at_start else 0)
+        _, start, to = keys[min(max(target, 0), len(keys) - 1)]
+        self._place(to, start)
+
     def _gap(self, size: int) -> _Title:
         return _Title(Text(f"  … {size} bytes not kept (body cap) …", self._style("gap")))
 
-    def set_highlight(self, highlight: Highlight | None) -> None:
+    def set_highlight(self, highlight: Highlight | None, scroll: bool = True) -> None:
         """Highlight a byte range (a selected message's) and scroll it into view.
 
         Setting the same range again (the exchange grew) does not scroll, so a
@@ -184,7 +326,7 @@ class HexView(ScrollView, can_focus=True):
         changed = highlight != self.highlight
         self.highlight = highlight
         self.refresh()
-        if not changed:
+        if not changed or not scroll:
             return
         line = self.line_of(highlight) if highlight else None
         if line is not None and not (
@@ -252,6 +394,10 @@ class HexView(ScrollView, can_focus=True):
         low = high = -1
         if self.highlight and self.highlight[0] == run.direction:
             low, high = self.highlight[1], self.highlight[2]
+        cursor = -1
+        if self.cursor is not None and self.cursor[0] == run.direction:
+            cursor = self.cursor[1]
+        part_style = self._part_styles(run.direction, first, len(chunk), base)
         segments = [
             Segment(f"{first:>{self._offset_width}}", base + self._style("offset")),
             Segment("  ", base),
@@ -267,10 +413,31 @@ class HexView(ScrollView, can_focus=True):
             byte = chunk[index]
             on = low <= first + index < high
             joined = on and index + 1 < len(chunk) and first + index + 1 < high
-            segments.append(Segment(f"{byte:02x}", marked if on else base))
+            style = marked if on else part_style[index] if part_style else base
+            if first + index == cursor:
+                style = style + self._style("cursor")
+            segments.append(Segment(f"{byte:02x}", style))
             segments.append(Segment(" ", marked if joined and (index + 1) % 8 else base))
             char = chr(byte) if byte in _PRINTABLE else "."
-            ascii_segments.append(Segment(char, marked if on else ascii_style))
+            ascii_style_here = style if first + index == cursor else ascii_style
+            ascii_segments.append(Segment(char, marked if on else ascii_style_here))
         ascii_segments.append(Segment("|", base))
         segments.append(Segment(" ", base))
+        if first <= cursor < first + len(chunk):
+            part = self.part_at(run.direction, cursor)
+            if part is not None:
+                name = PART_NAMES[part.kind] + (f" {part.index}" if part.index else "")
+                ascii_segments.append(
+                    Segment(f"  ◂ {name} @{cursor}", base + self._style("offset"))
+                )
         return Strip(segments + ascii_segments)
+
+    def _part_styles(self, direction: str, first: int, count: int, base: Style) -> list[Style]:
+        """The style of each of ``count`` bytes from ``first``, by message part."""
+        if direction not in self._parts:
+            return []
+        styles = []
+        for offset in range(first, first + count):
+            part = self.part_at(direction, offset)
+            styles.append(base + self._style(f"part-{part.kind}") if part else base)
+        return styles

@@ -289,6 +289,15 @@ class MessagesView(Container):
         event.stop()
         self._show_detail(self._events.get(str(event.row_key.value)))
 
+    def select_seq(self, seq: int) -> bool:
+        """Select the row of the event with ``seq`` (False if it has none)."""
+        table = self.query_one("#message-list", DataTable)
+        key = str(seq)
+        if key not in self._events:
+            return False
+        table.move_cursor(row=table.get_row_index(key))
+        return True
+
     def set_explain(self, on: bool) -> None:
         """Explain mode on or off; the selected event's detail is redrawn."""
         self.explain = on
