@@ -56,17 +56,21 @@ TIMEOUTS = 0.3
 """The server's keep-alive and request-head timeouts in this module (seconds)."""
 
 
-def examples(ci: int) -> int:
-    """``ci`` examples, or ``$ASGI_SCOPE_FUZZ_EXAMPLES`` for a long run."""
-    return int(os.environ.get("ASGI_SCOPE_FUZZ_EXAMPLES", ci))
+def examples(ci: int, slow: bool = False) -> int:
+    """``ci`` examples, or ``$ASGI_SCOPE_FUZZ_EXAMPLES`` for a long run (a tenth
+    of them for a ``slow`` property, whose every example waits out timeouts)."""
+    long = os.environ.get("ASGI_SCOPE_FUZZ_EXAMPLES")
+    if long is None:
+        return ci
+    return max(ci, int(long) // 10) if slow else int(long)
 
 
-def fuzz(ci: int) -> settings:
+def fuzz(ci: int, slow: bool = False) -> settings:
     """The settings of a property: ``examples(ci)`` examples, no deadline (a
     socket round trip varies), no example database (CI stays reproducible from
     the seed hypothesis prints on failure)."""
     return settings(
-        max_examples=examples(ci),
+        max_examples=examples(ci, slow),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                HealthCheck.function_scoped_fixture],
@@ -350,7 +354,7 @@ def test_http_requests_get_valid_answers_or_a_close(fuzzed, data):
     after_each(fuzzed)
 
 
-@fuzz(12)
+@fuzz(12, slow=True)
 @given(st.data())
 def test_the_server_closes_within_its_timeouts(fuzzed, data):
     """Left alone after sending, a connection is closed by the server within the
