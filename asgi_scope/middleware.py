@@ -413,7 +413,8 @@ class TraceMiddleware:
         if kind != "lifespan":
             self._conn += 1
             conn = self._conn
-            recorder.record(ConnectionOpened, conn, _address(scope.get("client")), None)
+            client, server = _address(scope.get("client")), _address(scope.get("server"))
+            recorder.record(ConnectionOpened, conn, client, server)
             recorder.record(ConnectionOrigin, conn, SOURCE_MIDDLEWARE, os.getpid(), False)
         call = _Call(recorder, conn, exchange, scope, receive, send)
         try:
