@@ -1,0 +1,71 @@
+"""End to end in a real terminal (tmux), as a person would: ``asgi-scope attach``
+on uvicorn workers running the FastAPI app in TraceMiddleware, detached and
+attached again while they serve; and ``asgi-scope proxy`` in front of
+``python -m http.server``, whose death turns into 502 rows."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from tests.e2e.test_tmux import COMMAND, Terminal, curl, free_port
+from tests.remote.servers import Processes, wait_port
+
+
+def test_attach_detach_and_attach_again_while_uvicorn_workers_serve(tmp_path: Path) -> None:
+    sock = f"/tmp/as-e2e-{os.getpid()}-{time.monotonic_ns() % 10**6}.sock"
+    procs = Processes()
+    term = Terminal([COMMAND, "attach", f"unix:{sock}"])
+    again = None
+    try:
+        term.wait_for(lambda s: "Waiting for a stream" in s)
+        _, url = procs.server("uvicorn", "tests.apps.traced:app", f"unix:{sock}", workers=2)
+        for i in range(6):
+            assert curl(f"{url}/items/{i}") == f'{{"item_id":{i},"q":null}}'
+        screen = term.wait_for(lambda s: "/items/5" in s)
+        rows = [line for line in screen.splitlines() if "/items/" in line]
+        assert rows and all("·" in row for row in rows), screen  # pid·conn
+        term.press("q")
+        deadline = time.monotonic() + 10
+        while not term.dead() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert term.dead(), term.screen()
+        assert not os.path.exists(sock)
+        # Detached: the workers serve on.
+        assert curl(f"{url}/items/99") == '{"item_id":99,"q":null}'
+        again = Terminal([COMMAND, "attach", f"unix:{sock}"])
+        again.wait_for(lambda s: "Waiting for a stream" in s or "attached" in s)
+        time.sleep(1.5)  # the workers retry once a second
+        curl(f"{url}/items/123")
+        curl(f"{url}/items/124")
+        screen = again.wait_for(lambda s: "/items/12" in s)
+        assert "/items/99" not in screen
+    finally:
+        term.close()
+        if again is not None:
+            again.close()
+        procs.stop_all()
+
+
+def test_proxy_in_front_of_http_server_and_its_death(tmp_path: Path) -> None:
+    (tmp_path / "hello.txt").write_text("hi\n")
+    procs = Processes()
+    upstream_port, port = free_port(), free_port()
+    args = [sys.executable, "-m", "http.server", str(upstream_port), "--bind", "127.0.0.1"]
+    upstream = procs.spawn([*args, "--directory", str(tmp_path)])
+    wait_port(upstream_port, upstream)
+    term = Terminal([COMMAND, "proxy", f"http://127.0.0.1:{upstream_port}", "--port", str(port)])
+    try:
+        term.wait_for(lambda s: f"127.0.0.1:{port}" in s)
+        assert curl(f"http://127.0.0.1:{port}/hello.txt") == "hi\n"
+        term.wait_for(lambda s: "/hello.txt" in s and "200" in s)
+        procs.stop(upstream)
+        body = curl(f"http://127.0.0.1:{port}/gone")
+        assert body.startswith("502 Bad Gateway: asgi-scope proxy: upstream") and "refused" in body
+        screen = term.wait_for(lambda s: "/gone" in s)
+        assert any("/gone" in line and "502" in line for line in screen.splitlines()), screen
+    finally:
+        term.close()
+        procs.stop_all()
