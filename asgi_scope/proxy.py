@@ -276,12 +276,18 @@ class ReverseProxy:
                 connect_ns = time.monotonic_ns() - t0
             try:
                 status = await self._forward(scope, receive, send, wire, client)
+            except _ClientGone:
+                return  # the server records the disconnect; the upstream is not at fault
             except _UpstreamFailed as exc:
                 error, status = exc.why, exc.status
                 if not exc.started:
                     await _answer(send, *self._failure(error, timeout=exc.timeout))
                     return
-                raise
+                # The head went out: all that is left is to break the client's
+                # connection, which the server does when the app raises.
+                raise UpstreamFailed(
+                    f"upstream {self.upstream.origin} {error} after its response began"
+                ) from None
         finally:
             wire.close()
             if recorder is not None:
@@ -314,20 +320,20 @@ class ReverseProxy:
             headers=self.request_headers(scope, framing),
         )
         started = False
+        status = 0
         try:
             await wire.write(h.send(request))
             if framing is not None:
                 while True:
                     message = await client.wait(receive())
                     if message["type"] == "http.disconnect":
-                        raise _UpstreamFailed("the client went away", started=True)
+                        raise _ClientGone
                     body = message.get("body", b"")
                     if body:
                         await wire.write(h.send(h11.Data(data=body)))
                     if not message.get("more_body", False):
                         break
             await wire.write(h.send(h11.EndOfMessage()))
-            status = 0
             while True:
                 event = h.next_event()
                 if event is h11.NEED_DATA:
@@ -340,26 +346,26 @@ class ReverseProxy:
                     status = event.status_code
                     headers = _response_headers(event.headers)
                     started = True
-                    await client.wait(
-                        send({"type": "http.response.start", "status": status, "headers": headers})
-                    )
+                    start = {"type": "http.response.start", "status": status, "headers": headers}
+                    await client.send(send, start)
                 elif isinstance(event, h11.Data):
-                    await client.wait(
-                        send({"type": "http.response.body", "body": event.data, "more_body": True})
-                    )
+                    body = {"type": "http.response.body", "body": event.data, "more_body": True}
+                    await client.send(send, body)
                 elif isinstance(event, h11.EndOfMessage):
-                    await client.wait(send({"type": "http.response.body", "body": b""}))
+                    await client.send(send, {"type": "http.response.body", "body": b""})
                     return status
                 elif isinstance(event, h11.ConnectionClosed):
-                    raise _UpstreamFailed("closed the connection before a response", started)
+                    what = "the response ended" if started else "a response"
+                    why = f"closed the connection before {what}"
+                    raise _UpstreamFailed(why, started, status)
         except h11.ProtocolError as exc:
-            raise _UpstreamFailed(f"broke HTTP/1.1: {exc}", started) from None
+            raise _UpstreamFailed(f"broke HTTP/1.1: {exc}", started, status) from None
         except asyncio.TimeoutError:
             raise _UpstreamFailed(
                 f"no answer within {self.timeout:g} s", started, timeout=True
             ) from None
         except OSError as exc:
-            raise _UpstreamFailed(_why(exc, "connection failed"), started) from None
+            raise _UpstreamFailed(_why(exc, "connection failed"), started, status) from None
 
 
 _REWRITTEN = frozenset(
@@ -372,6 +378,16 @@ _REWRITTEN = frozenset(
         b"x-forwarded-host",
     }
 )
+
+
+class UpstreamFailed(Exception):
+    """Raised out of the proxy app when the upstream failed after the response
+    head was forwarded: the server then closes the client's connection (there is
+    no way left to say so in HTTP/1.1), and the inspector shows this message."""
+
+
+class _ClientGone(Exception):
+    """The client disconnected while its request body was being forwarded."""
 
 
 class _UpstreamFailed(Exception):
@@ -397,6 +413,14 @@ class _Clock:
             return await awaitable
         finally:
             self.waited += time.monotonic_ns() - start
+
+    async def send(self, send: Send, message: dict[str, Any]) -> None:
+        """``send(message)`` to the client, timed; the server's ``OSError`` for a
+        client that went away becomes :class:`_ClientGone` (not the upstream's fault)."""
+        try:
+            await self.wait(send(message))
+        except OSError:
+            raise _ClientGone from None
 
 
 def _why(exc: BaseException, default: str) -> str:

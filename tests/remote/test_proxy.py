@@ -182,9 +182,11 @@ def test_an_upstream_that_is_down_is_a_502_that_says_why(proxy_to):
 
 
 class Garbage:
-    """An "upstream" that answers every connection with bytes that are not HTTP."""
+    """An "upstream" that answers every connection with ``answer`` (default: bytes
+    that are not HTTP), then closes; ``answer=None`` never answers at all."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: bytes | None = b"\x1b[31mSSH-2.0-OpenSSH nonsense\r\n\r\n"):
+        self.answer = answer
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.sock.settimeout(0.1)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
@@ -202,7 +204,10 @@ class Garbage:
                 conn.settimeout(2)
                 try:
                     conn.recv(65536)
-                    conn.sendall(b"\x1b[31mSSH-2.0-OpenSSH nonsense\r\n\r\n")
+                    if self.answer is None:
+                        self._stop.wait(3)
+                    else:
+                        conn.sendall(self.answer)
                 except OSError:
                     pass
 
@@ -223,6 +228,41 @@ def test_an_upstream_that_breaks_http_is_a_502(proxy_to):
     assert "broke HTTP/1.1" in response.text
     assert "\x1b" not in response.text.split("broke HTTP/1.1")[0]
     assert "broke HTTP/1.1" in timings(live).error
+
+
+def test_an_upstream_that_never_answers_is_a_504(serve):
+    silent = Garbage(answer=None)
+    try:
+        app = ReverseProxy(parse_upstream(silent.url), None, timeout=0.5)
+        live = serve(app)
+        app.recorder = live.recorder
+        response = httpx.get(live.url + "/slow", timeout=10)
+    finally:
+        silent.close()
+    assert response.status_code == 504
+    assert response.text.endswith(": no answer within 0.5 s\n")
+    assert timings(live).error == "no answer within 0.5 s"
+
+
+def test_an_upstream_that_dies_mid_body_breaks_the_client_connection(proxy_to):
+    from asgi_scope.trace.events import AppRaised
+
+    short = Garbage(answer=b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b")
+    try:
+        live = proxy_to(short.url)
+        with live.connect() as raw:
+            raw.send(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, _, _, _ = raw.read_head()
+            rest = raw.read_eof()  # the server closes: the body can never be whole
+    finally:
+        short.close()
+    assert status == 200 and len(rest) < 100
+    raised = live.wait_for(AppRaised)
+    assert raised.exc_type == "UpstreamFailed"
+    assert "without sending complete message body (received 10 bytes, expected 100)" in (
+        raised.message
+    )
+    assert timings(live).status == 200
 
 
 def test_the_tui_shows_both_sides(fastapi_upstream, proxy_to):
