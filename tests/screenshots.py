@@ -13,6 +13,7 @@ Textual app shows, at 120x36.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -156,8 +157,115 @@ def _line_of(hex_view: Any, title: str) -> int:
     return 0
 
 
+async def shoot_inspect() -> None:
+    """The inspector's depth: a flagged spec violation, the filter bar, the
+    Sequence tab, the Hex tab's message parts, and step mode holding a request."""
+    import threading
+
+    from asgi_scope.trace.events import SpecViolation
+    from asgi_scope.trace.step import Gate
+
+    spec = "tests.apps.broken:app"
+    recorder = Recorder()
+    recorder.gate = Gate(now=recorder.now)
+    server = ServerThread(Config(app=spec, port=0), load_app(spec), recorder)
+    server.start()
+    try:
+        app = ScopeApp(recorder, app_name=spec, url=server.url)
+        async with app.run_test(size=SIZE) as pilot:
+
+            def traffic() -> None:
+                with httpx.Client(base_url=server.url, timeout=10) as client:
+                    client.get("/")
+                    client.get("/Upper")
+                    client.get("/short", headers={"accept": "text/plain"}).close()
+
+            await asyncio.to_thread(lambda: _quietly(traffic))
+            await settle(pilot.pause)
+            # The flagged exchange, its violation selected under its message.
+            app.action_toggle_follow()
+            table = app.query_one("#exchanges")
+            table.move_cursor(row=table.get_row_index("3"))
+            await settle(pilot.pause)
+            messages = app.query_one("#messages")
+            violation = next(
+                e for e in app.store.exchanges[3].events if isinstance(e, SpecViolation)
+            )
+            messages.select_seq(violation.seq)
+            await settle(pilot.pause)
+            _save(app, "inspect-violation")
+            # The filter bar: only exchanges that broke a rule.
+            await pilot.press("slash")
+            app.query_one("#filter-bar").set_text("~v | ~c 4xx")
+            await settle(pilot.pause)
+            _save(app, "inspect-filter")
+            app.query_one("#filter-bar").set_text("")
+            await pilot.press("enter")
+            # The Sequence tab of the plain GET /.
+            table.move_cursor(row=table.get_row_index("2"))
+            await pilot.press("d")
+            await settle(pilot.pause)
+            _save(app, "inspect-sequence")
+            # Step mode: a POST held at the shim, the client waiting.
+            await pilot.press("S")
+            thread = threading.Thread(
+                target=_quietly,
+                args=(lambda: httpx.post(f"{server.url}/echo", content=b"hi", timeout=10),),
+                daemon=True,
+            )
+            thread.start()
+            app.action_toggle_follow()
+            await settle(pilot.pause)
+            await pilot.press("m")
+            await settle(pilot.pause)
+            await pilot.press("space")  # the request went in; the answer is held
+            await settle(pilot.pause)
+            _save(app, "inspect-step")
+            await pilot.press("G")
+            await asyncio.to_thread(thread.join, 10)
+    finally:
+        server.stop()
+
+
+def _quietly(call: Callable[[], Any]) -> None:
+    """Run ``call``; a connection the server closed (a broken app's) is expected."""
+    with contextlib.suppress(httpx.HTTPError):
+        call()
+
+
+def _save(app: ScopeApp, name: str) -> None:
+    # Printed once the app is gone: while it runs, print() shows as a note in it.
+    app.save_screenshot(f"{name}.svg", str(OUT))
+    _SAVED.append(name)
+
+
+_SAVED: list[str] = []
+
+
+async def shoot_stream_hex() -> None:
+    """The Hex tab of a chunked response, its parts coloured, the cursor on a chunk."""
+    recorder = Recorder()
+    server = ServerThread(Config(port=0), load_app(DEMO_APP), recorder)
+    server.start()
+    try:
+        app = ScopeApp(recorder, app_name=DEMO_APP, url=server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await asyncio.to_thread(httpx.get, f"{server.url}/stream", timeout=10)
+            await settle(pilot.pause)
+            await pilot.press("x")
+            await settle(pilot.pause)
+            hex_view = app.query_one("#hex")
+            hex_view.focus()
+            await pilot.press("right", *["right_square_bracket"] * 6)
+            await settle(pilot.pause)
+            _save(app, "inspect-hex-parts")
+    finally:
+        server.stop()
+
+
 async def main(groups: list[str]) -> None:
-    """Take the screenshots of ``groups`` (demo, fastapi, attach, proxy; all if none)."""
+    """Take the screenshots of ``groups`` (demo, fastapi, attach, proxy, inspect; all
+    if none)."""
     OUT.mkdir(exist_ok=True)
     if not groups or "demo" in groups:
         await shoot(
@@ -180,6 +288,11 @@ async def main(groups: list[str]) -> None:
         await shoot_attach()
     if not groups or "proxy" in groups:
         await shoot_proxy()
+    if not groups or "inspect" in groups:
+        await shoot_inspect()
+        await shoot_stream_hex()
+        for name in _SAVED:
+            print(f"wrote screenshots/{name}.svg")
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ class StepBar(Static):
         keys = self.get_component_rich_style("step-bar--keys", partial=True)
         text = Text(no_wrap=True, overflow="ellipsis")
         if not held:
-            text.append("⏸ step mode", title)
+            text.append("▮▮ step mode", title)
             where = "the next message" if gate.breakpoint is None else "messages of exchanges"
             text.append(f": {where} will wait here" + (
                 " matching the breakpoint" if gate.breakpoint is not None else ""
@@ -78,7 +78,7 @@ class StepBar(Static):
             return text
         first = held[0]
         arrow = "server → app" if first.direction == "receive" else "server ← app"
-        text.append(f"⏸ #{first.exchange} held ", title)
+        text.append(f"▮▮ #{first.exchange} held ", title)
         text.append(f"{arrow}  ")
         text.append(message_type(first.message), self.get_component_rich_style(
             "step-bar--held", partial=True))  # fmt: skip

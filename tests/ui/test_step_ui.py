@@ -65,7 +65,7 @@ def test_space_steps_a_held_exchange_message_by_message() -> None:
     async def check(ui: ScopeApp, pilot: Any, url: str, gate: Gate) -> None:
         client = Client(f"{url}/echo", "POST", content=b"hello")
         await until(pilot, lambda: "held" in bar(ui))
-        assert "⏸ #" in bar(ui)
+        assert "▮▮ #" in bar(ui)
         assert "server → app  http.request  5 B b'hello'" in bar(ui)
         assert "on step, the app's receive() returns it" in bar(ui)
         assert any("/echo" in r for r in table_rows(ui))  # what has happened: the scope
