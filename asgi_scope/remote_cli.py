@@ -11,12 +11,18 @@ import asyncio
 import contextlib
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from asgi_scope.cli import CONTEXT, main
 from asgi_scope.stream import DEFAULT_ADDRESS
 from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES
+
+if TYPE_CHECKING:
+    from asgi_scope.attach import AttachRecorder
+    from asgi_scope.stream import Address
+    from asgi_scope.trace.capture import Header
 
 BAD_ADDRESS = 1
 """Exit code for an address that cannot be parsed, bound or reached."""
@@ -44,7 +50,13 @@ def _bad(message: str) -> None:
     type=click.IntRange(0),
     help="Bytes of bodies kept to view; past that the oldest exchanges go.",
 )
-def attach(address: str, headless: bool, keep: int, keep_bytes: int) -> None:
+@click.option(
+    "--record",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write every event to FILE, a capture (JSON Lines, mode 0600) that `open` reads.",
+)
+def attach(address: str, headless: bool, keep: int, keep_bytes: int, record: str | None) -> None:
     """Listen on ADDRESS for the streams of apps wrapped in TraceMiddleware and
     show them live (default: unix:/tmp/asgi-scope.sock; or HOST:PORT on a
     loopback host).
@@ -54,19 +66,40 @@ def attach(address: str, headless: bool, keep: int, keep_bytes: int) -> None:
     runs; the middleware reconnects. Exit codes: 0; 1 when ADDRESS cannot be
     listened on.
     """
-    from asgi_scope.attach import AttachRecorder, ListenError
+    from asgi_scope.attach import AttachRecorder
     from asgi_scope.stream import AddressError, parse_address
+    from asgi_scope.trace.capture import Header
 
     try:
         where = parse_address(address, files=False)
     except AddressError as exc:
         _bad(str(exc))
     recorder = AttachRecorder()
-    if headless:
-        _attach_headless(where, recorder)
-        return
-    from asgi_scope.attach import ListenerThread
-    from asgi_scope.trace.capture import Header
+    header = Header(f"attach {where}", recorder.started_ns, {"source": "attach"})
+    writer = None
+    if record:
+        from asgi_scope.trace.capture import CaptureWriter
+
+        try:
+            writer = CaptureWriter(record, header)
+        except OSError as exc:
+            _bad(f"cannot record to {record}: {exc.strerror or exc}")
+        recorder.taps.append(writer)
+    try:
+        if headless:
+            _attach_headless(where, recorder)
+        else:
+            _attach_tui(where, recorder, header, keep, keep_bytes)
+    finally:
+        if writer is not None:
+            recorder.drain()  # what the view's last drain missed
+            writer.close()
+
+
+def _attach_tui(
+    where: Address, recorder: AttachRecorder, header: Header, keep: int, keep_bytes: int
+) -> None:
+    from asgi_scope.attach import ListenError, ListenerThread
     from asgi_scope.ui.app import ScopeApp
 
     thread = ListenerThread(where, recorder)
@@ -80,7 +113,7 @@ def attach(address: str, headless: bool, keep: int, keep_bytes: int) -> None:
         app_name=f"attached to {listening}",
         url=listening,
         on_quit=thread.stop,
-        header=Header(f"attach {listening}", recorder.started_ns, {"source": "attach"}),
+        header=header,
         keep=keep,
         keep_bytes=keep_bytes,
     )

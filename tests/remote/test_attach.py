@@ -256,3 +256,19 @@ def test_ids_of_two_streams_never_collide(sock_path: str):
         assert seqs == sorted(set(seqs))
     finally:
         listener.stop()
+
+
+def test_attach_records_what_it_shows(procs: Processes, sock_path: str, tmp_path):
+    capture = tmp_path / "attached.jsonl"
+    attach = procs.attach(f"unix:{sock_path}", "--record", str(capture))
+    server, url = procs.server("uvicorn", "tests.apps.traced:app", f"unix:{sock_path}")
+    send_requests(url, ["/items/1", "/"])
+    time.sleep(1.0)
+    procs.stop(server)
+    time.sleep(0.3)
+    live_out, _ = procs.stop(attach)
+    proc = procs.spawn([COMMAND, "open", str(capture), "--headless"])
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert out == live_out
+    assert "scope GET /items/1 HTTP/1.1" in out and "recorded by the middleware in pid" in out
