@@ -1,13 +1,13 @@
 """The ``attach`` and ``proxy`` commands: inspecting apps that run elsewhere.
 
-Registered on the ``asgi-scope`` group by :mod:`asgi_scope.cli`. Exit codes:
+Registered on the ``asgi-scope`` group by :mod:`asgi_scope.cli`, so like it this
+module imports nothing heavy at import time (``--help`` stays fast). Exit codes:
 0 after a clean stop; 1 when the address cannot be listened on (or the
 upstream URL is unusable), with one line on stderr; 2 for a usage error.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 import sys
@@ -125,6 +125,8 @@ def _attach_tui(
 
 
 def _attach_headless(where: object, recorder: object) -> None:
+    import asyncio
+
     from asgi_scope.attach import Listener, ListenError
     from asgi_scope.console import Printer, print_forever
 
@@ -254,6 +256,8 @@ def proxy(
 
 
 def _proxy_headless(config: object, app: object, recorder: object) -> None:
+    import asyncio
+
     from asgi_scope.console import Printer, print_forever
     from asgi_scope.server.runner import Server, StartupError
 
