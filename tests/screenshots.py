@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python -m tests.screenshots               # all of them
-    .venv/bin/python -m tests.screenshots attach proxy  # some: demo, fastapi, attach, proxy
+    .venv/bin/python -m tests.screenshots inspect proxy  # some: demo fastapi attach proxy inspect
 
 Each shot starts the real server on a free port with a real app (the demo app,
 the FastAPI test app), sends real requests with httpx, and saves what the
