@@ -416,7 +416,10 @@ def parse_frames(data: bytes) -> list[int]:
             n, pos = int.from_bytes(data[pos : pos + 8], "big"), pos + 8
         if b0 & 0x0F == 8 and n >= 2 and pos + n <= len(data):
             code = int.from_bytes(data[pos : pos + 2], "big")
-            assert code in (1000, 1002, 1003, 1007, 1008, 1009, 1011, 1012), code
+            # RFC 6455 §7.4: the defined codes a frame may carry, or the
+            # client's own 3000-4999 echoed back (§5.5.1).
+            defined = 1000 <= code <= 1014 and code not in (1004, 1005, 1006)
+            assert defined or 3000 <= code <= 4999, code
         opcodes.append(b0 & 0x0F)
         pos += n
     return opcodes
