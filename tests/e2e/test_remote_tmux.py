@@ -6,6 +6,7 @@ attached again while they serve; and ``asgi-scope proxy`` in front of
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -25,8 +26,11 @@ def test_attach_detach_and_attach_again_while_uvicorn_workers_serve(tmp_path: Pa
         for i in range(6):
             assert curl(f"{url}/items/{i}") == f'{{"item_id":{i},"q":null}}'
         screen = term.wait_for(lambda s: "/items/5" in s)
-        rows = [line for line in screen.splitlines() if "/items/" in line]
-        assert rows and all("·" in row for row in rows), screen  # pid·conn
+        rows = [
+            line for line in screen.splitlines() if re.match(r"\s*\d+\s+\S+\s+GET\s+/items/", line)
+        ]
+        assert len(rows) == 6, screen
+        assert all(re.match(r"\s*\d+\s+\d+·\d+\s", row) for row in rows), screen  # pid·conn
         term.press("q")
         deadline = time.monotonic() + 10
         while not term.dead() and time.monotonic() < deadline:
