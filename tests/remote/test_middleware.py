@@ -237,3 +237,22 @@ def test_a_file_sink_is_a_capture_that_open_reads(procs: Processes, tmp_path: Pa
     assert """server → app  http.request  23 B b'{"name":"Ada","age":36}'""" in out
     assert "recorded by the middleware in pid" in out
     assert "lifespan.shutdown.complete" in out  # flushed when the server stopped
+
+
+def test_the_middleware_imports_nothing_heavy():
+    """``import asgi_scope`` is cheap, and the middleware brings no Textual, Rich,
+    click, h11, wsproto or server of ours into the user's app process."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, asgi_scope\n"
+        "before = 'asgi_scope.middleware' in sys.modules\n"
+        "from asgi_scope import TraceMiddleware\n"
+        "heavy = ('textual', 'rich', 'click', 'h11', 'wsproto', 'asgi_scope.server')\n"
+        "print(before, sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=20, check=True
+    )
+    assert result.stdout.strip() == "False []"
