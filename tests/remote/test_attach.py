@@ -272,3 +272,31 @@ def test_attach_records_what_it_shows(procs: Processes, sock_path: str, tmp_path
     assert proc.returncode == 0, err
     assert out == live_out
     assert "scope GET /items/1 HTTP/1.1" in out and "recorded by the middleware in pid" in out
+
+
+def test_the_tui_keeps_running_when_a_stream_is_refused(sock_path: str):
+    recorder = AttachRecorder()
+    listener = ListenerThread(parse_address(f"unix:{sock_path}"), recorder)
+    listener.start()
+    ui = ScopeApp(recorder, app_name="attached", url=f"unix:{sock_path}")
+    try:
+
+        async def main() -> None:
+            async with ui.run_test(size=(120, 30)) as pilot:
+                assert "Waiting for a stream" in screen_text(ui)
+                answer = await asyncio.to_thread(talk, sock_path, header_line(version=99))
+                assert b"newer" in answer
+                event = ConnectionOpened(1, 5, 1, ("127.0.0.1", 5), None)
+                good = header_line() + event_line(event).encode()
+                assert await asyncio.to_thread(talk, sock_path, good) == b""
+                for _ in range(50):
+                    await pilot.pause(0.03)
+                    if ui.store.connections:
+                        break
+                assert list(ui.store.connections) == [1]
+                assert any("stream refused" in n.text for n in ui.store.notes)
+                assert ui.is_running
+
+        asyncio.run(main())
+    finally:
+        listener.stop()
