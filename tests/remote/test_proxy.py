@@ -384,3 +384,29 @@ def test_a_websocket_to_an_upstream_that_is_down_is_a_502(proxy_to):
         connect(live.url.replace("http", "ws") + "/ws", open_timeout=5)
     assert refused.value.response.status_code == 502
     assert b"connection refused" in refused.value.response.body
+
+
+def test_a_recorded_proxy_session_reopens_the_same(procs: Processes, fastapi_upstream, tmp_path):
+    """UpstreamBytes and ProxyTimings go through the capture file unchanged."""
+    capture = tmp_path / "proxy.jsonl"
+    port = free_port()
+    proc = procs.spawn(
+        [
+            COMMAND,
+            "proxy",
+            fastapi_upstream,
+            "--headless",
+            "--port",
+            str(port),
+            "--record",
+            str(capture),
+        ]
+    )
+    wait_port(port, proc)
+    httpx.post(f"http://127.0.0.1:{port}/user", json={"name": "Ada", "age": 36}, timeout=10)
+    live_out, err = procs.stop(proc)
+    assert proc.returncode == 0, err
+    reopened = procs.spawn([COMMAND, "open", str(capture), "--headless"])
+    out, err = reopened.communicate(timeout=20)
+    assert reopened.returncode == 0, err
+    assert out == live_out and "⇉ upstream sent" in out and "client" in out
