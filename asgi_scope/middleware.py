@@ -143,7 +143,9 @@ class StreamSender:
         # One entry per batch in the buffer: [bytes of it still unsent, its events].
         self._batches: collections.deque[list[int]] = collections.deque()
         self._next_try = 0.0
-        self._reported = 0  # drops already told to a listener
+        self.absent = 0
+        """Events dropped because nothing listened (a count, part of :attr:`dropped`)."""
+        self._told = [0, 0]  # absent drops and slow drops already told to a listener
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="asgi-scope-sender", daemon=True)
 
@@ -204,26 +206,35 @@ class StreamSender:
         if not self.connected and time.monotonic() >= self._next_try:
             self._connect()
         if batch:
-            if not self.connected or len(self._buffer) > self.max_buffer:
+            if not self.connected:
+                self.dropped += len(batch)
+                self.absent += len(batch)
+            elif len(self._buffer) > self.max_buffer:
                 self.dropped += len(batch)
             else:
                 self._queue(batch)
         self._flush()
 
-    def _missed(self) -> int:
-        return self.dropped + self.recorder.dropped
+    def _tell(self) -> None:
+        """Record a note of the drops no listener was told of yet (it goes out with
+        the next batch): before this listener attached (info), or because the
+        listener, or this thread, did not keep up (a warning)."""
+        absent = self.absent
+        slow = self.dropped - absent + self.recorder.dropped
+        pid = os.getpid()
+        if absent > self._told[0]:
+            missed, self._told[0] = absent - self._told[0], absent
+            text = (
+                f"pid {pid}: {missed} events recorded while no listener was attached were not kept"
+            )
+            self.recorder.record(ServerNote, 0, "info", text)
+        if slow > self._told[1]:
+            missed, self._told[1] = slow - self._told[1], slow
+            text = f"pid {pid}: {missed} events were dropped: the listener did not keep up"
+            self.recorder.record(ServerNote, 0, "warning", text)
 
     def _queue(self, batch: list[Event]) -> None:
-        missed = self._missed() - self._reported
-        if missed > 0:  # told with the next batch (the note waits in the recorder)
-            self._reported += missed
-            self.recorder.record(
-                ServerNote,
-                0,
-                "warning",
-                f"pid {os.getpid()}: {missed} events were dropped (the listener was absent "
-                "or too slow)",
-            )
+        self._tell()
         data = "".join(map(event_line, batch)).encode("utf-8")
         if self._file is not None:
             try:
@@ -262,8 +273,6 @@ class StreamSender:
     def _connect(self) -> None:
         self._next_try = time.monotonic() + self.retry
         address = self.address
-        # Drops so far happened while nobody listened: tell the new listener.
-        self._reported = min(self._reported, self._missed())
         try:
             if address.kind == "file":
                 # One file per process: several workers writing one file would
@@ -301,7 +310,9 @@ class StreamSender:
             with contextlib.suppress(OSError):
                 self._sock.close()
             self._sock = None
-            self.dropped += sum(events for _, events in self._batches)
+            lost = sum(events for _, events in self._batches)  # the listener left
+            self.dropped += lost
+            self.absent += lost
             self._buffer.clear()
             self._batches.clear()
         if self._file is not None:

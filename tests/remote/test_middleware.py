@@ -256,3 +256,53 @@ def test_the_middleware_imports_nothing_heavy():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=20, check=True
     )
     assert result.stdout.strip() == "False []"
+
+
+def test_a_slow_listener_gets_whole_lines_and_a_warning_of_what_it_missed(sock_dir: Path):
+    """A listener that stops reading for a while, then reads: every line it gets is
+    a whole event (drops are whole batches, never cut lines), and it is told how
+    many events it missed."""
+    path = str(sock_dir / "slow.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen()
+    server.settimeout(10)
+    start_reading = threading.Event()
+    received = bytearray()
+
+    def listen() -> None:
+        conn, _ = server.accept()
+        with conn:
+            start_reading.wait(10)
+            conn.settimeout(5)
+            while chunk := conn.recv(65536):
+                received.extend(chunk)
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    app = TraceMiddleware(echo, sink=f"unix:{path}", max_buffer=64 * 1024)
+    try:
+        timed_calls(app, 1, b"")  # starts the sender, which connects
+        deadline = time.monotonic() + 5
+        while app.sender is not None and app.sender.connects == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        timed_calls(app, 2000, b"y" * 16 * 1024)  # far more than the socket and buffer hold
+        time.sleep(0.2)
+        start_reading.set()
+        time.sleep(0.3)
+        timed_calls(app, 1, b"last")  # the next batch carries the note
+        time.sleep(0.3)
+    finally:
+        app.close(2.0)
+        reader.join(10)
+        server.close()
+    lines = bytes(received).split(b"\n")
+    assert lines[-1] == b""  # ends with a whole line
+    records = [json.loads(line) for line in lines[:-1]]  # every line parses
+    assert records[0]["format"] == "asgi-scope-capture"
+    notes = [r["text"] for r in records[1:] if r["kind"] == "ServerNote"]
+    assert any("events were dropped: the listener did not keep up" in n for n in notes), notes
+    assert app.dropped > 0
+    bodies = [r for r in records if r.get("kind") == "MessageReceived"]
+    assert bodies  # some events did arrive, whole
