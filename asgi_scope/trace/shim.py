@@ -131,6 +131,8 @@ class Shim:
 
     def raised(self, exc: BaseException) -> None:
         """Record that the app raised ``exc`` (call from an ``except`` block)."""
+        if self._check is not None and type(exc).__name__ == "CancelledError":
+            self._check.cancelled = True  # it never finished: the spec checker says so
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self._recorder.record(
             AppRaised, self.conn, self.exchange, type(exc).__qualname__, str(exc), text

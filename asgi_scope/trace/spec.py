@@ -363,7 +363,7 @@ class Checker:
     snapshot: read only, never iterate what the server will read).
     """
 
-    __slots__ = ("broken", "disconnected", "flagged_receive")
+    __slots__ = ("broken", "cancelled", "disconnected", "flagged_receive")
 
     receive_rule = ""
 
@@ -372,6 +372,8 @@ class Checker:
         """A sent message broke a rule: end-of-exchange findings would only repeat it."""
         self.disconnected = False
         self.flagged_receive = False
+        self.cancelled = False
+        """The app's task was cancelled (the server's shutdown ran out of time)."""
 
     def sent(self, message: Any) -> list[Finding] | None:
         """Check a message the app passed to ``send()``; None if it follows the rules."""
@@ -562,6 +564,9 @@ class HTTPChecker(Checker):
     def ended(self, outcome: str) -> list[Finding] | None:
         if self.state == self.DONE or self.broken or self.disconnected:
             return None
+        if self.cancelled:  # still running when the server gave up on it
+            return [("http.incomplete", "the app never finished its response: the server "
+                     "cancelled it at shutdown")]  # fmt: skip
         if outcome in ("error", "disconnect"):
             return None  # the app raised (the server answers 500) or the client left
         what = {

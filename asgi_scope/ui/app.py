@@ -33,10 +33,12 @@ from asgi_scope.ui.exchanges import ExchangeTable
 from asgi_scope.ui.filter_bar import FilterBar
 from asgi_scope.ui.header import ScopeHeader
 from asgi_scope.ui.help import HelpScreen
+from asgi_scope.ui.hex_view import HexView
 from asgi_scope.ui.latency import LatencyLog
 from asgi_scope.ui.messages import MessagesView
 from asgi_scope.ui.notes import NotesBar, NotesScreen
 from asgi_scope.ui.search import SearchScreen
+from asgi_scope.ui.sequence import SequenceView
 from asgi_scope.ui.share import ShareActions
 from asgi_scope.ui.step_bar import BreakpointScreen, StepBar
 
@@ -204,7 +206,7 @@ class ScopeApp(ShareActions, App[None]):
         self._filter_bar = self.query_one(FilterBar)
         self._filter_bar.display = False
         self._step_bar = self.query_one(StepBar)
-        self._step_bar.sync(self.recorder.gate, force=True)
+        self._step_bar.sync(self.gate, force=True)
         self._breakpoint_text = ""
         if self.explaining:  # --explain
             self._detail.query_one(MessagesView).explain = True
@@ -248,7 +250,7 @@ class ScopeApp(ShareActions, App[None]):
             return  # shutting down
         events = self.recorder.drain()
         now = self.recorder.now()
-        if self.recorder.gate is not None:
+        if self.gate is not None:
             self._sync_step()
         if not events:
             self._idle_ticks += 1
@@ -352,14 +354,19 @@ class ScopeApp(ShareActions, App[None]):
 
     # -- step mode (trace/step.py) ---------------------------------------
 
+    @property
+    def gate(self) -> Gate | None:
+        """Step mode's gate, when a server runs (a reopened capture has none)."""
+        return getattr(self.recorder, "gate", None)
+
     def _sync_step(self) -> None:
         """Redraw the step bar if the gate changed; select a newly held exchange."""
-        held = self._step_bar.sync(self.recorder.gate)
+        held = self._step_bar.sync(self.gate)
         if held and self.follow and str(held[0].exchange) in self._table.rows:
             self._table.move_cursor(row=self._table.get_row_index(str(held[0].exchange)))
 
     def _gate_or_say(self) -> Gate | None:
-        gate = self.recorder.gate
+        gate = self.gate
         if gate is None:
             self.notify("No server runs here: nothing to step.", markup=False)
         return gate
@@ -427,7 +434,8 @@ class ScopeApp(ShareActions, App[None]):
         """Show every key and the filter syntax."""
         if not isinstance(self.screen, HelpScreen):
             bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
-            self.push_screen(HelpScreen([*bindings, *ExchangeTable.BINDINGS]))
+            widgets = (ExchangeTable, HexView, SequenceView)  # keys of the focused widget
+            self.push_screen(HelpScreen([*bindings, *(b for w in widgets for b in w.BINDINGS)]))
 
     def action_toggle_follow(self) -> None:
         """Follow the newest exchange, or stop following."""
@@ -470,8 +478,8 @@ class ScopeApp(ShareActions, App[None]):
     async def action_quit(self) -> None:
         """Stop the server cleanly (``on_quit``) and exit; a second quit exits at once
         (``on_quit`` is called again, which the server takes as "stop now")."""
-        if self.recorder.gate is not None:  # nothing may wait for a key any more
-            self.recorder.gate.continue_all()
+        if self.gate is not None:  # nothing may wait for a key any more
+            self.gate.continue_all()
         if self._quitting or self.on_quit is None:
             if self.on_quit is not None:
                 threading.Thread(target=self.on_quit, name="force-quit", daemon=True).start()

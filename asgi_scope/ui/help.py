@@ -31,6 +31,16 @@ def key_label(keys: str) -> str:
         "ctrl+p": "Ctrl-P",
         "space": "Space",
         "enter": "Enter",
+        "left": "←",
+        "right": "→",
+        "up": "↑",
+        "down": "↓",
+        "pageup": "PgUp",
+        "pagedown": "PgDn",
+        "home": "Home",
+        "end": "End",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
     }
     return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
 
@@ -42,11 +52,11 @@ def keys_table(bindings: Iterable[Binding]) -> Table:
     table.add_column()
     seen = set()
     for binding in bindings:
-        label = key_label(binding.key)
-        if label in seen:
+        row = (key_label(binding.key), binding.tooltip or binding.description)
+        if row in seen:
             continue
-        seen.add(label)
-        table.add_row(label, binding.tooltip or binding.description)
+        seen.add(row)
+        table.add_row(*row)
     return table
 
 

@@ -88,12 +88,24 @@ class HexView(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("left", "cursor(-1)", "Byte left", show=False),
-        Binding("right", "cursor(1)", "Byte right", show=False),
-        Binding("up", "cursor_row(-1)", "Row up", show=False),
-        Binding("down", "cursor_row(1)", "Row down", show=False),
-        Binding("left_square_bracket", "part(-1)", "Previous part", show=False),
-        Binding("right_square_bracket", "part(1)", "Next part", show=False),
+        Binding("left", "cursor(-1)", "Byte left", show=False, tooltip="Hex: cursor a byte left"),
+        Binding("right", "cursor(1)", "Byte right", show=False, tooltip="Hex: a byte right"),
+        Binding("up", "cursor_row(-1)", "Row up", show=False, tooltip="Hex: cursor a row up"),
+        Binding("down", "cursor_row(1)", "Row down", show=False, tooltip="Hex: a row down"),
+        Binding(
+            "left_square_bracket",
+            "part(-1)",
+            "Previous part",
+            show=False,
+            tooltip="Hex: to the previous part (head, chunk size, data...)",
+        ),
+        Binding(
+            "right_square_bracket",
+            "part(1)",
+            "Next part",
+            show=False,
+            tooltip="Hex: to the next part of the message",
+        ),
     ]
 
     COMPONENT_CLASSES = {

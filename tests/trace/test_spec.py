@@ -10,6 +10,7 @@ well-behaved apps (the demo, Starlette, FastAPI) must produce none.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -460,3 +461,32 @@ def test_a_violation_survives_a_capture_round_trip():
 
     event = SpecViolation(7, 1234, 2, 3, "http.body-bytes", "ASGI HTTP 2.5", "body is a str", 6)
     assert decode_event(json.loads(event_line(event))) == event
+
+
+async def never_finishes(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    import asyncio
+
+    await receive()
+    await send(START)
+    await send({"type": "http.response.body", "body": b"wait for it", "more_body": True})
+    await asyncio.sleep(60)  # cancelled by the server's shutdown
+
+
+def test_a_task_that_never_finishes_its_response_is_caught_at_shutdown(serve):
+    import threading
+
+    live = serve(never_finishes, timeout_graceful_shutdown=0.3)
+
+    def client() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(live.url, timeout=TIMEOUT)
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    live.wait_for(MessageSent, timeout=TIMEOUT)
+    live.stop()
+    thread.join(TIMEOUT)
+    live.collect(lambda s: bool(live.events(ExchangeEnded)))
+    found = live.events(SpecViolation)
+    assert [(v.rule, v.cause) for v in found] == [("http.incomplete", 0)]
+    assert "cancelled it at shutdown" in found[0].detail

@@ -93,7 +93,7 @@ def test_help_lists_every_key_and_the_filter_syntax() -> None:
         await pilot.pause()
         assert not isinstance(ui.screen, HelpScreen)
 
-    run_live(demo_app, check, size=(120, 60))
+    run_live(demo_app, check, size=(120, 110))
 
 
 def test_the_palette_offers_filter_and_help() -> None:
