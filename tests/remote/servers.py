@@ -70,9 +70,10 @@ class Processes:
         return proc
 
     def server(
-        self, kind: str, app: str, sink: str = "", workers: int = 1
+        self, kind: str, app: str, sink: str = "", workers: int = 1, *extra: str
     ) -> tuple[subprocess.Popen[str], str]:
-        """Serve ``app`` with ``kind`` (``uvicorn`` or ``hypercorn``); return it and its URL."""
+        """Serve ``app`` with ``kind`` (``uvicorn`` or ``hypercorn``, with ``extra``
+        arguments); return it and its URL."""
         port = free_port()
         if kind == "uvicorn":
             args = [sys.executable, "-m", "uvicorn", app, "--port", str(port)]
@@ -82,7 +83,7 @@ class Processes:
             args += ["--workers", str(workers)]
         else:
             raise ValueError(kind)
-        proc = self.spawn(args, {"ASGI_SCOPE_SINK": sink} if sink else None)
+        proc = self.spawn([*args, *extra], {"ASGI_SCOPE_SINK": sink} if sink else None)
         wait_port(port, proc)
         return proc, f"http://127.0.0.1:{port}"
 

@@ -89,6 +89,23 @@ def test_hypercorn_streams_over_tcp_and_reattaching_works(procs: Processes):
     assert "events recorded while no listener was attached were not kept" in out
 
 
+def test_hypercorn_on_trio_streams_too(procs: Processes, sock_path: str):
+    """The middleware uses no asyncio: under a trio worker it records the same."""
+    pytest.importorskip("trio")
+    attach = procs.attach(f"unix:{sock_path}")
+    server, url = procs.server(
+        "hypercorn", "tests.apps.traced:app", f"unix:{sock_path}", 1, "--worker-class", "trio"
+    )
+    send_requests(url, ["/items/8?q=trio", "/boom"])
+    time.sleep(1.0)
+    procs.stop(server)
+    time.sleep(0.3)
+    out, _ = procs.stop(attach)
+    assert "scope GET /items/8?q=trio HTTP/1.1" in out
+    assert "app raised RuntimeError: boom" in out
+    assert "lifespan.shutdown.complete" in out
+
+
 def test_the_tui_shows_each_workers_pid_and_says_there_are_no_raw_bytes(
     procs: Processes, sock_path: str
 ):
