@@ -421,7 +421,9 @@ class TraceMiddleware:
         self._exchange += 1
         exchange = self._exchange
         conn = 0
-        if kind != "lifespan":
+        if kind == "lifespan":  # which worker's lifespan this is
+            recorder.record(ConnectionOrigin, 0, SOURCE_MIDDLEWARE, os.getpid(), False)
+        else:
             self._conn += 1
             conn = self._conn
             client, server = _address(scope.get("client")), _address(scope.get("server"))

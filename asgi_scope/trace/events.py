@@ -62,7 +62,9 @@ class ConnectionOrigin(Event):
     connection) or ``"proxy"`` (``asgi-scope proxy``). ``pid`` is the id of the
     process that recorded it (a uvicorn or hypercorn worker), 0 if unknown.
     ``raw`` says whether the raw bytes of the socket were recorded (False in
-    middleware mode: another server owns the socket).
+    middleware mode: another server owns the socket). With ``conn`` 0 (a
+    process's own lane, where lifespan runs) it comes just before that lane's
+    exchange's :class:`ScopeCreated` and names the process that ran it.
     """
 
     source: str

@@ -241,6 +241,7 @@ class Store:
         self.errors = 0
         self.violations = 0
         """Spec violations found so far, in every exchange."""
+        self._lane_pid = 0  # the pid of the last ConnectionOrigin for conn 0
 
     def clear(self) -> None:
         """Forget everything recorded so far (the UI's "clear"), as browser devtools
@@ -353,6 +354,8 @@ class Store:
             if conn is not None:
                 conn.exchanges.append(exchange_id)
                 exchange.pid = conn.pid
+            elif not event.conn:  # the server lane: the process named just before
+                exchange.pid = self._lane_pid
         return exchange
 
     def _index(self, event: Event, exchange_id: int) -> None:
@@ -372,6 +375,8 @@ class Store:
             self.notes.append(event)
             return
         if isinstance(event, ConnectionOrigin):
+            if not event.conn:  # names the process of the next server-lane exchange
+                self._lane_pid = event.pid
             if conn is not None:
                 conn.source, conn.pid, conn.raw = event.source, event.pid, event.raw
             return

@@ -559,7 +559,6 @@ class ExchangeTable(ScrollView, can_focus=True):
 
 def _conn_label(exchange: Exchange) -> str:
     """The conn cell: ``3``, ``-`` for the server's own lane, or ``pid·conn`` for an
-    exchange attached from another process's stream (``15134·3``)."""
-    if not exchange.conn:
-        return "-"
-    return f"{exchange.pid}·{exchange.conn}" if exchange.pid else str(exchange.conn)
+    exchange attached from another process's stream (``15134·3``, ``15134·-``)."""
+    conn = str(exchange.conn) if exchange.conn else "-"
+    return f"{exchange.pid}·{conn}" if exchange.pid else conn

@@ -131,6 +131,9 @@ def test_the_tui_shows_each_workers_pid_and_says_there_are_no_raw_bytes(
                 assert seen()
                 pids = {x.pid for x in ui.store.exchanges.values() if x.kind == "http"}
                 assert pids and 0 not in pids
+                # Each worker's lifespan is a row of its own, with its pid too.
+                workers = {x.pid for x in ui.store.exchanges.values() if x.kind == "lifespan"}
+                assert len(workers) == 2 and 0 not in workers and pids <= workers
                 text = screen_text(ui)
                 assert any(f"{pid}·" in text for pid in pids), text
                 assert "/items/7" in text
