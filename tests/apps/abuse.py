@@ -9,7 +9,9 @@
 - ``/tiny?n=N``: N one-byte body messages;
 - ``/stream``: a body message every 10 ms until it hears the client left;
 - ``/never``: never answers;
-- ``/stats``: ``SENT`` as JSON.
+- ``/stats``: ``SENT`` as JSON;
+- WebSocket ``/ws?size=N``: counts the messages it receives until one says
+  ``flood``, then sends N bytes in 64 KiB messages, counting in ``SENT``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-SENT = {"big": 0}
+SENT = {"big": 0, "ws": 0, "ws_received": 0}
 CHUNK = 64 * 1024
 
 
@@ -33,7 +35,29 @@ async def _answer(send: Any, body: bytes, status: int = 200) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    SENT["ws"] = SENT["ws_received"] = 0
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") == "flood":
+            break
+        SENT["ws_received"] += 1
+    left = _arg(scope, "size", 1 << 20)
+    block = b"w" * CHUNK
+    while left > 0:
+        await send({"type": "websocket.send", "bytes": block[: min(left, CHUNK)]})
+        left -= CHUNK
+        SENT["ws"] += CHUNK
+
+
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "websocket":
+        await websocket(scope, receive, send)
+        return
     if scope["type"] != "http":
         return
     path = scope["path"]

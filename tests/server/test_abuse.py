@@ -450,3 +450,34 @@ def test_a_pipelined_head_waiting_behind_a_slow_response_is_not_timed_out(serve)
         raw.send(b"GET / HTTP/1.1\r\n")
         assert raw.read_response().status == 408
         assert raw.closed_within(1)
+
+
+def test_websocket_ten_thousand_tiny_frames_in_then_a_flood_nobody_reads(server):
+    from tests.server.ws_client import TEXT, frame, handshake
+
+    s = server("--timeout-graceful-shutdown", "1")
+    n = 10_000
+    with Raw(s.port, timeout=10) as raw:
+        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        raw.send(handshake(f"/ws?size={RESPONSE}"))
+        assert raw.read_head()[0] == 101
+        started = time.monotonic()
+        raw.send(b"".join(frame(TEXT, b"t") for _ in range(n)) + frame(TEXT, b"flood"))
+        deadline = time.monotonic() + 20
+        while json.loads(s.get("/stats")[1])["ws_received"] < n:
+            assert time.monotonic() < deadline, "the tiny frames were not all received"
+            time.sleep(0.05)
+        took = time.monotonic() - started
+        time.sleep(1.0)  # the app floods; the client reads nothing
+        first = json.loads(s.get("/stats")[1])["ws"]
+        time.sleep(0.5)
+        second = json.loads(s.get("/stats")[1])["ws"]
+        assert second == first, "websocket.send kept returning while nobody read"
+        assert first < 16 * MiB, f"{first / MiB:.1f} MiB sent before websocket.send waited"
+        _reset(raw.sock)
+    s.stop()
+    growth = max(s.peak, s.hwm) - s.baseline
+    assert growth < 64 * MiB, f"{growth / MiB:.1f} MiB"
+    s.report("websocket: 10,000 tiny frames in, a flood nobody reads", frames=n,
+             frames_seconds=round(took, 1),
+             sent_before_send_waited_mib=round(first / MiB, 2))  # fmt: skip
