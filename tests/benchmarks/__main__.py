@@ -340,19 +340,20 @@ def h11_ceiling(seconds: float) -> dict[str, float]:
 
 # -- 3. memory -----------------------------------------------------------------
 
-COUNTER_LUA = """
-local n = 0
-local limit = tonumber(os.getenv("BENCH_REQUESTS"))
-response = function(status, headers, body)
-  n = n + 1
-  if n >= limit then wrk.thread:stop() end
-end
-"""
+
+def wrk_count(port: int, seconds: float, connections: int) -> tuple[int, float]:
+    """(requests completed, requests per second) of one wrk run on ``/``."""
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(round(seconds), 1)}s"]
+    argv.append(f"http://127.0.0.1:{port}/")
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120).stdout
+    done = re.search(r"(\d+) requests in", out)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if done is None or rps is None:
+        raise RuntimeError(f"wrk said:\n{out}")
+    return int(done.group(1)), float(rps.group(1))
 
 
 def memory(args: argparse.Namespace, workdir: Path) -> list[str]:
-    script = workdir / "count.lua"
-    script.write_text(COUNTER_LUA)
     total, parts = args.requests, 8
     lines = [
         "",
@@ -364,18 +365,12 @@ def memory(args: argparse.Namespace, workdir: Path) -> list[str]:
         base, _ = server.rss()
         lines.append(f"  {'requests':>10} {'RSS MB':>8} {'peak MB':>8}")
         lines.append(f"  {0:>10,} {base / 1e6:>8.1f} {base / 1e6:>8.1f}")
-        done = 0
-        for _ in range(parts):
-            step = total // parts
-            wrk(
-                server.port,
-                "/",
-                600,
-                args.connections,
-                script=script,
-                env={"BENCH_REQUESTS": str(step)},
-            )
-            done += step
+        done, rps, peak = 0, 2000.0, base
+        for part in range(1, parts + 1):
+            goal = total * part // parts
+            while done < goal:  # wrk runs for a time, not a count: aim, then count
+                n, rps = wrk_count(server.port, (goal - done) / max(rps, 1.0), args.connections)
+                done += n
             now, peak = server.rss()
             lines.append(f"  {done:>10,} {now / 1e6:>8.1f} {peak / 1e6:>8.1f}")
             print(lines[-1], flush=True)
