@@ -15,7 +15,7 @@ from tests.e2e.test_tmux import COMMAND, Terminal, curl, free_port
 pytestmark = pytest.mark.e2e
 
 
-def test_step_mode_holds_curl_until_space(tmp_path) -> None:
+def test_step_mode_holds_curl_until_space() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     term = Terminal([COMMAND, "--step", "--port", str(port)])
@@ -45,10 +45,10 @@ def test_step_mode_holds_curl_until_space(tmp_path) -> None:
         term.close()
 
 
-def test_strict_exit_code_and_the_inspector_on_a_broken_app() -> None:
+def test_strict_exit_code_and_the_inspector_on_a_broken_app(tmp_path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    marker = f"/tmp/asgi-scope-e2e-{port}.rc"
+    marker = tmp_path / "exit-code"
     term = Terminal(
         ["sh", "-c", f"{COMMAND} tests.apps.broken:app --strict --port {port}; echo $? > {marker}"]
     )
