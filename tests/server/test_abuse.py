@@ -81,6 +81,7 @@ class Server:
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         self.peak = 0
+        self.interrupted = False
         self._sampling = True
         deadline = time.monotonic() + 20
         while True:
@@ -112,11 +113,17 @@ class Server:
             response = raw.read_response()
             return response.status, response.body
 
+    def interrupt(self) -> None:
+        """Ctrl-C (SIGINT), once: a second one would cut the shutdown short."""
+        if not self.interrupted:
+            self.interrupted = True
+            self.hwm = _status(self.proc.pid, "VmHWM")
+            self.proc.send_signal(2)
+
     def stop(self) -> list[Event]:
         """Stop (SIGINT, as Ctrl-C) and return the events of the capture."""
         self._sampling = False
-        self.hwm = _status(self.proc.pid, "VmHWM")
-        self.proc.send_signal(2)
+        self.interrupt()
         try:
             code = self.proc.wait(20)
         finally:
@@ -413,7 +420,7 @@ def test_an_app_that_never_answers_is_shown_and_cancelled_at_shutdown(server):
         assert raw.quiet_for(1.5), "the keep-alive timeout closed a connection whose app is busy"
         assert s.get("/") == (200, b"ok")
         started = time.monotonic()
-        s.proc.send_signal(2)
+        s.interrupt()
         response = raw.read_response()
         waited = time.monotonic() - started
     assert response.status == 500
