@@ -97,7 +97,7 @@ async def shoot_attach() -> None:
         async with app.run_test(size=SIZE) as pilot:
 
             def traffic() -> None:
-                for i in range(12):  # a new connection each: spread over the workers
+                for i in range(6):  # a new connection each: spread over the workers
                     httpx.get(f"{url}/items/{i}", params={"q": "hi"}, timeout=10)
                 httpx.post(f"{url}/user", json={"name": "Ada", "age": 36}, timeout=10)
 
