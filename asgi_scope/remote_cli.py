@@ -224,6 +224,14 @@ def proxy(
         headless=headless,
         max_body=max_body,
     )
+    if config.binds_all_interfaces:
+        click.secho(
+            f"asgi-scope: WARNING: listening on all interfaces ({config.host}): anyone who can "
+            f"reach this machine can send requests through to {target.origin}.",
+            err=True,
+            fg="yellow",
+            bold=True,
+        )
     recorder = Recorder(max_body=max_body)
     app = ReverseProxy(target, recorder, timeout)
     why = reachable(target)
