@@ -67,7 +67,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 @click.group(cls=DefaultGroup, default="run", context_settings=CONTEXT)
 def main() -> None:
-    """Run an ASGI app and watch it (``run``, the default), or work with captures."""
+    """Run an ASGI app and watch it (``run``, the default), watch one that runs
+    elsewhere (``attach``, ``proxy``), or work with captures."""
 
 
 @main.command("run", context_settings=CONTEXT)
@@ -217,7 +218,8 @@ def run(
     scope, message and byte it exchanges, live.
 
     With no APP, serves the built-in demo app. Other commands: open, export,
-    replay (asgi-scope COMMAND --help).
+    replay; attach (apps wrapped in TraceMiddleware, under any server), proxy
+    (any HTTP/1.1 server) (asgi-scope COMMAND --help).
     """
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
     _check_step_flags(config, step, break_)
