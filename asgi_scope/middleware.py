@@ -368,6 +368,8 @@ class TraceMiddleware:
         self.sender: StreamSender | None = None
         self._conn = 0
         self._exchange = 0
+        self.disabled = ""
+        """Why tracing stopped for good (the sender thread could not start), or ``""``."""
 
     # -- the sender, started lazily (after a fork, again) ------------------------
 
@@ -414,10 +416,15 @@ class TraceMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
-        if kind not in ("http", "websocket", "lifespan"):
+        if kind not in ("http", "websocket", "lifespan") or self.disabled:
             await self.app(scope, receive, send)
             return
-        recorder = self._started()
+        try:
+            recorder = self._started()
+        except Exception as exc:  # no thread to send with: serve on, untraced
+            self.disabled = f"cannot start the sender thread: {exc}"
+            await self.app(scope, receive, send)
+            return
         self._exchange += 1
         exchange = self._exchange
         conn = 0
