@@ -31,9 +31,11 @@ def snapshot(value: Any, depth: int = 0) -> Any:
     # lists of header tuples); subclasses fall through to isinstance below.
     if kind is dict:
         depth += 1
-        return {
-            k: v if type(v) in _ATOM_TYPES else snapshot(v, depth) for k, v in value.items()
-        }
+        copy = value.copy()  # in C; then only the values that are not atoms
+        for k, v in copy.items():
+            if type(v) not in _ATOM_TYPES:
+                copy[k] = snapshot(v, depth)  # same keys: iterating stays valid
+        return copy
     if kind is tuple:
         for v in value:
             if type(v) not in _ATOM_TYPES:
