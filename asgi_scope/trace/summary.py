@@ -109,13 +109,21 @@ def _size(value: Any) -> int | None:
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    """A value for a one-line summary: safe, unquoted, cut at ``limit``."""
+    """A value for a one-line summary: safe, unquoted, cut at ``limit``.
+
+    Only the start of a long value is decoded and escaped (escaping only
+    lengthens text): a 64 KiB body costs what its first characters cost.
+    """
+    cut = False
     if isinstance(value, bytes):
-        value = value.decode("utf-8", "backslashreplace")
+        cut = len(value) > limit * 4  # a character is at most 4 bytes of UTF-8
+        value = value[: limit * 4].decode("utf-8", "backslashreplace")
     elif not isinstance(value, str):
         value = repr(value) if isinstance(value, _ATOMS) else type(value).__name__
+    if len(value) > limit:
+        value, cut = value[: limit + 1], True
     value = safe_text(value)
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    return value if len(value) <= limit and not cut else value[: limit - 1] + "…"
 
 
 def _repr(value: Any) -> str:
