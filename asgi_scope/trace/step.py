@@ -91,6 +91,8 @@ class Gate:
             return True
         judged = self._judged.get(exchange)
         if judged is None:
+            if len(self._judged) > 4096:  # bounded: old exchanges are long done
+                self._judged.clear()
             judged = self._judged[exchange] = _matches(matcher, conn, exchange, scope)
         return judged
 
