@@ -240,6 +240,7 @@ def run(
             fg="yellow",
             bold=True,
         )
+    _tune_gc()
     recorder = Recorder(max_body=config.max_body)
     if not (config.headless or config.quiet):  # the TUI can always step (S)
         recorder.gate = _gate(recorder, step, break_)
@@ -334,6 +335,25 @@ def _start_recording(path: str, config: Config, recorder: Recorder) -> CaptureWr
         _fail(f"cannot record to {path}: {exc.strerror or exc}")
     recorder.taps.append(writer)
     return writer
+
+
+GC_THRESHOLDS = (50_000, 20, 100)
+"""The collector's thresholds while serving (CPython's are 700, 10, 10)."""
+
+
+def _tune_gc() -> None:
+    """Collect garbage less often while serving and recording.
+
+    Every request allocates a few hundred objects (h11's events, the scope, the
+    trace's events and snapshots), and the store keeps ten thousand exchanges
+    of them alive. At CPython's default thresholds the collector runs every 700
+    allocations and, every hundred runs, walks that whole store: a third of
+    the server's time in ``--quiet`` once the store is full. Collecting young
+    objects every 50,000 allocations instead keeps the same bounded memory.
+    """
+    import gc
+
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _user_traceback(exc: BaseException) -> str:
