@@ -314,6 +314,7 @@ class ScopeApp(ShareActions, App[None]):
         *lines, self._output = self._output.split("\n")
         now = self.recorder.now()
         self.store.add(ServerNote(0, now, 0, "output", line) for line in lines if line.strip())
+        self._update_notes()  # no drain may be due: nothing else may arrive
 
     def _update_notes(self) -> None:
         notes = self.store.notes
