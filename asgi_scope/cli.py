@@ -252,6 +252,9 @@ def run(
         else:
             _run_tui(config, asgi_app, recorder, explain)
     finally:
+        # The session is over: a late Ctrl-C must not cut the recording short
+        # (the writer's close is bounded) or turn a clean stop into "Aborted!".
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if watch is not None:
             recorder.drain()  # what the view's last drain missed, counted
         if writer is not None:
