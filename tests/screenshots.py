@@ -62,8 +62,7 @@ async def shoot(spec: str, traffic: Traffic, shots: dict[str, list[str]]) -> Non
             for name, keys in shots.items():
                 await pilot.press(*keys)
                 await settle(pilot.pause)
-                app.save_screenshot(f"{name}.svg", str(OUT))
-                print(f"wrote screenshots/{name}.svg")
+                _save(app, name)
     finally:
         server.stop()
 
@@ -106,8 +105,7 @@ async def shoot_attach() -> None:
             for name, keys in {"attach-workers": ["m"], "attach-hex": ["x"]}.items():
                 await pilot.press(*keys)
                 await settle(pilot.pause)
-                app.save_screenshot(f"{name}.svg", str(OUT))
-                print(f"wrote screenshots/{name}.svg")
+                _save(app, name)
     finally:
         procs.stop_all()
         listener.stop()
@@ -140,8 +138,7 @@ async def shoot_proxy() -> None:
                         hex_view = app.query_one("#hex")
                         hex_view.scroll_to(y=max(_line_of(hex_view, "upstream request") - 4, 0))
                         await settle(pilot.pause)
-                    app.save_screenshot(f"{shot}.svg", str(OUT))
-                    print(f"wrote screenshots/{shot}.svg")
+                    _save(app, shot)
         finally:
             server.stop()
     finally:
@@ -291,8 +288,8 @@ async def main(groups: list[str]) -> None:
     if not groups or "inspect" in groups:
         await shoot_inspect()
         await shoot_stream_hex()
-        for name in _SAVED:
-            print(f"wrote screenshots/{name}.svg")
+    for name in _SAVED:
+        print(f"wrote screenshots/{name}.svg")
 
 
 if __name__ == "__main__":
