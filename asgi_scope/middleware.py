@@ -49,7 +49,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import IO, Any
 
 from asgi_scope.stream import DEFAULT_ADDRESS, SOURCE_MIDDLEWARE, Address, parse_address
-from asgi_scope.trace.capture import Header, create_private, event_line, wall_clock_at_zero
+from asgi_scope.trace.capture import Header, create_private, event_lines, wall_clock_at_zero
 from asgi_scope.trace.events import (
     ConnectionClosed,
     ConnectionOpened,
@@ -235,7 +235,9 @@ class StreamSender:
 
     def _queue(self, batch: list[Event]) -> None:
         self._tell()
-        data = "".join(map(event_line, batch)).encode("utf-8")
+        text, lost = event_lines(batch)
+        self.dropped += lost
+        data = text.encode("utf-8")
         if self._file is not None:
             try:
                 self._file.write(data.decode("utf-8"))

@@ -298,6 +298,25 @@ def event_line(event: Event) -> str:
     return _ENCODER.encode(encode_event(event)) + "\n"
 
 
+def event_lines(batch: list[Event]) -> tuple[str, int]:
+    """The capture lines of ``batch`` and how many events could not be encoded.
+
+    An app can put values in its messages that no encoder foresaw (an int too
+    long to print, a ``__repr__`` that raises): such an event is left out and
+    counted, and the recording goes on.
+    """
+    try:
+        return "".join(map(event_line, batch)), 0
+    except Exception:
+        lines = []
+        for event in batch:
+            try:
+                lines.append(event_line(event))
+            except Exception:
+                continue
+        return "".join(lines), len(batch) - len(lines)
+
+
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
@@ -527,10 +546,11 @@ class CaptureWriter:
                 break
             if self.error is not None:
                 continue
+            text, lost = event_lines(batch)
             try:
-                out.write("".join(event_line(e) for e in batch))
+                out.write(text)
                 out.flush()
-                self.count += len(batch)
+                self.count += len(batch) - lost
             except OSError as exc:
                 self.error = exc
 

@@ -95,9 +95,7 @@ class Shim:
             MessageReceived, self.conn, self.exchange, snap, wire, dropped
         )
         if self._check is not None:
-            findings = self._check.received(message)
-            if findings:
-                self._violations(findings, event.seq)
+            self._checked(self._check.received, message, event.seq)
         return message
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -115,10 +113,19 @@ class Shim:
         event = self._recorder.record(MessageSent, self.conn, self.exchange, snap, dropped)
         self.last_sent = event.seq
         if self._check is not None:
-            findings = self._check.sent(message)
-            if findings:
-                self._violations(findings, event.seq)
+            self._checked(self._check.sent, message, event.seq)
         await self._send(message)
+
+    def _checked(self, check: Callable[[Any], list[Finding] | None], arg: Any, cause: int) -> None:
+        """Run one spec check. The checker must never change what the app sees: if
+        it fails on a value it did not foresee, it stops checking this exchange."""
+        try:
+            findings = check(arg)
+        except Exception:
+            self._check = None
+            return
+        if findings:
+            self._violations(findings, cause)
 
     def _violations(self, findings: list[Finding], cause: int) -> None:
         """Record each spec checker finding as a :class:`SpecViolation` after ``cause``."""
@@ -134,8 +141,12 @@ class Shim:
         if self._check is not None and type(exc).__name__ == "CancelledError":
             self._check.cancelled = True  # it never finished: the spec checker says so
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        try:
+            message = str(exc)
+        except Exception:  # an exception's __str__ is the app's code
+            message = f"<{type(exc).__qualname__}: str() failed>"
         self._recorder.record(
-            AppRaised, self.conn, self.exchange, type(exc).__qualname__, str(exc), text
+            AppRaised, self.conn, self.exchange, type(exc).__qualname__, message, text
         )
 
     def ended(self, scope: dict[str, Any], outcome: str, status: int) -> None:
@@ -144,7 +155,5 @@ class Shim:
         before = self._scope
         after = snapshot(scope) if before is None else snapshot_since(scope, before)
         if self._check is not None:
-            findings = self._check.ended(outcome)
-            if findings:
-                self._violations(findings, 0)
+            self._checked(self._check.ended, outcome, 0)
         self._recorder.record(ExchangeEnded, self.conn, self.exchange, after, outcome, status)

@@ -503,7 +503,7 @@ class HTTPChecker(Checker):
             )
             status = 0
         elif not 100 <= status <= 599:
-            findings.append(("http.status-range", f"status {status}"))
+            findings.append(("http.status-range", f"status {_short(status)}"))
         headers = message.get("headers", ())
         if (
             type(headers) is list
@@ -527,7 +527,7 @@ class HTTPChecker(Checker):
         if not (self.no_body or status in (204, 304) or 100 <= status < 200):
             for name, value in pairs:
                 if name == b"content-length" or name.lower() == b"content-length":
-                    if value.isdigit():
+                    if value.isdigit() and len(value) < 20:
                         self.declared = int(value)
                     break
         return findings or None

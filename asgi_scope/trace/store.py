@@ -368,7 +368,7 @@ class Store:
         if isinstance(event, ConnectionClosed):
             if conn is not None:
                 conn.t_close, conn.closed_by, conn.reason = event.t_ns, event.by, event.reason
-                if conn.dropped and not conn.exchanges:  # all its exchanges were dropped
+                if not conn.exchanges:  # none left (dropped), or none ever: a probe
                     del self.connections[conn.id]
             return
         if isinstance(event, ServerNote):

@@ -119,7 +119,7 @@ def _short(value: Any, limit: int = 40) -> str:
         cut = len(value) > limit * 4  # a character is at most 4 bytes of UTF-8
         value = value[: limit * 4].decode("utf-8", "backslashreplace")
     elif not isinstance(value, str):
-        value = repr(value) if isinstance(value, _ATOMS) else type(value).__name__
+        value = _repr(value) if isinstance(value, _ATOMS) else type(value).__name__
     if len(value) > limit:
         value, cut = value[: limit + 1], True
     value = safe_text(value)
