@@ -53,8 +53,14 @@ _NOTE_STYLES = {
 }
 
 
+def _safe(value: object) -> str:
+    """``value`` (a field read from a capture file or an attach stream, so any
+    type and any text) as safe display text."""
+    return safe_text(str(value))
+
+
 def _address(addr: tuple[str, int] | None) -> str:
-    return f"{safe_text(addr[0])}:{addr[1]}" if addr else "?"
+    return f"{_safe(addr[0])}:{_safe(addr[1])}" if addr else "?"
 
 
 class Printer:
@@ -149,10 +155,12 @@ class Printer:
         if isinstance(event, ConnectionOpened):
             return [(f"connected from {_address(event.client)}", "green")]
         if isinstance(event, ConnectionClosed):
-            return [(f"closed by {event.by} ({safe_text(event.reason)})", "green")]
+            return [(f"closed by {_safe(event.by)} ({safe_text(event.reason)})", "green")]
         if isinstance(event, ConnectionOrigin):
             raw = "" if event.raw else ", no raw bytes"
-            return [(f"recorded by the {safe_text(event.source)} in pid {event.pid}{raw}", "dim")]
+            return [
+                (f"recorded by the {safe_text(event.source)} in pid {_safe(event.pid)}{raw}", "dim")
+            ]
         if isinstance(event, BytesReceived):
             return [
                 (f"⇠ {summary.fmt_bytes(event.size)} received ", "dim"),
@@ -179,20 +187,21 @@ class Printer:
                 (safe_text(event.traceback.rstrip(), keep_newlines=True), "red"),
             ]
         if isinstance(event, ProtocolError):
-            answer = f"answered {event.status}" if event.status else "connection closed"
+            answer = f"answered {_safe(event.status)}" if event.status else "connection closed"
             return [
                 (
-                    f"protocol error by the {event.by}: {safe_text(event.detail)} ({answer})",
+                    f"protocol error by the {_safe(event.by)}: "
+                    f"{safe_text(event.detail)} ({answer})",
                     "bold red",
                 )
             ]
         if isinstance(event, ExchangeEnded):
             start = self._starts.pop(exchange, event.t_ns)
             took = summary.fmt_duration(event.t_ns - start)
-            status = f" {event.status}" if event.status else ""
+            status = f" {_safe(event.status)}" if event.status else ""
             return [
                 (
-                    f"{event.outcome}{status} in {took}",
+                    f"{_safe(event.outcome)}{status} in {took}",
                     "bold green" if event.outcome == "complete" else "bold red",
                 )
             ]
