@@ -486,6 +486,13 @@ class HTTPProtocol(asyncio.Protocol):
             reason = "shutting down" if self.state.should_exit else "no keep-alive"
             self.close("server", reason)
             return
+        if h.their_state is h11.SEND_BODY:
+            # The app answered before the request body ended: what is left is
+            # read and dropped (handle_events ignores it), under the idle
+            # timeout, so a client that stops sending cannot hold the connection.
+            self.cycle = None
+            self._arm_keep_alive()
+            return
         if h.our_state is h11.DONE and h.their_state is h11.DONE:
             h.start_next_cycle()
             self.cycle = None

@@ -229,3 +229,29 @@ def test_receive_after_the_response_is_sent_says_disconnect(serve):
         live.wait_for(ExchangeEnded)
         assert client.get("/").text == "done"  # the connection is still usable
     assert after[0] == {"type": "http.disconnect"}
+
+
+def test_a_body_left_unfinished_after_an_early_answer_times_out_as_idle(serve):
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await respond(send, b"too big", status=413)
+
+    live = serve(app, timeout_keep_alive=0.3)
+    with live.connect() as conn:
+        conn.send(request("POST", "/", [("Content-Length", "100")]) + b"0123456789")
+        assert conn.read_response().status == 413
+        # The client never sends the other 90 bytes: the idle timeout ends it.
+        assert conn.closed_within(TIMEOUT)
+    closed = live.wait_for(ConnectionClosed)
+    assert (closed.by, closed.reason) == ("server", "keep-alive timeout")
+
+
+def test_the_rest_of_a_body_is_dropped_and_the_next_request_served(serve):
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await respond(send, scope["path"].encode(), status=200)
+
+    live = serve(app)
+    with live.connect() as conn:
+        conn.send(request("POST", "/early", [("Content-Length", "10")]) + b"01234")
+        assert conn.read_response().body == b"/early"
+        conn.send(b"56789" + request("GET", "/next"))
+        assert conn.read_response().body == b"/next"
