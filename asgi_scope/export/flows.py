@@ -50,6 +50,9 @@ class Request:
     body: bytes = b""
     body_size: int = 0
     head_size: int = -1
+    server: tuple[str, int] | None = None
+    """The address the server listened on for this connection (the scope's
+    ``server``), if known: unlike ``host`` the client cannot choose it."""
 
     @property
     def truncated(self) -> bool:
@@ -257,6 +260,7 @@ def flow_of(store: Store, exchange: Exchange, index: SessionIndex | None = None)
         body=request_body,
         body_size=len(request_body) + dropped_in,
         head_size=head_size,
+        server=_server(scope),
     )
     if exchange.kind == "websocket" and request.method == "GET":
         request.scheme = "ws" if request.scheme in ("ws", "http") else "wss"
@@ -266,7 +270,6 @@ def flow_of(store: Store, exchange: Exchange, index: SessionIndex | None = None)
     if from_wire and response is not None and start is not None:
         status = start.get("status")
         response.status = status if isinstance(status, int) else response.status
-    server = scope.get("server")
     return Flow(
         exchange=exchange.id,
         conn=exchange.conn,
@@ -274,7 +277,7 @@ def flow_of(store: Store, exchange: Exchange, index: SessionIndex | None = None)
         request=request,
         response=response,
         times=times,
-        server=tuple(server) if isinstance(server, (list, tuple)) and len(server) == 2 else None,
+        server=request.server,
         scope=scope,
         messages=ws,
     )
@@ -332,6 +335,15 @@ def _queued(store: Store, exchange: Exchange, times: Times, index: SessionIndex)
         return
     if previous.t_end > times.first_in:
         times.queued_behind = previous.t_end
+
+
+def _server(scope: dict[str, Any]) -> tuple[str, int] | None:
+    server = scope.get("server")
+    if isinstance(server, (list, tuple)) and len(server) == 2:
+        host, port = server
+        if isinstance(host, str) and isinstance(port, int) and not isinstance(port, bool):
+            return (host, port)
+    return None
 
 
 def _host(scope: dict[str, Any]) -> str:

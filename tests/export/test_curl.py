@@ -93,3 +93,62 @@ def test_a_cut_body_is_said_so(serve, tmp_path: Path):
     store = live.collect(lambda s: any(isinstance(e, ExchangeEnded) for e in s.events))
     command = curl(flows(store)[0].request)
     assert command.startswith("# the body was cut by the recording's body cap: 4 of 10 bytes")
+
+
+def _request(session: Session, method: str, path: str, **kwargs) -> Flow:
+    with httpx.Client(base_url=session.live.url, timeout=TIMEOUT) as client:
+        client.request(method, path, **kwargs)
+    session.live.collect(lambda s: any(f.request.target == path for f in flows(s)))
+    return next(f for f in flows(session.store) if f.request.target == path)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"@secret.txt", b"ok\x1b]52;c;cHduZWQ=\x07", "caf\u00e9 \u202eevil".encode(), b"a\x85b\r\n"],
+)
+def test_a_body_curl_would_read_as_a_file_or_that_is_not_safe_text_is_piped(
+    session: Session, tmp_path: Path, body: bytes
+):
+    """``--data-binary @name`` reads a local file; an ESC or C1 byte in the
+    command would reach the terminal that pastes it."""
+    original = _request(session, "PUT", f"/echo/{len(body)}", content=body)
+    command = curl(original.request, redact=False)
+    assert "@-" in command
+    assert all(ch.isascii() and (ch.isprintable() or ch == "\n") for ch in command), command
+    (tmp_path / "secret.txt").write_bytes(b"LEAKED")
+    again, printed = rerun(session, command, tmp_path)
+    same_request(original, again)
+    assert printed == body
+
+
+def test_the_url_is_the_servers_address_not_the_clients_host_header(
+    session: Session, tmp_path: Path
+):
+    """A client picks its Host header; the command (with credentials) must still
+    go to the server that recorded it, and send the same Host."""
+    original = _request(
+        session,
+        "POST",
+        "/echo/host",
+        content=b"x",
+        headers={"host": "attacker.invalid:9", "authorization": "Bearer s3cr3t"},
+    )
+    command = curl(original.request, redact=False)
+    assert "attacker.invalid" not in command.split("\n")[0]
+    assert f"http://127.0.0.1:{session.live.port}/echo/host" in command
+    assert "'host: attacker.invalid:9'" in command
+    again, _ = rerun(session, command, tmp_path)
+    same_request(original, again)
+
+
+def test_control_bytes_in_header_values_are_escaped_for_the_shell(session: Session, tmp_path: Path):
+    """Latin-1 C1 bytes (0x9b is a one-byte CSI) never reach the clipboard raw;
+    curl still sends them byte for byte."""
+    value = b"a\x9b31mred\x85 caf\xe9 100% \\ 'q'"
+    original = _request(session, "POST", "/echo/c1", content=b"x", headers={"x-c1": value})
+    command = curl(original.request, redact=False)
+    assert all(ch.isascii() and (ch.isprintable() or ch == "\n") for ch in command), command
+    assert "printf" in command
+    again, _ = rerun(session, command, tmp_path)
+    same_request(original, again)
+    assert again.request.header(b"x-c1") == value
