@@ -231,12 +231,14 @@ class Listener:
     def _event(self, line: bytes, number: int, peer: str, ids: StreamIds) -> None:
         try:
             data = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # also a too-long int, too deep
             raise ValueError(f"line {number} is not valid JSON") from exc
         try:
             event = decode_event(data, self._kinds)
         except ValueError as exc:
             raise ValueError(f"line {number} is not a valid event: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"line {number} is not a valid event: nested too deeply") from None
         event = self.recorder.inject(event, ids)
         if isinstance(event, ConnectionOpened):
             ids.open.add(event.conn)

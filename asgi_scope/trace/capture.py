@@ -423,7 +423,7 @@ def read_capture(path: str | os.PathLike[str]) -> Capture:
             raise CaptureError(path, number, "empty line: every line is one event")
         try:
             data = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, too deep
             if last and not complete:
                 warnings.append(
                     f"{path}:{number}: last line cut short (recording stopped mid-write); "
@@ -435,11 +435,21 @@ def read_capture(path: str | os.PathLike[str]) -> Capture:
             events.append(decode_event(data, kinds))
         except ValueError as exc:
             raise CaptureError(path, number, f"not a valid event: {exc}") from None
+        except RecursionError:
+            raise CaptureError(path, number, "not a valid event: nested too deeply") from None
     return Capture(header, events, warnings)
 
 
 def _json_problem(exc: Exception) -> str:
-    return exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+    """Why ``json.loads`` refused a line: its own words, or what else it raised
+    (bad UTF-8, an int literal past Python's digit limit, nesting too deep)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return "a number too long"
 
 
 def parse_header(line: bytes, source: str) -> Header:
@@ -455,7 +465,7 @@ def parse_header(line: bytes, source: str) -> Header:
 def _read_header(path: str | os.PathLike[str], line: bytes, cut: bool) -> Header:
     try:
         data = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, too deep
         problem = "cut short" if cut else f"not valid JSON ({_json_problem(exc)})"
         raise CaptureError(path, 1, f"not an asgi-scope capture: first line {problem}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:

@@ -18,7 +18,7 @@ import pytest
 from asgi_scope.attach import AttachRecorder, ListenerThread, wait_for_peers
 from asgi_scope.stream import parse_address
 from asgi_scope.trace.capture import Header, event_line
-from asgi_scope.trace.events import ConnectionOpened, ServerNote
+from asgi_scope.trace.events import ConnectionOpened, ScopeCreated, ServerNote
 from asgi_scope.trace.store import Store
 from asgi_scope.ui.app import ScopeApp
 from tests.live import free_port, wait_until
@@ -228,8 +228,20 @@ def talk(path: str, data: bytes) -> bytes:
         (header_line() + b"\x1b]0;pwned\x07 garbage\n", b"line 2 is not valid JSON"),
         (header_line() + b'{"kind": "Nope"}\n', b"unknown event kind"),
         (b"\xff" * 100 + b"\n", b"not an asgi-scope capture"),
+        (header_line() + b'{"seq": ' + b"1" * 5000 + b"}\n", b"line 2 is not valid JSON"),
+        (header_line() + b"[" * 5000 + b"]" * 5000 + b"\n", b"line 2 is not valid JSON"),
+        (b"[" * 5000 + b"\n", b"not an asgi-scope capture"),
     ],
-    ids=["newer version", "http", "garbage", "unknown kind", "binary"],
+    ids=[
+        "newer version",
+        "http",
+        "garbage",
+        "unknown kind",
+        "binary",
+        "int too long",
+        "too deep",
+        "too deep header",
+    ],
 )
 def test_a_bad_stream_is_refused_and_the_listener_keeps_running(sock_path: str, data, words):
     recorder = AttachRecorder()
@@ -239,8 +251,13 @@ def test_a_bad_stream_is_refused_and_the_listener_keeps_running(sock_path: str, 
         answer = talk(sock_path, data)
         assert answer.startswith(b"asgi-scope: refused: ") and words in answer, answer
         # A good stream right after is taken.
-        event = ConnectionOpened(1, 5, 1, ("127.0.0.1", 5), None)
-        assert talk(sock_path, header_line() + event_line(event).encode()) == b""
+        # (with an exchange: a closed connection without one leaves the store)
+        events = [
+            ConnectionOpened(1, 5, 1, ("127.0.0.1", 5), None),
+            ScopeCreated(2, 6, 1, 1, {"type": "http", "path": "/"}, None),
+        ]
+        good = header_line() + b"".join(event_line(e).encode() for e in events)
+        assert talk(sock_path, good) == b""
         store = drained(recorder, lambda store: store.connections)
         notes = [n.text for n in store.notes]
         refused = [t for t in notes if t.startswith("stream refused")]
@@ -253,8 +270,6 @@ def test_a_bad_stream_is_refused_and_the_listener_keeps_running(sock_path: str, 
 
 def test_ids_of_two_streams_never_collide(sock_path: str):
     """Both streams number their connection and exchange 1; attach re-numbers."""
-    from asgi_scope.trace.events import ScopeCreated
-
     recorder = AttachRecorder()
     listener = ListenerThread(parse_address(f"unix:{sock_path}"), recorder)
     listener.start()
