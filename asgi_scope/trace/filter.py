@@ -145,10 +145,16 @@ def _tokens(text: str) -> Iterator[_Token]:
 # -- the parser (recursive descent) -----------------------------------------
 
 
+# How many ``!`` and ``(`` may nest: far past what anyone types, far short of
+# Python's recursion limit (the parser and the predicates it builds recurse).
+MAX_DEPTH = 100
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = list(_tokens(text))
         self.i = 0
+        self.depth = 0
 
     @property
     def token(self) -> _Token:
@@ -184,20 +190,28 @@ class _Parser:
             return parts[0]
         return lambda x: all(p(x) for p in parts)
 
+    def deeper(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FilterError(f"nested too deeply (more than {MAX_DEPTH} ! or ( )", token.position)
+
     def negation(self) -> Predicate:
         if self.token.kind == "!":
-            self.take()
+            self.deeper(self.take())
             inner = self.negation()
+            self.depth -= 1
             return lambda x: not inner(x)
         return self.atom()
 
     def atom(self) -> Predicate:
         token = self.take()
         if token.kind == "(":
+            self.deeper(token)
             inner = self.either()
             if self.token.kind != ")":
                 raise FilterError("missing )", self.token.position)
             self.take()
+            self.depth -= 1
             return inner
         if token.kind == "word":
             needle = token.text.lower()
@@ -219,11 +233,16 @@ def parse(text: str) -> Filter | None:
 
     Raises :class:`FilterError` (with ``position``) when it does not parse:
     an unknown ``~x``, a missing value, a bad regex, status or number, an
-    unclosed quote or parenthesis.
+    unclosed quote or parenthesis, more than :data:`MAX_DEPTH` nested ``!`` or ``(``.
     """
     if not text.strip():
         return None
-    return Filter(text, _Parser(text).parse())
+    parser = _Parser(text)
+    try:
+        return Filter(text, parser.parse())
+    except RecursionError:  # MAX_DEPTH should make this unreachable; never a traceback
+        position = parser.tokens[min(parser.i, len(parser.tokens) - 1)].position
+        raise FilterError("nested too deeply", position) from None
 
 
 # -- the predicates -----------------------------------------------------------
