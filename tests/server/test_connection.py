@@ -181,7 +181,7 @@ def test_graceful_shutdown_finishes_in_flight_request_and_refuses_new_ones(serve
 
     live.stop()
     store = live.collect()
-    reasons = [c.reason for c in store.connections.values()]
+    reasons = [c.reason for c in live.events(ConnectionClosed)]
     assert reasons == ["shutting down", "shutting down"]
     assert [n.text for n in store.notes][-2:] == ["shutting down", "stopped"]
     assert live.events(ExchangeEnded)[0].outcome == "complete"
