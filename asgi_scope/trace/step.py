@@ -107,6 +107,10 @@ class Gate:
         future: asyncio.Future[None] = loop.create_future()
         snap, _, _ = snapshot_message(message, PREVIEW)
         with self._lock:
+            # The UI may have run continue_exchange/continue_all since wants():
+            # holding now would hold a message nobody will ever release.
+            if not self.stepping or exchange in self._free:
+                return
             self._count += 1
             held = Held(self._count, conn, exchange, direction, snap, self._now())
             self._held[held.number] = (held, loop, future)
