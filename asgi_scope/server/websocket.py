@@ -53,6 +53,7 @@ from wsproto.connection import SERVER, Connection, ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Message, Ping, TextMessage
 from wsproto.utilities import LocalProtocolError, generate_accept_token
 
+from asgi_scope.server.target import split_target
 from asgi_scope.trace.events import ProtocolError, WebSocketFrame, Wire
 from asgi_scope.trace.shim import Shim
 
@@ -252,9 +253,7 @@ class WebSocketSession:
         self.scanner: FrameScanner | None = None
         self.pending = bytearray()  # bytes received before the handshake was answered
         # (message, wire, size in bytes) for the app's receive(), in order
-        self.queue: collections.deque[tuple[dict[str, Any], Wire | None, int]] = (
-            collections.deque()
-        )
+        self.queue: collections.deque[tuple[dict[str, Any], Wire | None, int]] = collections.deque()
         self.queued = 0  # bytes of messages in the queue
         self.message_event = asyncio.Event()
         self.message: list[str | bytes] = []  # fragments of the message being received
@@ -278,7 +277,7 @@ class WebSocketSession:
     def _scope(self, request: h11.Request) -> dict[str, Any]:
         """The ASGI ``websocket`` connection scope (ASGI WebSocket spec, "Connection Scope")."""
         proto = self.proto
-        raw_path, _, query_string = request.target.partition(b"?")
+        raw_path, query_string = split_target(request.target)  # the absolute form too
         root_path = proto.state.config.root_path
         protocols = _header(list(request.headers), b"sec-websocket-protocol") or b""
         return {
