@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -26,6 +27,7 @@ from textual.strip import Strip
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.trace.summary import fmt_bytes, fmt_duration
+from asgi_scope.ui.render import safe_repr
 
 COLUMNS = (
     ("id", "#"),
@@ -41,6 +43,8 @@ COLUMNS = (
 """``(key, label)`` of each column, left to right."""
 
 MAX_PATH = 60
+MAX_STATUS = 24
+"""Characters of a status cell that is not a valid status (an app's odd value)."""
 """Characters of a path (with its query) shown in the table."""
 
 PADDING = 1
@@ -530,14 +534,13 @@ class ExchangeTable(ScrollView, can_focus=True):
         else:
             path = Text(self._path(exchange))
         status = exchange.status
-        if status is None:
-            status_text = Text("")
-        else:
-            group = {2: "ok", 3: "redirect", 4: "client", 5: "server"}.get(status // 100)
-            status_text = Text(str(status), self._style(f"status-{group}") if group else "")
+        status_text = Text("") if status is None else status_cell(status, self._style)
         if exchange.close_code is not None:  # a WebSocket's close code (RFC 6455 §7.4)
             normal = exchange.close_code in (1000, 1001, 1005)
-            status_text.append(f" {exchange.close_code}", self._style("dim" if normal else "error"))
+            status_text.append(
+                f" {safe_repr(exchange.close_code)[:MAX_STATUS]}",
+                self._style("dim" if normal else "error"),
+            )
         return [
             Text(str(exchange.id), self._style("dim"), justify="right"),
             Text(_conn_label(exchange), justify="right"),
@@ -555,6 +558,16 @@ class ExchangeTable(ScrollView, can_focus=True):
         if exchange.violations:  # the spec checker's findings (trace/spec.py)
             text.append(f" ⚠{exchange.violations}", self._style("error"))
         return text
+
+
+def status_cell(status: Any, style: Callable[[str], Style | str]) -> Text:
+    """The status cell: a valid status (100-999) styled by its class; anything
+    else an app managed to record (an int too long to print, an int subclass with
+    its own ``__repr__``) through :func:`safe_repr`, escaped and bounded."""
+    if type(status) is int and 100 <= status <= 999:
+        group = {2: "ok", 3: "redirect", 4: "client", 5: "server"}.get(status // 100)
+        return Text(str(status), style(f"status-{group}") if group else "")
+    return Text(safe_repr(status)[:MAX_STATUS], style("error"))
 
 
 def _conn_label(exchange: Exchange) -> str:

@@ -35,14 +35,39 @@ _INDENT = "    "
 
 
 def safe_repr(value: Any) -> str:
-    """A safe, bounded ``repr()`` of an arbitrary object (it may even raise)."""
+    """A safe, bounded ``repr()`` of an arbitrary object; it never raises.
+
+    An app's ``__repr__`` is untrusted code (it may raise, or return escape
+    sequences: they come out escaped), and Python itself refuses ``repr()`` of an
+    int of more than 4300 digits: such an int is summarized by its size.
+    """
     try:
-        text = repr(value)
-    except Exception as exc:  # an app's __repr__ is untrusted code
-        text = f"<{type(value).__name__} (repr failed: {type(exc).__name__})>"
+        text = str.__getitem__(repr(value), slice(0, MAX_REPR + 1))
+    except Exception as exc:
+        text = _failed_repr(value, exc)
     if len(text) > MAX_REPR:
         text = text[:MAX_REPR] + "…"
     return safe_text(text)
+
+
+def _failed_repr(value: Any, exc: Exception) -> str:
+    """What is shown for ``value`` whose ``repr()`` raised ``exc``."""
+    try:
+        name = str.__getitem__(type(value).__name__, slice(0, 60))
+    except Exception:
+        name = "object"
+    if isinstance(value, int):
+        try:  # an int too long to print: its size, from its bit length
+            digits = int(int.bit_length(value) * 0.30103) + 1
+            sign = "-" if int.__lt__(value, 0) else ""
+            return f"<{name}: {sign}about {digits} digits>"
+        except Exception:
+            pass
+    try:
+        reason = str.__getitem__(type(exc).__name__, slice(0, 60))
+    except Exception:
+        reason = "error"
+    return f"<{name} (repr failed: {reason})>"
 
 
 def value_text(value: Any, *, limit: int = MAX_VALUE, dropped: int = 0) -> Text:
@@ -63,8 +88,8 @@ def value_text(value: Any, *, limit: int = MAX_VALUE, dropped: int = 0) -> Text:
         _append_cut(text, more, "characters")
     elif value is None or isinstance(value, bool):
         text.append(str(value), STYLE_CONST)
-    elif isinstance(value, (int, float)):
-        text.append(repr(value), STYLE_NUMBER)
+    elif type(value) in (int, float):
+        text.append(safe_repr(value), STYLE_NUMBER)  # an int may be too long to print
     else:
         text.append(safe_repr(value), STYLE_OBJECT)
     if dropped:
