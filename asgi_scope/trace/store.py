@@ -483,7 +483,8 @@ class Store:
             exchange.status = 101
         elif kind == "http.response.start":
             status = message.get("status")
-            exchange.status = status if isinstance(status, int) else exchange.status
+            if type(status) is int and 100 <= status <= 999:  # else the spec checker says why
+                exchange.status = status
             exchange.state = "streaming" if exchange.state == "open" else exchange.state
         elif (
             kind == "http.response.body"
