@@ -79,7 +79,7 @@ async def relay_websocket(
     proxy: ReverseProxy, scope: dict[str, Any], receive: Receive, send: Send
 ) -> None:
     """Forward one WebSocket session to ``proxy.upstream`` (see the module doc)."""
-    from asgi_scope.proxy import _Clock, _why, _Wire
+    from asgi_scope.proxy import _ClientGone, _Clock, _why, _Wire
 
     started = time.monotonic_ns()
     recorder, conn, exchange = proxy._ids(receive)
@@ -100,8 +100,10 @@ async def relay_websocket(
         ws = WSConnection(ConnectionType.CLIENT)
         accepted = await _handshake(proxy, scope, wire, ws)
         status = 101
-        await client.wait(send({"type": "websocket.accept", "subprotocol": accepted.subprotocol}))
+        await client.send(send, {"type": "websocket.accept", "subprotocol": accepted.subprotocol})
         error = await _pump(receive, send, wire, ws, client)
+    except _ClientGone:
+        pass  # the server records the disconnect; the upstream is not at fault
     except _Refused as refused:
         status = refused.status
         if refused.status == 502:
@@ -195,7 +197,8 @@ async def _deny(scope: dict[str, Any], send: Send, refused: _Refused, origin: st
 
 async def _pump(receive: Receive, send: Send, wire: Any, ws: WSConnection, client: Any) -> str:
     """Relay messages both ways until one side closes; return why the upstream
-    failed, or ``""`` for a clean close."""
+    failed, or ``""`` for a clean close or a client that went away."""
+    from asgi_scope.proxy import _ClientGone
 
     async def from_client() -> str:
         while True:
@@ -227,20 +230,21 @@ async def _pump(receive: Receive, send: Send, wire: Any, ws: WSConnection, clien
                         whole = ("" if isinstance(event, TextMessage) else b"").join(parts)
                         parts = []
                         key = "text" if isinstance(event, TextMessage) else "bytes"
-                        await client.wait(send({"type": "websocket.send", key: whole}))
+                        await client.send(send, {"type": "websocket.send", key: whole})
                 elif isinstance(event, Ping):
                     await wire.write(ws.send(event.response()))
                 elif isinstance(event, CloseConnection):
                     with contextlib.suppress(LocalProtocolError, OSError):
                         await wire.write(ws.send(event.response()))
                     code = event.code if event.code not in (1005, 1006, 1015) else 1000
-                    await send(
-                        {"type": "websocket.close", "code": code, "reason": event.reason or ""}
+                    await client.send(
+                        send,
+                        {"type": "websocket.close", "code": code, "reason": event.reason or ""},
                     )
                     return ""
             if not data:
-                await send(
-                    {"type": "websocket.close", "code": 1011, "reason": "upstream went away"}
+                await client.send(
+                    send, {"type": "websocket.close", "code": 1011, "reason": "upstream went away"}
                 )
                 return "closed the connection without a close frame"
 
@@ -254,6 +258,8 @@ async def _pump(receive: Receive, send: Send, wire: Any, ws: WSConnection, clien
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+    if any(isinstance(t.exception(), _ClientGone) for t in done if not t.cancelled()):
+        return ""  # the client went away: the server records that; the upstream is not at fault
     task = next(iter(done))
     try:
         return task.result()
