@@ -66,6 +66,20 @@ def parse_headers(text: str) -> list[tuple[bytes, bytes]]:
     return out
 
 
+def export_har(path: str, events: list[Event], kept: list[int], started_ns: int) -> str:
+    """Write the HAR of the exchanges ``kept`` (those the inspector still shows)
+    rebuilt from ``events``; return what was written ("3 entries"). Runs in a
+    worker thread, on its own store."""
+    from asgi_scope.export.flows import flows
+    from asgi_scope.trace.store import Store
+
+    store = Store()
+    store.add(events)
+    chosen = flows(store, [i for i in kept if i in store.exchanges])
+    write_har(path, har(chosen, started_ns))
+    return f"{len(chosen)} entries"
+
+
 class PathScreen(ModalScreen[str | None]):
     """Asks for a file name; dismisses with it (Enter) or None (Escape)."""
 
@@ -159,12 +173,14 @@ class ResendScreen(ModalScreen[Request | None]):
         method = self.query_one("#resend-method", Input).value.strip().upper()
         target = self.query_one("#resend-target", Input).value.strip()
         if not method.isalpha() or not target.startswith("/"):
-            self.notify("A method (letters) and a target starting with /", severity="error")
+            self.notify(
+                "A method (letters) and a target starting with /", severity="error", markup=False
+            )
             return
         try:
             headers = parse_headers(self.query_one("#resend-headers", TextArea).text)
-        except ValueError as exc:
-            self.notify(str(exc), severity="error")
+        except ValueError as exc:  # a UnicodeEncodeError quotes what was typed
+            self.notify(safe_text(str(exc)), severity="error", markup=False)
             return
         body = self.query_one("#resend-body", TextArea).text.encode("utf-8")
         req = self.request
@@ -208,12 +224,20 @@ class ShareActions:
         app: Any = self
         try:
             result = await asyncio.to_thread(write)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # a full disk, a bad path, a capture the exporter cannot handle
             app.notify(
-                f"Could not write {safe_text(path)}: {safe_text(str(exc))}", severity="error"
+                f"Could not write {safe_text(path)}: {type(exc).__name__}: {safe_text(str(exc))}",
+                severity="error",
+                markup=False,
             )
             return
-        count = f" ({result} events)" if isinstance(result, int) else ""
+        count = (
+            f" ({result} events)"
+            if isinstance(result, int)
+            else f" ({result})"
+            if isinstance(result, str)
+            else ""
+        )
         app.notify(f"Wrote {what} to {safe_text(path)}{count}", markup=False)
 
     # -- actions ----------------------------------------------------------------
@@ -255,19 +279,22 @@ class ShareActions:
         )
 
     def action_export_har(self) -> None:
-        """Export every HTTP and WebSocket exchange as HAR 1.2 (credentials redacted)."""
-        from asgi_scope.export.flows import flows
+        """Export every HTTP and WebSocket exchange as HAR 1.2 (credentials redacted).
 
+        The HAR is built in the worker thread, from a copy of the session (the
+        live store is not thread-safe): a big session does not freeze the UI,
+        and a capture the exporter cannot handle is a notification.
+        """
         app: Any = self
-        chosen_flows = flows(self.store)
-        started = self._session_header().started_ns
+        events = list(self.store.events)
+        kept = sorted(self.store.exchanges)
+        header = self._session_header()
 
         def chosen(path: str | None) -> None:
             if path:
-                document = har(chosen_flows, started)
                 app.run_worker(
                     self._write_file(
-                        f"{len(chosen_flows)} HAR entries", path, lambda: write_har(path, document)
+                        "HAR", path, lambda: export_har(path, events, kept, header.started_ns)
                     ),
                     exit_on_error=False,
                 )
@@ -293,7 +320,7 @@ class ShareActions:
         app: Any = self
         try:
             pytest_test(flow, header.app, factory=factory)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # json.loads of a hostile body
             app.notify(safe_text(str(exc)), severity="warning", markup=False)
             return
         app.push_screen(

@@ -24,7 +24,7 @@ from tests.ui.test_live import until
 SIZE = (130, 45)
 
 
-def run_shared(check: Any) -> None:
+def run_shared(check: Any, header: Header | None = None) -> None:
     from tests.apps.exports import app
 
     recorder = Recorder()
@@ -32,13 +32,13 @@ def run_shared(check: Any) -> None:
         Config(port=0, lifespan="off", timeout_graceful_shutdown=2.0), app, recorder
     )
     server.start()
-    header = Header("tests.apps.exports:app", 0, {"max_body": 1 << 20})
+    header = header or Header("tests.apps.exports:app", 0, {"max_body": 1 << 20})
     ui = ScopeApp(
         recorder, app_name="t", url=server.url, on_quit=None, header=header, resend_url=server.url
     )
 
     async def main() -> None:
-        async with ui.run_test(size=SIZE) as pilot:
+        async with ui.run_test(size=SIZE, notifications=True) as pilot:
 
             def send() -> None:
                 with httpx.Client(base_url=server.url, timeout=5) as client:
@@ -173,3 +173,57 @@ def test_a_reopened_capture_has_no_server_to_resend_to(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert any("No server is running" in n for n in notes)
+
+
+def notes_of(ui: ScopeApp) -> list[str]:
+    """Every notification the app shows from now on (shown too, markup and all)."""
+    notes: list[str] = []
+    notify = ui.notify
+
+    def record(message: str, **kwargs: Any) -> None:
+        notes.append(str(message))
+        notify(message, **kwargs)
+
+    ui.notify = record  # type: ignore[method-assign]
+    return notes
+
+
+async def export_to(ui: ScopeApp, pilot: Any, key: str, path: str) -> None:
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(ui.screen, PathScreen))
+    ui.screen.query_one("#share-path").value = path  # type: ignore[attr-defined]
+    await pilot.press("enter")
+
+
+def test_a_path_that_cannot_be_written_is_shown_as_typed_not_as_markup(tmp_path: Path) -> None:
+    """The typed path is in the error notification: ``[/]`` must not be read as a
+    closing tag (Textual would raise MarkupError when it shows the toast)."""
+    bad = str(tmp_path / "no such dir" / "[/]x[bold].har")
+
+    async def check(ui: ScopeApp, pilot: Any) -> None:
+        notes = notes_of(ui)
+        await export_to(ui, pilot, "e", bad)
+        await until(pilot, lambda: any("Could not write" in n for n in notes))
+        await pilot.pause(0.3)  # the toast is rendered
+        assert any("[/]x[bold].har" in n for n in notes), notes
+        assert ui.is_running
+
+    run_shared(check)
+
+
+def test_a_har_the_exporter_cannot_build_is_a_notification_not_a_crash(tmp_path: Path) -> None:
+    """A capture header with a start time far outside what a date can hold: the
+    HAR is built in the worker, and its failure is reported."""
+    path = tmp_path / "s.har"
+    header = Header("tests.apps.exports:app", 10**30, {"max_body": 1 << 20})
+
+    async def check(ui: ScopeApp, pilot: Any) -> None:
+        notes = notes_of(ui)
+        await export_to(ui, pilot, "e", str(path))
+        await until(pilot, lambda: any("Could not write" in n for n in notes))
+        await pilot.pause(0.3)
+        assert ui.is_running
+        await export_to(ui, pilot, "w", str(tmp_path / "still.jsonl"))
+        await until(pilot, (tmp_path / "still.jsonl").exists)
+
+    run_shared(check, header)
