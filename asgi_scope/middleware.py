@@ -35,6 +35,7 @@ Textual, Rich, h11 or asgi-scope server); an import-linter contract keeps it so.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import collections
 import contextlib
@@ -162,6 +163,11 @@ class StreamSender:
         if self._thread.is_alive():
             self._stop.set()
             self._thread.join(timeout)
+
+    def stop(self) -> None:
+        """Like :meth:`close` without waiting: the thread sends what is queued (for
+        at most half a second) and disconnects on its own."""
+        self._stop.set()
 
     # -- the thread -----------------------------------------------------------
 
@@ -450,7 +456,20 @@ class TraceMiddleware:
             if conn:
                 recorder.record(ConnectionClosed, conn, "app", "the ASGI call returned")
             if kind == "lifespan" and self.sender is not None and call.shut_down:
-                self.sender.close(timeout=1.0)
+                await _close_off_the_loop(self.sender)
+
+
+async def _close_off_the_loop(sender: StreamSender) -> None:
+    """Close ``sender`` at lifespan shutdown without blocking the app's event loop:
+    its thread is joined in a worker thread under asyncio. Under another loop
+    (trio, as hypercorn's trio worker runs) it is told to stop and left to finish
+    on its own; the interpreter's exit hook still waits for it."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio
+        sender.stop()
+        return
+    await asyncio.to_thread(sender.close, 1.0)
 
 
 class _Call:
