@@ -4,7 +4,11 @@ The test sends the same request to the app in-process with
 ``httpx.ASGITransport`` (no server, no port) and asserts the status, the
 significant response headers (:data:`SIGNIFICANT`, those an app sets on
 purpose; never ``date`` or timing headers) and the body it saw: a JSON body as
-parsed JSON, any other body byte for byte. Paste it into a test suite: it
+parsed JSON (unless it holds ``NaN``, which never equals itself, or nests
+deeper than Python parses), any other body byte for byte. httpx decodes a
+compressed response, so a ``gzip`` or ``deflate`` body is compared decompressed
+(:mod:`zlib`); for any other ``Content-Encoding`` only the status and headers
+are asserted. Paste it into a test suite: it
 needs ``pytest`` and ``httpx``, and the app importable as it was recorded
 (``module:attribute``, ``--factory`` honoured).
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 
 from asgi_scope.export.flows import Flow
 from asgi_scope.export.redact import is_sensitive
@@ -65,15 +70,45 @@ def _name(flow: Flow) -> str:
     return f"test_{slug[:60] or 'request'}_{flow.exchange}"
 
 
-def _json_body(flow: Flow) -> object | None:
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} never equals itself")
+
+
+def _decoded(flow: Flow) -> bytes | None:
+    """The response body as httpx hands it to the test (``response.content``):
+    decompressed for ``gzip`` and ``deflate``; None when it cannot be known (another
+    or a stacked encoding, a body the recording cut, bytes that do not inflate)."""
+    resp = flow.response
+    assert resp is not None
+    coding = (resp.header(b"content-encoding") or b"").strip().lower()
+    if coding in (b"", b"identity"):
+        return resp.body
+    if resp.truncated or coding not in (b"gzip", b"x-gzip", b"deflate"):
+        return None
+    try:
+        if coding == b"deflate":  # zlib-wrapped, else raw deflate (as httpx tries)
+            try:
+                return zlib.decompressobj().decompress(resp.body)
+            except zlib.error:
+                return zlib.decompressobj(-zlib.MAX_WBITS).decompress(resp.body)
+        return zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(resp.body)
+    except zlib.error:
+        return None
+
+
+def _json_body(flow: Flow, body: bytes) -> str | None:
+    """``body`` re-encoded as JSON text to compare parsed, or None to compare
+    bytes: not JSON, cut, ``NaN``/``Infinity`` (never equal to itself), or nested
+    too deep for Python's parser (RecursionError)."""
     resp = flow.response
     assert resp is not None
     mime = (resp.header(b"content-type") or b"").split(b";")[0].strip().lower()
     if not (mime == b"application/json" or mime.endswith(b"+json")) or resp.truncated:
         return None
     try:
-        return json.loads(resp.body)
-    except ValueError:
+        parsed = json.loads(body, parse_constant=_reject_constant)
+        return json.dumps(parsed, ensure_ascii=False)
+    except (ValueError, RecursionError):
         return None
 
 
@@ -91,13 +126,14 @@ def pytest_test(
     if flow.kind != "http" or flow.response is None:
         raise ValueError(f"exchange #{flow.exchange} has no HTTP response to assert")
     req, resp = flow.request, flow.response
+    status = int.__repr__(resp.status)  # not the repr of an int subclass the app made
     left_out = [n.decode("latin-1") for n, _ in req.headers if redact and is_sensitive(n)]
     headers = [
         (n.decode("latin-1"), v.decode("latin-1"))
         for n, v in req.headers
         if n.lower() not in NOT_SENT and not (redact and is_sensitive(n))
     ]
-    doc = f"{req.method} {req.target} answered {resp.status}, as recorded"
+    doc = f"{req.method} {req.target} answered {status}, as recorded"
     if source:
         doc += f" in {source}"
     lines = [
@@ -133,7 +169,7 @@ def pytest_test(
         "",
         "    response = asyncio.run(send())",
         "",
-        f"    assert response.status_code == {resp.status!r}",
+        f"    assert response.status_code == {status}",
     ]
     for name in SIGNIFICANT:
         value = resp.header(name)
@@ -141,16 +177,22 @@ def pytest_test(
             lines.append(
                 f"    assert response.headers[{name.decode()!r}] == {value.decode('latin-1')!r}"
             )
-    parsed = _json_body(flow)
-    if parsed is not None:
-        text = json.dumps(parsed, ensure_ascii=False)
+    body = _decoded(flow)
+    text = _json_body(flow, body) if body is not None else None
+    if body is None:
+        coding = (resp.header(b"content-encoding") or b"").decode("latin-1")
+        lines.append(
+            f"    # the body ({coding!r}, {resp.body_size} bytes) is not compared: httpx"
+            " decodes it, and the recording holds it encoded or cut"
+        )
+    elif text is not None:
         lines.append(f"    assert response.json() == json.loads({text!r})")
     elif resp.truncated:
         lines.append(f"    # the recording kept {len(resp.body)} of {resp.body_size} body bytes")
         lines.append(f"    assert response.content.startswith({resp.body!r})")
         lines.append(f"    assert len(response.content) == {resp.body_size!r}")
     else:
-        lines.append(f"    assert response.content == {resp.body!r}")
-    if parsed is None:
+        lines.append(f"    assert response.content == {body!r}")
+    if text is None:
         lines.remove("import json")
     return "\n".join(lines) + "\n"

@@ -141,3 +141,72 @@ def test_the_export_command_writes_the_test(session: Session, tmp_path: Path):
     assert run("export", str(capture), "--pytest", str(out)).returncode == 2
     missing = run("export", str(capture), "--pytest", str(out), "-e", "999")
     assert missing.returncode == 1 and "no exchange #999" in missing.stderr
+
+
+ODD_BODIES_APP = """
+import gzip
+import zlib
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+BODIES = {
+    "/gzip": (b"gzip", b"application/json", lambda: gzip.compress(b'{"zipped": [1, 2]}')),
+    "/deflate": (b"deflate", b"text/plain", lambda: zlib.compress(b"deflated text")),
+    "/raw-deflate": (
+        b"deflate", b"text/plain", lambda: zlib.compress(b"raw", wbits=-15)
+    ),
+    "/other": (b"x-custom", b"text/plain", lambda: b"encoded somehow"),
+    "/nan": (b"", b"application/json", lambda: b'{"x": NaN, "y": Infinity}'),
+    "/deep": (b"", b"application/json", lambda: DEEP),
+}
+
+
+async def app(scope, receive, send):
+    assert scope["type"] == "http"
+    await receive()
+    coding, mime, make = BODIES[scope["path"]]
+    headers = [(b"content-type", mime)] + ([(b"content-encoding", coding)] if coding else [])
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": make()})
+"""
+
+
+@pytest.mark.parametrize("path", ["/gzip", "/deflate", "/raw-deflate", "/other", "/nan", "/deep"])
+def test_compressed_nan_and_deep_json_bodies_make_a_test_that_passes(
+    serve, tmp_path: Path, path: str
+):
+    """httpx hands the test a decompressed body; NaN never equals itself; JSON
+    nested 100,000 deep makes json.loads raise RecursionError."""
+    module = tmp_path / "odd_bodies_app.py"
+    module.write_text(textwrap.dedent(ODD_BODIES_APP))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import odd_bodies_app  # type: ignore[import-not-found]
+
+        live = serve(odd_bodies_app.app)
+        httpx.get(f"{live.url}{path}", timeout=TIMEOUT, headers={"accept-encoding": "identity"})
+        store = live.collect(lambda s: any(isinstance(e, ExchangeEnded) for e in s.events))
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("odd_bodies_app", None)
+    source = pytest_test(flows(store)[0], "odd_bodies_app:app")
+    if path == "/other":
+        assert "is not compared" in source and "response.content" not in source
+    if path in ("/nan", "/deep"):
+        assert "response.json()" not in source
+    test_file = tmp_path / "test_odd.py"
+    test_file.write_text(source)
+    result = run_pytest(test_file, tmp_path)
+    assert result.returncode == 0, source[:3000] + result.stdout[-3000:]
+
+
+class EvilStatus(int):
+    def __repr__(self) -> str:
+        return "200 or __import__('os').system('touch pwned')"
+
+
+def test_a_status_int_subclass_cannot_write_code(session: Session):
+    flow = session.flow("GET", "/json")
+    assert flow.response is not None
+    flow.response.status = EvilStatus(200)
+    source = pytest_test(flow, "tests.apps.exports:app")
+    assert "__import__" not in source and "status_code == 200\n" in source
