@@ -197,6 +197,9 @@ DEFAULT_KEEP = 10_000
 DEFAULT_KEEP_BYTES = 256 * 1024 * 1024
 """Default cap on bytes of bodies and raw bytes kept (``--keep-bytes``)."""
 
+NOTES_KEPT = 1000
+"""Server notes kept (the newest); older ones are counted in ``notes_dropped``."""
+
 
 def _body_size(message: Any) -> int:
     if type(message) is not dict:
@@ -236,6 +239,8 @@ class Store:
         self.exchanges: dict[int, Exchange] = {}
         self.connections: dict[int, Connection] = {}
         self.notes: list[ServerNote] = []
+        """The newest server notes, oldest first (at most twice :data:`NOTES_KEPT`)."""
+        self.notes_dropped = 0
         self.bytes_in = 0
         self.bytes_out = 0
         self.errors = 0
@@ -306,6 +311,8 @@ class Store:
             self._dead_bytes = 0
 
     def _kept(self, event: Event) -> bool:
+        if type(event) is ServerNote:
+            return bool(self.notes) and event.t_ns >= self.notes[0].t_ns
         exchange_id = getattr(event, "exchange", 0)
         if exchange_id:
             return exchange_id in self.exchanges
@@ -372,7 +379,12 @@ class Store:
                     del self.connections[conn.id]
             return
         if isinstance(event, ServerNote):
-            self.notes.append(event)
+            notes = self.notes
+            notes.append(event)
+            if len(notes) > 2 * NOTES_KEPT:  # an app printing per request, 503s...
+                del notes[:NOTES_KEPT]
+                self.notes_dropped += NOTES_KEPT
+                self.events = [e for e in self.events if self._kept(e)]
             return
         if isinstance(event, ConnectionOrigin):
             if not event.conn:  # names the process of the next server-lane exchange

@@ -317,13 +317,18 @@ class ScopeApp(ShareActions, App[None]):
         self._update_notes()  # no drain may be due: nothing else may arrive
 
     def _update_notes(self) -> None:
-        notes = self.store.notes
-        if len(notes) == self._notes_shown:
+        store = self.store
+        notes = store.notes
+        total = store.notes_dropped + len(notes)
+        if total == self._notes_shown:
             return
-        for note in notes[self._notes_shown :]:
-            if note.level in ("warning", "error"):
-                self.notify(safe_text(note.text), severity=note.level, markup=False)
-        self._notes_shown = len(notes)
+        fresh = notes[max(self._notes_shown - store.notes_dropped, 0) :]
+        loud = [note for note in fresh if note.level in ("warning", "error")]
+        if loud:  # one toast a drain, however many came
+            more = f"  (+{len(loud) - 1} more: l lists them)" if len(loud) > 1 else ""
+            last = loud[-1]
+            self.notify(safe_text(last.text) + more, severity=last.level, markup=False)
+        self._notes_shown = total
         if not self._quitting:  # keep "Stopping the server…" in view
             self._notes.show(notes)
 

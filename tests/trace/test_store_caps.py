@@ -191,3 +191,15 @@ def test_clear_keeps_the_caps_and_forgets_the_counts() -> None:
     assert (store.events, store.exchanges, store.connections) == ([], {}, {})
     store.add(traffic.one_per_connection(3, conn_start=6))
     assert sorted(store.exchanges) == [7, 8]
+
+
+def test_server_notes_are_capped_and_the_rest_counted() -> None:
+    from asgi_scope.trace.events import ServerNote
+    from asgi_scope.trace.store import NOTES_KEPT
+
+    store = Store()
+    store.add(ServerNote(n, n, 0, "output", f"line {n}") for n in range(1, 3 * NOTES_KEPT + 1))
+    assert NOTES_KEPT <= len(store.notes) <= 2 * NOTES_KEPT
+    assert store.notes_dropped + len(store.notes) == 3 * NOTES_KEPT
+    assert store.notes[-1].text == f"line {3 * NOTES_KEPT}"
+    assert len(store.events) == len(store.notes)  # the flat list let go of them too
