@@ -14,8 +14,9 @@ from asgi_scope.trace.events import (
     ExchangeEnded,
     MessageSent,
     ScopeCreated,
+    ServerNote,
 )
-from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES, Store
+from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES, NOTES_KEPT, Store
 
 HEAD = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n"
 
@@ -194,9 +195,6 @@ def test_clear_keeps_the_caps_and_forgets_the_counts() -> None:
 
 
 def test_server_notes_are_capped_and_the_rest_counted() -> None:
-    from asgi_scope.trace.events import ServerNote
-    from asgi_scope.trace.store import NOTES_KEPT
-
     store = Store()
     store.add(ServerNote(n, n, 0, "output", f"line {n}") for n in range(1, 3 * NOTES_KEPT + 1))
     assert NOTES_KEPT <= len(store.notes) <= 2 * NOTES_KEPT
