@@ -80,6 +80,29 @@ def export_har(path: str, events: list[Event], kept: list[int], started_ns: int)
     return f"{len(chosen)} entries"
 
 
+def not_editable(request: Request) -> str:
+    """Why ``request`` cannot go into the edit form, or "" if it can.
+
+    Textual's ``Input`` and ``TextArea`` write their text to the terminal as it
+    is (ESC, OSC and C1 bytes included), and the form edits text: a body that
+    is not UTF-8, or a target, header or body with control characters (or
+    bidi tricks), is refused; ``r`` re-sends it byte for byte.
+    """
+    try:
+        body = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "its body is not UTF-8 text"
+    if safe_text(body, keep_newlines=True) != body:
+        return "its body has control characters"
+    if safe_text(request.target) != request.target:
+        return "its target has control characters"
+    for name, value in request.headers:
+        for text in (name.decode("latin-1"), value.decode("latin-1")):
+            if safe_text(text) != text:
+                return f"header {safe_text(name.decode('latin-1'))} has control characters"
+    return ""
+
+
 class PathScreen(ModalScreen[str | None]):
     """Asks for a file name; dismisses with it (Enter) or None (Escape)."""
 
@@ -359,6 +382,14 @@ class ShareActions:
         if flow is None:
             return
         app: Any = self
+        why = not_editable(flow.request)
+        if why:
+            app.notify(
+                f"Cannot edit this request: {why}. Press r to re-send it unchanged.",
+                severity="warning",
+                markup=False,
+            )
+            return
 
         def chosen(request: Request | None) -> None:
             if request is not None:

@@ -227,3 +227,32 @@ def test_a_har_the_exporter_cannot_build_is_a_notification_not_a_crash(tmp_path:
         await until(pilot, (tmp_path / "still.jsonl").exists)
 
     run_shared(check, header)
+
+
+def test_a_request_with_control_bytes_is_not_put_in_the_edit_form() -> None:
+    """Input and TextArea would write ESC and C1 bytes to the terminal raw: R
+    refuses such a request (and says r re-sends it unchanged)."""
+
+    async def check(ui: ScopeApp, pilot: Any) -> None:
+        def send() -> None:
+            with httpx.Client(base_url=ui.resend_url or "", timeout=5) as client:
+                client.post("/echo/esc", content=b"\x1b]52;c;SGk=\x07")
+                client.post("/echo/latin", content=b"\xff\xfe")
+                client.post("/echo/c1", content=b"ok", headers={"x-c1": b"a\x9b31mb"})
+
+        await asyncio.to_thread(send)
+        await until(pilot, lambda: sum("done" in r for r in table_rows(ui)) >= 5)
+        notes = notes_of(ui)
+        for path in ("/echo/esc", "/echo/latin", "/echo/c1"):
+            await select(ui, pilot, "POST", path)
+            await pilot.press("R")
+            await until(pilot, lambda: len(notes) > 0)
+            await pilot.pause(0.1)
+            assert not isinstance(ui.screen, ResendScreen), path
+            assert "Cannot edit this request" in notes[-1] and "r to re-send" in notes[-1]
+            notes.clear()
+        await select(ui, pilot, "POST", "/echo")
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(ui.screen, ResendScreen))
+
+    run_shared(check)
