@@ -78,7 +78,9 @@ class BytesReceived(Event):
 
     ``data`` may be cut short when the exchange's byte budget is spent; ``size`` is
     always the true number of bytes read. ``exchange`` is the exchange being parsed
-    when they arrived (0 between requests).
+    when they arrived: bytes that arrive between requests open the next one's id,
+    and pipelined requests read at once are all tagged with the first (their own
+    ranges are in their messages' ``wire``).
     """
 
     exchange: int
@@ -161,7 +163,8 @@ class ProtocolError(Event):
     """The client sent bytes that are not valid HTTP (RFC 9112), or the app broke the
     protocol in a way the server had to stop (``by`` is ``"client"`` or ``"app"``).
 
-    ``status`` is the status the server answered with (400, 431, 500) or 0 when it
+    ``status`` is the status the server answered with (400, 403, 408, 414, 426,
+    431, 500...) or 0 when it
     could only close the connection. ``detail`` is h11's error text. ``wire`` is the
     received range the server could not parse (client errors), else None.
     """
