@@ -61,11 +61,16 @@ def har(flows: list[Flow], started_ns: int, *, redact: bool = True, comment: str
 
 
 def write_har(path: str | os.PathLike[str], document: dict) -> None:
-    """Write ``document`` as UTF-8 JSON to ``path``, created with mode 0600 (an
-    export made with ``--no-redact`` holds credentials)."""
+    """Write ``document`` as JSON to ``path``, created with mode 0600 (an
+    export made with ``--no-redact`` holds credentials).
+
+    The JSON is ASCII (``\\uXXXX`` escapes): text from the app may hold a lone
+    surrogate, which UTF-8 cannot encode. It is serialized before the file is
+    opened, so a document that cannot be written leaves no partial file.
+    """
+    text = json.dumps(document, ensure_ascii=True, indent=2) + "\n"
     with create_private(path) as out:
-        json.dump(document, out, ensure_ascii=False, indent=2)
-        out.write("\n")
+        out.write(text)
 
 
 def _ms(ns: int | float) -> float:

@@ -14,7 +14,7 @@ import httpx
 import jsonschema
 import pytest
 
-from asgi_scope.export.flows import flows
+from asgi_scope.export.flows import WebSocketMessage, flows
 from asgi_scope.export.har import har, timings, write_har
 from asgi_scope.trace.capture import CaptureWriter, Header
 from asgi_scope.trace.events import ExchangeEnded
@@ -164,3 +164,16 @@ def test_a_file_the_server_sent_for_the_app_is_in_the_har(serve):
     assert entry["response"]["content"]["text"] == got.text
     assert entry["response"]["status"] == 200
     validate(har([flow], STARTED))
+
+
+def test_a_lone_surrogate_from_the_app_is_written_escaped(tmp_path: Path, session: Session):
+    """A str from the app may hold a lone surrogate (UTF-8 cannot encode it): the
+    HAR is ASCII JSON with \\ud800 escapes, and reads back the same."""
+    flow = session.flow("GET", "/ws")
+    flow.messages.append(WebSocketMessage("receive", flow.messages[-1].t_ns, "bad \ud800 text"))
+    path = tmp_path / "out.har"
+    write_har(path, har([flow], STARTED))
+    raw = path.read_bytes()
+    assert raw.isascii() and b"\\ud800" in raw
+    entry = json.loads(raw)["log"]["entries"][0]
+    assert entry["_webSocketMessages"][-1]["data"] == "bad \ud800 text"
