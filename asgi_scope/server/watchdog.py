@@ -47,8 +47,6 @@ class Watchdog:
         self.state = state
         self.interval = interval
         self.threshold = threshold
-        self.blocks = 0
-        """How many blocks were noticed."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._due = 0.0
@@ -73,7 +71,6 @@ class Watchdog:
         late = self._loop.time() - self._due
         started = self.state.started
         if late >= self.threshold:
-            self.blocks += 1
             self._warn(late, list(started))
         started.clear()
         self._schedule()
