@@ -659,12 +659,15 @@ def replay(file: str, app: str, app_dir: str, factory: bool, lifespan: str) -> N
 
     capture = _read(file)
     chosen = [f for f in flows(_store_of(capture)) if f.kind == "http"]
-    config = Config(app=app, app_dir=app_dir, factory=factory, lifespan=lifespan, port=0)
+    # Nothing views this server's trace: keep no bodies in it (max_body=0).
+    config = Config(
+        app=app, app_dir=app_dir, factory=factory, lifespan=lifespan, port=0, max_body=0
+    )
     try:
         asgi_app = load_app(app, app_dir=app_dir, factory=factory, interface="auto")
     except AppLoadError as exc:
         _fail(str(exc))
-    thread = ServerThread(config, asgi_app, Recorder(max_body=0))
+    thread = ServerThread(config, asgi_app, Recorder())
     try:
         thread.start()
     except StartupError as exc:
