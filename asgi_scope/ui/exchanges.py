@@ -43,9 +43,10 @@ COLUMNS = (
 """``(key, label)`` of each column, left to right."""
 
 MAX_PATH = 60
+"""Characters of a path (with its query) shown in the table."""
+
 MAX_STATUS = 24
 """Characters of a status cell that is not a valid status (an app's odd value)."""
-"""Characters of a path (with its query) shown in the table."""
 
 PADDING = 1
 """Blank cells either side of each column's content (as DataTable's)."""
@@ -382,7 +383,7 @@ class ExchangeTable(ScrollView, can_focus=True):
 
     def _resize(self) -> None:
         # One line for the header, one per row; as wide as the widget (no
-        # horizontal scrolling: the path column is cut to fit).
+        # horizontal scrolling: _strip narrows the path column so the others fit).
         self.virtual_size = Size(self.scrollable_content_region.width, len(self._ids) + 1)
 
     def _changed(self, exchange_id: int) -> None:
@@ -468,6 +469,7 @@ class ExchangeTable(ScrollView, can_focus=True):
         if grew:  # every row drawn so far is now too narrow
             self._strips.clear()
             self.refresh()
+        widths = fit_path(widths, width)
         pad = Segment(" " * PADDING, base)
         segments: list[Segment] = []
         console = self.app.console
@@ -558,6 +560,22 @@ class ExchangeTable(ScrollView, can_focus=True):
         if exchange.violations:  # the spec checker's findings (trace/spec.py)
             text.append(f" ⚠{exchange.violations}", self._style("error"))
         return text
+
+
+PATH_COLUMN = next(i for i, (key, _) in enumerate(COLUMNS) if key == "path")
+MIN_PATH = 10
+"""The path column is never narrower than this, however narrow the table."""
+
+
+def fit_path(widths: list[int], width: int) -> list[int]:
+    """Column widths for a table ``width`` cells wide: the path column gives up
+    what the others need (down to :data:`MIN_PATH`), so a long path never pushes
+    status, time, in, out and state off screen."""
+    others = sum(w for i, w in enumerate(widths) if i != PATH_COLUMN)
+    room = width - others - 2 * PADDING * len(widths)
+    fitted = list(widths)
+    fitted[PATH_COLUMN] = min(widths[PATH_COLUMN], max(MIN_PATH, room))
+    return fitted
 
 
 def status_cell(status: Any, style: Callable[[str], Style | str]) -> Text:
