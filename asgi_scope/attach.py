@@ -45,7 +45,7 @@ import threading
 import time
 from typing import Any
 
-from asgi_scope.stream import MAX_LINE, Address
+from asgi_scope.stream import MAX_LINE, Address, make_private_dir
 from asgi_scope.trace.capture import (
     CaptureError,
     Header,
@@ -158,12 +158,19 @@ class Listener:
         address = self.address
         try:
             if address.kind == "unix":
+                problem = make_private_dir(address.path)
+                if problem:
+                    raise ListenError(f"cannot listen on {address}: {problem}")
                 _clear_stale_socket(address.path)
-                self._server = await asyncio.start_unix_server(
-                    self._handle, path=address.path, limit=MAX_LINE
-                )
-                with contextlib.suppress(OSError):  # the stream holds credentials
-                    os.chmod(address.path, 0o600)
+                # The stream holds credentials: the socket is 0600 from its birth
+                # (a chmod after bind leaves a moment when others may connect).
+                umask = os.umask(0o177)
+                try:
+                    self._server = await asyncio.start_unix_server(
+                        self._handle, path=address.path, limit=MAX_LINE
+                    )
+                finally:
+                    os.umask(umask)
             elif address.kind == "tcp":
                 self._server = await asyncio.start_server(
                     self._handle, host=address.host, port=address.port, limit=MAX_LINE

@@ -3,9 +3,12 @@
 ::
 
     from asgi_scope import TraceMiddleware
-    app = TraceMiddleware(app, sink="unix:/tmp/asgi-scope.sock")
+    app = TraceMiddleware(app)  # the default sink, as for attach: see below
 
-and ``asgi-scope attach unix:/tmp/asgi-scope.sock`` shows the trace live. The
+and ``asgi-scope attach`` shows the trace live. The default socket is
+``$XDG_RUNTIME_DIR/asgi-scope.sock``, else ``/tmp/asgi-scope-<uid>/asgi-scope.sock``
+(:func:`asgi_scope.stream.default_address`); the middleware does not stream to a
+socket that belongs to another user (it drops and counts, and says so once). The
 middleware records every scope and every message crossing ``receive()`` and
 ``send()`` with the same :class:`~asgi_scope.trace.shim.Shim`, the same events
 and the same spec checker as asgi-scope's own server, and streams them in the
@@ -43,13 +46,20 @@ import json
 import os
 import select
 import socket
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import IO, Any
 
-from asgi_scope.stream import DEFAULT_ADDRESS, SOURCE_MIDDLEWARE, Address, parse_address
+from asgi_scope.stream import (
+    SOURCE_MIDDLEWARE,
+    Address,
+    default_address,
+    parse_address,
+    socket_problem,
+)
 from asgi_scope.trace.capture import Header, create_private, event_lines, wall_clock_at_zero
 from asgi_scope.trace.events import (
     ConnectionClosed,
@@ -138,6 +148,9 @@ class StreamSender:
         self.connects = 0
         self.error = ""
         """The last reason a connection failed or ended, for debugging."""
+        self.refused = 0
+        """Connections not made because the socket (or its directory) is not ours."""
+        self._warned = False
         self._sock: socket.socket | None = None
         self._file: IO[str] | None = None
         self._buffer = bytearray()
@@ -290,6 +303,10 @@ class StreamSender:
                 self._file.flush()
             else:
                 if address.kind == "unix":
+                    problem = socket_problem(address.path)
+                    if problem:  # not ours: someone else would get cookies, credentials
+                        self._refuse(f"not streaming to {address}: {problem}")
+                        return
                     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                     target: Any = address.path
                 else:
@@ -312,6 +329,17 @@ class StreamSender:
             return
         self.connects += 1
         self.error = ""
+
+    def _refuse(self, why: str) -> None:
+        """Do not connect (events keep being dropped as if nothing listened, and
+        counted); say why on stderr, once."""
+        self.refused += 1
+        self.error = why
+        if not self._warned:
+            self._warned = True
+            with contextlib.suppress(Exception):
+                sys.stderr.write(f"asgi-scope: {why}\n")
+                sys.stderr.flush()
 
     def _disconnect(self, why: str) -> None:
         if self._sock is not None:
@@ -357,7 +385,7 @@ class TraceMiddleware:
     def __init__(
         self,
         app: Callable[[Scope, Receive, Send], Awaitable[None]],
-        sink: str = DEFAULT_ADDRESS,
+        sink: str | None = None,
         *,
         name: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
@@ -365,7 +393,7 @@ class TraceMiddleware:
         max_buffer: int = DEFAULT_MAX_BUFFER,
     ) -> None:
         self.app = app
-        self.address = parse_address(sink)
+        self.address = parse_address(default_address() if sink is None else sink)
         self.name = name or _name_of(app)
         self.max_body = max_body
         self.max_events = max_events

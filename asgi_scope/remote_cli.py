@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from asgi_scope.cli import CONTEXT, main
-from asgi_scope.stream import DEFAULT_ADDRESS
+from asgi_scope.stream import default_address
 from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def _bad(message: str) -> None:
 
 
 @main.command("attach", context_settings=CONTEXT)
-@click.argument("address", default=DEFAULT_ADDRESS, required=False)
+@click.argument("address", default=default_address, required=False)
 @click.option("--headless", is_flag=True, help="Print the streams as lines instead of the TUI.")
 @click.option(
     "--keep",
@@ -58,8 +58,9 @@ def _bad(message: str) -> None:
 )
 def attach(address: str, headless: bool, keep: int, keep_bytes: int, record: str | None) -> None:
     """Listen on ADDRESS for the streams of apps wrapped in TraceMiddleware and
-    show them live (default: unix:/tmp/asgi-scope.sock; or HOST:PORT on a
-    loopback host).
+    show them live (default: unix:$XDG_RUNTIME_DIR/asgi-scope.sock, else
+    unix:/tmp/asgi-scope-UID/asgi-scope.sock in a directory made mode 0700; or
+    HOST:PORT on a loopback host).
 
     Several processes (uvicorn --workers 4) may stream at once: each worker's
     pid is shown per exchange. Detach (quit) and attach again while the app

@@ -13,7 +13,12 @@ imports nothing heavy: no Textual, no Rich, no h11.
 
 Addresses (:func:`parse_address`), as given to ``sink=`` and ``attach``:
 
-* ``unix:/tmp/asgi-scope.sock``: a Unix domain socket (the default);
+* ``unix:PATH``: a Unix domain socket. The default is
+  ``$XDG_RUNTIME_DIR/asgi-scope.sock`` when ``XDG_RUNTIME_DIR`` is set, else
+  ``/tmp/asgi-scope-<uid>/asgi-scope.sock`` in a directory of the user's own
+  (created mode 0700 by ``attach``; both sides refuse it if it is anyone else's
+  or open to others), so another local user cannot take the path first and
+  receive the stream;
 * ``tcp:127.0.0.1:9100``, ``127.0.0.1:9100``, ``localhost:9100``, ``[::1]:9100``:
   TCP on a loopback address. Other hosts are refused: the stream carries
   cookies and ``Authorization`` headers in clear text;
@@ -26,10 +31,31 @@ Addresses (:func:`parse_address`), as given to ``sink=`` and ``attach``:
 from __future__ import annotations
 
 import ipaddress
+import os
+import stat
 from dataclasses import dataclass
 
-DEFAULT_ADDRESS = "unix:/tmp/asgi-scope.sock"
-"""Where the middleware streams and ``attach`` listens when told nothing else."""
+SOCKET_NAME = "asgi-scope.sock"
+
+
+def private_tmp_dir() -> str:
+    """``/tmp/asgi-scope-<uid>``: the default socket's directory without
+    ``XDG_RUNTIME_DIR``, the user's own (see :func:`check_private_dir`)."""
+    return f"/tmp/asgi-scope-{os.getuid()}"
+
+
+def default_address() -> str:
+    """Where the middleware streams and ``attach`` listens when told nothing else:
+    ``unix:$XDG_RUNTIME_DIR/asgi-scope.sock`` if that is set (an absolute path),
+    else ``unix:/tmp/asgi-scope-<uid>/asgi-scope.sock``."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and os.path.isabs(runtime):
+        return f"unix:{os.path.join(runtime, SOCKET_NAME)}"
+    return f"unix:{private_tmp_dir()}/{SOCKET_NAME}"
+
+
+DEFAULT_ADDRESS = default_address()
+""":func:`default_address` when this module was imported."""
 
 SOURCE_MIDDLEWARE = "middleware"
 """The header's ``options["source"]`` and :class:`ConnectionOrigin` ``source`` of
@@ -110,3 +136,59 @@ def parse_address(text: str, *, files: bool = True) -> Address:
             f"{text!r} is not a socket address: use unix:PATH or HOST:PORT (127.0.0.1:9100)"
         )
     return Address("file", path=text)
+
+
+# -- whose socket ---------------------------------------------------------------
+
+
+def check_private_dir(path: str) -> str:
+    """Why the directory ``path`` is not private to this user (``""`` if it is):
+    it must be a real directory (not a symlink) owned by our uid with mode 0700."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return f"{path} does not exist"
+    except OSError as exc:
+        return f"{path}: {exc.strerror or exc}"
+    if not stat.S_ISDIR(info.st_mode):
+        return f"{path} is not a directory"
+    if info.st_uid != os.getuid():
+        return f"{path} belongs to uid {info.st_uid}, not to you (uid {os.getuid()})"
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        return f"{path} has mode {stat.S_IMODE(info.st_mode):04o}, not 0700"
+    return ""
+
+
+def make_private_dir(socket_path: str) -> str:
+    """For a socket in :func:`private_tmp_dir` (the default without
+    ``XDG_RUNTIME_DIR``): create that directory mode 0700 if it is missing.
+    Returns why it cannot be used (``""`` if it can, or for any other path)."""
+    directory = os.path.dirname(socket_path)
+    if directory != private_tmp_dir():
+        return ""
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        return f"cannot create {directory}: {exc.strerror or exc}"
+    return check_private_dir(directory)
+
+
+def socket_problem(socket_path: str) -> str:
+    """Why the middleware must not stream to the Unix socket ``socket_path``
+    (``""`` if it may): in :func:`private_tmp_dir`, that directory must be
+    private; and the socket itself must be our uid's, or another local user
+    who bound the path first would receive the stream (cookies, credentials)."""
+    directory = os.path.dirname(socket_path)
+    if directory == private_tmp_dir() and os.path.lexists(directory):
+        problem = check_private_dir(directory)
+        if problem:
+            return problem
+    try:
+        info = os.stat(socket_path)
+    except OSError:
+        return ""  # nothing there (yet): connecting fails on its own
+    if info.st_uid != os.getuid():
+        return f"{socket_path} belongs to uid {info.st_uid}, not to you (uid {os.getuid()})"
+    return ""

@@ -321,8 +321,11 @@ def test_the_tui_keeps_running_when_a_stream_is_refused(sock_path: str):
                 assert "Waiting for a stream" in screen_text(ui)
                 answer = await asyncio.to_thread(talk, sock_path, header_line(version=99))
                 assert b"newer" in answer
-                event = ConnectionOpened(1, 5, 1, ("127.0.0.1", 5), None)
-                good = header_line() + event_line(event).encode()
+                events = [
+                    ConnectionOpened(1, 5, 1, ("127.0.0.1", 5), None),
+                    ScopeCreated(2, 6, 1, 1, {"type": "http", "path": "/"}, None),
+                ]
+                good = header_line() + b"".join(event_line(e).encode() for e in events)
                 assert await asyncio.to_thread(talk, sock_path, good) == b""
                 for _ in range(50):
                     await pilot.pause(0.03)
