@@ -170,7 +170,9 @@ async def some_bytes(scope, receive, send) -> None:
     """``GET /bytes?n=N``: a body of exactly N bytes."""
     query = parse_qs(scope["query_string"].decode("latin-1"))
     value = query.get("n", [str(BYTES_DEFAULT)])[-1]
-    if not value.isdigit() or int(value) > BYTES_MAX:
+    # ASCII digits only, and few: "²" is a digit to isdigit() but not to int(), and
+    # int() of thousands of digits is slow, then refused (Python's digit limit).
+    if not (value.isascii() and value.isdigit() and len(value) <= 9) or int(value) > BYTES_MAX:
         await send_text(send, 400, f"n must be a whole number from 0 to {BYTES_MAX}\n")
         return
     n = int(value)

@@ -242,7 +242,10 @@ def test_bytes_sends_n_bytes() -> None:
     assert len(get("/bytes?n=7").content) == 7
 
 
-@pytest.mark.parametrize("value", ["-1", "abc", "1.5", str(16 * 1024 * 1024 + 1)])
+@pytest.mark.parametrize(
+    "value",
+    ["-1", "abc", "1.5", str(16 * 1024 * 1024 + 1), "\u00b2", "\u0663", "1" * 5000, "0" * 10],
+)
 def test_bytes_rejects_bad_n(value: str) -> None:
     response = get(f"/bytes?n={value}")
     assert response.status_code == 400
