@@ -31,7 +31,7 @@ def run_app(
     app = ScopeApp(traffic.recorder, **kwargs)
 
     async def main() -> None:
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=True) as pilot:
             await pilot.pause()
             await check(app, pilot)
 
