@@ -6,12 +6,15 @@ the message or scope snapshot: bodies up to the body cap, header names and
 values, paths), so a word at byte 50,000 of a body is found and shown, as a
 snippet with its offset, under the detail.
 
-Matching is case-insensitive (ASCII case for bytes). Everything shown passes
+Matching is case-insensitive (ASCII case for bytes), with :func:`re.finditer` on
+the value itself: offsets from ``value.lower()`` would be wrong after a character
+whose lower case is longer (``İ`` lowercases to two characters). Everything shown passes
 through :func:`~asgi_scope.trace.safe.safe_text`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +44,8 @@ class Hit:
     where: str
     offset: int
     value: str | bytes
+    size: int = 0
+    """Length of the match in ``value`` (bytes or characters)."""
 
 
 def _leaves(value: Any, where: str, depth: int = 0) -> Iterator[tuple[str, str | bytes]]:
@@ -69,16 +74,13 @@ def find(value: Any, term: str) -> list[Hit]:
     """Every match of ``term`` in the str and bytes of ``value``, in order."""
     if not term:
         return []
-    text_term = term.lower()
-    byte_term = term.encode("utf-8", "surrogateescape").lower()
+    text_term = re.compile(re.escape(term), re.IGNORECASE)
+    byte_term = re.compile(re.escape(term.encode("utf-8", "surrogateescape")), re.IGNORECASE)
     hits = []
     for where, leaf in _leaves(value, ""):
-        haystack = leaf.lower()
-        needle = byte_term if isinstance(leaf, bytes) else text_term
-        start = haystack.find(needle)  # type: ignore[arg-type]
-        while start >= 0:
-            hits.append(Hit(where, start, leaf))
-            start = haystack.find(needle, start + max(len(needle), 1))  # type: ignore[arg-type]
+        pattern = byte_term if isinstance(leaf, bytes) else text_term
+        for match in pattern.finditer(leaf):  # type: ignore[arg-type]
+            hits.append(Hit(where, match.start(), leaf, match.end() - match.start()))
     return hits
 
 
@@ -91,7 +93,7 @@ def hits_text(hits: list[Hit], term: str) -> Text:
     text.append(" in the full stored message\n", "bold")
     for hit in hits[:MAX_SNIPPETS]:
         value = hit.value
-        size = len(term.encode("utf-8")) if isinstance(value, bytes) else len(term)
+        size = hit.size
         lo, hi = max(hit.offset - CONTEXT, 0), hit.offset + size + CONTEXT
         before, match, after = (
             value[lo : hit.offset],
