@@ -1,4 +1,5 @@
-"""The detail pane: tabs that show the selected exchange four ways."""
+"""The detail pane: tabs that show the selected exchange five ways (Messages,
+Scope, Hex, Timeline, Sequence)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class DetailPane(Container):
                 yield SequenceView(id="sequence")
 
     def on_mount(self) -> None:
-        # Tabs switch with keys (m, s, x, t) or the mouse; Tab moves between lists.
+        # Tabs switch with keys (m, s, x, t, d) or the mouse; Tab moves between lists.
         self.query_one(Tabs).can_focus = False
 
     @property

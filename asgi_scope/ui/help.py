@@ -46,7 +46,9 @@ def key_label(keys: str) -> str:
 
 
 def keys_table(bindings: Iterable[Binding]) -> Table:
-    """A two-column table, key and what it does, one row per binding."""
+    """A two-column table, key and what it does, one row per binding. Cells are
+    ``Text`` (a Rich table reads a plain str as markup: ``[`` as a key, or a
+    description with brackets, would be eaten or raise)."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
@@ -56,7 +58,7 @@ def keys_table(bindings: Iterable[Binding]) -> Table:
         if row in seen:
             continue
         seen.add(row)
-        table.add_row(*row)
+        table.add_row(Text(row[0]), Text(row[1]))
     return table
 
 
@@ -66,7 +68,7 @@ def filter_table() -> Table:
     table.add_column(style="bold green", no_wrap=True)
     table.add_column()
     for syntax, meaning in FILTER_HELP:
-        table.add_row(syntax, meaning)
+        table.add_row(Text(syntax), Text(meaning))
     return table
 
 
