@@ -102,6 +102,7 @@ def frame_summary(opcode: int, fin: bool, length: int, payload: bytes, complete:
 
 
 _ATOMS = (str, bytes, int, float, bool, type(None))
+_PHRASES = frozenset(status.value for status in http.HTTPStatus)
 
 
 def _size(value: Any) -> int | None:
@@ -153,9 +154,10 @@ def message_summary(message: Any, dropped: int = 0) -> str:
     parts: list[str] = []
     if kind == "http.response.start":
         status = message.get("status")
-        try:
-            parts.append(f"{status} {http.HTTPStatus(status).phrase}")
-        except Exception:  # not a status: a str, a dict, an object that will not hash
+        if type(status) is int and 100 <= status <= 999:  # not a subclass: its str is ours
+            phrase = http.HTTPStatus(status).phrase if status in _PHRASES else ""
+            parts.append(f"{status} {phrase}".rstrip())
+        else:  # a str, a dict, an int subclass with a __str__ of its own...
             parts.append(_short(status))
         headers = message.get("headers")
         if isinstance(headers, (list, tuple)):
