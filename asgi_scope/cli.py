@@ -65,6 +65,25 @@ class DefaultGroup(click.Group):
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
+def keep_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--keep`` and ``--keep-bytes``: the store's caps, for every command that
+    shows a session (run, attach)."""
+    command = click.option(
+        "--keep-bytes",
+        default=DEFAULT_KEEP_BYTES,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Bytes of bodies and raw bytes kept to view; past that the oldest exchanges go.",
+    )(command)
+    return click.option(
+        "--keep",
+        default=DEFAULT_KEEP,
+        show_default=True,
+        type=click.IntRange(1),
+        help="Exchanges kept to view; past that the oldest are dropped (and counted).",
+    )(command)
+
+
 @click.group(cls=DefaultGroup, default="run", context_settings=CONTEXT)
 def main() -> None:
     """Run an ASGI app and watch it (``run``, the default), watch one that runs
@@ -110,20 +129,7 @@ def main() -> None:
     is_flag=True,
     help="Record without showing: no TUI, no line per event (with --record, to a file).",
 )
-@click.option(
-    "--keep",
-    default=DEFAULT_KEEP,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Exchanges kept to view; past that the oldest are dropped (and counted).",
-)
-@click.option(
-    "--keep-bytes",
-    default=DEFAULT_KEEP_BYTES,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Bytes of bodies and raw bytes kept to view; past that the oldest exchanges go.",
-)
+@keep_options
 @click.option(
     "--max-body",
     default=DEFAULT_MAX_BODY,

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from asgi_scope.cli import CONTEXT, main
+from asgi_scope.cli import CONTEXT, keep_options, main
 from asgi_scope.stream import default_address
-from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES
 
 if TYPE_CHECKING:
     from asgi_scope.attach import AttachRecorder
@@ -36,20 +35,7 @@ def _bad(message: str) -> None:
 @main.command("attach", context_settings=CONTEXT)
 @click.argument("address", default=default_address, required=False)
 @click.option("--headless", is_flag=True, help="Print the streams as lines instead of the TUI.")
-@click.option(
-    "--keep",
-    default=DEFAULT_KEEP,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Exchanges kept to view; past that the oldest are dropped (and counted).",
-)
-@click.option(
-    "--keep-bytes",
-    default=DEFAULT_KEEP_BYTES,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Bytes of bodies kept to view; past that the oldest exchanges go.",
-)
+@keep_options
 @click.option(
     "--record",
     metavar="FILE",
