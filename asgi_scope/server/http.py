@@ -38,12 +38,12 @@ Behaviour (RFC 9112 and the ASGI HTTP spec 2.3):
 from __future__ import annotations
 
 import asyncio
-import http
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import h11
 
+from asgi_scope.server.state import REASONS
 from asgi_scope.server.target import split_target
 from asgi_scope.server.websocket import WebSocketSession
 from asgi_scope.server.websocket import is_upgrade as is_websocket_upgrade
@@ -67,7 +67,6 @@ HIGH_WATER = 64 * 1024
 COALESCE = 16 * 1024
 """A response head goes out in one write with body bytes up to this size."""
 
-_REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
 _ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
 
 
@@ -451,7 +450,7 @@ class HTTPProtocol(asyncio.Protocol):
                     (b"content-length", str(len(body)).encode()),
                     *self.state.default_headers(),
                 ],
-                reason=_REASONS.get(status, b""),
+                reason=REASONS.get(status, b""),
             )
         )
         if body_sent:
@@ -747,7 +746,7 @@ class RequestCycle:
             # (RFC 9110 §10.1.1). Close after this response.
             headers.append((b"connection", b"close"))
         response = h11.Response(
-            status_code=status, headers=headers, reason=_REASONS.get(status, b"")
+            status_code=status, headers=headers, reason=REASONS.get(status, b"")
         )
         data = self.proto.h11.send(response)
         self.response_started = True

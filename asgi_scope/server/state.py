@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import http
 import itertools
 import time
 from collections.abc import Coroutine
@@ -13,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 from asgi_scope import __version__
 from asgi_scope.config import Config
 from asgi_scope.trace.recorder import Recorder
+
+REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
+"""Reason phrases by status code (RFC 9110 §15), as the bytes h11 sends."""
 
 if TYPE_CHECKING:
     from asgi_scope.server.http import HTTPProtocol

@@ -44,7 +44,6 @@ import asyncio
 import base64
 import binascii
 import collections
-import http
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -53,6 +52,7 @@ from wsproto.connection import SERVER, Connection, ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Message, Ping, TextMessage
 from wsproto.utilities import LocalProtocolError, generate_accept_token
 
+from asgi_scope.server.state import REASONS
 from asgi_scope.server.target import split_target
 from asgi_scope.trace.events import ProtocolError, WebSocketFrame, Wire
 from asgi_scope.trace.shim import Shim
@@ -72,7 +72,6 @@ CLOSE_TIMEOUT = 5.0
 QUEUE_HIGH_WATER = 64 * 1024
 """Bytes of received messages waiting for the app before the server stops reading."""
 
-_REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
 
 
 class ClientDisconnected(OSError):
@@ -489,7 +488,7 @@ class WebSocketSession:
         headers = [*headers, (b"content-length", str(len(body)).encode()),
                    (b"connection", b"close"), *self.proto.state.default_headers()]  # fmt: skip
         data = h.send(h11.Response(status_code=status, headers=headers,
-                                   reason=_REASONS.get(status, b"")))  # fmt: skip
+                                   reason=REASONS.get(status, b"")))  # fmt: skip
         if body and self.request.method != b"HEAD":  # no body in an answer to HEAD
             data += h.send(h11.Data(data=body))
         data += h.send(h11.EndOfMessage())
@@ -639,7 +638,7 @@ class WebSocketSession:
         names = {k for k, _ in headers}
         response += headers + [h for h in proto.state.default_headers() if h[0] not in names]
         data = proto.h11.send(
-            h11.InformationalResponse(status_code=101, headers=response, reason=_REASONS[101])
+            h11.InformationalResponse(status_code=101, headers=response, reason=REASONS[101])
         )
         self.accepted = True
         self.status = 101
@@ -664,7 +663,7 @@ class WebSocketSession:
         headers += [h for h in self.proto.state.default_headers() if h[0] not in names]
         h = self.proto.h11
         data = h.send(h11.Response(status_code=status, headers=headers,
-                                   reason=_REASONS.get(status, b"")))  # fmt: skip
+                                   reason=REASONS.get(status, b"")))  # fmt: skip
         self.response_started = True
         self.status = status
         self.out_budget -= self.proto.write(data, self.exchange, cause, self.out_budget)
