@@ -47,6 +47,11 @@ def run_shared(check: Any, header: Header | None = None) -> None:
 
             await asyncio.to_thread(send)
             await until(pilot, lambda: sum("done" in r for r in table_rows(ui)) >= 2)
+            # The client has hung up: wait for the server to record it, so the
+            # store holds no more events than a save made now.
+            await until(
+                pilot, lambda: any(type(e).__name__ == "ConnectionClosed" for e in ui.store.events)
+            )
             await check(ui, pilot)
 
     try:
