@@ -57,6 +57,7 @@ from asgi_scope.trace.events import (
     Wire,
 )
 from asgi_scope.trace.shim import Shim
+from asgi_scope.trace.snapshot import snapshot
 
 if TYPE_CHECKING:
     from asgi_scope.server.state import ServerState
@@ -76,6 +77,24 @@ def _headers(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:
     if items is None:  # pragma: no cover - another h11
         return list(headers)
     return [(name, value) for _, name, value in items]
+
+
+def _extensions() -> dict[str, dict[str, Any]]:
+    """The ``scope["extensions"]`` this server offers (only those it implements)."""
+    return {"http.response.trailers": {}, "http.response.pathsend": {}, "http.response.debug": {}}
+
+
+def _snapshot_scope(scope: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot, for the trace, of a scope :meth:`HTTPProtocol._scope` built:
+    what :func:`~asgi_scope.trace.snapshot.snapshot` makes of it, without walking
+    what the server knows the shape of (header pairs are tuples of bytes)."""
+    return {
+        **scope,
+        "asgi": scope["asgi"].copy(),
+        "headers": scope["headers"].copy(),
+        "state": snapshot(scope["state"]),
+        "extensions": _extensions(),
+    }
 
 
 def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | None:
@@ -109,16 +128,20 @@ def _has_obs_fold(h: h11.Connection) -> bool:
     return data.find(b"\n ", 0, end) >= 0 or data.find(b"\n\t", 0, end) >= 0
 
 
-def _framing_error(request: h11.Request) -> str:
-    """Why ``request``'s body framing is refused, or ``""``.
+def _framing_error(headers: list[tuple[bytes, bytes]]) -> str:
+    """Why a request with ``headers`` has its body framing refused, or ``""``.
 
     A request with both Transfer-Encoding and Content-Length is how requests are
     smuggled past proxies (RFC 9112 §6.3 ¶3, §11.2); h11 would let
     Transfer-Encoding win, a server may reject it instead, and this one does.
     """
-    items = getattr(request.headers, "_full_items", None)  # as _headers(): no Sequence walk
-    names = {item[1] for item in items} if items is not None else dict(request.headers)
-    if b"transfer-encoding" in names and b"content-length" in names:
+    te = cl = False
+    for name, _ in headers:
+        if name == b"transfer-encoding":
+            te = True
+        elif name == b"content-length":
+            cl = True
+    if te and cl:
         return "both Transfer-Encoding and Content-Length (RFC 9112 section 6.3)"
     return ""
 
@@ -278,19 +301,22 @@ class HTTPProtocol(asyncio.Protocol):
                     )
                 )
                 return
-            if kind is h11.Request and (error := _framing_error(event)):
-                self._bad_request(h11.RemoteProtocolError(error, error_status_hint=400))
-                return
             wire = (self.consumed, end)
-            self.consumed = end
             if kind is h11.Request:
+                headers = _headers(event.headers)  # walked once, here
+                if error := _framing_error(headers):
+                    self._bad_request(h11.RemoteProtocolError(error, error_status_hint=400))
+                    return
+                self.consumed = end
                 self.head_since = None  # the head is complete: its timer is done
-            if kind is h11.Request and is_websocket_upgrade(event):
-                self.websocket = WebSocketSession(self, self.parsing, event, wire)
-                self.websocket.start()
-            elif kind is h11.Request:
-                self._start_cycle(event, wire)
-            elif kind is h11.Data:
+                if is_websocket_upgrade(headers):
+                    self.websocket = WebSocketSession(self, self.parsing, event, wire)
+                    self.websocket.start()
+                else:
+                    self._start_cycle(event, headers, wire)
+                continue
+            self.consumed = end
+            if kind is h11.Data:
                 cycle = self.cycle
                 if cycle is not None and not cycle.response_complete:
                     cycle.add_body(event.data, wire)
@@ -315,10 +341,12 @@ class HTTPProtocol(asyncio.Protocol):
         if self.cycle is None and self.websocket is None and not self.transport.is_closing():
             self._arm_keep_alive()
 
-    def _start_cycle(self, request: h11.Request, wire: Wire) -> None:
+    def _start_cycle(
+        self, request: h11.Request, headers: list[tuple[bytes, bytes]], wire: Wire
+    ) -> None:
         exchange = self.parsing or self.state.next_exchange()
         self.parsing = exchange
-        scope = self._scope(request)
+        scope = self._scope(request, headers)
         cycle = RequestCycle(self, exchange, scope, request.method == b"HEAD")
         limit = self.state.config.limit_concurrency
         state = self.state
@@ -329,11 +357,12 @@ class HTTPProtocol(asyncio.Protocol):
                 ServerNote, self.conn, "warning", f"concurrency limit ({limit}) reached: 503"
             )
         self.cycle = cycle
-        cycle.shim.scope_created(scope, wire)
+        cycle.shim.scope_created(scope, wire, _snapshot_scope(scope))
         self.state.start_task(cycle.run(), cycle)
 
-    def _scope(self, request: h11.Request) -> dict[str, Any]:
-        """The ASGI HTTP connection scope (ASGI HTTP spec 2.3, "Connection Scope")."""
+    def _scope(self, request: h11.Request, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+        """The ASGI HTTP connection scope (ASGI HTTP spec 2.3, "Connection Scope"),
+        with ``headers`` as its ``headers``."""
         raw_path, query_string = split_target(request.target)
         root_path = self.state.config.root_path
         return {
@@ -348,13 +377,9 @@ class HTTPProtocol(asyncio.Protocol):
             "path": root_path + unquote(raw_path.decode("ascii")),
             "raw_path": root_path.encode() + raw_path,
             "query_string": query_string,
-            "headers": _headers(request.headers),
+            "headers": headers,
             "state": self.state.lifespan_state.copy(),
-            "extensions": {
-                "http.response.trailers": {},
-                "http.response.pathsend": {},
-                "http.response.debug": {},
-            },
+            "extensions": _extensions(),
         }
 
     def _bad_request(self, exc: h11.RemoteProtocolError) -> None:
@@ -393,9 +418,7 @@ class HTTPProtocol(asyncio.Protocol):
 
     # writing and closing
 
-    def write(
-        self, data: bytes, exchange: int, cause: int, budget: int, hold: bool = False
-    ) -> int:
+    def write(self, data: bytes, exchange: int, cause: int, budget: int, hold: bool = False) -> int:
         """Write ``data`` and record it; return how much of ``budget`` it used.
 
         ``hold`` (a response head) keeps the bytes back until the next write, the

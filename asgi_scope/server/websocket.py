@@ -73,7 +73,6 @@ QUEUE_HIGH_WATER = 64 * 1024
 """Bytes of received messages waiting for the app before the server stops reading."""
 
 
-
 class ClientDisconnected(OSError):
     """``websocket.send`` on a connection the client has closed (ASGI WebSocket
     spec: the server raises a subclass of ``OSError``)."""
@@ -92,10 +91,11 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
     return next((value for key, value in headers if key == name), None)
 
 
-def is_upgrade(request: h11.Request) -> bool:
-    """True if ``request`` asks to upgrade to WebSocket (an ``Upgrade: websocket``
-    header, RFC 6455 §4.1); such a request is answered here, valid or not."""
-    return b"websocket" in _tokens(list(request.headers), b"upgrade")
+def is_upgrade(headers: list[tuple[bytes, bytes]]) -> bool:
+    """True if a request with ``headers`` (``(lower-case name, value)`` pairs) asks
+    to upgrade to WebSocket (an ``Upgrade: websocket`` header, RFC 6455 §4.1);
+    such a request is answered here, valid or not."""
+    return b"websocket" in _tokens(headers, b"upgrade")
 
 
 def handshake_error(request: h11.Request) -> tuple[int, list[tuple[bytes, bytes]], str] | None:

@@ -1,5 +1,11 @@
 """The event model: small immutable records of everything that happened.
 
+Immutable by contract, not by ``frozen=True``: nothing assigns to an event once
+the recorder has built it (views, the store and the capture writer only read).
+A frozen dataclass's ``__init__`` sets each field through
+``object.__setattr__``, about 4x the cost of a plain slotted one, and events
+are built on the server's hot path, eight or so per request.
+
 Every event carries ``seq`` (global order, from 1), ``t_ns`` (monotonic
 nanoseconds since the session started) and ``conn`` (connection id, from 1;
 ``0`` is the server itself, which runs the lifespan exchange). Events that
@@ -26,7 +32,7 @@ Wire = tuple[int, int]
 """A ``(start, end)`` byte range, ``end`` exclusive, in one direction's stream."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """Fields common to every event: global order, time and connection."""
 
@@ -35,7 +41,7 @@ class Event:
     conn: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConnectionOpened(Event):
     """A client connected. ``client`` and ``server`` are ``(host, port)`` or None."""
 
@@ -43,7 +49,7 @@ class ConnectionOpened(Event):
     server: tuple[str, int] | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConnectionClosed(Event):
     """The connection ended. ``by`` is ``"client"`` or ``"server"``; ``reason`` is prose
     such as ``"keep-alive timeout"``, ``"Connection: close"`` or ``"reset by peer"``."""
@@ -52,7 +58,7 @@ class ConnectionClosed(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConnectionOrigin(Event):
     """Who recorded connection ``conn``, when it was not this process's own server.
 
@@ -72,7 +78,7 @@ class ConnectionOrigin(Event):
     raw: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BytesReceived(Event):
     """Bytes read from the socket, starting at ``offset`` of the received stream.
 
@@ -89,7 +95,7 @@ class BytesReceived(Event):
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BytesSent(Event):
     """Bytes written to the socket, starting at ``offset`` of the sent stream.
 
@@ -105,7 +111,7 @@ class BytesSent(Event):
     cause: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ScopeCreated(Event):
     """The server built a scope and called the app with it.
 
@@ -119,7 +125,7 @@ class ScopeCreated(Event):
     wire: Wire | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageReceived(Event):
     """The app's ``await receive()`` returned ``message`` (server → app).
 
@@ -134,7 +140,7 @@ class MessageReceived(Event):
     dropped: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageSent(Event):
     """The app called ``await send(message)`` (app → server).
 
@@ -147,7 +153,7 @@ class MessageSent(Event):
     dropped: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AppRaised(Event):
     """The application raised ``exc_type: message``; ``traceback`` is the formatted
     traceback (formatted off the hot path: an exception is already the slow path)."""
@@ -158,7 +164,7 @@ class AppRaised(Event):
     traceback: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProtocolError(Event):
     """The client sent bytes that are not valid HTTP (RFC 9112), or the app broke the
     protocol in a way the server had to stop (``by`` is ``"client"`` or ``"app"``).
@@ -176,7 +182,7 @@ class ProtocolError(Event):
     wire: Wire | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExchangeEnded(Event):
     """The app's call for this exchange returned (or raised).
 
@@ -194,7 +200,7 @@ class ExchangeEnded(Event):
     status: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LifespanState(Event):
     """The lifespan ``state`` as the app left it when its startup completed (ASGI
     Lifespan spec 2.0, "Lifespan State"): the dict every later request's scope
@@ -204,7 +210,7 @@ class LifespanState(Event):
     state: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WebSocketFrame(Event):
     """One WebSocket frame (RFC 6455 §5.2) on the wire of a ``websocket`` exchange.
 
@@ -231,7 +237,7 @@ class WebSocketFrame(Event):
     cause: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SpecViolation(Event):
     """The app used ``receive`` or ``send`` against the ASGI spec (see
     :mod:`asgi_scope.trace.spec`, which knows every rule).
@@ -251,7 +257,7 @@ class SpecViolation(Event):
     cause: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UpstreamBytes(Event):
     """Bytes ``asgi-scope proxy`` exchanged with the upstream server for ``exchange``.
 
@@ -269,7 +275,7 @@ class UpstreamBytes(Event):
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProxyTimings(Event):
     """How ``asgi-scope proxy`` spent an exchange's time, recorded when it ends.
 
@@ -295,7 +301,7 @@ class ProxyTimings(Event):
     error: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServerNote(Event):
     """Something the server did or saw that is not a message: listening, lifespan
     unsupported, shutting down. ``level`` is ``"info"``, ``"warning"`` or ``"error"``."""

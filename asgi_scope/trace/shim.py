@@ -76,9 +76,15 @@ class Shim:
         self._check: Checker | None = None  # the spec checker, once the scope is known
         self._gate = recorder.gate  # step mode (trace/step.py), or None
 
-    def scope_created(self, scope: dict[str, Any], wire: Wire | None) -> None:
-        """Record the scope the server built, before the app is called with it."""
-        self._scope = snapshot(scope)
+    def scope_created(
+        self, scope: dict[str, Any], wire: Wire | None, snap: dict[str, Any] | None = None
+    ) -> None:
+        """Record the scope the server built, before the app is called with it.
+
+        ``snap`` is a snapshot of ``scope`` the server made itself, knowing its
+        shape (nobody else holds it); without one, ``scope`` is snapshotted here.
+        """
+        self._scope = snapshot(scope) if snap is None else snap
         self._check = checker_for(scope)
         self._recorder.record(ScopeCreated, self.conn, self.exchange, self._scope, wire)
 

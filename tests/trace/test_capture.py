@@ -136,7 +136,7 @@ def test_other_objects_are_kept_as_text_and_never_imported_or_called():
 
 
 def test_a_new_event_kind_needs_no_change_to_the_codec(monkeypatch, tmp_path: Path):
-    @dataclasses.dataclass(frozen=True, slots=True)
+    @dataclasses.dataclass(slots=True)
     class WebSocketFrame(Event):
         exchange: int
         opcode: int
