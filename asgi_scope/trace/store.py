@@ -17,7 +17,7 @@ their connection once it is closed and has no exchange left) and counted in
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,6 +219,12 @@ class Store:
     later for an exchange dropped while still open are dropped too.
 
     Not thread-safe: one consumer thread calls :meth:`add` and reads the rest.
+
+    :meth:`add` runs for every event, on the server's thread in ``--quiet`` mode
+    and on the UI's, so it is written for speed: it dispatches on the event's
+    exact class through a dict (:attr:`_ON_EXCHANGE`, :attr:`_ON_OTHER`) rather
+    than a chain of ``isinstance`` tests, does the bookkeeping every exchange
+    event shares once, in its loop, and binds what it uses per event to locals.
     """
 
     def __init__(self, keep: int | None = None, keep_bytes: int | None = None) -> None:
@@ -263,18 +269,40 @@ class Store:
             self.connections[conn.id] = conn
 
     def add(self, events: Iterable[Event]) -> set[int]:
-        """Index ``events`` (in ``seq`` order); return the ids of exchanges they touched."""
+        """Index ``events`` (in ``seq`` order); return the ids of exchanges they touched.
+
+        Every event goes on :attr:`events`. An exchange event (its class is in
+        :attr:`_ON_EXCHANGE`) with a non-zero ``exchange`` also goes on its
+        :class:`Exchange`'s list, the exchange created by its first event, and
+        then to its class's handler; any other event goes to :meth:`_other`.
+        """
         touched: set[int] = set()
+        touch = touched.add
         gone = self._gone
+        find = self.exchanges.get
+        on_exchange = self._ON_EXCHANGE
+        append = self.events.append
         for event in events:
             exchange_id = getattr(event, "exchange", 0)
             if gone and exchange_id in gone:
                 self._late(event, exchange_id)
                 continue
-            self.events.append(event)
+            append(event)
             if exchange_id:
-                touched.add(exchange_id)
-            self._index(event, exchange_id)
+                touch(exchange_id)
+            handler = on_exchange.get(type(event))
+            if handler is None:
+                handler = self._other(event, exchange_id)
+                append = self.events.append  # a server note may have rebuilt the list
+                if handler is None:
+                    continue
+            if exchange_id:
+                exchange = find(exchange_id)
+                if exchange is None:
+                    exchange = self._exchange(event, exchange_id)
+                exchange.events.append(event)
+                self._live_events += 1
+                handler(self, exchange, event)
         if (self.keep is not None and len(self.exchanges) > self.keep) or (
             self.keep_bytes is not None and self.kept_bytes > self.keep_bytes
         ):
@@ -300,17 +328,35 @@ class Store:
         keep = self.keep if self.keep is not None else float("inf")
         budget = self.keep_bytes if self.keep_bytes is not None else float("inf")
         exchanges, order = self.exchanges, self._order
+        pop, oldest, drop = exchanges.pop, order.popleft, self._drop
         while order and (len(exchanges) > keep or self.kept_bytes > budget):
-            exchange = exchanges.pop(order.popleft(), None)
+            exchange = pop(oldest(), None)
             if exchange is not None:
-                self._drop(exchange)
+                drop(exchange)
         # The flat event list still holds the dropped exchanges' events: rebuild
         # it once they outnumber the kept ones (amortized O(1) per event).
         if len(self.events) > 2 * self._live_events + 4096 or self._dead_bytes > budget // 4:
-            self.events = [e for e in self.events if self._kept(e)]
+            self._prune()
             self._dead_bytes = 0
 
+    def _prune(self) -> None:
+        """Rebuild :attr:`events` with only the events :meth:`_kept` keeps.
+
+        Inlines :meth:`_kept`'s common case, an event of an exchange, as it scans
+        every event: ``x in exchanges`` is the whole test when ``x`` is an
+        exchange id, and False when it is 0 (no exchange has id 0), so only
+        events of no exchange pay for the call to :meth:`_kept`.
+        """
+        exchanges, kept = self.exchanges, self._kept
+        self.events = [
+            e
+            for e in self.events
+            if (x := getattr(e, "exchange", 0)) in exchanges or (not x and kept(e))
+        ]
+
     def _kept(self, event: Event) -> bool:
+        """Whether ``event`` stays on :attr:`events` when it is rebuilt: it belongs to
+        a kept exchange or connection, or is one of the kept server notes."""
         if type(event) is ServerNote:
             return bool(self.notes) and event.t_ns >= self.notes[0].t_ns
         exchange_id = getattr(event, "exchange", 0)
@@ -319,23 +365,24 @@ class Store:
         return not event.conn or event.conn in self.connections
 
     def _drop(self, exchange: Exchange) -> None:
-        self.kept_bytes -= exchange.kept
+        kept, exchange_id = exchange.kept, exchange.id
+        self.kept_bytes -= kept
         self.dropped += 1
-        self.dropped_bytes += exchange.kept
-        self._dead_bytes += exchange.kept
+        self.dropped_bytes += kept
+        self._dead_bytes += kept
         self._live_events -= len(exchange.events)
-        self.evicted.append(exchange.id)
+        self.evicted.append(exchange_id)
         if exchange.t_end is None:
-            self._gone.add(exchange.id)
+            self._gone.add(exchange_id)
         conn = self.connections.get(exchange.conn)
         if conn is None:
             return
         conn.dropped += 1
         ids = conn.exchanges
-        if ids and ids[0] == exchange.id:
+        if ids and ids[0] == exchange_id:
             del ids[0]
-        elif exchange.id in ids:
-            ids.remove(exchange.id)
+        elif exchange_id in ids:
+            ids.remove(exchange_id)
         if not ids and conn.t_close is not None:
             del self.connections[conn.id]
             return
@@ -365,126 +412,181 @@ class Store:
                 exchange.pid = self._lane_pid
         return exchange
 
-    def _index(self, event: Event, exchange_id: int) -> None:
+    def _other(self, event: Event, exchange_id: int) -> Callable[..., None] | None:
+        """Index an event that is not an exchange event (see :meth:`add`), and
+        return None; or, for a subclass of an exchange event's class, return its
+        base's handler for :meth:`add` to index it with.
+
+        A class first seen here is looked up by :meth:`_learn` first, which puts
+        it in :attr:`_ON_OTHER` or :attr:`_ON_EXCHANGE`.
+        """
+        cls = type(event)
+        handler = self._ON_OTHER.get(cls)
+        if handler is None:
+            self._learn(cls)
+            if cls in self._ON_EXCHANGE:
+                return self._ON_EXCHANGE[cls]
+            handler = self._ON_OTHER[cls]
+        handler(self, event, exchange_id)
+        return None
+
+    @classmethod
+    def _learn(cls, event_class: type) -> None:
+        """File ``event_class`` (not in the tables yet) under the handler of the first
+        of its bases in :attr:`_BY_BASE`, as the ``isinstance`` tests it replaces
+        would; a class of none of them is an exchange event with no handler."""
+        for base, table, handler in cls._BY_BASE:
+            if issubclass(event_class, base):
+                table[event_class] = handler
+                return
+        cls._ON_EXCHANGE[event_class] = cls._on_other_exchange_event
+
+    # Events of no exchange, or not kept on one (raw bytes received): handlers
+    # take (event, exchange_id).
+
+    def _on_connection_opened(self, event: ConnectionOpened, exchange_id: int) -> None:
+        self.connections[event.conn] = Connection(
+            event.conn, event.t_ns, event.client, event.server
+        )
+
+    def _on_connection_closed(self, event: ConnectionClosed, exchange_id: int) -> None:
         conn = self.connections.get(event.conn)
-        if isinstance(event, ConnectionOpened):
-            self.connections[event.conn] = Connection(
-                event.conn, event.t_ns, event.client, event.server
-            )
-            return
-        if isinstance(event, ConnectionClosed):
+        if conn is not None:
+            conn.t_close, conn.closed_by, conn.reason = event.t_ns, event.by, event.reason
+            if not conn.exchanges:  # none left (dropped), or none ever: a probe
+                del self.connections[conn.id]
+
+    def _on_note(self, event: ServerNote, exchange_id: int) -> None:
+        notes = self.notes
+        notes.append(event)
+        if len(notes) > 2 * NOTES_KEPT:  # an app printing per request, 503s...
+            del notes[:NOTES_KEPT]
+            self.notes_dropped += NOTES_KEPT
+            self._prune()
+
+    def _on_origin(self, event: ConnectionOrigin, exchange_id: int) -> None:
+        if not event.conn:  # names the process of the next server-lane exchange
+            self._lane_pid = event.pid
+        conn = self.connections.get(event.conn)
+        if conn is not None:
+            conn.source, conn.pid, conn.raw = event.source, event.pid, event.raw
+
+    def _on_bytes_received(self, event: BytesReceived, exchange_id: int) -> None:
+        data = event.data
+        self.bytes_in += event.size
+        if data:
+            conn = self.connections.get(event.conn)
             if conn is not None:
-                conn.t_close, conn.closed_by, conn.reason = event.t_ns, event.by, event.reason
-                if not conn.exchanges:  # none left (dropped), or none ever: a probe
-                    del self.connections[conn.id]
-            return
-        if isinstance(event, ServerNote):
-            notes = self.notes
-            notes.append(event)
-            if len(notes) > 2 * NOTES_KEPT:  # an app printing per request, 503s...
-                del notes[:NOTES_KEPT]
-                self.notes_dropped += NOTES_KEPT
-                self.events = [e for e in self.events if self._kept(e)]
-            return
-        if isinstance(event, ConnectionOrigin):
-            if not event.conn:  # names the process of the next server-lane exchange
-                self._lane_pid = event.pid
-            if conn is not None:
-                conn.source, conn.pid, conn.raw = event.source, event.pid, event.raw
-            return
-        if isinstance(event, BytesReceived):
-            self.bytes_in += event.size
-            if conn is not None and event.data:
-                conn.received.append((event.offset, event.data))
-            if exchange_id:
+                conn.received.append((event.offset, data))
+        if exchange_id:
+            exchange = self.exchanges.get(exchange_id)
+            if exchange is None:
                 exchange = self._exchange(event, exchange_id)
-                exchange.kept += len(event.data)
-                self.kept_bytes += len(event.data)
-            return
-        if not exchange_id:
-            return
-        exchange = self._exchange(event, exchange_id)
-        exchange.events.append(event)
-        self._live_events += 1
-        if isinstance(event, BytesSent):
-            self.bytes_out += event.size
-            exchange.bytes_out += event.size
-            exchange.kept += len(event.data)
-            self.kept_bytes += len(event.data)
-            exchange.wire_out = _union(exchange.wire_out, event.offset, event.offset + event.size)
-            if conn is not None and event.data:
-                conn.sent.append((event.offset, event.data))
-        elif isinstance(event, ScopeCreated):
-            scope = event.scope
-            exchange.scope = scope
-            exchange.kind = scope.get("type", "?")
-            exchange.method = scope.get("method", "")
-            exchange.path = scope.get("path", "")
-            if event.wire:
-                exchange.wire_in = _union(exchange.wire_in, *event.wire)
-        elif isinstance(event, MessageReceived):
-            if event.wire:
-                exchange.wire_in = _union(exchange.wire_in, *event.wire)
-            message = event.message
-            size = _body_size(message)
-            exchange.kept += size
-            self.kept_bytes += size
-            if (
-                exchange.close_code is None
-                and isinstance(message, dict)
-                and message.get("type") == "websocket.disconnect"
-            ):
-                code = message.get("code")
-                exchange.close_code = code if isinstance(code, int) else 1005
-        elif isinstance(event, LifespanState):
-            exchange.lifespan_state = event.state
-        elif isinstance(event, WebSocketFrame):
-            exchange.kept += len(event.payload)
-            self.kept_bytes += len(event.payload)
-            if event.direction == "in":
-                exchange.wire_in = _union(exchange.wire_in, *event.wire)
-            if event.opcode == 8 and event.complete and exchange.close_code is None:
-                code = int.from_bytes(event.payload[:2], "big")
-                exchange.close_code = code if len(event.payload) >= 2 else 1005
-        elif isinstance(event, MessageSent):
-            size = _body_size(event.message)
-            exchange.kept += size
-            self.kept_bytes += size
-            self._on_sent(exchange, event.message)
-        elif isinstance(event, SpecViolation):
-            exchange.violations += 1
-            self.violations += 1
-        elif isinstance(event, UpstreamBytes):  # asgi-scope proxy's upstream side
-            exchange.kept += len(event.data)
-            self.kept_bytes += len(event.data)
-        elif isinstance(event, ProxyTimings) and event.error:
+            exchange.kept += len(data)
+            self.kept_bytes += len(data)
+
+    # Exchange events, already on their exchange's list: handlers take
+    # (exchange, event).
+
+    def _on_bytes_sent(self, exchange: Exchange, event: BytesSent) -> None:
+        size, data, offset = event.size, event.data, event.offset
+        self.bytes_out += size
+        exchange.bytes_out += size
+        exchange.kept += len(data)
+        self.kept_bytes += len(data)
+        exchange.wire_out = _union(exchange.wire_out, offset, offset + size)
+        if data:
+            conn = self.connections.get(event.conn)
+            if conn is not None:
+                conn.sent.append((offset, data))
+
+    def _on_scope_created(self, exchange: Exchange, event: ScopeCreated) -> None:
+        scope = event.scope
+        exchange.scope = scope
+        exchange.kind = scope.get("type", "?")
+        exchange.method = scope.get("method", "")
+        exchange.path = scope.get("path", "")
+        if event.wire:
+            exchange.wire_in = _union(exchange.wire_in, *event.wire)
+
+    def _on_message_received(self, exchange: Exchange, event: MessageReceived) -> None:
+        if event.wire:
+            exchange.wire_in = _union(exchange.wire_in, *event.wire)
+        message = event.message
+        size = _body_size(message)
+        exchange.kept += size
+        self.kept_bytes += size
+        if (
+            exchange.close_code is None
+            and isinstance(message, dict)
+            and message.get("type") == "websocket.disconnect"
+        ):
+            code = message.get("code")
+            exchange.close_code = code if isinstance(code, int) else 1005
+
+    def _on_message_sent(self, exchange: Exchange, event: MessageSent) -> None:
+        message = event.message
+        size = _body_size(message)
+        exchange.kept += size
+        self.kept_bytes += size
+        self._on_sent(exchange, message)
+
+    def _on_exchange_ended(self, exchange: Exchange, event: ExchangeEnded) -> None:
+        exchange.scope_after = event.scope
+        exchange.t_end = event.t_ns
+        exchange.status = event.status or exchange.status
+        if exchange.state != "error":
+            exchange.state = "done" if event.outcome == "complete" else "error"
+            if event.outcome != "complete" and not exchange.error:
+                exchange.error = event.outcome
+
+    def _on_lifespan_state(self, exchange: Exchange, event: LifespanState) -> None:
+        exchange.lifespan_state = event.state
+
+    def _on_websocket_frame(self, exchange: Exchange, event: WebSocketFrame) -> None:
+        exchange.kept += len(event.payload)
+        self.kept_bytes += len(event.payload)
+        if event.direction == "in":
+            exchange.wire_in = _union(exchange.wire_in, *event.wire)
+        if event.opcode == 8 and event.complete and exchange.close_code is None:
+            code = int.from_bytes(event.payload[:2], "big")
+            exchange.close_code = code if len(event.payload) >= 2 else 1005
+
+    def _on_spec_violation(self, exchange: Exchange, event: SpecViolation) -> None:
+        exchange.violations += 1
+        self.violations += 1
+
+    def _on_upstream_bytes(self, exchange: Exchange, event: UpstreamBytes) -> None:
+        # asgi-scope proxy's upstream side
+        exchange.kept += len(event.data)
+        self.kept_bytes += len(event.data)
+
+    def _on_proxy_timings(self, exchange: Exchange, event: ProxyTimings) -> None:
+        if event.error:
             exchange.error = f"upstream: {event.error}"
             exchange.state = "error"
             self.errors += 1
-        elif isinstance(event, AppRaised):
-            exchange.error = f"{event.exc_type}: {event.message}"
-            exchange.state = "error"
-            self.errors += 1
-        elif isinstance(event, ProtocolError):
-            exchange.error = event.detail
-            if event.by == "client":
-                exchange.kind = "invalid"
-                exchange.method = exchange.method or "?"
-            if event.status:
-                exchange.status = exchange.status or event.status
-            if event.wire:
-                exchange.wire_in = _union(exchange.wire_in, *event.wire)
-            exchange.state = "error"
-            exchange.t_end = event.t_ns
-            self.errors += 1
-        elif isinstance(event, ExchangeEnded):
-            exchange.scope_after = event.scope
-            exchange.t_end = event.t_ns
-            exchange.status = event.status or exchange.status
-            if exchange.state != "error":
-                exchange.state = "done" if event.outcome == "complete" else "error"
-                if event.outcome != "complete" and not exchange.error:
-                    exchange.error = event.outcome
+
+    def _on_app_raised(self, exchange: Exchange, event: AppRaised) -> None:
+        exchange.error = f"{event.exc_type}: {event.message}"
+        exchange.state = "error"
+        self.errors += 1
+
+    def _on_protocol_error(self, exchange: Exchange, event: ProtocolError) -> None:
+        exchange.error = event.detail
+        if event.by == "client":
+            exchange.kind = "invalid"
+            exchange.method = exchange.method or "?"
+        if event.status:
+            exchange.status = exchange.status or event.status
+        if event.wire:
+            exchange.wire_in = _union(exchange.wire_in, *event.wire)
+        exchange.state = "error"
+        exchange.t_end = event.t_ns
+        self.errors += 1
+
+    def _on_other_exchange_event(self, exchange: Exchange, event: Event) -> None:
+        """An event of an exchange that changes nothing in its summary."""
 
     @staticmethod
     def _on_sent(exchange: Exchange, message: Any) -> None:
@@ -504,3 +606,42 @@ class Store:
             and exchange.state == "streaming"
         ):
             exchange.state = "done"
+
+    # The dispatch tables, by exact class. Event classes have no subclasses in
+    # this package, but an unknown class (a subclass from elsewhere) is filed on
+    # first sight by _learn, in the order of _BY_BASE.
+
+    _ON_OTHER: dict[type, Callable[..., None]] = {
+        ConnectionOpened: _on_connection_opened,
+        ConnectionClosed: _on_connection_closed,
+        ServerNote: _on_note,
+        ConnectionOrigin: _on_origin,
+        BytesReceived: _on_bytes_received,
+    }
+    """Handlers of events that are not on an exchange's list, taking (event, exchange_id)."""
+
+    _ON_EXCHANGE: dict[type, Callable[..., None]] = {
+        BytesSent: _on_bytes_sent,
+        ScopeCreated: _on_scope_created,
+        MessageReceived: _on_message_received,
+        LifespanState: _on_lifespan_state,
+        WebSocketFrame: _on_websocket_frame,
+        MessageSent: _on_message_sent,
+        SpecViolation: _on_spec_violation,
+        UpstreamBytes: _on_upstream_bytes,
+        ProxyTimings: _on_proxy_timings,
+        AppRaised: _on_app_raised,
+        ProtocolError: _on_protocol_error,
+        ExchangeEnded: _on_exchange_ended,
+    }
+    """Handlers of exchange events, taking (exchange, event): see :meth:`add`."""
+
+    _BY_BASE: tuple[tuple[type, dict[type, Callable[..., None]], Callable[..., None]], ...]
+    """Each known class, its table and handler, in the order the classes were once
+    tested with ``isinstance``: how :meth:`_learn` files a subclass (set below)."""
+
+
+Store._BY_BASE = (
+    *((base, Store._ON_OTHER, handler) for base, handler in Store._ON_OTHER.items()),
+    *((base, Store._ON_EXCHANGE, handler) for base, handler in Store._ON_EXCHANGE.items()),
+)
