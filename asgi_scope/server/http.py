@@ -68,7 +68,7 @@ HIGH_WATER = 64 * 1024
 COALESCE = 16 * 1024
 """A response head goes out in one write with body bytes up to this size."""
 
-_ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+_TEXT_PLAIN = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
 def _headers(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:
@@ -457,29 +457,41 @@ class HTTPProtocol(asyncio.Protocol):
             if not self.transport.is_closing():
                 self.transport.write(head)
 
-    def send_error(self, exchange: int, status: int, body: bytes) -> None:
-        """Send a short plain-text error response of the server's own (cause 0).
+    def send_error(
+        self,
+        exchange: int,
+        status: int,
+        body: bytes,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        cause: int = 0,
+        budget: int | None = None,
+    ) -> int:
+        """Send a short response of the server's own, with ``Connection: close``:
+        an error answer (400, 500, 503), or a WebSocket handshake refused.
 
+        ``body`` is plain text (sent with ``Content-Type: text/plain``, none when
+        empty); ``headers`` are added to the server's own; ``cause`` is the
+        ``seq`` of the message it answers (0: the server's own answer). Returns
+        how much of ``budget`` (bytes kept in the trace; all, when None) it used.
         The answer to a HEAD request has no body (RFC 9110 §9.3.2); h11 frames it
         so (a body would raise), and knows the method only privately.
         """
         h = self.h11
         body_sent = b"" if getattr(h, "_request_method", None) == b"HEAD" else body
+        fields = [
+            *(headers or ()),
+            *(_TEXT_PLAIN if body else ()),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            *self.state.default_headers(),
+        ]
         data = h.send(
-            h11.Response(
-                status_code=status,
-                headers=[
-                    *_ERROR_HEADERS,
-                    (b"content-length", str(len(body)).encode()),
-                    *self.state.default_headers(),
-                ],
-                reason=REASONS.get(status, b""),
-            )
+            h11.Response(status_code=status, headers=fields, reason=REASONS.get(status, b""))
         )
         if body_sent:
             data += h.send(h11.Data(data=body_sent))
         data += h.send(h11.EndOfMessage())
-        self.write(data, exchange, 0, len(data))
+        return self.write(data, exchange, cause, len(data) if budget is None else budget)
 
     def close(self, by: str, reason: str) -> None:
         """Close the connection, recording who closed it and why."""

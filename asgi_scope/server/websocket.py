@@ -484,15 +484,9 @@ class WebSocketSession:
     def _respond(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
                  cause: int) -> None:  # fmt: skip
         """A whole HTTP response instead of the upgrade, then close (the denial)."""
-        h = self.proto.h11
-        headers = [*headers, (b"content-length", str(len(body)).encode()),
-                   (b"connection", b"close"), *self.proto.state.default_headers()]  # fmt: skip
-        data = h.send(h11.Response(status_code=status, headers=headers,
-                                   reason=REASONS.get(status, b"")))  # fmt: skip
-        if body and self.request.method != b"HEAD":  # no body in an answer to HEAD
-            data += h.send(h11.Data(data=body))
-        data += h.send(h11.EndOfMessage())
-        self.out_budget -= self.proto.write(data, self.exchange, cause, self.out_budget)
+        self.out_budget -= self.proto.send_error(
+            self.exchange, status, body, headers, cause, self.out_budget
+        )
         self.response_complete = True
 
     # the app's side
