@@ -865,8 +865,18 @@ class RequestCycle:
         proto.response_complete()
 
     def _refused(self, detail: str) -> None:
-        """h11 or the message shape refused what the app sent: record and close."""
+        """h11 or the message shape refused what the app sent: record it, answer
+        500 if nothing of the response is on the wire yet (a bad status or
+        header in ``http.response.start``), and close."""
         proto = self.proto
-        proto.recorder.record(ProtocolError, proto.conn, self.exchange, "app", 0, detail, None)
+        can_answer = not self.response_started and proto.h11.our_state is h11.SEND_RESPONSE
+        status = 500 if can_answer else 0
+        proto.recorder.record(
+            ProtocolError, proto.conn, self.exchange, "app", status, detail, None
+        )
+        if can_answer:
+            self.response_started = True
+            self.status = status
+            proto.send_error(self.exchange, status, b"Internal Server Error\n")
         self.response_complete = True
         proto.close("server", "app broke the protocol")

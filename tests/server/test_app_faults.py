@@ -10,6 +10,7 @@ watchdog names in a warning (and the TUI notifies).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from typing import Any
@@ -183,3 +184,22 @@ def test_an_app_blocking_the_loop_is_named_in_a_warning(serve):
     assert f"#{block} GET /block" in note.text, note.text
     assert ended(live, block).outcome == "complete"
     assert ended(live, exchanges_of(live, "/waiting")[0]).outcome == "complete"
+
+
+def test_a_response_start_h11_refuses_is_answered_500_and_recorded(serve):
+    from asgi_scope.trace.events import ProtocolError
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        status = 10**5000 if scope["path"] == "/huge" else 99  # outside 100-999
+        with contextlib.suppress(RuntimeError):  # the server says no; the app returns
+            await send({"type": "http.response.start", "status": status, "headers": []})
+
+    live = serve(app)
+    for path in ("/huge", "/small"):
+        response = httpx.get(live.url + path, timeout=TIMEOUT)
+        assert response.status_code == 500
+        assert response.headers["connection"] == "close"
+        (exchange,) = exchanges_of(live, path)
+        refused = live.wait_for(ProtocolError, exchange=exchange)
+        assert (refused.by, refused.status) == ("app", 500)
+        assert ended(live, exchange).status == 500
