@@ -42,7 +42,6 @@ import os
 import socket
 import stat
 import threading
-import time
 from typing import Any
 
 from asgi_scope.stream import MAX_LINE, Address, make_private_dir
@@ -349,13 +348,3 @@ class ListenerThread:
             self._error = exc
         finally:
             self._ready.set()
-
-
-def wait_for_peers(listener: Listener, count: int, timeout: float) -> bool:
-    """Poll until ``count`` streams are attached; False after ``timeout`` s (tests)."""
-    deadline = time.monotonic() + timeout
-    while listener.peers < count:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True

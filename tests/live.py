@@ -339,3 +339,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for_peers(listener: Any, count: int, timeout: float) -> bool:
+    """Poll until ``count`` streams are attached to an attach ``listener`` (its
+    ``peers``); False after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while listener.peers < count:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

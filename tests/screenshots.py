@@ -79,8 +79,9 @@ async def shoot_attach() -> None:
     into ``asgi-scope attach`` (the listener and the TUI in this process)."""
     import tempfile
 
-    from asgi_scope.attach import AttachRecorder, ListenerThread, wait_for_peers
+    from asgi_scope.attach import AttachRecorder, ListenerThread
     from asgi_scope.stream import parse_address
+    from tests.live import wait_for_peers
     from tests.remote.servers import Processes
 
     folder = tempfile.mkdtemp(prefix="as-shot-", dir="/tmp")

@@ -151,14 +151,12 @@ def parse_frame_header(buf: bytes | bytearray) -> tuple[bool, int, int, int, byt
     return bool(b0 & 0x80), b0 & 0x0F, length, pos, mask
 
 
-def unmask(data: bytes, key: bytes | None, skip: int = 0) -> bytes:
-    """``data`` XOR the masking ``key`` (RFC 6455 §5.3), ``data`` starting ``skip``
-    bytes into the payload."""
+def unmask(data: bytes, key: bytes | None) -> bytes:
+    """A payload's ``data`` XOR the masking ``key`` (RFC 6455 §5.3)."""
     if key is None or not data:
         return bytes(data)
     n = len(data)
-    rotated = key[skip % 4 :] + key[: skip % 4]
-    stream = (rotated * (n // 4 + 1))[:n]
+    stream = (key * (n // 4 + 1))[:n]
     return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(n, "big")
 
 

@@ -15,13 +15,13 @@ import time
 import httpx
 import pytest
 
-from asgi_scope.attach import AttachRecorder, ListenerThread, wait_for_peers
+from asgi_scope.attach import AttachRecorder, ListenerThread
 from asgi_scope.stream import parse_address
 from asgi_scope.trace.capture import Header, event_line
 from asgi_scope.trace.events import ConnectionOpened, ScopeCreated, ServerNote
 from asgi_scope.trace.store import Store
 from asgi_scope.ui.app import ScopeApp
-from tests.live import free_port, wait_until
+from tests.live import free_port, wait_for_peers, wait_until
 from tests.remote.servers import COMMAND, Processes
 from tests.ui.conftest import screen_text
 
