@@ -87,6 +87,8 @@ class Exchange:
     (its connection's :class:`ConnectionOrigin`); 0 for our own server."""
     kept: int = 0
     """Bytes of bodies and raw bytes this exchange holds (its share of the byte budget)."""
+    unkept: int = 0
+    """Its streamed events past :data:`EVENTS_KEPT`, counted in its summary, not kept."""
     events: list[Event] = field(default_factory=list)
 
     @property
@@ -200,6 +202,14 @@ DEFAULT_KEEP_BYTES = 256 * 1024 * 1024
 NOTES_KEPT = 1000
 """Server notes kept (the newest); older ones are counted in ``notes_dropped``."""
 
+EVENTS_KEPT = 20_000
+"""Events kept per exchange; its streamed events past this are counted, not kept."""
+
+_STREAMED = frozenset(
+    (BytesReceived, BytesSent, MessageReceived, MessageSent, WebSocketFrame, UpstreamBytes)
+)
+"""The event classes an exchange has without bound (one per chunk, message or frame)."""
+
 
 def _body_size(message: Any) -> int:
     if type(message) is not dict:
@@ -271,38 +281,47 @@ class Store:
     def add(self, events: Iterable[Event]) -> set[int]:
         """Index ``events`` (in ``seq`` order); return the ids of exchanges they touched.
 
-        Every event goes on :attr:`events`. An exchange event (its class is in
-        :attr:`_ON_EXCHANGE`) with a non-zero ``exchange`` also goes on its
-        :class:`Exchange`'s list, the exchange created by its first event, and
-        then to its class's handler; any other event goes to :meth:`_other`.
+        An event goes on :attr:`events`, then to its class's handler: an
+        exchange event (its class in :attr:`_ON_EXCHANGE`, or a class this
+        store does not know) with a non-zero ``exchange`` also goes on its
+        :class:`Exchange`'s list, the exchange created by its first event. Past
+        :data:`EVENTS_KEPT` events on one exchange, its streamed events (bytes,
+        messages, frames) update its summary and are counted in
+        :attr:`Exchange.unkept`, not kept: a WebSocket session or an event
+        stream that runs for hours stays bounded.
         """
         touched: set[int] = set()
         touch = touched.add
         gone = self._gone
         find = self.exchanges.get
-        on_exchange = self._ON_EXCHANGE
+        on_exchange, on_other = self._ON_EXCHANGE, self._ON_OTHER
         append = self.events.append
         for event in events:
             exchange_id = getattr(event, "exchange", 0)
             if gone and exchange_id in gone:
                 self._late(event, exchange_id)
                 continue
-            append(event)
+            kind = type(event)
+            exchange = None
             if exchange_id:
                 touch(exchange_id)
-            handler = on_exchange.get(type(event))
-            if handler is None:
-                handler = self._other(event, exchange_id)
-                append = self.events.append  # a server note may have rebuilt the list
-                if handler is None:
+                exchange = find(exchange_id) or self._exchange(event, exchange_id)
+                if len(exchange.events) >= EVENTS_KEPT and kind in _STREAMED:
+                    exchange.unkept += 1
+                    if kind is BytesReceived:
+                        self._on_bytes_received(event, exchange_id)
+                    else:
+                        on_exchange[kind](self, exchange, event)
                     continue
-            if exchange_id:
-                exchange = find(exchange_id)
-                if exchange is None:
-                    exchange = self._exchange(event, exchange_id)
+            append(event)
+            other = on_other.get(kind)
+            if other is not None:
+                other(self, event, exchange_id)
+                append = self.events.append  # a server note may have rebuilt the list
+            elif exchange is not None:
                 exchange.events.append(event)
                 self._live_events += 1
-                handler(self, exchange, event)
+                on_exchange.get(kind, Store._on_other_exchange_event)(self, exchange, event)
         if (self.keep is not None and len(self.exchanges) > self.keep) or (
             self.keep_bytes is not None and self.kept_bytes > self.keep_bytes
         ):
@@ -411,35 +430,6 @@ class Store:
             elif not event.conn:  # the server lane: the process named just before
                 exchange.pid = self._lane_pid
         return exchange
-
-    def _other(self, event: Event, exchange_id: int) -> Callable[..., None] | None:
-        """Index an event that is not an exchange event (see :meth:`add`), and
-        return None; or, for a subclass of an exchange event's class, return its
-        base's handler for :meth:`add` to index it with.
-
-        A class first seen here is looked up by :meth:`_learn` first, which puts
-        it in :attr:`_ON_OTHER` or :attr:`_ON_EXCHANGE`.
-        """
-        cls = type(event)
-        handler = self._ON_OTHER.get(cls)
-        if handler is None:
-            self._learn(cls)
-            if cls in self._ON_EXCHANGE:
-                return self._ON_EXCHANGE[cls]
-            handler = self._ON_OTHER[cls]
-        handler(self, event, exchange_id)
-        return None
-
-    @classmethod
-    def _learn(cls, event_class: type) -> None:
-        """File ``event_class`` (not in the tables yet) under the handler of the first
-        of its bases in :attr:`_BY_BASE`, as the ``isinstance`` tests it replaces
-        would; a class of none of them is an exchange event with no handler."""
-        for base, table, handler in cls._BY_BASE:
-            if issubclass(event_class, base):
-                table[event_class] = handler
-                return
-        cls._ON_EXCHANGE[event_class] = cls._on_other_exchange_event
 
     # Events of no exchange, or not kept on one (raw bytes received): handlers
     # take (event, exchange_id).
@@ -607,9 +597,7 @@ class Store:
         ):
             exchange.state = "done"
 
-    # The dispatch tables, by exact class. Event classes have no subclasses in
-    # this package, but an unknown class (a subclass from elsewhere) is filed on
-    # first sight by _learn, in the order of _BY_BASE.
+    # The dispatch tables, by exact class (event classes have no subclasses).
 
     _ON_OTHER: dict[type, Callable[..., None]] = {
         ConnectionOpened: _on_connection_opened,
@@ -635,13 +623,3 @@ class Store:
         ExchangeEnded: _on_exchange_ended,
     }
     """Handlers of exchange events, taking (exchange, event): see :meth:`add`."""
-
-    _BY_BASE: tuple[tuple[type, dict[type, Callable[..., None]], Callable[..., None]], ...]
-    """Each known class, its table and handler, in the order the classes were once
-    tested with ``isinstance``: how :meth:`_learn` files a subclass (set below)."""
-
-
-Store._BY_BASE = (
-    *((base, Store._ON_OTHER, handler) for base, handler in Store._ON_OTHER.items()),
-    *((base, Store._ON_EXCHANGE, handler) for base, handler in Store._ON_EXCHANGE.items()),
-)

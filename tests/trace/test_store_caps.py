@@ -201,3 +201,36 @@ def test_server_notes_are_capped_and_the_rest_counted() -> None:
     assert store.notes_dropped + len(store.notes) == 3 * NOTES_KEPT
     assert store.notes[-1].text == f"line {3 * NOTES_KEPT}"
     assert len(store.events) == len(store.notes)  # the flat list let go of them too
+
+
+def test_a_stream_that_runs_for_ever_keeps_at_most_events_kept_on_its_exchange() -> None:
+    """An event stream of 50,000 chunks: the first EVENTS_KEPT events stay on the
+    exchange, the rest are counted and still move its summary (bytes, state)."""
+    from asgi_scope.trace.store import EVENTS_KEPT
+
+    traffic = Traffic()
+    store = Store(DEFAULT_KEEP, DEFAULT_KEEP_BYTES)
+    store.add(traffic.open(1))
+    e = traffic._e
+    scope = {"type": "http", "method": "GET", "path": "/events", "headers": []}
+    start = {"type": "http.response.start", "status": 200, "headers": []}
+    store.add([e(ScopeCreated, 1, 1, scope, (0, 10)), e(MessageSent, 1, 1, start, 0)])
+    chunks, offset = 50_000, 0
+    for _ in range(chunks // 1000):
+        batch = []
+        for _ in range(1000):
+            body = {"type": "http.response.body", "body": b"data: x\n\n", "more_body": True}
+            sent = e(MessageSent, 1, 1, body, 0)
+            batch += [sent, e(BytesSent, 1, 1, offset, b"", 12, sent.seq)]
+            offset += 12
+        store.add(batch)
+    last = {"type": "http.response.body", "body": b"", "more_body": False}
+    store.add([e(MessageSent, 1, 1, last, 0), e(ExchangeEnded, 1, 1, scope, "complete", 200)])
+    exchange = store.exchanges[1]
+    assert len(exchange.events) == EVENTS_KEPT + 1  # and the end, which is always kept
+    recorded = 2 + 2 * chunks + 1  # scope and start, the chunks, the last body
+    assert exchange.unkept == recorded - EVENTS_KEPT
+    assert len(store.events) < EVENTS_KEPT + 10
+    assert exchange.bytes_out == store.bytes_out == 12 * chunks
+    assert (exchange.state, exchange.status) == ("done", 200)
+    assert isinstance(exchange.events[-1], ExchangeEnded)
