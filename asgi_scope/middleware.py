@@ -221,9 +221,11 @@ class StreamSender:
                 self._disconnect("the listener closed the stream")
 
     def _pump(self) -> None:
-        batch = self.recorder.drain()
         if not self.connected and time.monotonic() >= self._next_try:
             self._connect()
+        if self.connected and len(self._buffer) <= self.max_buffer:
+            self._tell()  # in the batch drained now: the listener hears of it at once
+        batch = self.recorder.drain()
         if batch:
             if not self.connected:
                 self.dropped += len(batch)
@@ -236,8 +238,8 @@ class StreamSender:
 
     def _tell(self) -> None:
         """Record a note of the drops no listener was told of yet (it goes out with
-        the next batch): before this listener attached (info), or because the
-        listener, or this thread, did not keep up (a warning)."""
+        the batch drained next): before this listener attached (info), or because
+        the listener, or this thread, did not keep up (a warning)."""
         absent = self.absent
         slow = self.dropped - absent + self.recorder.dropped
         pid = os.getpid()
@@ -253,7 +255,6 @@ class StreamSender:
             self.recorder.record(ServerNote, 0, "warning", text)
 
     def _queue(self, batch: list[Event]) -> None:
-        self._tell()
         text, lost = event_lines(batch)
         self.dropped += lost
         data = text.encode("utf-8")

@@ -290,9 +290,11 @@ def test_a_slow_listener_gets_whole_lines_and_a_warning_of_what_it_missed(sock_d
         timed_calls(app, 2000, b"y" * 16 * 1024)  # far more than the socket and buffer hold
         time.sleep(0.2)
         start_reading.set()
-        time.sleep(0.3)
-        timed_calls(app, 1, b"last")  # the next batch carries the note
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while b"the listener did not keep up" not in received:  # told once it reads
+            assert time.monotonic() < deadline, "the listener was never told"
+            timed_calls(app, 1, b"later")
+            time.sleep(0.1)
     finally:
         app.close(2.0)
         reader.join(10)
