@@ -84,6 +84,30 @@ def keep_options(command: Callable[..., None]) -> Callable[..., None]:
     )(command)
 
 
+def bind_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--host`` and ``--port``: where a command that serves listens (run, proxy),
+    with uvicorn's defaults."""
+    command = click.option(
+        "--port",
+        default=8000,
+        show_default=True,
+        type=click.IntRange(0, 65535),
+        help="Bind to this port; 0 picks a free one.",
+    )(command)
+    return click.option(
+        "--host", default="127.0.0.1", show_default=True, help="Bind to this address."
+    )(command)
+
+
+record_option = click.option(
+    "--record",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write every event to FILE, a capture (JSON Lines, mode 0600) that `open` reads.",
+)
+"""``--record FILE``, for every command that records a session (run, attach, proxy)."""
+
+
 @click.group(cls=DefaultGroup, default="run", context_settings=CONTEXT)
 def main() -> None:
     """Run an ASGI app and watch it (``run``, the default), watch one that runs
@@ -92,14 +116,7 @@ def main() -> None:
 
 @main.command("run", context_settings=CONTEXT)
 @click.argument("app", required=False, metavar="[APP]")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Bind to this address.")
-@click.option(
-    "--port",
-    default=8000,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Bind to this port; 0 picks a free one.",
-)
+@bind_options
 @click.option(
     "--app-dir",
     default=".",
@@ -183,12 +200,7 @@ def main() -> None:
     show_default=True,
     help="Add a date header to responses that have none.",
 )
-@click.option(
-    "--record",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Write every event to FILE, a capture (JSON Lines, mode 0600) that `open` reads.",
-)
+@record_option
 @click.option(
     "--strict",
     is_flag=True,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from asgi_scope.cli import CONTEXT, keep_options, main
+from asgi_scope.cli import CONTEXT, bind_options, keep_options, main, record_option
 from asgi_scope.stream import default_address
 
 if TYPE_CHECKING:
@@ -36,12 +36,7 @@ def _bad(message: str) -> None:
 @click.argument("address", default=default_address, required=False)
 @click.option("--headless", is_flag=True, help="Print the streams as lines instead of the TUI.")
 @keep_options
-@click.option(
-    "--record",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Also write every event to FILE, a capture (JSON Lines, mode 0600) that `open` reads.",
-)
+@record_option
 def attach(address: str, headless: bool, keep: int, keep_bytes: int, record: str | None) -> None:
     """Listen on ADDRESS for the streams of apps wrapped in TraceMiddleware and
     show them live (default: unix:$XDG_RUNTIME_DIR/asgi-scope.sock, else
@@ -147,14 +142,7 @@ def _attach_headless(where: object, recorder: object) -> None:
 
 @main.command("proxy", context_settings=CONTEXT)
 @click.argument("upstream", metavar="UPSTREAM")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Bind to this address.")
-@click.option(
-    "--port",
-    default=8000,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Bind to this port; 0 picks a free one.",
-)
+@bind_options
 @click.option("--headless", is_flag=True, help="Print the trace as lines instead of the TUI.")
 @click.option(
     "--timeout",
@@ -170,12 +158,7 @@ def _attach_headless(where: object, recorder: object) -> None:
     type=click.IntRange(0),
     help="Bytes of body and raw bytes kept per exchange and direction, each side.",
 )
-@click.option(
-    "--record",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Write every event to FILE, a capture (JSON Lines, mode 0600) that `open` reads.",
-)
+@record_option
 def proxy(
     upstream: str,
     host: str,
