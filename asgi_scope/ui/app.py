@@ -4,12 +4,16 @@ The server runs in another thread and appends events to a
 :class:`~asgi_scope.trace.recorder.Recorder`. Thirty times a second the app drains
 them in one batch into its :class:`~asgi_scope.trace.store.Store` and refreshes only
 the rows, counters and tab the batch touched: never one Textual message per event.
+Under sustained load the drains, and so the redraws, come less often (down to five
+a second), as browser devtools do: the UI thread shares the GIL with the server, and
+each redraw costs about the same however many events it shows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -43,7 +47,14 @@ from asgi_scope.ui.share import ShareActions
 from asgi_scope.ui.step_bar import BreakpointScreen, StepBar
 
 TICK = 1 / 30
-"""Seconds between drains of the recorder."""
+"""Seconds between drains of a quiet recorder (the least between any two)."""
+
+BUSY_TICK = 1 / 5
+"""The most seconds between drains, reached under heavy load."""
+
+BUSY_RATE = 1500
+"""Events a second up to which drains come every TICK; above it the wait grows in
+proportion to the rate (twice the rate, twice the wait), up to BUSY_TICK."""
 
 RUNNING_EVERY = 15
 """Idle ticks between refreshes of running durations (about twice a second)."""
@@ -55,6 +66,14 @@ moved to is drawn at once."""
 
 NARROW = 110
 """Below this many columns the Messages tab stacks its list over the detail."""
+
+
+def drain_wait(events: int, seconds: float) -> float:
+    """Seconds until the next drain, after one that took ``events`` gathered over
+    ``seconds``: TICK up to BUSY_RATE events a second, longer in proportion to the
+    rate above it, BUSY_TICK at most."""
+    rate = events / max(seconds, TICK)
+    return min(max(TICK, TICK * rate / BUSY_RATE), BUSY_TICK)
 
 
 def empty_state(url: str) -> Text:
@@ -175,6 +194,8 @@ class ScopeApp(ShareActions, App[None]):
         """Start in explain mode (``--explain``; i toggles it)."""
         self._quitting = False
         self._idle_ticks = 0
+        self._drained_at = 0.0  # when the last drain ran (time.monotonic())
+        self._wait = TICK  # seconds until the next drain
         self._notes_shown = 0
         self._latency = LatencyLog.from_environment()
         self._detail_at = -DETAIL_EVERY_NS  # when the detail pane last moved
@@ -218,8 +239,7 @@ class ScopeApp(ShareActions, App[None]):
         # The app's print() would go nowhere under the TUI: show it as notes.
         self._output = ""
         self.begin_capture_print(self)
-        self.drain()
-        self.set_interval(TICK, self.drain)
+        self._tick()
 
     def on_resize(self, event: Resize) -> None:
         # The main screen, even while the notes panel or the palette is on top.
@@ -243,6 +263,12 @@ class ScopeApp(ShareActions, App[None]):
 
     # -- the drain loop ---------------------------------------------------
 
+    def _tick(self) -> None:
+        """Drain, then wait as long as the load asks (see BUSY_RATE) to drain again."""
+        if self._table.is_attached:  # else: shutting down
+            self.drain()
+            self.set_timer(self._wait, self._tick, name="drain")
+
     def drain(self) -> None:
         """Take every pending event from the recorder and refresh what it touched."""
         table, detail = self._table, self._detail
@@ -250,6 +276,8 @@ class ScopeApp(ShareActions, App[None]):
             return  # shutting down
         events = self.recorder.drain()
         now = self.recorder.now()
+        drained_at, self._drained_at = self._drained_at, time.monotonic()
+        self._wait = drain_wait(len(events), self._drained_at - drained_at)
         if self.gate is not None:
             self._sync_step()
         if not events:

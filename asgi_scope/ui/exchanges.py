@@ -202,7 +202,8 @@ class ExchangeTable(ScrollView, can_focus=True):
         self._store, self._now = store, now_ns
         added = False
         ids, exchanges = self._ids, store.exchanges
-        for exchange_id in sorted(touched):
+        ordered = sorted(touched)
+        for exchange_id in ordered:
             exchange = exchanges.get(exchange_id)
             if exchange is None:
                 continue
@@ -224,7 +225,8 @@ class ExchangeTable(ScrollView, can_focus=True):
                 self._unfinished.discard(exchange_id)
         if added:
             self._resize()
-        self.refresh()
+        if self._on_screen(ordered):
+            self.refresh()
         return added
 
     def drop(self, exchange_ids: Iterable[int]) -> None:
@@ -304,12 +306,14 @@ class ExchangeTable(ScrollView, can_focus=True):
     def tick(self, store: Store, now_ns: int) -> None:
         """Refresh the running duration of exchanges that have not ended."""
         self._store, self._now = store, now_ns
-        for exchange_id in list(self._unfinished):
+        running = sorted(self._unfinished)
+        for exchange_id in running:
             exchange = store.exchanges.get(exchange_id)
             if exchange is None or exchange.t_end is not None:
                 self._unfinished.discard(exchange_id)
             self._changed(exchange_id)
-        self.refresh()
+        if self._on_screen(running):
+            self.refresh()
 
     # -- the cursor ------------------------------------------------------
 
@@ -358,6 +362,16 @@ class ExchangeTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         if event.y >= 1:
             self.move_cursor(row=self.scroll_offset.y + event.y - 1)
+
+    def _on_screen(self, exchange_ids: list[int]) -> bool:
+        """Whether any of ``exchange_ids`` (ascending) has a row on screen: rows
+        that change off screen (a paused table under load) need no redraw."""
+        top = self.scroll_offset.y
+        shown = self._ids[top : top + self._visible_rows()]
+        if not shown or not exchange_ids:
+            return not shown
+        i = bisect_left(exchange_ids, shown[0])
+        return i < len(exchange_ids) and exchange_ids[i] <= shown[-1]
 
     def _clamp_cursor(self) -> None:
         self.cursor_row = min(max(self.cursor_row, 0), max(len(self._ids) - 1, 0))

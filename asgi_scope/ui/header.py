@@ -98,4 +98,4 @@ class ScopeHeader(Static):
             text.truncate(max(room - 1, 0), overflow="ellipsis")
         text.append(" " * max(room - text.cell_len, 1))
         text.append_text(counters)
-        self.update(text)
+        self.update(text, layout=False)  # one line, always

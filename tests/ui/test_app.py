@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Static, TabbedContent
 
 from asgi_scope.trace.events import MessageSent, ServerNote
+from asgi_scope.ui.app import BUSY_RATE, BUSY_TICK, TICK, drain_wait
 from asgi_scope.ui.exchanges import ExchangeTable
 from asgi_scope.ui.hex_view import HexView
 from asgi_scope.ui.messages import MessagesView
@@ -369,5 +371,41 @@ def test_dropped_body_bytes_are_marked():
         assert "4.0 KiB not kept" in message_rows(app)[-1]
         assert "[+4086 bytes not kept: body cap]" in detail_text(app)
         assert sent.seq
+
+    run_app(traffic, check)
+
+
+def test_drains_slow_down_under_load_only():
+    assert drain_wait(0, TICK) == TICK
+    assert drain_wait(int(BUSY_RATE * TICK), TICK) == TICK  # a quiet server: 30 Hz
+    assert drain_wait(int(4 * BUSY_RATE * TICK), TICK) == pytest.approx(4 * TICK)
+    assert drain_wait(100_000, TICK) == BUSY_TICK  # a flood: 5 Hz, never slower
+    assert drain_wait(10, 0) == TICK
+
+
+def test_paused_table_redraws_its_rows_on_screen_only():
+    traffic = Traffic()
+    traffic.connect(1)
+    first = traffic.http(1, "GET", "/first", finish=False)
+    for _ in range(60):
+        traffic.http(1, "GET", "/more")
+    last = traffic.http(1, "GET", "/last", finish=False)
+
+    def finish(exchange: int) -> None:
+        traffic.rec(MessageSent, 1, exchange, {"type": "http.response.body", "body": b""}, 0)
+
+    async def check(app, pilot):
+        table = app.query_one(ExchangeTable)
+        await pilot.press("k", "home")  # paused, at the top: /last is off screen
+        drawn: list[int] = []
+        table.on_drawn = drawn.append
+        finish(last)
+        await pilot.pause(0.1)
+        assert "done" in table_rows(app)[-1] and not any(drawn)
+        finish(first)
+        await pilot.pause(0.1)
+        assert any(drawn)
+        row = next(line for line in screen_text(app).splitlines() if "/first" in line)
+        assert "done" in row
 
     run_app(traffic, check)
