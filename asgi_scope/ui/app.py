@@ -49,8 +49,9 @@ from asgi_scope.ui.step_bar import BreakpointScreen, StepBar
 TICK = 1 / 30
 """Seconds between drains of a quiet recorder (the least between any two)."""
 
-BUSY_TICK = 1 / 5
-"""The most seconds between drains, reached under heavy load."""
+BUSY_TICK = 1 / 10
+"""The most seconds between drains, reached under heavy load: a new row still
+shows within about 100 ms of its exchange's end."""
 
 BUSY_RATE = 1500
 """Events a second up to which drains come every TICK; above it the wait grows in

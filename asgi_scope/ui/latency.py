@@ -15,6 +15,7 @@ per measurement to PATH (nothing is measured otherwise):
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterable
@@ -28,7 +29,8 @@ from asgi_scope.trace.recorder import Recorder
 
 ENVIRONMENT = "ASGI_SCOPE_LATENCY_LOG"
 SAMPLES = 20
-"""Exchange ends measured per drain at most (the newest), to keep the log small."""
+"""Exchange ends measured per drain at most (spread evenly over the batch, the
+oldest first: they waited longest), to keep the log small."""
 
 
 class LatencyLog:
@@ -50,7 +52,7 @@ class LatencyLog:
         ends = [e.t_ns for e in events if isinstance(e, ExchangeEnded) and e.conn]
         if not ends:
             return
-        ends = ends[-SAMPLES:]
+        ends = ends[:: math.ceil(len(ends) / SAMPLES)]
 
         def shown() -> None:
             now = recorder.now()

@@ -25,7 +25,7 @@ from asgi_scope.trace.events import (
 from asgi_scope.trace.explain import explain
 from asgi_scope.trace.safe import safe_bytes, safe_text
 from asgi_scope.trace.spec import rule as spec_rule
-from asgi_scope.trace.store import Exchange
+from asgi_scope.trace.store import EVENTS_KEPT, Exchange
 from asgi_scope.trace.summary import (
     event_summary,
     fmt_bytes,
@@ -50,6 +50,9 @@ SHOWN = (
 )
 """The events listed in the Messages tab (raw bytes are the Hex tab's). A WebSocket
 exchange lists its frames too, in wire order among the messages they became."""
+
+_UNKEPT = "unkept"
+"""The key of the list's last row once an exchange has events not kept."""
 
 INTO_APP = "server → app"
 OUT_OF_APP = "server ← app"
@@ -218,6 +221,7 @@ class MessagesView(Container):
         super().__init__(**kwargs)
         self._exchange: Exchange | None = None
         self._seen = 0
+        self._unkept = 0  # the count the "not kept" row shows
         self._events: dict[str, Event] = {}
         self.search_term = ""
         """The last search (:meth:`find_next`); its matches show under the detail."""
@@ -249,6 +253,7 @@ class MessagesView(Container):
         if exchange is not self._exchange:
             self._exchange = exchange
             self._seen = 0
+            self._unkept = 0
             self._events.clear()
             table.clear()
             self._show_detail(None)
@@ -257,12 +262,26 @@ class MessagesView(Container):
         first = not table.row_count
         new = exchange.events[self._seen :]
         self._seen = len(exchange.events)
+        added = False
         for event in new:
             if isinstance(event, SHOWN):
                 self._add_row(table, exchange, event)
+                added = True
+        if exchange.unkept and (added or exchange.unkept != self._unkept):
+            self._show_unkept(table, exchange.unkept)
         if first and table.row_count:
             table.move_cursor(row=0)
             self._show_detail(self.selected)
+
+    def _show_unkept(self, table: DataTable, unkept: int) -> None:
+        """The last row, moved there again as rows come: how many of the exchange's
+        streamed events the store counted but did not keep (see EVENTS_KEPT)."""
+        self._unkept = unkept
+        if _UNKEPT in table.rows:
+            table.remove_row(_UNKEPT)
+        dim = self._style("dim")
+        text = f"{unkept:,} more events counted, not kept ({EVENTS_KEPT:,} kept per exchange)"
+        table.add_row(Text("…", dim), Text(""), Text("not kept", dim), Text(text, dim), key=_UNKEPT)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"messages--{name}", partial=True)

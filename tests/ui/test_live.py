@@ -164,3 +164,38 @@ def test_what_the_app_prints_shows_as_notes_escaped() -> None:
         assert "\x1b" not in screen_text(ui)
 
     run_live(printing_app, check)
+
+
+def test_a_long_stream_lists_what_it_kept_then_a_count_of_the_rest(monkeypatch) -> None:
+    """Past the store's per-exchange cap (made 40 here), the Messages list ends
+    with one row that counts the streamed events not kept, after the kept ones."""
+    from asgi_scope.trace import store
+    from asgi_scope.ui import messages
+    from tests.ui.test_app import message_rows, select_exchange
+
+    monkeypatch.setattr(store, "EVENTS_KEPT", 40)
+    monkeypatch.setattr(messages, "EVENTS_KEPT", 40)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(100):
+            await send({"type": "http.response.body", "body": b"tick\n", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        assert (await get(url + "/ticks")).text == "tick\n" * 100
+        def ticks() -> Any:
+            return next((x for x in ui.store.exchanges.values() if x.path == "/ticks"), None)
+
+        await until(pilot, lambda: ticks() is not None and ticks().state == "done")
+        exchange = ticks()
+        await select_exchange(ui, pilot, exchange.id)
+        await until(pilot, lambda: "not kept" in message_rows(ui)[-1])
+        rows = message_rows(ui)
+        assert exchange.unkept > 100  # a message and its bytes for each chunk past the cap
+        assert f"{exchange.unkept:,} more events counted, not kept (40 kept" in rows[-1]
+        assert "app returned complete" in rows[-2]  # the end is kept, listed before it
+
+    run_live(app, check)
