@@ -10,7 +10,6 @@ broke an ASGI rule (the spec checker's findings).
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 import traceback
@@ -144,7 +143,8 @@ def main() -> None:
 @click.option(
     "--quiet",
     is_flag=True,
-    help="Record without showing: no TUI, no line per event (with --record, to a file).",
+    help="Trace without showing: no TUI, no line per event, nothing kept in memory "
+    "(with --record, everything goes to the file); a count at the end.",
 )
 @keep_options
 @click.option(
@@ -369,7 +369,7 @@ def _tune_gc() -> None:
     trace's events and snapshots), and the store keeps ten thousand exchanges
     of them alive. At CPython's default thresholds the collector runs every 700
     allocations and, every hundred runs, walks that whole store: a third of
-    the server's time in ``--quiet`` once the store is full. Collecting young
+    the server's time under the TUI once the store is full. Collecting young
     objects every 50,000 allocations instead keeps the same bounded memory.
     """
     import gc
@@ -390,22 +390,15 @@ def _user_traceback(exc: BaseException) -> str:
 def _run_headless(config: Config, app: object, recorder: Recorder, explain: bool = False) -> None:
     import asyncio
 
-    from asgi_scope.console import Keeper, Printer, print_forever
+    from asgi_scope.console import Printer, Tally, printing
     from asgi_scope.server.runner import Server, StartupError
-    from asgi_scope.trace.store import Store
 
-    store = Store(config.keep, config.keep_bytes)
-    printer: Printer | Keeper = Keeper(store) if config.quiet else Printer(explain=explain)
+    printer: Printer | Tally = Tally() if config.quiet else Printer(explain=explain)
 
     async def run() -> None:
         server = Server(config, app, recorder)
-        printing = asyncio.get_running_loop().create_task(print_forever(recorder, printer))
-        try:
+        async with printing(recorder, printer):
             await server.serve(ready=lambda: _hint(server.url, config))
-        finally:
-            printing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await printing
 
     try:
         asyncio.run(run())
@@ -414,7 +407,7 @@ def _run_headless(config: Config, app: object, recorder: Recorder, explain: bool
         _fail(str(exc))
     except KeyboardInterrupt:  # a second Ctrl-C while shutting down
         pass
-    if isinstance(printer, Keeper):
+    if isinstance(printer, Tally):
         click.echo(f"asgi-scope: {printer.summary()}", err=True)
 
 

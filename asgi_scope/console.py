@@ -12,6 +12,8 @@ Line shape: ``seconds  conn/exchange  what``::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import IO
 
 from rich.console import Console
@@ -40,7 +42,6 @@ from asgi_scope.trace.events import (
 from asgi_scope.trace.explain import explain
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
-from asgi_scope.trace.store import Store
 
 DRAIN_INTERVAL = 1 / 30
 """Seconds between two drains of the recorder (about 30 Hz)."""
@@ -230,33 +231,47 @@ class Printer:
         return None
 
 
-class Keeper:
-    """``--quiet``: keeps the trace in a bounded store and prints nothing per event
-    (a stand-in for :class:`Printer` in :func:`print_forever`)."""
+class Tally:
+    """``--quiet``: counts what was recorded and prints nothing per event (a
+    stand-in for :class:`Printer` in :func:`printing`).
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    Nothing is kept: with no view, nobody could read it. The events still reach
+    the recorder's taps first (``--record``'s capture writer, ``--strict``).
+    """
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.exchanges = 0
+        """The highest exchange id seen: the server numbers exchanges from 1."""
 
     def print(self, events: list[Event]) -> None:
-        """Keep ``events`` (the store drops the oldest exchanges past its caps)."""
-        self.store.add(events)
+        """Count ``events``."""
+        self.events += len(events)
+        newest = max((getattr(e, "exchange", 0) for e in events), default=0)
+        self.exchanges = max(self.exchanges, newest)
 
     def summary(self) -> str:
-        """One line for the end of the session: what was recorded and kept."""
-        store = self.store
-        total = len(store.exchanges) + store.dropped
-        return (
-            f"recorded {total} exchanges; kept the last {len(store.exchanges)} "
-            f"({summary.fmt_bytes(store.kept_bytes)}), dropped {store.dropped}"
-        )
+        """One line for the end of the session: what was recorded."""
+        return f"recorded {self.exchanges} exchanges ({self.events} events)"
 
 
-async def print_forever(recorder: Recorder, printer: Printer | Keeper) -> None:
-    """Drain ``recorder`` into ``printer`` about 30 times a second, until cancelled
-    (it prints what is left before it returns)."""
-    try:
-        while True:
-            await asyncio.sleep(DRAIN_INTERVAL)
+@contextlib.asynccontextmanager
+async def printing(recorder: Recorder, printer: Printer | Tally) -> AsyncIterator[None]:
+    """While the ``async with`` block runs, drain ``recorder`` into ``printer``
+    about 30 times a second; on the way out, print what is left."""
+
+    async def drain_forever() -> None:
+        try:
+            while True:
+                await asyncio.sleep(DRAIN_INTERVAL)
+                printer.print(recorder.drain())
+        finally:
             printer.print(recorder.drain())
+
+    task = asyncio.get_running_loop().create_task(drain_forever())
+    try:
+        yield
     finally:
-        printer.print(recorder.drain())
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -110,7 +110,7 @@ def _attach_headless(where: object, recorder: object) -> None:
     import asyncio
 
     from asgi_scope.attach import Listener, ListenError
-    from asgi_scope.console import Printer, print_forever
+    from asgi_scope.console import Printer, printing
 
     async def run() -> None:
         listener = Listener(where, recorder)  # type: ignore[arg-type]
@@ -121,16 +121,13 @@ def _attach_headless(where: object, recorder: object) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, serving.cancel)
-        printing = loop.create_task(print_forever(recorder, Printer()))  # type: ignore[arg-type]
-        try:
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
-        finally:
-            listener.close()
-            await asyncio.sleep(0)  # the streams' handlers record their detach
-            printing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await printing
+        async with printing(recorder, Printer()):  # type: ignore[arg-type]
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await serving
+            finally:
+                listener.close()
+                await asyncio.sleep(0)  # the streams' handlers record their detach
 
     try:
         asyncio.run(run())
@@ -236,22 +233,15 @@ def proxy(
 def _proxy_headless(config: object, app: object, recorder: object) -> None:
     import asyncio
 
-    from asgi_scope.console import Printer, print_forever
+    from asgi_scope.console import Printer, printing
     from asgi_scope.server.runner import Server, StartupError
 
     async def run() -> None:
         server = Server(config, app, recorder)  # type: ignore[arg-type]
-        printing = asyncio.get_running_loop().create_task(
-            print_forever(recorder, Printer())  # type: ignore[arg-type]
-        )
-        try:
+        async with printing(recorder, Printer()):  # type: ignore[arg-type]
             await server.serve(
                 ready=lambda: click.echo(f"asgi-scope: proxy listening on {server.url}", err=True)
             )
-        finally:
-            printing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await printing
 
     try:
         asyncio.run(run())

@@ -4,7 +4,7 @@ The server runs in another thread and appends events to a
 :class:`~asgi_scope.trace.recorder.Recorder`. Thirty times a second the app drains
 them in one batch into its :class:`~asgi_scope.trace.store.Store` and refreshes only
 the rows, counters and tab the batch touched: never one Textual message per event.
-Under sustained load the drains, and so the redraws, come less often (down to five
+Under sustained load the drains, and so the redraws, come less often (down to 16
 a second), as browser devtools do: the UI thread shares the GIL with the server, and
 each redraw costs about the same however many events it shows.
 """
@@ -49,9 +49,9 @@ from asgi_scope.ui.step_bar import BreakpointScreen, StepBar
 TICK = 1 / 30
 """Seconds between drains of a quiet recorder (the least between any two)."""
 
-BUSY_TICK = 1 / 10
+BUSY_TICK = 1 / 16
 """The most seconds between drains, reached under heavy load: a new row still
-shows within about 100 ms of its exchange's end."""
+shows within 100 ms of its exchange's end (a drain's wait, then a redraw)."""
 
 BUSY_RATE = 1500
 """Events a second up to which drains come every TICK; above it the wait grows in

@@ -18,11 +18,13 @@ built-in demo app (``/`` for hello, ``/bytes?n=65536`` for 64 KiB):
    64 KiB) and off (hello, ``Connection: close``).
 2. A ceiling: requests per second of a bare loop that feeds one request
    through h11's parser and serializer, no sockets, no app.
-3. Memory: 200,000 requests to ``asgi-scope --quiet`` with the default caps;
-   resident memory after each eighth, and the peak.
+3. Memory: 200,000 requests to asgi-scope with the TUI (whose store keeps the
+   session) with the default caps; resident memory after each eighth, and the
+   peak.
 4. The TUI under load: time from an exchange's end to the screen that shows its
    row, and from a key press to the screen that shows its effect, p50/p95,
-   measured inside the app (``ASGI_SCOPE_LATENCY_LOG``).
+   measured inside the app (``ASGI_SCOPE_LATENCY_LOG``), at a steady 2,000 and
+   more requests a second (wrk paced by a script) and in the saturated rounds.
 5. Start-up: ``--help`` and ``--version`` beside ``uvicorn --help`` (and whether
    Textual was imported), and launch to first request served with the TUI.
 
@@ -250,20 +252,20 @@ def throughput(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str, l
     return results
 
 
-def _with_key_presses(server: Running, args: argparse.Namespace, route: str) -> float:
+def _with_key_presses(
+    server: Running,
+    args: argparse.Namespace,
+    route: str,
+    connections: int | None = None,
+    script: Path | None = None,
+) -> float:
     """wrk on the TUI while keys are pressed in its terminal (two a second)."""
     session = f"asgi-scope-bench-{os.getpid()}-{server.port}"
-    proc = subprocess.Popen(
-        [
-            "wrk",
-            "-t1",
-            f"-c{args.connections}",
-            f"-d{max(int(args.seconds), 1)}s",
-            f"http://127.0.0.1:{server.port}{ROUTES[route]}",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    argv = ["wrk", "-t1", f"-c{connections or args.connections}", f"-d{max(int(args.seconds), 1)}s"]
+    if script is not None:
+        argv += ["-s", str(script)]
+    argv.append(f"http://127.0.0.1:{server.port}{ROUTES[route]}")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)
     keys = ["k", "j", "f", "f"]  # previous, next, follow off, follow on
     n = 0
@@ -357,11 +359,11 @@ def memory(args: argparse.Namespace, workdir: Path) -> list[str]:
     total, parts = args.requests, 8
     lines = [
         "",
-        f"## Memory: {total:,} requests (hello) to asgi-scope --quiet, default caps "
-        "(--keep 10000, --keep-bytes 256 MiB)",
+        f"## Memory: {total:,} requests (hello) to asgi-scope with the TUI (the store "
+        "keeps the session), default caps (--keep 10000, --keep-bytes 256 MiB)",
         "",
     ]
-    with serve("quiet", workdir) as server:
+    with serve("tui", workdir) as server:
         base, _ = server.rss()
         lines.append(f"  {'requests':>10} {'RSS MB':>8} {'peak MB':>8}")
         lines.append(f"  {0:>10,} {base / 1e6:>8.1f} {base / 1e6:>8.1f}")
@@ -382,7 +384,26 @@ def memory(args: argparse.Namespace, workdir: Path) -> list[str]:
 # -- 4. UI latency ---------------------------------------------------------------
 
 
-def report_latency(logs: list[Path]) -> list[str]:
+PACED = """-- each connection waits this many ms after an answer before its next request
+function delay()
+  return 10
+end
+"""
+"""A wrk script for a steady load below saturation (30 connections, 10 ms apart)."""
+
+
+def paced_latency(args: argparse.Namespace, workdir: Path) -> list[str]:
+    """The TUI under a steady 2,000 and more requests a second (wrk paced by
+    :data:`PACED`), keys pressed: how fast rows and keys show."""
+    script = workdir / "paced.lua"
+    script.write_text(PACED)
+    log = workdir / "latency-paced.log"
+    with serve("tui", workdir, {"ASGI_SCOPE_LATENCY_LOG": str(log)}) as server:
+        rps = _with_key_presses(server, args, "hello", connections=30, script=script)
+    return report_latency([log], f"at a steady {rps:,.0f} requests a second (wrk paced)")
+
+
+def report_latency(logs: list[Path], load: str) -> list[str]:
     rows: list[float] = []
     keys: list[float] = []
     widest = 0
@@ -397,7 +418,7 @@ def report_latency(logs: list[Path]) -> list[str]:
                 keys.append(float(value))
             elif kind == "rendered":
                 widest = max(widest, int(value))
-    lines = ["", "## The TUI under load (measured inside the app, ms)", ""]
+    lines = ["", f"## The TUI {load} (measured inside the app, ms)", ""]
     for name, values in (("exchange end -> row on screen", rows), ("key press -> screen", keys)):
         if not values:
             lines.append(f"  {name:<32} no samples")
@@ -488,7 +509,9 @@ def main(argv: list[str] | None = None) -> int:
         "--servers", default=",".join(KINDS), help="comma-separated, of: " + ", ".join(KINDS)
     )
     parser.add_argument(
-        "--skip", default="", help="comma-separated: throughput, ceiling, memory, startup"
+        "--skip",
+        default="",
+        help="comma-separated: throughput, latency, ceiling, memory, startup",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -513,7 +536,9 @@ def main(argv: list[str] | None = None) -> int:
             results = throughput(args, workdir)
             report += report_throughput(results)
             if "tui" in args.servers:
-                report += report_latency(args.latency_logs)
+                report += report_latency(args.latency_logs, "saturated (the rounds above)")
+        if "latency" not in skip:
+            report += paced_latency(args, workdir)
         if "ceiling" not in skip:
             ceiling = h11_ceiling(2.0)
             report += [
