@@ -515,12 +515,12 @@ class HTTPProtocol(asyncio.Protocol):
     def response_complete(self) -> None:
         """The current response is fully sent: close, or serve the next request."""
         self.flush()
-        self.resume_reading()
         h = self.h11
         if h.our_state is h11.MUST_CLOSE or self.state.should_exit:
             reason = "shutting down" if self.state.should_exit else "no keep-alive"
             self.close("server", reason)
             return
+        self.resume_reading()
         if h.their_state is h11.SEND_BODY:
             # The app answered before the request body ended: what is left is
             # read and dropped (handle_events ignores it), under the idle

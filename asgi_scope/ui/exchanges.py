@@ -398,7 +398,18 @@ class ExchangeTable(ScrollView, can_focus=True):
     def _resize(self) -> None:
         # One line for the header, one per row; as wide as the widget (no
         # horizontal scrolling: _strip narrows the path column so the others fit).
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._ids) + 1)
+        size = Size(self.scrollable_content_region.width, len(self._ids) + 1)
+        if size == self.virtual_size:
+            return
+        # Setting virtual_size lays out the whole screen again: under load, with
+        # rows added at every drain, a third of the UI's time. More rows change
+        # only this widget's scrollbar, so the layout runs only when the
+        # scrollbar comes or goes (Textual's own resize does the same, with
+        # layout=False).
+        had_scrollbar = self.show_vertical_scrollbar
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh(layout=self.show_vertical_scrollbar != had_scrollbar)
 
     def _changed(self, exchange_id: int) -> None:
         self._cells_cache.pop(exchange_id, None)
