@@ -63,16 +63,21 @@ class ScopeHeader(Static):
     def on_resize(self) -> None:
         self._redraw()
 
-    def _redraw(self) -> None:
-        connections, requests, bytes_in, bytes_out, errors, dropped = self._counters
-        wide = self.size.width >= WIDE
+    def _names(self, wide: bool, with_app: bool) -> Text:
+        """The left part: the title (when wide), the app's name, the URL."""
         text = Text(no_wrap=True, overflow="ellipsis")
         if wide:
             text.append(" asgi-scope ", self._style("title"))
         text.append(" ")
-        text.append(self._app_name, self._style("app"))
-        text.append("  ")
+        if with_app:
+            text.append(self._app_name, self._style("app"))
+            text.append("  ")
         text.append(self._url, self._style("url"))
+        return text
+
+    def _redraw(self) -> None:
+        connections, requests, bytes_in, bytes_out, errors, dropped = self._counters
+        wide = self.size.width >= WIDE
         counters = Text(no_wrap=True)
         for wide_label, label, value, name in (
             ("connections ", "conn ", str(connections), ""),
@@ -94,6 +99,9 @@ class ScopeHeader(Static):
             counters.append("paused", self._style("paused"))
         counters.append(" ")
         room = self.size.width - counters.cell_len
+        text = self._names(wide, with_app=True)
+        if text.cell_len > room:  # the URL is what a user needs: the app name goes first
+            text = self._names(wide, with_app=False)
         if text.cell_len > room:
             text.truncate(max(room - 1, 0), overflow="ellipsis")
         text.append(" " * max(room - text.cell_len, 1))
