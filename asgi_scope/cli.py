@@ -418,7 +418,7 @@ def _hint(url: str, config: Config) -> None:
 
 def _run_tui(config: Config, app: object, recorder: Recorder, explain: bool = False) -> None:
     from asgi_scope.server.runner import ServerThread, StartupError
-    from asgi_scope.ui.app import ScopeApp
+    from asgi_scope.ui.app import ScopeApp, logging_follows_stdio
 
     thread = ServerThread(config, app, recorder)
     try:
@@ -439,7 +439,8 @@ def _run_tui(config: Config, app: object, recorder: Recorder, explain: bool = Fa
     ui.explaining = explain
     signal.signal(signal.SIGTERM, lambda *_: ui.exit())
     try:
-        ui.run()
+        with logging_follows_stdio():
+            ui.run()
     finally:
         # Quitting stopped the server gracefully, unless the user quit again at
         # once: then, or after a crash, stop it now.

@@ -12,9 +12,12 @@ each redraw costs about the same however many events it shows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 from rich.text import Text
@@ -75,6 +78,51 @@ def drain_wait(events: int, seconds: float) -> float:
     rate above it, BUSY_TICK at most."""
     rate = events / max(seconds, TICK)
     return min(max(TICK, TICK * rate / BUSY_RATE), BUSY_TICK)
+
+
+class _CurrentStream:
+    """A stream that writes to ``sys.stdout`` or ``sys.stderr`` as they are at each
+    write (``name``: ``"stdout"`` or ``"stderr"``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def write(self, text: str) -> int:
+        return getattr(sys, self.name).write(text)
+
+    def flush(self) -> None:
+        getattr(sys, self.name).flush()
+
+
+@contextlib.contextmanager
+def logging_follows_stdio() -> Iterator[None]:
+    """While the block runs (the TUI), every logging handler that writes to the
+    terminal writes to ``sys.stdout``/``sys.stderr`` as they are at the time:
+    under the TUI, Textual's capture, which shows each line as an output note.
+
+    An app that set up logging when it was imported (``logging.basicConfig()``)
+    holds the terminal's own streams in its handlers; their lines would
+    otherwise be written raw over the TUI's screen. The handlers get their
+    streams back at the end.
+    """
+    terminal = {
+        id(stream): name
+        for name in ("stdout", "stderr")
+        for stream in (getattr(sys, name), getattr(sys, f"__{name}__"))
+        if stream is not None
+    }
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    moved = []
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):  # placeholders have none
+            stream = getattr(handler, "stream", None)
+            if isinstance(handler, logging.StreamHandler) and id(stream) in terminal:
+                moved.append((handler, handler.setStream(_CurrentStream(terminal[id(stream)]))))
+    try:
+        yield
+    finally:
+        for handler, stream in moved:
+            handler.setStream(stream)
 
 
 def empty_state(url: str) -> Text:

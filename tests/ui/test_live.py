@@ -166,6 +166,38 @@ def test_what_the_app_prints_shows_as_notes_escaped() -> None:
     run_live(printing_app, check)
 
 
+def test_logging_set_up_before_the_tui_shows_as_notes_not_over_the_screen() -> None:
+    """A handler bound to the terminal's stderr before the TUI started (as
+    ``logging.basicConfig()`` at import does) writes into the notes, escaped,
+    while the TUI runs, and to the terminal again after."""
+    import logging
+    import sys
+
+    from asgi_scope.ui.app import logging_follows_stdio
+
+    logger = logging.getLogger("tests.ui.logging_app")
+    handler = logging.StreamHandler(sys.__stderr__)
+    logger.addHandler(handler)
+    logger.propagate = False
+
+    async def logging_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            logger.warning("handling %s \x1b[31m", scope["path"])
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        await get(f"{url}/logged")
+        await until(pilot, lambda: "output: handling /logged \\x1b[31m" in screen_text(ui))
+
+    try:
+        with logging_follows_stdio():
+            run_live(logging_app, check)
+        assert handler.stream is sys.__stderr__
+    finally:
+        logger.removeHandler(handler)
+
+
 def test_a_long_stream_lists_what_it_kept_then_a_count_of_the_rest(monkeypatch) -> None:
     """Past the store's per-exchange cap (made 40 here), the Messages list ends
     with one row that counts the streamed events not kept, after the kept ones."""
