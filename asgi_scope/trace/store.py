@@ -85,6 +85,9 @@ class Exchange:
     pid: int = 0
     """The pid of the process that recorded it, when attached to a stream
     (its connection's :class:`ConnectionOrigin`); 0 for our own server."""
+    raw: bool = True
+    """Whether its connection's raw bytes were recorded (False in middleware
+    mode: then ``bytes_in`` and ``bytes_out`` are unknown, not 0)."""
     kept: int = 0
     """Bytes of bodies and raw bytes this exchange holds (its share of the byte budget)."""
     unkept: int = 0
@@ -426,7 +429,7 @@ class Store:
             conn = self.connections.get(event.conn)
             if conn is not None:
                 conn.exchanges.append(exchange_id)
-                exchange.pid = conn.pid
+                exchange.pid, exchange.raw = conn.pid, conn.raw
             elif not event.conn:  # the server lane: the process named just before
                 exchange.pid = self._lane_pid
         return exchange

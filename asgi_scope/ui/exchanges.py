@@ -575,10 +575,20 @@ class ExchangeTable(ScrollView, can_focus=True):
             path,
             status_text,
             self._time(exchange, now_ns),
-            Text(fmt_bytes(exchange.bytes_in), justify="right"),
-            Text(fmt_bytes(exchange.bytes_out), justify="right"),
+            *self._sizes(exchange),
             self._state(exchange),
         ]
+
+    def _sizes(self, exchange: Exchange) -> tuple[Text, Text]:
+        """The in and out cells: bytes on the wire, or a dim dash when the socket was
+        not ours to see (an app traced by the middleware)."""
+        if not exchange.raw:
+            unknown = Text("–", self._style("dim"), justify="right")
+            return unknown, unknown.copy()
+        return (
+            Text(fmt_bytes(exchange.bytes_in), justify="right"),
+            Text(fmt_bytes(exchange.bytes_out), justify="right"),
+        )
 
     def _state(self, exchange: Exchange) -> Text:
         text = Text(exchange.state, self._style(exchange.state))
