@@ -268,20 +268,29 @@ class MessagesView(Container):
                 self._add_row(table, exchange, event)
                 added = True
         if exchange.unkept and (added or exchange.unkept != self._unkept):
-            self._show_unkept(table, exchange.unkept)
+            self._show_unkept(table, exchange.unkept, added)
         if first and table.row_count:
             table.move_cursor(row=0)
             self._show_detail(self.selected)
 
-    def _show_unkept(self, table: DataTable, unkept: int) -> None:
-        """The last row, moved there again as rows come: how many of the exchange's
-        streamed events the store counted but did not keep (see EVENTS_KEPT)."""
+    def _show_unkept(self, table: DataTable, unkept: int, added: bool) -> None:
+        """The last row, moved there again as rows come (``added``): how many of the
+        exchange's streamed events the store counted but did not keep (see
+        EVENTS_KEPT). A new count alone is written in place: removing a row
+        renumbers every row (up to EVENTS_KEPT of them) and moves the cursor."""
         self._unkept = unkept
-        if _UNKEPT in table.rows:
-            table.remove_row(_UNKEPT)
         dim = self._style("dim")
         text = f"{unkept:,} more events counted, not kept ({EVENTS_KEPT:,} kept per exchange)"
+        on_it = False
+        if _UNKEPT in table.rows:
+            if not added:  # still the last row
+                table.update_cell(_UNKEPT, "summary", Text(text, dim), update_width=True)
+                return
+            on_it = table.cursor_row == table.get_row_index(_UNKEPT)
+            table.remove_row(_UNKEPT)
         table.add_row(Text("…", dim), Text(""), Text("not kept", dim), Text(text, dim), key=_UNKEPT)
+        if on_it:
+            table.move_cursor(row=table.row_count - 1)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"messages--{name}", partial=True)
@@ -331,7 +340,8 @@ class MessagesView(Container):
         if not term or not events:
             self._show_detail(self.selected)
             return False
-        start = table.cursor_row if table.row_count else -1
+        # From the "not kept" row, the last (it has no event), start again at the top.
+        start = table.cursor_row if table.cursor_row < len(events) else -1
         for step in range(1, len(events) + 1):
             index = (start + step) % len(events)
             if find(searchable(events[index]), term):

@@ -1,0 +1,83 @@
+"""The Messages list of an exchange past the store's per-exchange event cap:
+its last row counts what was not kept, and stays a well-behaved last row."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable
+
+from asgi_scope.trace import store
+from asgi_scope.trace.events import AppRaised, MessageSent
+from asgi_scope.ui import messages
+from asgi_scope.ui.messages import MessagesView
+from tests.ui.conftest import run_app
+from tests.ui.fake_traffic import Traffic
+from tests.ui.test_app import message_rows, select_exchange
+
+CAP = 12
+
+
+@pytest.fixture
+def small_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "EVENTS_KEPT", CAP)
+    monkeypatch.setattr(messages, "EVENTS_KEPT", CAP)
+
+
+def stream(traffic: Traffic, exchange: int, chunks: int) -> None:
+    for _ in range(chunks):
+        body = {"type": "http.response.body", "body": b"tick", "more_body": True}
+        traffic.rec(MessageSent, 1, exchange, body, 0)
+
+
+async def until_rows(pilot, app, predicate) -> None:
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if predicate(message_rows(app)):
+            return
+    raise AssertionError(message_rows(app))
+
+
+def test_the_not_kept_row_keeps_the_cursor_while_its_count_moves(small_cap) -> None:
+    traffic = Traffic()
+    traffic.connect(1)
+    exchange = traffic.http(1, "GET", "/ticks", finish=False)
+    stream(traffic, exchange, 3 * CAP)
+
+    async def check(app, pilot):
+        await select_exchange(app, pilot, exchange)
+        await until_rows(pilot, app, lambda rows: "not kept" in rows[-1])
+        table = app.query_one("#message-list", DataTable)
+        table.move_cursor(row=table.row_count - 1)  # on the "not kept" row
+        await pilot.pause()
+        before = message_rows(app)[-1]
+        stream(traffic, exchange, 5)  # the count moves; no row is added
+        await until_rows(pilot, app, lambda rows: rows[-1] != before)
+        await pilot.pause()
+        assert table.cursor_row == table.row_count - 1, "the cursor left the row it was on"
+        assert app.query_one(MessagesView).selected is None
+        traffic.rec(AppRaised, 1, exchange, "ValueError", "boom", "Traceback ...")  # a row
+        await until_rows(pilot, app, lambda rows: any("ValueError" in r for r in rows))
+        await pilot.pause()
+        assert "not kept" in message_rows(app)[-1] and "ValueError" in message_rows(app)[-2]
+        assert table.cursor_row == table.row_count - 1, "the cursor left the row it was on"
+
+    run_app(traffic, check)
+
+
+def test_search_from_the_not_kept_row_starts_again_at_the_first_row(small_cap) -> None:
+    traffic = Traffic()
+    traffic.connect(1)
+    exchange = traffic.http(1, "GET", "/tick-stream", finish=False)  # "tick" in row 0
+    stream(traffic, exchange, 3 * CAP)  # and in every body chunk after it
+
+    async def check(app, pilot):
+        await select_exchange(app, pilot, exchange)
+        await until_rows(pilot, app, lambda rows: "not kept" in rows[-1])
+        table = app.query_one("#message-list", DataTable)
+        table.move_cursor(row=table.row_count - 1)
+        await pilot.pause()
+        assert app.query_one(MessagesView).find_next("tick")
+        await pilot.pause()
+        assert table.cursor_row == 0, message_rows(app)[table.cursor_row]
+
+    run_app(traffic, check)
