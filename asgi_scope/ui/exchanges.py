@@ -195,12 +195,13 @@ class ExchangeTable(ScrollView, can_focus=True):
         self.cursor_row = 0
         self.requests = 0
         self._resize()
+        self.refresh()
         self.post_message(self.Selected(None))
 
     def sync(self, store: Store, touched: Iterable[int], now_ns: int) -> bool:
         """Add or update the rows of ``touched`` exchanges; True if rows were added."""
         self._store, self._now = store, now_ns
-        added = False
+        added = shifted = False
         ids, exchanges = self._ids, store.exchanges
         ordered = sorted(touched)
         for exchange_id in ordered:
@@ -212,8 +213,8 @@ class ExchangeTable(ScrollView, can_focus=True):
             if ids and exchange_id <= ids[-1]:
                 self._changed(exchange_id)
                 if exchange_id not in self.rows:
-                    insort(ids, exchange_id)
-                    added = True
+                    insort(ids, exchange_id)  # the rows after it move down
+                    added = shifted = True
                     self.requests += bool(exchange.conn)
             else:
                 ids.append(exchange_id)
@@ -225,7 +226,7 @@ class ExchangeTable(ScrollView, can_focus=True):
                 self._unfinished.discard(exchange_id)
         if added:
             self._resize()
-        if self._on_screen(ordered):
+        if shifted or self._on_screen(ordered):
             self.refresh()
         return added
 
@@ -408,8 +409,9 @@ class ExchangeTable(ScrollView, can_focus=True):
         # layout=False).
         had_scrollbar = self.show_vertical_scrollbar
         self.set_reactive(ScrollView.virtual_size, size)
-        self._scroll_update(size)
-        self.refresh(layout=self.show_vertical_scrollbar != had_scrollbar)
+        self._scroll_update(size)  # redraws the scrollbar
+        if self.show_vertical_scrollbar != had_scrollbar:
+            self.refresh(layout=True)
 
     def _changed(self, exchange_id: int) -> None:
         self._cells_cache.pop(exchange_id, None)

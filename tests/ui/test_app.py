@@ -383,7 +383,10 @@ def test_drains_slow_down_under_load_only():
     assert drain_wait(10, 0) == TICK
 
 
-def test_paused_table_redraws_its_rows_on_screen_only():
+def test_paused_table_redraws_its_rows_on_screen_only(monkeypatch):
+    from asgi_scope.ui import app as ui_app
+
+    monkeypatch.setattr(ui_app, "RUNNING_EVERY", 10**9)  # no running-time redraws
     traffic = Traffic()
     traffic.connect(1)
     first = traffic.http(1, "GET", "/first", finish=False)
@@ -402,6 +405,9 @@ def test_paused_table_redraws_its_rows_on_screen_only():
         finish(last)
         await pilot.pause(0.1)
         assert "done" in table_rows(app)[-1] and not any(drawn)
+        traffic.http(1, "GET", "/new")  # a row added below the screen
+        await pilot.pause(0.1)
+        assert "/new" in table_rows(app)[-1] and not any(drawn)
         finish(first)
         await pilot.pause(0.1)
         assert any(drawn)
