@@ -310,7 +310,7 @@ class HTTPProtocol(asyncio.Protocol):
                 self.consumed = end
                 self.head_since = None  # the head is complete: its timer is done
                 if is_websocket_upgrade(headers):
-                    self.websocket = WebSocketSession(self, self.parsing, event, wire)
+                    self.websocket = WebSocketSession(self, self.parsing, event, headers, wire)
                     self.websocket.start()
                 else:
                     self._start_cycle(event, headers, wire)
@@ -682,7 +682,7 @@ class RequestCycle:
         if not self.response_started:
             self.response_started = True
             self.status = 500
-            proto.send_error(self.exchange, 500, b"Internal Server Error\n")
+            self._send_500()
             self.response_complete = True
             self.message_event.set()
             proto.close("server", "app failed before responding")
@@ -871,12 +871,16 @@ class RequestCycle:
         proto = self.proto
         can_answer = not self.response_started and proto.h11.our_state is h11.SEND_RESPONSE
         status = 500 if can_answer else 0
-        proto.recorder.record(
-            ProtocolError, proto.conn, self.exchange, "app", status, detail, None
-        )
+        proto.recorder.record(ProtocolError, proto.conn, self.exchange, "app", status, detail, None)
         if can_answer:
             self.response_started = True
             self.status = status
-            proto.send_error(self.exchange, status, b"Internal Server Error\n")
+            self._send_500()
         self.response_complete = True
         proto.close("server", "app broke the protocol")
+
+    def _send_500(self) -> None:
+        """The server's own 500 in the app's place (nothing of a response sent yet)."""
+        self.out_budget -= self.proto.send_error(
+            self.exchange, 500, b"Internal Server Error\n", budget=self.out_budget
+        )

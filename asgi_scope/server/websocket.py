@@ -98,14 +98,16 @@ def is_upgrade(headers: list[tuple[bytes, bytes]]) -> bool:
     return b"websocket" in _tokens(headers, b"upgrade")
 
 
-def handshake_error(request: h11.Request) -> tuple[int, list[tuple[bytes, bytes]], str] | None:
-    """Why ``request`` is not a valid opening handshake (RFC 6455 §4.2.1), as
+def handshake_error(
+    request: h11.Request, headers: list[tuple[bytes, bytes]]
+) -> tuple[int, list[tuple[bytes, bytes]], str] | None:
+    """Why ``request`` (its fields in ``headers``, ``(lower-case name, value)``
+    pairs) is not a valid opening handshake (RFC 6455 §4.2.1), as
     ``(status, extra headers, reason)``, or None if it is valid.
 
     400 for a missing or malformed part; 426 with ``Sec-WebSocket-Version: 13``
     for a version the server does not speak (§4.4).
     """
-    headers = list(request.headers)  # h11 lower-cases names
     if request.method != b"GET":
         return 400, [], "the opening handshake must be a GET request"
     if request.http_version != b"1.1":
@@ -237,11 +239,18 @@ class WebSocketSession:
     handshake, then frames, and the app's ``receive`` and ``send`` over them."""
 
     def __init__(
-        self, proto: HTTPProtocol, exchange: int, request: h11.Request, wire: Wire
+        self,
+        proto: HTTPProtocol,
+        exchange: int,
+        request: h11.Request,
+        headers: list[tuple[bytes, bytes]],
+        wire: Wire,
     ) -> None:
         self.proto = proto
         self.exchange = exchange
         self.request = request
+        self.headers = headers
+        """The request's header fields, ``(lower-case name, value)`` pairs."""
         self.head_wire = wire
         config = proto.state.config
         self.max_size: int = config.ws_max_size
@@ -276,7 +285,7 @@ class WebSocketSession:
         proto = self.proto
         raw_path, query_string = split_target(request.target)  # the absolute form too
         root_path = proto.state.config.root_path
-        protocols = _header(list(request.headers), b"sec-websocket-protocol") or b""
+        protocols = _header(self.headers, b"sec-websocket-protocol") or b""
         return {
             "type": "websocket",
             "asgi": {"version": "3.0", "spec_version": SPEC_VERSION},
@@ -288,7 +297,7 @@ class WebSocketSession:
             "path": root_path + unquote(raw_path.decode("ascii")),
             "raw_path": root_path.encode() + raw_path,
             "query_string": query_string,
-            "headers": list(request.headers),
+            "headers": self.headers.copy(),
             "subprotocols": [
                 p.strip().decode("latin-1") for p in protocols.split(b",") if p.strip()
             ],
@@ -300,7 +309,7 @@ class WebSocketSession:
 
     def start(self) -> None:
         """Answer an invalid handshake at once; else call the app."""
-        error = handshake_error(self.request)
+        error = handshake_error(self.request, self.headers)
         if error is not None:
             status, headers, reason = error
             proto = self.proto
@@ -619,7 +628,7 @@ class WebSocketSession:
             raise ValueError("use 'subprotocol', not a sec-websocket-protocol header")
         if subprotocol is not None and subprotocol not in self.scope["subprotocols"]:
             raise ValueError(f"subprotocol {subprotocol!r} was not offered by the client")
-        key = _header(list(self.request.headers), b"sec-websocket-key") or b""
+        key = _header(self.headers, b"sec-websocket-key") or b""
         response = [
             (b"upgrade", b"websocket"),
             (b"connection", b"Upgrade"),
