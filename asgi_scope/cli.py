@@ -366,11 +366,13 @@ def _tune_gc() -> None:
     """Collect garbage less often while serving and recording.
 
     Every request allocates a few hundred objects (h11's events, the scope, the
-    trace's events and snapshots), and the store keeps ten thousand exchanges
-    of them alive. At CPython's default thresholds the collector runs every 700
-    allocations and, every hundred runs, walks that whole store: a third of
-    the server's time under the TUI once the store is full. Collecting young
-    objects every 50,000 allocations instead keeps the same bounded memory.
+    trace's events and snapshots), and under the TUI the store keeps ten
+    thousand exchanges of them alive. At CPython's default thresholds the
+    collector runs every 700 allocations and, every hundred runs, walks
+    everything alive: a third of the server's time under the TUI once the
+    store is full, and collections for nothing in the other modes. Collecting
+    young objects every 50,000 allocations instead keeps the same bounded
+    memory.
     """
     import gc
 

@@ -233,8 +233,8 @@ class Store:
 
     Not thread-safe: one consumer thread calls :meth:`add` and reads the rest.
 
-    :meth:`add` runs for every event, on the server's thread in ``--quiet`` mode
-    and on the UI's, so it is written for speed: it dispatches on the event's
+    :meth:`add` runs for every event, on the view's thread, beside a busy server
+    (they share the GIL), so it is written for speed: it dispatches on the event's
     exact class through a dict (:attr:`_ON_EXCHANGE`, :attr:`_ON_OTHER`) rather
     than a chain of ``isinstance`` tests, does the bookkeeping every exchange
     event shares once, in its loop, and binds what it uses per event to locals.

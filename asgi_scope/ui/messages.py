@@ -280,7 +280,10 @@ class MessagesView(Container):
         renumbers every row (up to EVENTS_KEPT of them) and moves the cursor."""
         self._unkept = unkept
         dim = self._style("dim")
-        text = f"{unkept:,} more events counted, not kept ({EVENTS_KEPT:,} kept per exchange)"
+        text = (
+            f"{unkept:,} more messages, frames and reads counted, not kept "
+            f"({EVENTS_KEPT:,} events kept per exchange)"
+        )
         on_it = False
         if _UNKEPT in table.rows:
             if not added:  # still the last row

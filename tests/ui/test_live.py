@@ -227,7 +227,8 @@ def test_a_long_stream_lists_what_it_kept_then_a_count_of_the_rest(monkeypatch) 
         await until(pilot, lambda: "not kept" in message_rows(ui)[-1])
         rows = message_rows(ui)
         assert exchange.unkept > 100  # a message and its bytes for each chunk past the cap
-        assert f"{exchange.unkept:,} more events counted, not kept (40 kept" in rows[-1]
+        assert f"{exchange.unkept:,} more messages, frames and reads counted, not kept" in rows[-1]
+        assert "(40 events kept per exchange)" in rows[-1]
         assert "app returned complete" in rows[-2]  # the end is kept, listed before it
 
     run_live(app, check)
