@@ -634,6 +634,7 @@ class RequestCycle:
         self.message_event = asyncio.Event()
         self.shim = Shim(proto.recorder, proto.conn, exchange, self.receive, self.send)
         self.app = proto.state.app  # or the server's own 503 answer, past the limit
+        self.app_returned = False  # the app's call is over (the watchdog asks)
 
     # fed by the protocol
 
@@ -670,6 +671,7 @@ class RequestCycle:
                 outcome = "disconnect" if self.disconnected else "incomplete"
                 self._fail()
         finally:
+            self.app_returned = True
             shim.ended(self.scope, outcome, self.status)
 
     def _fail(self) -> None:

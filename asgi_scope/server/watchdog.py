@@ -76,18 +76,21 @@ class Watchdog:
         self._schedule()
 
     def _warn(self, late: float, started: list[Any]) -> None:
+        """Record the warning: the loop ran nothing else for at least ``late``
+        seconds, while the ``started`` exchanges and those still running were
+        in flight (one of them kept it)."""
         owners = {id(owner): owner for owner in started}
         for proto in list(self.state.connections):
             for owner in (getattr(proto, "cycle", None), getattr(proto, "websocket", None)):
-                if owner is not None:
+                if owner is not None and not owner.app_returned:
                     owners.setdefault(id(owner), owner)
         ordered = sorted(owners.values(), key=lambda o: getattr(o, "exchange", 0))
         names = [describe(o) for o in ordered]
         where = f"in flight: {', '.join(names)}" if names else "no exchange in flight"
-        seconds = late + self.interval
         self.state.recorder.record(
             ServerNote,
             0,
             "warning",
-            f"the event loop was blocked for {seconds:.1f} s (sync work in async code?); {where}",
+            f"the event loop was blocked for {late:.1f} s: an app's code ran that long "
+            f"without an await that waits (sync work in async code, or a send() loop?); {where}",
         )

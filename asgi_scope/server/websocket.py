@@ -279,6 +279,7 @@ class WebSocketSession:
         self.out_budget = proto.recorder.max_body
         self.close_timer: asyncio.TimerHandle | None = None
         self.shim = Shim(proto.recorder, proto.conn, exchange, self.receive, self.send)
+        self.app_returned = False  # the app's call is over (the watchdog asks)
 
     def _scope(self, request: h11.Request) -> dict[str, Any]:
         """The ASGI ``websocket`` connection scope (ASGI WebSocket spec, "Connection Scope")."""
@@ -514,6 +515,7 @@ class WebSocketSession:
                 outcome = "incomplete"
             self._after_app(1000, "")
         finally:
+            self.app_returned = True
             shim.ended(self.scope, outcome, self.status)
 
     def _after_app(self, code: int, reason: str) -> None:
