@@ -495,7 +495,7 @@ def open_capture(file: str, headless: bool) -> None:
 def _store_of(capture: Capture) -> Store:
     from asgi_scope.trace.store import Store
 
-    store = Store()
+    store = Store(whole=True)  # an export leaves nothing out
     store.add(capture.events)
     return store
 

@@ -240,9 +240,15 @@ class Store:
     event shares once, in its loop, and binds what it uses per event to locals.
     """
 
-    def __init__(self, keep: int | None = None, keep_bytes: int | None = None) -> None:
+    def __init__(
+        self, keep: int | None = None, keep_bytes: int | None = None, *, whole: bool = False
+    ) -> None:
         self.keep = keep
         self.keep_bytes = keep_bytes
+        self.whole = whole
+        self.events_kept = None if whole else EVENTS_KEPT
+        """Events kept per exchange: :data:`EVENTS_KEPT`, or every one when ``whole``
+        (an export of a whole capture file)."""
         self.kept_bytes = 0
         """Bytes of bodies and raw bytes held now (compare ``keep_bytes``)."""
         self.dropped = 0
@@ -273,7 +279,7 @@ class Store:
         open connections stay, with no past bytes, for the exchanges to come."""
         gone = self._gone | {i for i, x in self.exchanges.items() if x.t_end is None}
         still_open = [c for c in self.connections.values() if c.t_close is None]
-        self.__init__(self.keep, self.keep_bytes)
+        self.__init__(self.keep, self.keep_bytes, whole=self.whole)
         self._gone = gone
         for conn in still_open:
             conn.exchanges.clear()
@@ -288,7 +294,7 @@ class Store:
         exchange event (its class in :attr:`_ON_EXCHANGE`, or a class this
         store does not know) with a non-zero ``exchange`` also goes on its
         :class:`Exchange`'s list, the exchange created by its first event. Past
-        :data:`EVENTS_KEPT` events on one exchange, its streamed events (bytes,
+        :attr:`events_kept` events on one exchange, its streamed events (bytes,
         messages, frames) update its summary and are counted in
         :attr:`Exchange.unkept`, not kept: a WebSocket session or an event
         stream that runs for hours stays bounded.
@@ -299,6 +305,7 @@ class Store:
         find = self.exchanges.get
         on_exchange, on_other = self._ON_EXCHANGE, self._ON_OTHER
         append = self.events.append
+        cap = self.events_kept or float("inf")
         for event in events:
             exchange_id = getattr(event, "exchange", 0)
             if gone and exchange_id in gone:
@@ -309,7 +316,7 @@ class Store:
             if exchange_id:
                 touch(exchange_id)
                 exchange = find(exchange_id) or self._exchange(event, exchange_id)
-                if len(exchange.events) >= EVENTS_KEPT and kind in _STREAMED:
+                if len(exchange.events) >= cap and kind in _STREAMED:
                     exchange.unkept += 1
                     if kind is BytesReceived:
                         self._on_bytes_received(event, exchange_id)

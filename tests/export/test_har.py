@@ -177,3 +177,34 @@ def test_a_lone_surrogate_from_the_app_is_written_escaped(tmp_path: Path, sessio
     assert raw.isascii() and b"\\ud800" in raw
     entry = json.loads(raw)["log"]["entries"][0]
     assert entry["_webSocketMessages"][-1]["data"] == "bad \ud800 text"
+
+
+def test_an_export_keeps_every_event_of_a_long_stream(tmp_path: Path):
+    """The inspector keeps at most EVENTS_KEPT events of one exchange; an export
+    of a capture file keeps them all: the HAR has the whole body."""
+    from asgi_scope.trace.events import BytesSent, MessageSent
+    from asgi_scope.trace.store import EVENTS_KEPT
+    from tests.trace.test_store_caps import Traffic
+
+    traffic = Traffic()
+    events = traffic.open(1) + traffic.exchange(1, b"", end=False)
+    exchange = events[-1].exchange
+    chunks = EVENTS_KEPT  # a message and its bytes each: twice the cap
+    offset = events[-1].offset + events[-1].size
+    for _ in range(chunks):
+        body = {"type": "http.response.body", "body": b"x", "more_body": True}
+        sent = traffic._e(MessageSent, 1, exchange, body, 0)
+        events += [sent, traffic._e(BytesSent, 1, exchange, offset, b"x", 1, sent.seq)]
+        offset += 1
+    last = {"type": "http.response.body", "body": b"", "more_body": False}
+    events.append(traffic._e(MessageSent, 1, exchange, last, 0))
+    events.append(traffic._e(ExchangeEnded, 1, exchange, {"type": "http"}, "complete", 200))
+    capture = tmp_path / "long.jsonl"
+    writer = CaptureWriter(capture, Header("tests:app", STARTED))
+    writer(events)
+    writer.close()
+    out = tmp_path / "long.har"
+    result = run("export", str(capture), "--har", str(out))
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(out.read_text())["log"]["entries"]
+    assert entry["response"]["content"]["size"] == chunks
