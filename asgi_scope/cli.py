@@ -414,8 +414,16 @@ def _run_headless(config: Config, app: object, recorder: Recorder, explain: bool
 
 
 def _hint(url: str, config: Config) -> None:
+    """One line on stderr once the server listens: where, and (quiet) that
+    nothing more will be shown."""
     if config.is_demo:
         click.echo(f"asgi-scope: serving the demo app; try: curl {url}/", err=True)
+    if config.quiet:
+        click.echo(
+            f"asgi-scope: listening on {url} (--quiet: tracing, nothing shown; "
+            "Ctrl+C to stop)",
+            err=True,
+        )
 
 
 def _run_tui(config: Config, app: object, recorder: Recorder, explain: bool = False) -> None:

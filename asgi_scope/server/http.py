@@ -38,6 +38,7 @@ Behaviour (RFC 9112 and the ASGI HTTP spec 2.3):
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -95,6 +96,15 @@ def _snapshot_scope(scope: dict[str, Any]) -> dict[str, Any]:
         "state": snapshot(scope["state"]),
         "extensions": _extensions(),
     }
+
+
+_BYTEARRAY = re.compile(r"""bytearray\((b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*")\)""")
+
+
+def _reason(exc: h11.ProtocolError) -> str:
+    """h11's reason for refusing the bytes, as a person reads it: the bytes it
+    quotes as ``bytearray(b'...')`` (its buffer's type) shown as ``b'...'``."""
+    return _BYTEARRAY.sub(r"\1", str(exc))
 
 
 def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | None:
@@ -402,7 +412,7 @@ class HTTPProtocol(asyncio.Protocol):
             exchange,
             "client",
             status if can_answer else 0,
-            str(exc),
+            _reason(exc),
             (self.consumed, self.in_offset),
         )
         cycle = self.cycle
@@ -414,7 +424,7 @@ class HTTPProtocol(asyncio.Protocol):
         if can_answer:
             self.send_error(exchange, status, b"Invalid HTTP request received.\n")
         self.consumed = self.in_offset  # recorded: connection_lost has no more to say
-        self.close("server", f"invalid request: {exc}")
+        self.close("server", f"invalid request: {_reason(exc)}")
 
     # writing and closing
 

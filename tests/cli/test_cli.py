@@ -187,6 +187,7 @@ def test_quiet_prints_nothing_and_counts_at_the_end() -> None:
     assert proc.returncode == 0
     assert out == ""
     assert re.search(r"recorded 6 exchanges \(\d+ events\)", err)  # 5 requests, lifespan
+    assert f"listening on {url} (--quiet" in err  # said at start: it is not hung
 
 
 def test_piped_lines_are_the_text_rich_would_print() -> None:
