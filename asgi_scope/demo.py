@@ -19,6 +19,7 @@ and sends is in plain sight. Each route shows one part of the HTTP flow:
 - ``GET /bytes?n=65536``: ``n`` bytes of ``application/octet-stream`` (default
   64 KiB, at most 16 MiB; 400 if ``n`` is not a whole number in that range),
   for a response body of a chosen size (the benchmark's 64 KiB route).
+- ``HEAD`` of any ``GET`` route: its head, without the body.
 - Anything else: 404, or 405 with an ``allow`` header for a known path asked
   with the wrong method.
 
@@ -198,14 +199,18 @@ ROUTES = {
 
 
 async def http(scope, receive, send) -> None:
-    """Handle one HTTP request: find its route, or answer 404 or 405."""
-    handler = ROUTES.get((scope["method"], scope["path"]))
+    """Handle one HTTP request: find its route, or answer 404 or 405. HEAD is
+    GET's route: the server sends the head without the body (RFC 9110 §9.3.2)."""
+    method, path = scope["method"], scope["path"]
+    handler = ROUTES.get(("GET" if method == "HEAD" else method, path))
     if handler is not None:
         await handler(scope, receive, send)
         return
-    allowed = sorted(method for method, path in ROUTES if path == scope["path"])
+    allowed = {m for m, p in ROUTES if p == path}
+    if "GET" in allowed:
+        allowed.add("HEAD")
     if allowed:
-        allow = ", ".join(allowed).encode("latin-1")
+        allow = ", ".join(sorted(allowed)).encode("latin-1")
         await send_text(send, 405, "Method Not Allowed\n", [(b"allow", allow)])
     else:
         await send_text(send, 404, f"Not Found: {scope['path']}\n")

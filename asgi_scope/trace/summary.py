@@ -161,7 +161,7 @@ def message_summary(message: Any, dropped: int = 0) -> str:
             parts.append(_short(status))
         headers = message.get("headers")
         if isinstance(headers, (list, tuple)):
-            parts.append(f"{len(headers)} headers")
+            parts.append(f"{len(headers)} header{'' if len(headers) == 1 else 's'}")
     elif kind in ("websocket.close", "websocket.disconnect"):
         if "code" in message:
             parts.append(f"code {_short(message['code'])}")

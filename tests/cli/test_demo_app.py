@@ -262,8 +262,15 @@ def test_unknown_path_is_404() -> None:
 def test_wrong_method_on_known_path_is_405() -> None:
     response = request("DELETE", "/echo")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"
     assert_framed(response, "text/plain; charset=utf-8")
+
+
+def test_head_is_answered_by_the_get_route() -> None:
+    """RFC 9110 §9.3.2: the head GET would have (the server drops the body)."""
+    head, got = request("HEAD", "/stream"), get("/stream")
+    assert head.status_code == got.status_code == 200
+    assert head.headers["content-type"] == got.headers["content-type"]
 
 
 # Lifespan and other scopes --------------------------------------------------
