@@ -130,7 +130,9 @@ class Server:
             )
         except OSError as exc:
             await lifespan.shutdown()
-            raise StartupError(str(exc)) from None
+            where = f"[{config.host}]" if ":" in config.host else config.host
+            reason = exc.strerror or str(exc)
+            raise StartupError(f"cannot listen on {where}:{config.port}: {reason}") from None
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
         if sock.family in (socket.AF_INET, socket.AF_INET6):

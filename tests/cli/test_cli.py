@@ -129,7 +129,8 @@ def test_port_in_use_exits_3_with_one_line() -> None:
         port = busy.getsockname()[1]
         result = run("--headless", "--port", str(port), "tests.apps.plain:app")
     assert result.returncode == 3
-    assert "address already in use" in one_line_error(result).lower()
+    line = one_line_error(result)
+    assert f"cannot listen on 127.0.0.1:{port}" in line and "address already in use" in line.lower()
 
 
 def test_headless_serves_the_fastapi_app_and_prints_the_trace() -> None:
