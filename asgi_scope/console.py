@@ -91,11 +91,16 @@ class Printer:
         """True when lines are written as plain text, without Rich."""
 
     def print(self, events: list[Event]) -> None:
-        """Print one line per event (a few events print more, e.g. tracebacks)."""
-        if self.explain:
-            events = self._explaining(events)
+        """Print one line per event (a few events print more, e.g. tracebacks);
+        with ``explain``, each line is followed by what its event means."""
         if self.plain:
-            lines = [line for line in map(self.plain_line, events) if line is not None]
+            lines = []
+            for event in events:
+                line = self.plain_line(event)
+                if line is not None:
+                    lines.append(line)
+                    if self.explain and not isinstance(event, ServerNote):
+                        lines.append(self.plain_line(_explanation(event)) or "")
             if lines:
                 lines.append("")
                 file = self.console.file
@@ -106,25 +111,13 @@ class Printer:
             line = self.line(event)
             if line is not None:
                 self.console.print(line)
-
-    @staticmethod
-    def _explaining(events: list[Event]) -> list[Event]:
-        """``events`` with an explanation note after each (printed dim, indented)."""
-        out: list[Event] = []
-        for event in events:
-            out.append(event)
-            if not isinstance(event, ServerNote):
-                words = explain(event)
-                text = f"↳ {words.text} ({words.section})"
-                out.append(ServerNote(0, event.t_ns, event.conn, "explain", text))
-        return out
+                if self.explain and not isinstance(event, ServerNote):
+                    self.console.print(self.line(_explanation(event)))
 
     def line(self, event: Event) -> Text | None:
         """The line for ``event``, or None for events with nothing to say."""
-        who = f"c{event.conn}" if event.conn else "server"
         exchange = getattr(event, "exchange", 0)
-        if exchange:
-            who += f" #{exchange}"
+        who = _who(event, exchange)
         text = Text(f"{event.t_ns / 1e9:10.4f}  ", style="dim")
         text.append(f"{who:<10} ", style="blue")
         body = self._describe(event, exchange)
@@ -140,10 +133,7 @@ class Printer:
         body = self._describe(event, exchange)
         if body is None:
             return None
-        who = f"c{event.conn}" if event.conn else "server"
-        if exchange:
-            who += f" #{exchange}"
-        parts = [f"{event.t_ns / 1e9:10.4f}  {who:<10} "]
+        parts = [f"{event.t_ns / 1e9:10.4f}  {_who(event, exchange):<10} "]
         parts.extend(part for part, _ in body)
         return "".join(parts)
 
@@ -229,6 +219,21 @@ class Printer:
                 (f"  ({safe_text(event.section)})", "dim"),
             ]
         return None
+
+
+def _explanation(event: Event) -> ServerNote:
+    """What ``event`` means (trace/explain.py), as a note printed under its line."""
+    words = explain(event)
+    return ServerNote(0, event.t_ns, event.conn, "explain", f"↳ {words.text} ({words.section})")
+
+
+def _who(event: Event, exchange: int) -> str:
+    """The line's second column: ``c3 #7`` (connection, exchange), ``server``, or
+    nothing for an explanation, which reads as part of the line above it."""
+    if type(event) is ServerNote and event.level == "explain":
+        return ""
+    who = f"c{event.conn}" if event.conn else "server"
+    return f"{who} #{exchange}" if exchange else who
 
 
 class Tally:

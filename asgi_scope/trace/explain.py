@@ -267,6 +267,13 @@ def explain(event: Event) -> Explanation:
             "ASGI 3.0, Error Handling",
         )
     if isinstance(event, ExchangeEnded):
+        scope = event.scope if isinstance(event.scope, dict) else {}
+        if scope.get("type") == "lifespan" and event.outcome == "complete":
+            return Explanation(
+                "The app's lifespan call returned, startup and shutdown answered: "
+                "the server can exit.",
+                "ASGI Lifespan 2.0, Scope",
+            )
         return Explanation(
             _OUTCOMES.get(event.outcome, "The app's call returned."), "ASGI 3.0, Applications"
         )

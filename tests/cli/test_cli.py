@@ -272,3 +272,24 @@ def test_explain_follows_each_line_with_what_it_means() -> None:
     assert "(ASGI HTTP 2.5, Request - receive event)" in lines[request + 1]
     start = next(i for i, line in enumerate(lines) if "http.response.start" in line)
     assert "↳ The app started its response" in lines[start + 1]
+
+
+def test_explained_lines_keep_their_durations_and_explain_only_what_prints() -> None:
+    import io
+
+    from asgi_scope.console import Printer
+    from asgi_scope.trace.events import ExchangeEnded, LifespanState, ScopeCreated
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
+    events = [
+        ScopeCreated(1, 1_000_000_000, 0, 1, scope, None),
+        LifespanState(2, 1_500_000_000, 0, 1, {"started_at": 1}),  # prints no line
+        ExchangeEnded(3, 3_000_000_000, 0, 1, scope, "complete", 0),
+    ]
+    out = io.StringIO()
+    Printer(out, explain=True).print(events)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4, lines  # two lines, each with its explanation
+    assert "complete in 2.00 s" in lines[2]  # the duration survives explaining
+    assert lines[3].split(None, 1)[1].startswith("↳ The app's lifespan call returned")
+    assert lines[1][:22].split() == ["1.0000"]  # an explanation has no who column
