@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from functools import partial
 
 from rich.text import Text
@@ -28,7 +29,7 @@ from textual.events import Event, Key, Print, Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from asgi_scope.trace.capture import Header
+from asgi_scope.trace.capture import Header, Playback
 from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.filter import parse as parse_filter
 from asgi_scope.trace.recorder import Recorder
@@ -39,10 +40,10 @@ from asgi_scope.ui.detail import DetailPane
 from asgi_scope.ui.exchanges import ExchangeTable
 from asgi_scope.ui.filter_bar import FilterBar
 from asgi_scope.ui.header import ScopeHeader
-from asgi_scope.ui.help import HelpScreen
+from asgi_scope.ui.help import HelpScreen, focus_bindings
 from asgi_scope.ui.hex_view import HexView
 from asgi_scope.ui.latency import LatencyLog
-from asgi_scope.ui.messages import MessagesView
+from asgi_scope.ui.messages import MessageList, MessagesView
 from asgi_scope.ui.notes import NotesBar, NotesScreen
 from asgi_scope.ui.search import SearchScreen
 from asgi_scope.ui.sequence import SequenceView
@@ -197,19 +198,29 @@ class ScopeApp(ShareActions, App[None]):
             "R", "edit_resend", "Edit+send", show=False, tooltip="Edit the request, then send it"
         ),
         Binding(
-            "m", "show_tab('messages')", "Messages", show=False, tooltip="Show the Messages tab"
+            "m",
+            "show_tab('messages')",
+            "Messages",
+            show=False,
+            tooltip="Show the Messages tab, focused",
         ),
-        Binding("s", "show_tab('scope')", "Scope", show=False, tooltip="Show the Scope tab"),
-        Binding("x", "show_tab('hex')", "Hex", show=False, tooltip="Show the Hex tab"),
         Binding(
-            "t", "show_tab('timeline')", "Timeline", show=False, tooltip="Show the Timeline tab"
+            "s", "show_tab('scope')", "Scope", show=False, tooltip="Show the Scope tab, focused"
+        ),
+        Binding("x", "show_tab('hex')", "Hex", show=False, tooltip="Show the Hex tab, focused"),
+        Binding(
+            "t",
+            "show_tab('timeline')",
+            "Timeline",
+            show=False,
+            tooltip="Show the Timeline tab, focused",
         ),
         Binding(
             "d",
             "show_tab('sequence')",
             "Sequence",
             show=False,
-            tooltip="Show the Sequence tab: client, server and app as a sequence diagram",
+            tooltip="Show the Sequence tab, focused: client, server and app as a sequence diagram",
         ),
     ]
 
@@ -239,6 +250,9 @@ class ScopeApp(ShareActions, App[None]):
         """The server a re-sent request goes to; None when no server runs."""
         self.follow = True
         """Whether new exchanges are selected as they arrive."""
+        self.finished = isinstance(recorder, Playback)
+        """No server runs (a capture opened): time stands at the capture's last event
+        (``recorder.now()``), and nothing that had not ended is running any more."""
         self.explaining = False
         """Start in explain mode (``--explain``; i toggles it)."""
         self._quitting = False
@@ -268,6 +282,7 @@ class ScopeApp(ShareActions, App[None]):
         # Kept, not queried: query_one() searches the active screen, which is the
         # command palette's while it is open.
         self._table = self.query_one(ExchangeTable)
+        self._table.finished = self.finished
         self._detail = self.query_one(DetailPane)
         self._header = self.query_one(ScopeHeader)
         self._notes = self.query_one(NotesBar)
@@ -333,7 +348,7 @@ class ScopeApp(ShareActions, App[None]):
             self._idle_ticks += 1
             if self._detail_pending is not None:  # the server has gone quiet
                 self._show_detail(self._detail_pending, now)
-            if self._idle_ticks % RUNNING_EVERY == 0:
+            if self._idle_ticks % RUNNING_EVERY == 0 and not self.finished:
                 table.tick(self.store, now)
                 detail.tick(now)
             return
@@ -516,9 +531,10 @@ class ScopeApp(ShareActions, App[None]):
     def action_help(self) -> None:
         """Show every key and the filter syntax."""
         if not isinstance(self.screen, HelpScreen):
-            bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
-            widgets = (ExchangeTable, HexView, SequenceView)  # keys of the focused widget
-            self.push_screen(HelpScreen([*bindings, *(b for w in widgets for b in w.BINDINGS)]))
+            widgets = (ExchangeTable, MessageList, HexView, SequenceView)  # the focused one's
+            keys = (b for w in widgets for b in w.BINDINGS if isinstance(b, Binding))
+            focus = focus_bindings(Screen.BINDINGS)  # Tab, Shift+Tab
+            self.push_screen(HelpScreen([*self.described_bindings(), *focus, *keys]))
 
     def action_toggle_follow(self) -> None:
         """Follow the newest exchange, or stop following."""
@@ -550,8 +566,10 @@ class ScopeApp(ShareActions, App[None]):
         self._table.action_cursor_up()
 
     def action_show_tab(self, tab: str) -> None:
-        """Show one tab of the detail pane: messages, scope, hex or timeline."""
-        self._detail.show_tab(tab)
+        """Show one tab of the detail pane (messages, scope, hex, timeline or sequence)
+        and focus it, so its own keys (the Hex cursor, the Sequence's a) work at once;
+        j/k still move between exchanges; Tab and Shift+Tab move the focus on and back."""
+        self._detail.show_tab(tab, focus=True)
 
     def action_show_notes(self) -> None:
         """Open the panel of every server note."""
@@ -581,11 +599,21 @@ class ScopeApp(ShareActions, App[None]):
 
     # -- command palette --------------------------------------------------
 
+    def described_bindings(self) -> list[Binding]:
+        """The app's key bindings as the help and the palette describe them: with no
+        server to stop (a capture opened), q just quits."""
+        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        if self.on_quit is None:
+            bindings = [
+                replace(b, tooltip="Quit") if b.action == "quit" and b.key == "q" else b
+                for b in bindings
+            ]
+        return bindings
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers every key binding's action, plus Textual's own commands."""
         own = set()
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
+        for binding in self.described_bindings():
             own.add(binding.description)
             yield SystemCommand(
                 binding.description,

@@ -26,6 +26,15 @@ from asgi_scope.ui.timeline import TimelineView
 TABS = ("messages", "scope", "hex", "timeline", "sequence")
 """Tab ids, left to right (each pane's id is ``tab-<name>``)."""
 
+MAIN_WIDGETS: dict[str, str | type] = {
+    "messages": "#message-list",
+    "scope": ScopeView,
+    "hex": HexView,
+    "timeline": TimelineView,
+    "sequence": SequenceView,
+}
+"""The widget of each tab that gets the focus when the tab is shown."""
+
 
 def wire_of(event: Event | None, exchange: Exchange | None) -> Highlight | None:
     """The raw bytes ``event`` came from or became, as a Hex highlight."""
@@ -85,9 +94,13 @@ class DetailPane(Container):
         """The name of the active tab (``messages``, ``scope``, ``hex``, ``timeline``)."""
         return (self.query_one(TabbedContent).active or "tab-messages").removeprefix("tab-")
 
-    def show_tab(self, tab: str) -> None:
-        """Bring tab ``tab`` (``messages``, ``scope``, ``hex``, ``timeline``) to the front."""
-        self.query_one(TabbedContent).active = f"tab-{tab}"
+    def show_tab(self, tab: str, focus: bool = False) -> None:
+        """Bring tab ``tab`` (``messages``, ``scope``, ``hex``, ``timeline``, ``sequence``)
+        to the front; with ``focus`` (the tab chosen by its key), give the focus to its
+        main widget, as browser devtools do, so that its own keys work at once."""
+        self.query_one(TabbedContent).active = f"tab-{tab}"  # the pane shows at once
+        if focus:
+            self.screen.set_focus(self.query_one(MAIN_WIDGETS[tab]))
 
     def show(self, store: Store, exchange_id: int | None, now_ns: int) -> None:
         """Show (or bring up to date) exchange ``exchange_id`` of ``store``."""
@@ -143,14 +156,7 @@ class DetailPane(Container):
         pane = self.query_one(f"#tab-{tab}")
         if focused is None or self not in focused.ancestors or pane in focused.ancestors:
             return
-        target = {
-            "messages": "#message-list",
-            "scope": ScopeView,
-            "hex": HexView,
-            "timeline": TimelineView,
-            "sequence": SequenceView,
-        }[tab]
-        self.screen.set_focus(self.query_one(target))
+        self.screen.set_focus(self.query_one(MAIN_WIDGETS[tab]))
 
     def on_messages_view_picked(self, event: MessagesView.Picked) -> None:
         event.stop()

@@ -51,6 +51,10 @@ MAX_STATUS = 24
 PADDING = 1
 """Blank cells either side of each column's content (as DataTable's)."""
 
+FIRST_ROW = "The first row of a list (exchanges, messages)"
+LAST_ROW = "The last row of a list (exchanges, messages)"
+"""What Home and End do in either list (the help shows them once)."""
+
 
 class _Rows:
     """The table's row keys (``str`` of exchange ids), for ``len`` and ``in``."""
@@ -109,12 +113,12 @@ class ExchangeTable(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "cursor_first", "First", show=False),
-        Binding("end", "cursor_last", "Last", show=False),
+        Binding("up", "cursor_up", "Up", show=False, tooltip="The row above, in a list"),
+        Binding("down", "cursor_down", "Down", show=False, tooltip="The row below, in a list"),
+        Binding("pageup", "page_up", "Page up", show=False, tooltip="A page up, in a list"),
+        Binding("pagedown", "page_down", "Page down", show=False, tooltip="A page down"),
+        Binding("home", "cursor_first", "First", show=False, tooltip=FIRST_ROW),
+        Binding("end", "cursor_last", "Last", show=False, tooltip=LAST_ROW),
     ]
 
     COMPONENT_CLASSES = {
@@ -160,6 +164,9 @@ class ExchangeTable(ScrollView, can_focus=True):
         self._drawing = 0
         self.requests = 0
         """Rows that are client exchanges (not the server's lifespan)."""
+        self.finished = False
+        """The trace is over (a capture opened, no server): an exchange that had not
+        ended shows its time up to the trace's end as "≥", not as running ("…")."""
 
     # -- the rows --------------------------------------------------------
 
@@ -534,6 +541,8 @@ class ExchangeTable(ScrollView, can_focus=True):
         if exchange.duration_ns is not None:
             return Text(fmt_duration(exchange.duration_ns), justify="right")
         running = fmt_duration(max(now_ns - exchange.t_start, 0))
+        if self.finished:  # at least this long: the capture ended while it ran
+            return Text("≥" + running, self._style("dim"), justify="right")
         return Text(running + "…", self._style("dim"), justify="right")
 
     @staticmethod

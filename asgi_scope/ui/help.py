@@ -8,6 +8,7 @@ syntax is :data:`asgi_scope.trace.filter.HELP`, the table the README shows too.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from rich.table import Table
 from rich.text import Text
@@ -18,6 +19,22 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from asgi_scope.trace.filter import HELP as FILTER_HELP
+
+FOCUS_TOOLTIPS = {
+    "app.focus_next": "Move the focus on: exchange table, message list, message detail "
+    "(arrows and the tabs' own keys act where the focus is)",
+    "app.focus_previous": "Move the focus back",
+}
+"""What Textual's own Tab and Shift+Tab (the screen's bindings) do here."""
+
+
+def focus_bindings(bindings: Iterable[Binding]) -> list[Binding]:
+    """The Tab and Shift+Tab of a screen's ``bindings``, described for the help."""
+    return [
+        replace(binding, tooltip=FOCUS_TOOLTIPS[binding.action])
+        for binding in bindings
+        if isinstance(binding, Binding) and binding.action in FOCUS_TOOLTIPS
+    ]
 
 
 def key_label(keys: str) -> str:
@@ -41,6 +58,8 @@ def key_label(keys: str) -> str:
         "end": "End",
         "left_square_bracket": "[",
         "right_square_bracket": "]",
+        "tab": "Tab",
+        "shift+tab": "Shift+Tab",
     }
     return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
 

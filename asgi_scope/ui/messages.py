@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -34,6 +35,7 @@ from asgi_scope.trace.summary import (
     message_type,
     opcode_name,
 )
+from asgi_scope.ui.exchanges import FIRST_ROW, LAST_ROW
 from asgi_scope.ui.render import pretty
 from asgi_scope.ui.search import find, hits_text, searchable
 
@@ -53,6 +55,12 @@ exchange lists its frames too, in wire order among the messages they became."""
 
 _UNKEPT = "unkept"
 """The key of the list's last row once an exchange has events not kept."""
+
+LIST_KEYS = [
+    Binding("home", "scroll_top", "First", show=False, tooltip=FIRST_ROW),
+    Binding("end", "scroll_bottom", "Last", show=False, tooltip=LAST_ROW),
+]
+"""Home and End of a list: its first and last row (a DataTable's own scroll sideways)."""
 
 INTO_APP = "server → app"
 OUT_OF_APP = "server ← app"
@@ -200,6 +208,32 @@ def _frame_detail(frame: WebSocketFrame, exchange: Exchange, width: int) -> Text
     return text
 
 
+def unkept_text(unkept: int) -> Text:
+    """What the "not kept" row of an exchange with ``unkept`` events stands for."""
+    text = Text()
+    text.append(f"{unkept:,} more events counted, not kept\n\n", "bold")
+    text.append(
+        f"At most {EVENTS_KEPT:,} events are kept per exchange, so that a long stream "
+        f"or WebSocket session stays within memory. This one went on past that: its "
+        f"next {unkept:,} messages, WebSocket frames and raw reads and writes of bytes "
+        "were counted, and still count in its row (sizes, state), but they were not "
+        "kept, so they are not listed here (their raw bytes stay in the Hex tab, "
+        "within --keep-bytes).\n\n"
+    )
+    text.append(
+        "The Sequence and Timeline tabs draw their phases from the kept events only.",
+        "dim",
+    )
+    return text
+
+
+class MessageList(DataTable):
+    """The list of messages: a DataTable whose Home and End go to the first and
+    last row, as they do in the exchange table."""
+
+    BINDINGS = LIST_KEYS
+
+
 class MessagesView(Container):
     """A list of the exchange's messages and, under or beside it, the selected one."""
 
@@ -229,7 +263,7 @@ class MessagesView(Container):
         """Explain mode: the detail opens with what the event means (trace/explain.py)."""
 
     def compose(self) -> ComposeResult:
-        table = DataTable(cursor_type="row", id="message-list")
+        table = MessageList(cursor_type="row", id="message-list")
         table.add_column("direction", key="dir")
         table.add_column("time", key="time")
         table.add_column("type", key="type")
@@ -280,20 +314,24 @@ class MessagesView(Container):
         renumbers every row (up to EVENTS_KEPT of them) and moves the cursor."""
         self._unkept = unkept
         dim = self._style("dim")
-        text = (
-            f"{unkept:,} more messages, frames and reads counted, not kept "
-            f"({EVENTS_KEPT:,} events kept per exchange)"
-        )
+        text = f"{unkept:,} more"  # "not kept" in the type column; the detail says all
         on_it = False
         if _UNKEPT in table.rows:
             if not added:  # still the last row
                 table.update_cell(_UNKEPT, "summary", Text(text, dim), update_width=True)
+                self._recount()
                 return
             on_it = table.cursor_row == table.get_row_index(_UNKEPT)
             table.remove_row(_UNKEPT)
         table.add_row(Text("…", dim), Text(""), Text("not kept", dim), Text(text, dim), key=_UNKEPT)
         if on_it:
             table.move_cursor(row=table.row_count - 1)
+        self._recount()
+
+    def _recount(self) -> None:
+        """Redraw the detail of the "not kept" row, if selected, with the new count."""
+        if self._on_unkept():
+            self.query_one("#message-detail", Static).update(unkept_text(self._unkept))
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"messages--{name}", partial=True)
@@ -315,6 +353,15 @@ class MessagesView(Container):
             cause = self._events[str(event.cause)]
             kind = event_summary(cause)[0]
             table.update_cell(str(event.cause), "type", Text(f"{kind} ⚠", self._style("error")))
+
+    def _on_unkept(self) -> bool:
+        """Whether the cursor is on the "not kept" row."""
+        table = self.query_one("#message-list", DataTable)
+        return (
+            _UNKEPT in table.rows
+            and table.row_count > 0
+            and table.cursor_row == table.get_row_index(_UNKEPT)
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -358,7 +405,9 @@ class MessagesView(Container):
 
     def _show_detail(self, event: Event | None) -> None:
         static = self.query_one("#message-detail", Static)
-        if event is None or self._exchange is None:
+        if event is None and self._exchange is not None and self._unkept and self._on_unkept():
+            static.update(unkept_text(self._unkept))
+        elif event is None or self._exchange is None:
             static.update(Text("Select a message.", "dim"))
         else:
             text = detail(event, self._exchange, max(self.size.width - 4, 40))

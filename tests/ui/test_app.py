@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
+from rich.console import Console
 from rich.text import Text
 from textual.widgets import DataTable, Static, TabbedContent
 
@@ -15,6 +17,7 @@ from asgi_scope.ui.hex_view import HexView
 from asgi_scope.ui.messages import MessagesView
 from asgi_scope.ui.notes import NotesBar, NotesScreen
 from asgi_scope.ui.scope_view import ScopeView
+from asgi_scope.ui.sequence import SequenceView
 from asgi_scope.ui.timeline import TimelineView
 from tests.ui.conftest import run_app, screen_text
 from tests.ui.fake_traffic import HOSTILE_PATH, OSC52, ClockRecorder, Traffic
@@ -413,5 +416,92 @@ def test_paused_table_redraws_its_rows_on_screen_only(monkeypatch):
         assert any(drawn)
         row = next(line for line in screen_text(app).splitlines() if "/first" in line)
         assert "done" in row
+
+    run_app(traffic, check)
+
+
+def test_a_tab_chosen_by_its_key_takes_the_keys_and_j_k_still_move(traffic):
+    """As in browser devtools: x, then arrows move the Hex byte cursor (not the
+    exchange table's selection); d, then a shows the whole connection at once."""
+
+    async def check(app, pilot):
+        table = app.query_one(ExchangeTable)
+        await select_exchange(app, pilot, 3)
+        await pilot.press("x")
+        await pilot.pause()
+        hex_view = app.query_one(HexView)
+        assert app.focused is hex_view
+        await pilot.press("right", "right", "down")
+        await pilot.pause()
+        assert table.selected_id == 3, "the arrows moved the exchange table"
+        assert hex_view.cursor is not None and hex_view.cursor[1] > 0
+        await pilot.press("k")  # app keys still work from the focused tab
+        await pilot.pause()
+        assert table.selected_id == 2 and app.focused is hex_view
+        await pilot.press("d", "a")
+        await pilot.pause()
+        sequence = app.query_one(SequenceView)
+        assert app.focused is sequence and sequence.whole_connection
+        await pilot.press("j")
+        await pilot.pause()
+        assert table.selected_id == 3
+        await pilot.press("m")
+        await pilot.pause()
+        assert app.focused.id == "message-list"
+        await pilot.press("shift+tab")  # back to the exchange table
+        assert app.focused is table
+
+    run_app(traffic, check)
+
+
+def test_end_and_home_go_to_the_last_and_first_message(traffic):
+    async def check(app, pilot):
+        await select_exchange(app, pilot, 3)
+        await pilot.press("m")
+        await pilot.pause()
+        messages = app.query_one("#message-list", DataTable)
+        assert app.focused is messages and messages.cursor_row == 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert messages.cursor_row == messages.row_count - 1 > 0
+        assert "app returned" in detail_text(app) or "ExchangeEnded" in detail_text(app)
+        await pilot.press("home")
+        await pilot.pause()
+        assert messages.cursor_row == 0
+        assert app.query_one(ExchangeTable).selected_id == 3
+
+    run_app(traffic, check)
+
+
+def help_rows(app) -> list[str]:
+    """The rows of the open help screen's key table, as shown (key, what it does)."""
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(app.screen.query_one("#help-keys", Static).content)
+    return [" ".join(line.split()) for line in console.export_text().splitlines()]
+
+
+def test_help_tells_tab_and_shift_tab_and_each_key_once(traffic):
+    async def check(app, pilot):
+        await pilot.press("question_mark")
+        await pilot.pause()
+        rows = help_rows(app)
+        assert any(r.startswith("Tab ") and "exchange table" in r for r in rows), rows
+        assert any(r.startswith("Shift+Tab ") for r in rows), rows
+        assert len([r for r in rows if r.startswith("End ")]) == 1, rows
+        assert any(r.startswith("End ") and "messages" in r for r in rows), rows
+        # A server runs (on_quit): q stops it first.
+        assert "q Stop the server cleanly and quit" in rows
+
+    run_app(traffic, check, on_quit=lambda: None)
+
+
+def test_with_no_server_to_stop_q_just_quits(traffic):
+    async def check(app, pilot):
+        await pilot.press("question_mark")
+        await pilot.pause()
+        rows = help_rows(app)
+        assert "q Quit" in rows and not any("Stop the server" in r for r in rows), rows
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert "server" not in commands["Quit"]
 
     run_app(traffic, check)

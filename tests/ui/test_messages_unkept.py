@@ -10,9 +10,9 @@ from asgi_scope.trace import store
 from asgi_scope.trace.events import AppRaised, MessageSent
 from asgi_scope.ui import messages
 from asgi_scope.ui.messages import MessagesView
-from tests.ui.conftest import run_app
+from tests.ui.conftest import run_app, screen_text
 from tests.ui.fake_traffic import Traffic
-from tests.ui.test_app import message_rows, select_exchange
+from tests.ui.test_app import detail_text, message_rows, select_exchange
 
 CAP = 12
 
@@ -79,5 +79,40 @@ def test_search_from_the_not_kept_row_starts_again_at_the_first_row(small_cap) -
         assert app.query_one(MessagesView).find_next("tick")
         await pilot.pause()
         assert table.cursor_row == 0, message_rows(app)[table.cursor_row]
+
+    run_app(traffic, check)
+
+
+def test_the_not_kept_row_is_short_and_explained_in_the_detail(small_cap) -> None:
+    traffic = Traffic()
+    traffic.connect(1)
+    exchange = traffic.http(1, "GET", "/ticks", finish=False)
+    stream(traffic, exchange, 3 * CAP)
+
+    async def check(app, pilot):
+        await select_exchange(app, pilot, exchange)
+        await until_rows(pilot, app, lambda rows: "not kept" in rows[-1])
+        table = app.query_one("#message-list", DataTable)
+        unkept = app.store.exchanges[exchange].unkept
+        assert unkept > 0
+        summary = str(table.get_row_at(table.row_count - 1)[3])
+        assert summary == f"{unkept:,} more", summary  # fits the column
+        assert str(table.get_row_at(table.row_count - 1)[2]) == "not kept"
+        table.move_cursor(row=table.row_count - 1)
+        await pilot.pause()
+        assert summary in screen_text(app)  # whole, on screen
+        text = detail_text(app)
+        assert "Select a message" not in text
+        assert f"{unkept:,} more events counted, not kept" in text
+        assert f"{unkept:,} messages, WebSocket frames and raw reads" in text
+        assert f"At most {CAP:,} events are kept per exchange" in text
+        assert "Sequence and Timeline tabs draw their phases from the kept events" in text
+        stream(traffic, exchange, 5)  # the count moves: the detail follows it
+        await until_rows(pilot, app, lambda rows: f"{unkept + 5:,} more" in rows[-1])
+        await pilot.pause()
+        assert f"{unkept + 5:,} more events counted" in detail_text(app)
+        await pilot.press("m", "home")
+        await pilot.pause()
+        assert "scope" in detail_text(app) or "ScopeCreated" in detail_text(app)
 
     run_app(traffic, check)

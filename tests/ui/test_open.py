@@ -16,7 +16,7 @@ import httpx
 
 from asgi_scope.config import Config
 from asgi_scope.server.runner import ServerThread
-from asgi_scope.trace.capture import CaptureWriter, Header, Playback, read_capture
+from asgi_scope.trace.capture import Capture, CaptureWriter, Header, Playback, read_capture
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.exchanges import ExchangeTable
@@ -113,3 +113,29 @@ def test_a_recorded_session_reopens_with_the_same_screens(tmp_path: Path) -> Non
     assert "'type'" in shown["s"] or "type" in shown["s"]
     assert "GET /items" in shown["x"] and "HTTP/1.1 200" in shown["x"]
     assert shown["t"].strip()
+
+
+def test_a_capture_s_running_times_stand_at_its_end() -> None:
+    """A capture opened (no server): the lifespan that had not ended shows its time
+    up to the capture's last event as "at least" (≥), never as running (…), and it
+    stays so however long the capture is looked at; q just quits."""
+    from asgi_scope.ui import app as ui_app
+    from tests.ui.fake_traffic import standard_trace
+
+    traffic = standard_trace()
+    traffic.recorder.advance(89_000)
+    traffic.note("saved")  # the capture's last event, 1m29s after the lifespan's start
+    capture = Capture(Header("demo:app", 0, {}), traffic.recorder.drain())
+    ui = ScopeApp(Playback(capture), app_name="demo:app", url="session.jsonl")
+
+    async def main() -> None:
+        async with ui.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            first = table_rows(ui)[0]
+            assert "lifespan" in first and "≥1m29s" in first and "…" not in first, first
+            await pilot.pause(3 * ui_app.RUNNING_EVERY * ui_app.TICK)  # idle ticks
+            assert table_rows(ui)[0] == first
+            assert "≥1m29s" in screen_text(ui).splitlines()[2]
+            assert next(b for b in ui.described_bindings() if b.key == "q").tooltip == "Quit"
+
+    asyncio.run(main())
