@@ -37,18 +37,30 @@ async def until_rows(pilot, app, predicate) -> None:
     raise AssertionError(message_rows(app))
 
 
-def test_the_not_kept_row_keeps_the_cursor_while_its_count_moves(small_cap) -> None:
+def capped(path: str) -> tuple[Traffic, int]:
+    """A connection with one exchange at ``path`` streamed well past the cap."""
     traffic = Traffic()
     traffic.connect(1)
-    exchange = traffic.http(1, "GET", "/ticks", finish=False)
+    exchange = traffic.http(1, "GET", path, finish=False)
     stream(traffic, exchange, 3 * CAP)
+    return traffic, exchange
+
+
+async def on_the_not_kept_row(app, pilot, exchange: int) -> DataTable:
+    """Select ``exchange``, wait for its "not kept" row and put the cursor on it."""
+    await select_exchange(app, pilot, exchange)
+    await until_rows(pilot, app, lambda rows: "not kept" in rows[-1])
+    table = app.query_one("#message-list", DataTable)
+    table.move_cursor(row=table.row_count - 1)
+    await pilot.pause()
+    return table
+
+
+def test_the_not_kept_row_keeps_the_cursor_while_its_count_moves(small_cap) -> None:
+    traffic, exchange = capped("/ticks")
 
     async def check(app, pilot):
-        await select_exchange(app, pilot, exchange)
-        await until_rows(pilot, app, lambda rows: "not kept" in rows[-1])
-        table = app.query_one("#message-list", DataTable)
-        table.move_cursor(row=table.row_count - 1)  # on the "not kept" row
-        await pilot.pause()
+        table = await on_the_not_kept_row(app, pilot, exchange)
         before = message_rows(app)[-1]
         stream(traffic, exchange, 5)  # the count moves; no row is added
         await until_rows(pilot, app, lambda rows: rows[-1] != before)
@@ -65,17 +77,10 @@ def test_the_not_kept_row_keeps_the_cursor_while_its_count_moves(small_cap) -> N
 
 
 def test_search_from_the_not_kept_row_starts_again_at_the_first_row(small_cap) -> None:
-    traffic = Traffic()
-    traffic.connect(1)
-    exchange = traffic.http(1, "GET", "/tick-stream", finish=False)  # "tick" in row 0
-    stream(traffic, exchange, 3 * CAP)  # and in every body chunk after it
+    traffic, exchange = capped("/tick-stream")  # "tick" in row 0 and every chunk after
 
     async def check(app, pilot):
-        await select_exchange(app, pilot, exchange)
-        await until_rows(pilot, app, lambda rows: "not kept" in rows[-1])
-        table = app.query_one("#message-list", DataTable)
-        table.move_cursor(row=table.row_count - 1)
-        await pilot.pause()
+        table = await on_the_not_kept_row(app, pilot, exchange)
         assert app.query_one(MessagesView).find_next("tick")
         await pilot.pause()
         assert table.cursor_row == 0, message_rows(app)[table.cursor_row]
@@ -84,22 +89,15 @@ def test_search_from_the_not_kept_row_starts_again_at_the_first_row(small_cap) -
 
 
 def test_the_not_kept_row_is_short_and_explained_in_the_detail(small_cap) -> None:
-    traffic = Traffic()
-    traffic.connect(1)
-    exchange = traffic.http(1, "GET", "/ticks", finish=False)
-    stream(traffic, exchange, 3 * CAP)
+    traffic, exchange = capped("/ticks")
 
     async def check(app, pilot):
-        await select_exchange(app, pilot, exchange)
-        await until_rows(pilot, app, lambda rows: "not kept" in rows[-1])
-        table = app.query_one("#message-list", DataTable)
+        table = await on_the_not_kept_row(app, pilot, exchange)
         unkept = app.store.exchanges[exchange].unkept
         assert unkept > 0
         summary = str(table.get_row_at(table.row_count - 1)[3])
         assert summary == f"{unkept:,} more", summary  # fits the column
         assert str(table.get_row_at(table.row_count - 1)[2]) == "not kept"
-        table.move_cursor(row=table.row_count - 1)
-        await pilot.pause()
         assert summary in screen_text(app)  # whole, on screen
         text = detail_text(app)
         assert "Select a message" not in text
