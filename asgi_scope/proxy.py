@@ -156,6 +156,25 @@ class _Wire:
         )
         self.offsets[direction] += len(data)
 
+    def timings(
+        self, upstream: str, status: int, connect_ns: int, client_ns: int, started: int, error: str
+    ) -> None:
+        """Record the exchange's :class:`ProxyTimings` once it is over: the upstream's
+        share is this wire's, ``started`` the ``monotonic_ns`` it began at."""
+        if self.recorder is not None:
+            self.recorder.record(
+                ProxyTimings,
+                self.conn,
+                self.exchange,
+                upstream,
+                status,
+                connect_ns,
+                self.upstream_ns,
+                client_ns,
+                time.monotonic_ns() - started,
+                error,
+            )
+
     async def connect(self, upstream: Upstream, timeout: float) -> None:
         self.reader, self.writer = await asyncio.wait_for(
             asyncio.open_connection(upstream.host, upstream.port), timeout
@@ -257,8 +276,7 @@ class ReverseProxy:
 
     async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         started = time.monotonic_ns()
-        recorder, conn, exchange = self._ids(receive)
-        wire = _Wire(recorder, conn, exchange)
+        wire = _Wire(*self._ids(receive))
         client = _Clock()
         status, error, connect_ns = 0, "", 0
         try:
@@ -290,19 +308,7 @@ class ReverseProxy:
                 ) from None
         finally:
             wire.close()
-            if recorder is not None:
-                recorder.record(
-                    ProxyTimings,
-                    conn,
-                    exchange,
-                    self.upstream.origin,
-                    status,
-                    connect_ns,
-                    wire.upstream_ns,
-                    client.waited,
-                    time.monotonic_ns() - started,
-                    error,
-                )
+            wire.timings(self.upstream.origin, status, connect_ns, client.waited, started, error)
 
     def _failure(self, why: str, timeout: bool = False) -> tuple[int, str]:
         code = 504 if timeout else 502

@@ -46,8 +46,6 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
-from asgi_scope.trace.events import ProxyTimings
-
 if TYPE_CHECKING:
     from asgi_scope.proxy import Receive, ReverseProxy, Send
 
@@ -82,8 +80,7 @@ async def relay_websocket(
     from asgi_scope.proxy import _ClientGone, _Clock, _why, _Wire
 
     started = time.monotonic_ns()
-    recorder, conn, exchange = proxy._ids(receive)
-    wire = _Wire(recorder, conn, exchange)
+    wire = _Wire(*proxy._ids(receive))
     client = _Clock()
     status, error, connect_ns = 0, "", 0
     first = await receive()
@@ -111,19 +108,7 @@ async def relay_websocket(
         await _deny(scope, send, refused, proxy.upstream.origin)
     finally:
         wire.close()
-        if recorder is not None:
-            recorder.record(
-                ProxyTimings,
-                conn,
-                exchange,
-                proxy.upstream.origin,
-                status,
-                connect_ns,
-                wire.upstream_ns,
-                client.waited,
-                time.monotonic_ns() - started,
-                error,
-            )
+        wire.timings(proxy.upstream.origin, status, connect_ns, client.waited, started, error)
 
 
 async def _handshake(
