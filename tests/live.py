@@ -1,6 +1,6 @@
 """A real asgi-scope server on 127.0.0.1 for tests, and a raw HTTP/1.x client.
 
-:class:`Live` runs :class:`~asgi_scope.server.runner.ServerThread` with a fresh
+:class:`Live` runs :class:`~asgi_scope.session.LoopThread` with a fresh
 :class:`~asgi_scope.trace.recorder.Recorder` on a port the OS picks, and drains
 what the server records into a :class:`~asgi_scope.trace.store.Store` on
 demand (:meth:`Live.collect`, :meth:`Live.wait_for`). The ``serve`` fixture in
@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from asgi_scope.config import Config
-from asgi_scope.server.runner import ServerThread
+from asgi_scope.server.runner import Server
+from asgi_scope.session import LoopThread
 from asgi_scope.trace.events import Event
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.store import Store
@@ -42,7 +43,7 @@ class Live:
         self.config = config
         self.recorder = Recorder()
         self.store = Store()
-        self.thread = ServerThread(config, app, self.recorder)
+        self.thread = LoopThread(Server(config, app, self.recorder))
         self.stopped = False
 
     def start(self) -> Live:
@@ -63,7 +64,7 @@ class Live:
 
     @property
     def port(self) -> int:
-        return self.thread.server.port
+        return self.thread.source.port
 
     def connect(self, timeout: float = TIMEOUT) -> Raw:
         """A new raw client connection."""

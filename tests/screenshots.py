@@ -23,7 +23,8 @@ import httpx
 
 from asgi_scope.config import DEMO_APP, Config
 from asgi_scope.importer import load_app
-from asgi_scope.server.runner import ServerThread
+from asgi_scope.server.runner import Server
+from asgi_scope.session import LoopThread
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
 
@@ -51,7 +52,7 @@ async def shoot(spec: str, traffic: Traffic, shots: dict[str, list[str]]) -> Non
     """Serve ``spec``, send ``traffic``, then for each ``name: keys`` press the
     keys and save ``screenshots/NAME.svg``."""
     recorder = Recorder()
-    server = ServerThread(Config(app=spec, port=0), load_app(spec), recorder)
+    server = LoopThread(Server(Config(app=spec, port=0), load_app(spec), recorder))
     server.start()
     try:
         app = ScopeApp(recorder, app_name=spec, url=server.url)
@@ -79,20 +80,21 @@ async def shoot_attach() -> None:
     into ``asgi-scope attach`` (the listener and the TUI in this process)."""
     import tempfile
 
-    from asgi_scope.attach import AttachRecorder, ListenerThread
-    from asgi_scope.stream import parse_address
+    from asgi_scope.remote.attach import AttachRecorder, Listener
+    from asgi_scope.remote.stream import parse_address
+    from asgi_scope.session import LoopThread
     from tests.live import wait_for_peers
     from tests.remote.servers import Processes
 
     folder = tempfile.mkdtemp(prefix="as-shot-", dir="/tmp")
     address = f"unix:{folder}/s.sock"
     recorder = AttachRecorder()
-    listener = ListenerThread(parse_address(address), recorder)
+    listener = LoopThread(Listener(parse_address(address), recorder))
     listener.start()
     procs = Processes()
     try:
         _, url = procs.server("uvicorn", "tests.apps.traced:app", address, workers=4)
-        wait_for_peers(listener.listener, 4, 30)
+        wait_for_peers(listener.source, 4, 30)
         app = ScopeApp(recorder, app_name=f"attached to {address}", url=address)
         async with app.run_test(size=SIZE) as pilot:
 
@@ -114,7 +116,8 @@ async def shoot_attach() -> None:
 
 async def shoot_proxy() -> None:
     """``asgi-scope proxy`` in front of uvicorn serving the FastAPI app."""
-    from asgi_scope.proxy import ReverseProxy, parse_upstream
+    from asgi_scope.proxy.app import ReverseProxy
+    from asgi_scope.proxy.upstream import parse_upstream
     from tests.remote.servers import Processes
 
     procs = Processes()
@@ -123,7 +126,7 @@ async def shoot_proxy() -> None:
         recorder = Recorder()
         proxy = ReverseProxy(parse_upstream(upstream), recorder)
         name = f"proxy → {upstream}"
-        server = ServerThread(Config(app=name, port=0, lifespan="off"), proxy, recorder)
+        server = LoopThread(Server(Config(app=name, port=0, lifespan="off"), proxy, recorder))
         server.start()
         try:
             app = ScopeApp(recorder, app_name=name, url=server.url)
@@ -166,7 +169,7 @@ async def shoot_inspect() -> None:
     spec = "tests.apps.broken:app"
     recorder = Recorder()
     recorder.gate = Gate(now=recorder.now)
-    server = ServerThread(Config(app=spec, port=0), load_app(spec), recorder)
+    server = LoopThread(Server(Config(app=spec, port=0), load_app(spec), recorder))
     server.start()
     try:
         app = ScopeApp(recorder, app_name=spec, url=server.url)
@@ -243,7 +246,7 @@ _SAVED: list[str] = []
 async def shoot_stream_hex() -> None:
     """The Hex tab of a chunked response, its parts coloured, the cursor on a chunk."""
     recorder = Recorder()
-    server = ServerThread(Config(port=0), load_app(DEMO_APP), recorder)
+    server = LoopThread(Server(Config(port=0), load_app(DEMO_APP), recorder))
     server.start()
     try:
         app = ScopeApp(recorder, app_name=DEMO_APP, url=server.url)

@@ -3,8 +3,8 @@
 :class:`Server` binds, runs lifespan startup, serves until told to exit, then
 shuts down gracefully: stop accepting, close idle connections, give in-flight
 requests ``timeout_graceful_shutdown`` seconds, cancel what is left, run
-lifespan shutdown. :class:`ServerThread` runs a :class:`Server` on its own
-event loop in a worker thread, for the TUI (DESIGN.md, "Two loops").
+lifespan shutdown. It is an event source of :mod:`asgi_scope.session`, which
+runs it on this loop (headless) or in a thread (the TUI).
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class Server:
 
     def __init__(self, config: Config, app: ASGIApp, recorder: Recorder) -> None:
         self.config = config
+        self.recorder = recorder
+        """Where the server and the shim record (an event source's recorder)."""
         recorder.max_body = config.max_body  # the cap the server and the shim apply
         self.state = ServerState(config, app, recorder)
         self.exit: asyncio.Event | None = None  # created on the serving loop
@@ -179,44 +181,3 @@ class Server:
                 loop.add_signal_handler(sig, self.stop)
             except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
                 signal.signal(sig, lambda *_: self.stop())
-
-
-class ServerThread:
-    """A :class:`Server` on its own event loop in a daemon worker thread.
-
-    :meth:`start` blocks until the server listens (or raises
-    :class:`StartupError`); :meth:`stop` shuts it down and joins the thread.
-    """
-
-    def __init__(self, config: Config, app: ASGIApp, recorder: Recorder) -> None:
-        self.server = Server(config, app, recorder)
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="asgi-scope-server", daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The URL the server listens on."""
-        return self.server.url
-
-    def start(self) -> None:
-        """Start the thread; return once listening. Raises :class:`StartupError`."""
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            self._thread.join()
-            raise self._error
-
-    def stop(self, timeout: float | None = None, force: bool = False) -> None:
-        """Shut the server down (gracefully, or at once with ``force``) and wait for
-        the thread at most ``timeout`` seconds (None: until it ends)."""
-        self.server.stop(force)
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self.server.serve(handle_signals=False, ready=self._ready.set))
-        except BaseException as exc:  # handed to the starting thread
-            self._error = exc
-        finally:
-            self._ready.set()

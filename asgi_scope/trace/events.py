@@ -63,7 +63,7 @@ class ConnectionOrigin(Event):
     """Who recorded connection ``conn``, when it was not this process's own server.
 
     Follows the connection's :class:`ConnectionOpened`. ``source`` is
-    ``"middleware"`` (a :class:`~asgi_scope.middleware.TraceMiddleware` inside the
+    ``"middleware"`` (a :class:`~asgi_scope.remote.middleware.TraceMiddleware` inside the
     app's process: it sees each ASGI call, not the socket, so one call is one
     connection) or ``"proxy"`` (``asgi-scope proxy``). ``pid`` is the id of the
     process that recorded it (a uvicorn or hypercorn worker), 0 if unknown.

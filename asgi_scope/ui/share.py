@@ -405,7 +405,7 @@ class ShareActions:
         url = self.resend_url
 
         async def send() -> None:
-            from asgi_scope.resend import resend
+            from asgi_scope.export.resend import resend
 
             try:
                 answer = await asyncio.to_thread(resend, request, url)

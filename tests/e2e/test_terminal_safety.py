@@ -40,7 +40,8 @@ import pytest
 
 from asgi_scope.config import Config
 from asgi_scope.console import Printer
-from asgi_scope.server.runner import ServerThread
+from asgi_scope.server.runner import Server
+from asgi_scope.session import LoopThread
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.exchanges import ExchangeTable
@@ -175,10 +176,10 @@ def test_printer_plain_and_styled_on_recorded_hostile_traffic():
     """The same checks on both printers, piped (plain) and forced colour, for the
     events of a real session (no terminal needed)."""
     recorder = Recorder()
-    server = ServerThread(Config(port=0, lifespan="off"), hostile_app, recorder)
+    server = LoopThread(Server(Config(port=0, lifespan="off"), hostile_app, recorder))
     server.start()
     try:
-        send_hostile_traffic(server.server.port, ["osc52-clipboard", "bidi", "c1", "rich-markup"])
+        send_hostile_traffic(server.source.port, ["osc52-clipboard", "bidi", "c1", "rich-markup"])
     finally:
         server.stop(5)
     events = recorder.drain()
@@ -204,14 +205,14 @@ def _check_screen(app: ScopeApp, where: str) -> None:
 
 def test_tui_shows_hostile_traffic_escaped_with_its_layout_intact():
     recorder = Recorder()
-    server = ServerThread(Config(port=0, lifespan="off"), hostile_app, recorder)
+    server = LoopThread(Server(Config(port=0, lifespan="off"), hostile_app, recorder))
     server.start()
     ui = ScopeApp(recorder, app_name="hostile", url=server.url, on_quit=server.stop)
     seen: set[str] = set()
 
     async def main() -> None:
         async with ui.run_test(size=(120, 36)) as pilot:
-            sent = await asyncio.to_thread(send_hostile_traffic, server.server.port)
+            sent = await asyncio.to_thread(send_hostile_traffic, server.source.port)
             table = ui.query_one(ExchangeTable)
             deadline = time.monotonic() + 15
             while table.row_count < sent:

@@ -15,8 +15,9 @@ import time
 import httpx
 import pytest
 
-from asgi_scope.attach import AttachRecorder, ListenerThread
-from asgi_scope.stream import parse_address
+from asgi_scope.remote.attach import AttachRecorder, Listener
+from asgi_scope.remote.stream import parse_address
+from asgi_scope.session import LoopThread
 from asgi_scope.trace.capture import Header, event_line
 from asgi_scope.trace.events import ConnectionOpened, ScopeCreated, ServerNote
 from asgi_scope.trace.store import Store
@@ -110,11 +111,11 @@ def test_the_tui_shows_each_workers_pid_and_says_there_are_no_raw_bytes(
     procs: Processes, sock_path: str
 ):
     recorder = AttachRecorder()
-    listener = ListenerThread(parse_address(f"unix:{sock_path}"), recorder)
+    listener = LoopThread(Listener(parse_address(f"unix:{sock_path}"), recorder))
     listener.start()
     try:
         _, url = procs.server("hypercorn", "tests.apps.traced:app", f"unix:{sock_path}", 2)
-        assert wait_for_peers(listener.listener, 2, 20), "the two workers did not attach"
+        assert wait_for_peers(listener.source, 2, 20), "the two workers did not attach"
         ui = ScopeApp(recorder, app_name="attached", url=f"unix:{sock_path}")
 
         async def main() -> None:
@@ -246,7 +247,7 @@ def talk(path: str, data: bytes) -> bytes:
 )
 def test_a_bad_stream_is_refused_and_the_listener_keeps_running(sock_path: str, data, words):
     recorder = AttachRecorder()
-    listener = ListenerThread(parse_address(f"unix:{sock_path}"), recorder)
+    listener = LoopThread(Listener(parse_address(f"unix:{sock_path}"), recorder))
     listener.start()
     try:
         answer = talk(sock_path, data)
@@ -263,7 +264,7 @@ def test_a_bad_stream_is_refused_and_the_listener_keeps_running(sock_path: str, 
         notes = [n.text for n in store.notes]
         refused = [t for t in notes if t.startswith("stream refused")]
         assert len(refused) == 1 and words.decode() in refused[0]
-        assert listener.listener.refused == 1
+        assert listener.source.refused == 1
         assert list(store.connections) == [1]
     finally:
         listener.stop()
@@ -272,7 +273,7 @@ def test_a_bad_stream_is_refused_and_the_listener_keeps_running(sock_path: str, 
 def test_ids_of_two_streams_never_collide(sock_path: str):
     """Both streams number their connection and exchange 1; attach re-numbers."""
     recorder = AttachRecorder()
-    listener = ListenerThread(parse_address(f"unix:{sock_path}"), recorder)
+    listener = LoopThread(Listener(parse_address(f"unix:{sock_path}"), recorder))
     listener.start()
     try:
         for pid in (101, 202):
@@ -312,7 +313,7 @@ def test_attach_records_what_it_shows(procs: Processes, sock_path: str, tmp_path
 
 def test_the_tui_keeps_running_when_a_stream_is_refused(sock_path: str):
     recorder = AttachRecorder()
-    listener = ListenerThread(parse_address(f"unix:{sock_path}"), recorder)
+    listener = LoopThread(Listener(parse_address(f"unix:{sock_path}"), recorder))
     listener.start()
     ui = ScopeApp(recorder, app_name="attached", url=f"unix:{sock_path}")
     try:

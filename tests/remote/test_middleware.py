@@ -31,7 +31,7 @@ import httpx
 import pytest
 
 from asgi_scope import TraceMiddleware
-from asgi_scope.middleware import BoundedRecorder
+from asgi_scope.remote.sender import BoundedRecorder
 from tests.remote.servers import COMMAND, Processes
 
 
@@ -247,7 +247,7 @@ def test_the_middleware_imports_nothing_heavy():
 
     probe = (
         "import sys, asgi_scope\n"
-        "before = 'asgi_scope.middleware' in sys.modules\n"
+        "before = 'asgi_scope.remote.middleware' in sys.modules\n"
         "from asgi_scope import TraceMiddleware\n"
         "heavy = ('textual', 'rich', 'click', 'h11', 'wsproto', 'asgi_scope.server')\n"
         "print(before, sorted(m for m in sys.modules if m.startswith(heavy)))\n"

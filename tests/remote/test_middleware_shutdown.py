@@ -11,7 +11,7 @@ from typing import Any
 
 import trio
 
-from asgi_scope.middleware import TraceMiddleware
+from asgi_scope.remote.middleware import TraceMiddleware
 from tests.remote.test_middleware import SCOPE, Deaf, echo
 
 BODY = b"x" * 65536

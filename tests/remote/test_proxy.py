@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from asgi_scope.proxy import ReverseProxy, parse_upstream
+from asgi_scope.proxy.app import ReverseProxy
+from asgi_scope.proxy.upstream import parse_upstream
 from asgi_scope.trace.events import MessageSent, ProxyTimings, UpstreamBytes
 from asgi_scope.ui.app import ScopeApp
 from tests.live import Live, free_port

@@ -9,7 +9,8 @@ import hashlib
 import socket
 import threading
 
-from asgi_scope.proxy import ReverseProxy, parse_upstream
+from asgi_scope.proxy.app import ReverseProxy
+from asgi_scope.proxy.upstream import parse_upstream
 from asgi_scope.trace.events import ProxyTimings
 from tests.live import TIMEOUT
 from tests.server import ws_client as wsc

@@ -10,18 +10,17 @@ import os
 import stat
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-from asgi_scope.attach import AttachRecorder, Listener, ListenError
-from asgi_scope.middleware import TraceMiddleware
-from asgi_scope.stream import (
+from asgi_scope.remote import stream
+from asgi_scope.remote.attach import AttachRecorder, Listener, ListenError
+from asgi_scope.remote.middleware import TraceMiddleware
+from asgi_scope.remote.stream import (
     check_private_dir,
     default_address,
     parse_address,
-    private_tmp_dir,
 )
 from tests.live import wait_until
 from tests.remote.servers import COMMAND
@@ -57,26 +56,31 @@ def test_attach_without_an_address_listens_under_xdg_runtime_dir_0600(sock_dir: 
         proc.communicate(timeout=10)
 
 
-def test_attach_makes_the_private_tmp_dir_0700_and_binds_0600():
-    directory = Path(private_tmp_dir())
-    existed = directory.exists()
-    path = directory / f"test-{uuid.uuid4().hex[:8]}.sock"
+@pytest.fixture
+def own_private_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The private tmp directory, moved under ``tmp_path`` for this test, so that
+    the real ``/tmp/asgi-scope-<uid>`` of a second copy of the suite (or of the
+    user) running meanwhile is never created, changed or removed here."""
+    directory = tmp_path / f"asgi-scope-{os.getuid()}"
+    monkeypatch.setattr(stream, "private_tmp_dir", lambda: str(directory))
+    return directory
+
+
+def test_attach_makes_the_private_tmp_dir_0700_and_binds_0600(own_private_dir: Path):
+    directory = own_private_dir
+    path = directory / "x.sock"
     listener = Listener(parse_address(f"unix:{path}"), AttachRecorder())
+    modes = []
 
-    async def main() -> None:
-        await listener.start()
-        listener.close()
+    def listening() -> None:
+        modes.append(stat.S_IMODE(path.lstat().st_mode))
+        listener.stop()
 
-    try:
-        asyncio.run(main())
-        assert stat.S_IMODE(directory.lstat().st_mode) == 0o700
-        assert directory.lstat().st_uid == os.getuid()
-        assert check_private_dir(str(directory)) == ""
-    finally:
-        if path.exists():
-            path.unlink()
-        if not existed:
-            directory.rmdir()
+    asyncio.run(listener.serve(handle_signals=False, ready=listening))
+    assert stat.S_IMODE(directory.lstat().st_mode) == 0o700
+    assert directory.lstat().st_uid == os.getuid()
+    assert check_private_dir(str(directory)) == ""
+    assert modes == [0o600]
 
 
 def test_a_directory_open_to_others_or_not_ours_is_not_private(tmp_path: Path):
@@ -115,15 +119,12 @@ def test_the_middleware_refuses_a_socket_another_user_owns(sock_dir: Path, capfd
         deaf.close()
 
 
-def test_attach_refuses_to_listen_in_the_private_tmp_dir_when_it_is_not_private():
-    directory = Path(private_tmp_dir())
-    if directory.exists():
-        pytest.skip("the real private directory exists; not touching it")
+def test_attach_refuses_to_listen_in_the_private_tmp_dir_when_it_is_not_private(
+    own_private_dir: Path,
+):
+    directory = own_private_dir
     directory.mkdir(mode=0o755)
     directory.chmod(0o755)
-    try:
-        listener = Listener(parse_address(f"unix:{directory}/x.sock"), AttachRecorder())
-        with pytest.raises(ListenError, match="not 0700"):
-            asyncio.run(listener.start())
-    finally:
-        directory.rmdir()
+    listener = Listener(parse_address(f"unix:{directory}/x.sock"), AttachRecorder())
+    with pytest.raises(ListenError, match="not 0700"):
+        asyncio.run(listener.serve(handle_signals=False))

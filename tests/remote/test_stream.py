@@ -1,10 +1,10 @@
-"""Addresses of streams (asgi_scope.stream): what the middleware and attach accept."""
+"""Addresses of streams (asgi_scope.remote.stream): what the middleware and attach accept."""
 
 from __future__ import annotations
 
 import pytest
 
-from asgi_scope.stream import Address, AddressError, parse_address
+from asgi_scope.remote.stream import Address, AddressError, parse_address
 
 
 @pytest.mark.parametrize(

@@ -87,9 +87,7 @@ def test_absolute_form_target_is_reduced_to_its_path(peer: Peer):
         response = raw.read_response()
     assert response.status == 200
     assert response.header(b"x-path") == expect(peer, b"/a b", b"http://example.com/a b")
-    assert response.header(b"x-raw-path") == expect(
-        peer, b"/a%20b", b"http://example.com/a%20b"
-    )
+    assert response.header(b"x-raw-path") == expect(peer, b"/a%20b", b"http://example.com/a%20b")
     assert response.header(b"x-query") == b"q=1"
 
 

@@ -171,7 +171,7 @@ def test_graceful_shutdown_finishes_in_flight_request_and_refuses_new_ones(serve
     with live.connect() as busy, live.connect() as idle:
         busy.send(request("GET", "/slow"))
         assert started.wait(TIMEOUT)
-        live.thread.server.stop()  # graceful; returns at once
+        live.thread.source.stop()  # graceful; returns at once
 
         wait_until(lambda: _refused(live.port), what="new connections to be refused")
         assert idle.closed_within(TIMEOUT), "idle connection kept open while shutting down"

@@ -102,7 +102,7 @@ class Fuzzed:
         self.live = Live(app, Config(**config, timeout_request_head=TIMEOUTS))
         self.live.start()
         self.errors: list[dict[str, Any]] = []
-        loop = self.live.thread.server.loop
+        loop = self.live.thread.source.loop
         assert loop is not None
         loop.set_exception_handler(lambda _, context: self.errors.append(context))
         self.cases = 0

@@ -50,7 +50,7 @@ def test_error_answers_to_head_have_no_body_and_are_sent(serve, case):
     data, status = CASES[case]
     live = serve(app)
     errors: list[dict[str, Any]] = []
-    live.thread.server.loop.set_exception_handler(lambda _, context: errors.append(context))
+    live.thread.source.loop.set_exception_handler(lambda _, context: errors.append(context))
     with live.connect(timeout=3) as conn:
         conn.send(data)
         response = conn.read_response(b"HEAD")

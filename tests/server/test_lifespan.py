@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from asgi_scope.config import Config
-from asgi_scope.server.runner import ServerThread, StartupError
+from asgi_scope.server.runner import Server, StartupError
+from asgi_scope.session import LoopThread
 from asgi_scope.trace.events import AppRaised, MessageReceived, ScopeCreated, ServerNote
 from asgi_scope.trace.recorder import Recorder
 from tests.live import TIMEOUT, free_port, read_body, respond
@@ -97,8 +98,8 @@ def test_lifespan_off_never_calls_the_app_with_lifespan(serve):
     assert calls == ["http"]
 
 
-def start(app: Any, **config: Any) -> ServerThread:
-    thread = ServerThread(Config(**config), app, Recorder())
+def start(app: Any, **config: Any) -> LoopThread:
+    thread = LoopThread(Server(Config(**config), app, Recorder()))
     thread.start()
     return thread
 
@@ -115,7 +116,7 @@ def test_lifespan_startup_failed_is_a_startup_error_and_nothing_listens():
         await send({"type": "lifespan.startup.failed", "message": "no database"})
 
     port = free_port()
-    thread = ServerThread(Config(port=port, lifespan="auto"), app, Recorder())
+    thread = LoopThread(Server(Config(port=port, lifespan="auto"), app, Recorder()))
     with pytest.raises(StartupError) as info:
         thread.start()
     assert info.value.exit_code == 3

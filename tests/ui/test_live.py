@@ -14,7 +14,8 @@ import httpx
 
 from asgi_scope.config import Config
 from asgi_scope.demo import app as demo_app
-from asgi_scope.server.runner import ServerThread
+from asgi_scope.server.runner import Server
+from asgi_scope.session import LoopThread
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
 from tests.ui.conftest import screen_text
@@ -26,7 +27,7 @@ Check = Callable[[ScopeApp, Any, str], Awaitable[None]]
 def run_live(app: Any, check: Check, size: tuple[int, int] = (120, 40)) -> None:
     """Serve ``app`` for real, show it in a ScopeApp, and run ``check(ui, pilot, url)``."""
     recorder = Recorder()
-    server = ServerThread(Config(port=0, timeout_graceful_shutdown=2.0), app, recorder)
+    server = LoopThread(Server(Config(port=0, timeout_graceful_shutdown=2.0), app, recorder))
     server.start()
     ui = ScopeApp(recorder, app_name="test", url=server.url, on_quit=server.stop)
 

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 
 from asgi_scope.config import Config
-from asgi_scope.server.runner import ServerThread
+from asgi_scope.server.runner import Server
+from asgi_scope.session import LoopThread
 from asgi_scope.trace.capture import Capture, CaptureWriter, Header, Playback, read_capture
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
@@ -58,8 +59,8 @@ def test_a_recorded_session_reopens_with_the_same_screens(tmp_path: Path) -> Non
 
     path = tmp_path / "session.jsonl"
     recorder = Recorder()
-    server = ServerThread(
-        Config(port=0, lifespan="off", timeout_graceful_shutdown=2.0), app, recorder
+    server = LoopThread(
+        Server(Config(port=0, lifespan="off", timeout_graceful_shutdown=2.0), app, recorder)
     )
     server.start()
     writer = CaptureWriter(path, Header("tests.apps.fastapi_app:app", 0, {"max_body": 1 << 20}))

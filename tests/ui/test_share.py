@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 
 from asgi_scope.config import Config
-from asgi_scope.server.runner import ServerThread
+from asgi_scope.server.runner import Server
+from asgi_scope.session import LoopThread
 from asgi_scope.trace.capture import Header, Playback, read_capture
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
@@ -28,8 +29,8 @@ def run_shared(check: Any, header: Header | None = None) -> None:
     from tests.apps.exports import app
 
     recorder = Recorder()
-    server = ServerThread(
-        Config(port=0, lifespan="off", timeout_graceful_shutdown=2.0), app, recorder
+    server = LoopThread(
+        Server(Config(port=0, lifespan="off", timeout_graceful_shutdown=2.0), app, recorder)
     )
     server.start()
     header = header or Header("tests.apps.exports:app", 0, {"max_body": 1 << 20})

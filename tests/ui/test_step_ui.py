@@ -11,7 +11,8 @@ import httpx
 
 from asgi_scope.config import Config
 from asgi_scope.demo import app as demo_app
-from asgi_scope.server.runner import ServerThread
+from asgi_scope.server.runner import Server
+from asgi_scope.session import LoopThread
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.step import Gate
 from asgi_scope.ui.app import ScopeApp
@@ -25,7 +26,7 @@ def run_stepping(check: Any, stepping: bool = True, size: tuple[int, int] = (120
     recorder = Recorder()
     gate = Gate(stepping=stepping, now=recorder.now)
     recorder.gate = gate
-    server = ServerThread(Config(port=0, timeout_graceful_shutdown=2.0), demo_app, recorder)
+    server = LoopThread(Server(Config(port=0, timeout_graceful_shutdown=2.0), demo_app, recorder))
     server.start()
     ui = ScopeApp(recorder, app_name="test", url=server.url, on_quit=server.stop)
 

@@ -11,7 +11,8 @@ from typing import Any
 from websockets.sync.client import connect
 
 from asgi_scope.config import Config
-from asgi_scope.server.runner import ServerThread
+from asgi_scope.server.runner import Server
+from asgi_scope.session import LoopThread
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.hex_view import HexView
@@ -53,7 +54,7 @@ def talk(url: str) -> None:
 def test_websocket_exchange_shows_frames_and_what_they_became() -> None:
     recorder = Recorder()
     config = Config(port=0, lifespan="on", timeout_graceful_shutdown=2.0)
-    server = ServerThread(config, app, recorder)
+    server = LoopThread(Server(config, app, recorder))
     server.start()
     ui = ScopeApp(recorder, app_name="test", url=server.url, on_quit=server.stop)
 
@@ -100,7 +101,7 @@ def test_fastapi_app_every_exchange_is_a_row() -> None:
 
     recorder = Recorder()
     config = Config(port=0, lifespan="on", timeout_graceful_shutdown=2.0)
-    server = ServerThread(config, fastapi_app, recorder)
+    server = LoopThread(Server(config, fastapi_app, recorder))
     server.start()
     ui = ScopeApp(recorder, app_name="fastapi", url=server.url, on_quit=server.stop)
 

@@ -1,4 +1,4 @@
-"""WebSocket forwarding for :mod:`asgi_scope.proxy` (RFC 6455, ASGI WebSocket 2.4).
+"""WebSocket forwarding for :mod:`asgi_scope.proxy.app` (RFC 6455, ASGI WebSocket 2.4).
 
 The client's handshake has reached our server, which asks the proxy app with
 ``websocket.connect``. The proxy opens the upstream handshake first, as a
@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
@@ -46,8 +46,8 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
-if TYPE_CHECKING:
-    from asgi_scope.proxy import Receive, ReverseProxy, Send
+from asgi_scope.proxy.fields import request_headers, response_headers, target
+from asgi_scope.proxy.upstream import ClientGone, Clock, Receive, Send, Upstream, Wire, why
 
 HANDSHAKE = frozenset(
     {
@@ -74,14 +74,17 @@ class _Refused(Exception):
 
 
 async def relay_websocket(
-    proxy: ReverseProxy, scope: dict[str, Any], receive: Receive, send: Send
+    upstream: Upstream,
+    timeout: float,
+    wire: Wire,
+    scope: dict[str, Any],
+    receive: Receive,
+    send: Send,
 ) -> None:
-    """Forward one WebSocket session to ``proxy.upstream`` (see the module doc)."""
-    from asgi_scope.proxy import _ClientGone, _Clock, _why, _Wire
-
+    """Forward one WebSocket session to ``upstream`` over ``wire`` (see the module
+    doc); ``timeout`` seconds bound the connect and the handshake's answer."""
     started = time.monotonic_ns()
-    wire = _Wire(*proxy._ids(receive))
-    client = _Clock()
+    client = Clock()
     status, error, connect_ns = 0, "", 0
     first = await receive()
     if first.get("type") != "websocket.connect":
@@ -89,40 +92,40 @@ async def relay_websocket(
     try:
         t0 = time.monotonic_ns()
         try:
-            await wire.connect(proxy.upstream, proxy.timeout)
+            await wire.connect(upstream, timeout)
         except (OSError, asyncio.TimeoutError) as exc:
-            raise _Refused(502, [], b"", _why(exc, "cannot connect")) from None
+            raise _Refused(502, [], b"", why(exc, "cannot connect")) from None
         finally:
             connect_ns = time.monotonic_ns() - t0
         ws = WSConnection(ConnectionType.CLIENT)
-        accepted = await _handshake(proxy, scope, wire, ws)
+        accepted = await _handshake(upstream, timeout, scope, wire, ws)
         status = 101
         await client.send(send, {"type": "websocket.accept", "subprotocol": accepted.subprotocol})
         error = await _pump(receive, send, wire, ws, client)
-    except _ClientGone:
+    except ClientGone:
         pass  # the server records the disconnect; the upstream is not at fault
     except _Refused as refused:
         status = refused.status
         if refused.status == 502:
             error = refused.why
-        await _deny(scope, send, refused, proxy.upstream.origin)
+        await _deny(scope, send, refused, upstream.origin)
     finally:
         wire.close()
-        wire.timings(proxy.upstream.origin, status, connect_ns, client.waited, started, error)
+        wire.timings(upstream.origin, status, connect_ns, client.waited, started, error)
 
 
 async def _handshake(
-    proxy: ReverseProxy, scope: dict[str, Any], wire: Any, ws: WSConnection
+    upstream: Upstream, timeout: float, scope: dict[str, Any], wire: Wire, ws: WSConnection
 ) -> AcceptConnection:
     """Send the upstream handshake; return its acceptance or raise :class:`_Refused`."""
     headers = [
         (name, value)
-        for name, value in proxy.request_headers(scope, None)
+        for name, value in request_headers(upstream, scope, None)
         if name.lower() not in HANDSHAKE and name.lower() != b"connection"
     ]
     request = Request(
-        host=proxy.upstream.authority.decode("ascii"),
-        target=proxy.target(scope).decode("latin-1"),
+        host=upstream.authority.decode("ascii"),
+        target=target(upstream, scope).decode("latin-1"),
         subprotocols=list(scope.get("subprotocols") or []),
         extra_headers=headers,
     )
@@ -131,7 +134,7 @@ async def _handshake(
         reject: RejectConnection | None = None
         body = b""
         while True:
-            data = await asyncio.wait_for(wire.read(), proxy.timeout)
+            data = await asyncio.wait_for(wire.read(), timeout)
             ws.receive_data(data or None)
             for event in ws.events():
                 if isinstance(event, AcceptConnection):
@@ -149,7 +152,7 @@ async def _handshake(
                     raise _refusal(reject, body)
                 raise _Refused(502, [], b"", "closed the connection during the handshake")
     except asyncio.TimeoutError:
-        raise _Refused(502, [], b"", f"no handshake answer within {proxy.timeout:g} s") from None
+        raise _Refused(502, [], b"", f"no handshake answer within {timeout:g} s") from None
     except (RemoteProtocolError, LocalProtocolError) as exc:
         raise _Refused(502, [], b"", f"broke the WebSocket handshake: {exc}") from None
     except OSError as exc:
@@ -157,9 +160,7 @@ async def _handshake(
 
 
 def _refusal(reject: RejectConnection, body: bytes) -> _Refused:
-    from asgi_scope.proxy import _response_headers
-
-    headers = [(n, v) for n, v in _response_headers(reject.headers) if n != b"content-length"]
+    headers = [(n, v) for n, v in response_headers(reject.headers) if n != b"content-length"]
     return _Refused(reject.status_code, headers, body, f"refused with {reject.status_code}")
 
 
@@ -180,10 +181,9 @@ async def _deny(scope: dict[str, Any], send: Send, refused: _Refused, origin: st
     await send({"type": "websocket.http.response.body", "body": body})
 
 
-async def _pump(receive: Receive, send: Send, wire: Any, ws: WSConnection, client: Any) -> str:
+async def _pump(receive: Receive, send: Send, wire: Wire, ws: WSConnection, client: Clock) -> str:
     """Relay messages both ways until one side closes; return why the upstream
     failed, or ``""`` for a clean close or a client that went away."""
-    from asgi_scope.proxy import _ClientGone
 
     async def from_client() -> str:
         while True:
@@ -243,7 +243,7 @@ async def _pump(receive: Receive, send: Send, wire: Any, ws: WSConnection, clien
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-    if any(isinstance(t.exception(), _ClientGone) for t in done if not t.cancelled()):
+    if any(isinstance(t.exception(), ClientGone) for t in done if not t.cancelled()):
         return ""  # the client went away: the server records that; the upstream is not at fault
     task = next(iter(done))
     try:

@@ -1,7 +1,7 @@
 """Live streams of events: where they go (addresses) and what opens one (the header).
 
 A *stream* is a capture (:mod:`asgi_scope.trace.capture`) sent over a socket
-instead of written to a file, by a :class:`~asgi_scope.middleware.TraceMiddleware`
+instead of written to a file, by a :class:`~asgi_scope.remote.middleware.TraceMiddleware`
 to ``asgi-scope attach``: the same JSON Lines, a header line first, then one
 event per line, written as the events happen. Each new connection starts with a
 new header. The header's ``options`` say who is sending::
@@ -59,7 +59,7 @@ DEFAULT_ADDRESS = default_address()
 
 SOURCE_MIDDLEWARE = "middleware"
 """The header's ``options["source"]`` and :class:`ConnectionOrigin` ``source`` of
-a stream from :class:`~asgi_scope.middleware.TraceMiddleware`."""
+a stream from :class:`~asgi_scope.remote.middleware.TraceMiddleware`."""
 
 MAX_LINE = 64 * 1024 * 1024
 """The longest line a listener accepts, in bytes (a 1 MiB body is ~1.4 MiB of

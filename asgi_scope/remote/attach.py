@@ -1,8 +1,8 @@
 """``asgi-scope attach``: listen for live streams and feed them to a view.
 
-A :class:`Listener` accepts stream connections (:mod:`asgi_scope.stream`) on a
+A :class:`Listener` accepts stream connections (:mod:`asgi_scope.remote.stream`) on a
 Unix socket or a loopback TCP port, one per app process (every uvicorn or
-hypercorn worker running a :class:`~asgi_scope.middleware.TraceMiddleware`
+hypercorn worker running a :class:`~asgi_scope.remote.middleware.TraceMiddleware`
 connects on its own), reads each one's header and events with the capture
 reader (:func:`~asgi_scope.trace.capture.parse_header`,
 :func:`~asgi_scope.trace.capture.decode_event`) and hands them to an
@@ -39,12 +39,13 @@ import dataclasses
 import itertools
 import json
 import os
+import signal
 import socket
 import stat
-import threading
+from collections.abc import Callable
 from typing import Any
 
-from asgi_scope.stream import MAX_LINE, Address, make_private_dir
+from asgi_scope.remote.stream import MAX_LINE, Address, make_private_dir
 from asgi_scope.trace.capture import (
     CaptureError,
     Header,
@@ -130,9 +131,10 @@ class StreamIds:
 class Listener:
     """Accepts streams on ``address`` and injects their events into ``recorder``.
 
-    Use :meth:`start` (binds; raises :class:`ListenError`) then :meth:`serve`,
-    on one event loop; :meth:`close` stops. :attr:`peers` counts streams
-    attached now; :attr:`refused` streams refused so far.
+    An event source of :mod:`asgi_scope.session`: :meth:`serve` binds (raises
+    :class:`ListenError`), calls ``ready()``, and serves until :meth:`stop`.
+    :attr:`peers` counts streams attached now; :attr:`refused` streams refused
+    so far.
     """
 
     def __init__(self, address: Address, recorder: AttachRecorder) -> None:
@@ -143,16 +145,17 @@ class Listener:
         self._server: asyncio.base_events.Server | None = None
         self._kinds = event_kinds()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
-    def where(self) -> str:
+    def url(self) -> str:
         """The address listened on, with the bound port (``:0`` resolved)."""
         if self.address.kind == "tcp" and self._server is not None:
             port = self._server.sockets[0].getsockname()[1]
             return str(dataclasses.replace(self.address, port=port))
         return str(self.address)
 
-    async def start(self) -> None:
+    async def _listen(self) -> None:
         """Bind and listen. Raises :class:`ListenError` (one line) if it cannot."""
         address = self.address
         try:
@@ -178,13 +181,37 @@ class Listener:
                 raise ListenError(f"cannot listen on {address}: not a socket address")
         except OSError as exc:
             raise ListenError(f"cannot listen on {address}: {exc.strerror or exc}") from None
-        self._note("info", f"listening for streams on {self.where}")
+        self._note("info", f"listening for streams on {self.url}")
 
-    async def serve(self) -> None:
-        """Serve until :meth:`close` (or cancelled)."""
+    async def serve(
+        self, *, handle_signals: bool = True, ready: Callable[[], None] | None = None
+    ) -> None:
+        """Listen, call ``ready()``, and serve until :meth:`stop` (or SIGINT/SIGTERM
+        with ``handle_signals``). Raises :class:`ListenError` if it cannot listen."""
+        self._loop = loop = asyncio.get_running_loop()
+        await self._listen()
         assert self._server is not None
-        async with self._server:
-            await self._server.serve_forever()
+        serving = loop.create_task(self._server.serve_forever())
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, self.stop)
+        if ready is not None:
+            ready()
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+        finally:
+            self.close()
+            await asyncio.sleep(0)  # the streams' handlers record their detach
+
+    def stop(self, force: bool = False) -> None:
+        """Stop serving (``force`` changes nothing: a stream has nothing in flight).
+        Thread-safe: may be called from any thread once :meth:`serve` started."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.close)
 
     def close(self) -> None:
         """Stop listening, drop every stream, remove the Unix socket file."""
@@ -304,47 +331,3 @@ def _clear_stale_socket(path: str) -> None:
     finally:
         probe.close()
     raise ListenError(f"cannot listen on unix:{path}: another listener is attached there")
-
-
-class ListenerThread:
-    """A :class:`Listener` on its own event loop in a daemon thread (for the TUI).
-
-    :meth:`start` returns once listening or raises :class:`ListenError`;
-    :meth:`stop` closes it and joins the thread.
-    """
-
-    def __init__(self, address: Address, recorder: AttachRecorder) -> None:
-        self.listener = Listener(address, recorder)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="asgi-scope-attach", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            self._thread.join()
-            raise self._error
-
-    def stop(self, timeout: float | None = 5.0) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self.listener.close)
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            await self.listener.start()
-            self._ready.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.listener.serve()
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            self._ready.set()

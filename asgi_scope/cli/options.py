@@ -1,0 +1,99 @@
+"""What every command shares: exit codes, the one-line failure, and the options
+declared once (``--host``/``--port``, ``--keep``/``--keep-bytes``, ``--record``).
+
+Imports nothing heavy (``--help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+import click
+
+from asgi_scope.trace.recorder import DEFAULT_MAX_BODY
+from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES
+
+BAD_INPUT = 1
+"""Exit code for a file that is not a readable capture, an address that cannot be
+listened on, or an upstream URL that cannot be used."""
+
+STARTUP_FAILURE = 3
+"""Exit code when the app cannot be loaded or the server cannot start (uvicorn's)."""
+
+STRICT_FAILURE = 4
+"""Exit code after a ``--strict`` run in which the app broke an ASGI rule."""
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """One line ``asgi-scope: message`` on stderr, then exit with ``code``."""
+    click.echo(f"asgi-scope: {message}", err=True)
+    sys.exit(code)
+
+
+def warn_all_interfaces(host: str, reach: str) -> None:
+    """The loud warning for a bind to every interface: ``reach`` says what anyone
+    who can reach this machine gets to (``"send requests to the app"``)."""
+    click.secho(
+        f"asgi-scope: WARNING: listening on all interfaces ({host}): anyone who can "
+        f"reach this machine can {reach}.",
+        err=True,
+        fg="yellow",
+        bold=True,
+    )
+
+
+def keep_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--keep`` and ``--keep-bytes``: the store's caps, for every command that
+    shows a session (run, attach)."""
+    command = click.option(
+        "--keep-bytes",
+        default=DEFAULT_KEEP_BYTES,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Bytes of bodies and raw bytes kept to view; past that the oldest exchanges go.",
+    )(command)
+    return click.option(
+        "--keep",
+        default=DEFAULT_KEEP,
+        show_default=True,
+        type=click.IntRange(1),
+        help="Exchanges kept to view; past that the oldest are dropped (and counted).",
+    )(command)
+
+
+def bind_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--host`` and ``--port``: where a command that serves listens (run, proxy),
+    with uvicorn's defaults."""
+    command = click.option(
+        "--port",
+        default=8000,
+        show_default=True,
+        type=click.IntRange(0, 65535),
+        help="Bind to this port; 0 picks a free one.",
+    )(command)
+    return click.option(
+        "--host", default="127.0.0.1", show_default=True, help="Bind to this address."
+    )(command)
+
+
+record_option = click.option(
+    "--record",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write every event to FILE, a capture (JSON Lines, mode 0600) that `open` reads.",
+)
+"""``--record FILE``, for every command that records a session (run, attach, proxy)."""
+
+
+max_body_option = click.option(
+    "--max-body",
+    default=DEFAULT_MAX_BODY,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Bytes of body (and raw bytes) kept per exchange and direction; the rest is counted.",
+)
+"""``--max-body``, for every command that serves (run, proxy)."""

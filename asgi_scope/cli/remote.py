@@ -1,0 +1,149 @@
+"""The ``attach`` and ``proxy`` commands: inspecting apps that run elsewhere.
+
+Like every command module, this one imports nothing heavy at import time
+(``--help`` stays fast). Exit codes: 0 after a clean stop; 1 when the address
+cannot be listened on (or the upstream URL is unusable), with one line on
+stderr; 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from asgi_scope.cli.options import (
+    BAD_INPUT,
+    CONTEXT,
+    bind_options,
+    fail,
+    keep_options,
+    max_body_option,
+    record_option,
+    warn_all_interfaces,
+)
+from asgi_scope.remote.stream import default_address
+
+if TYPE_CHECKING:
+    from asgi_scope.session import Session
+
+
+@click.command("attach", context_settings=CONTEXT)
+@click.argument("address", default=default_address, required=False)
+@click.option("--headless", is_flag=True, help="Print the streams as lines instead of the TUI.")
+@keep_options
+@record_option
+def attach(address: str, headless: bool, keep: int, keep_bytes: int, record: str | None) -> None:
+    from asgi_scope.remote.attach import AttachRecorder, Listener, ListenError
+    from asgi_scope.remote.stream import AddressError, parse_address
+    from asgi_scope.session import Session
+    from asgi_scope.trace.capture import Header
+
+    try:
+        where = parse_address(address, files=False)
+    except AddressError as exc:
+        fail(str(exc), BAD_INPUT)
+    listener = Listener(where, AttachRecorder())
+    session = Session(
+        listener,
+        title=f"attached to {where}",
+        header=Header(f"attach {where}", listener.recorder.started_ns, {"source": "attach"}),
+        view="headless" if headless else "tui",
+        keep=keep,
+        keep_bytes=keep_bytes,
+        ready=lambda: click.echo(f"asgi-scope: listening for streams on {listener.url}", err=True),
+        stop_timeout=2.0,
+    )
+    _run(session, record, ListenError)
+
+
+@click.command("proxy", context_settings=CONTEXT)
+@click.argument("upstream", metavar="UPSTREAM")
+@bind_options
+@click.option("--headless", is_flag=True, help="Print the trace as lines instead of the TUI.")
+@click.option(
+    "--timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds to wait for the upstream to connect or answer (then 504).",
+)
+@max_body_option
+@record_option
+def proxy(
+    upstream: str,
+    host: str,
+    port: int,
+    headless: bool,
+    timeout: float,
+    max_body: int,
+    record: str | None,
+) -> None:
+    """Listen on --host:--port and forward every request to UPSTREAM, an HTTP/1.1
+    server in any language (http://127.0.0.1:9000), showing both sides: the
+    client's and the upstream's bytes, the timings, and the exchange as the ASGI
+    messages an app would have seen.
+
+    A reverse proxy to UPSTREAM only: the host a client names is never
+    contacted. WebSocket upgrades are forwarded. An upstream that is down gets
+    the client a 502 saying why. Exit codes: 0; 1 when UPSTREAM is not an
+    http:// URL or the address cannot be bound.
+    """
+    from asgi_scope.cli.run import capture_header
+    from asgi_scope.config import Config
+    from asgi_scope.proxy.app import ReverseProxy
+    from asgi_scope.proxy.upstream import UpstreamError, parse_upstream, reachable
+    from asgi_scope.server.runner import Server, StartupError
+    from asgi_scope.session import Session
+    from asgi_scope.trace.recorder import Recorder
+
+    try:
+        target = parse_upstream(upstream)
+    except UpstreamError as exc:
+        fail(str(exc), BAD_INPUT)
+    config = Config(
+        app=f"proxy → {target.origin}{target.base}",
+        host=host,
+        port=port,
+        lifespan="off",
+        headless=headless,
+        max_body=max_body,
+    )
+    if config.binds_all_interfaces:
+        warn_all_interfaces(config.host, f"send requests through to {target.origin}")
+    recorder = Recorder(max_body=max_body)
+    server = Server(config, ReverseProxy(target, recorder, timeout), recorder)
+    why = reachable(target)
+    if why:
+        click.secho(
+            f"asgi-scope: warning: upstream {target.origin} is not reachable now ({why}); "
+            "clients get 502 until it is",
+            err=True,
+            fg="yellow",
+        )
+    session = Session(
+        server,
+        title=config.app,
+        header=capture_header(config, recorder),
+        view="headless" if headless else "tui",
+        keep=config.keep,
+        keep_bytes=config.keep_bytes,
+        ready=lambda: click.echo(f"asgi-scope: proxy listening on {server.url}", err=True),
+    )
+    _run(session, record, StartupError)
+
+
+def _run(session: Session, record: str | None, cannot_start: type[Exception]) -> None:
+    """Record if asked, then run ``session``; a source that ``cannot_start`` is one
+    line and exit 1."""
+    if record:
+        try:
+            session.record_to(record)
+        except OSError as exc:
+            fail(f"cannot record to {record}: {exc.strerror or exc}", BAD_INPUT)
+    try:
+        error = session.run()
+    except cannot_start as exc:
+        fail(str(exc), BAD_INPUT)
+    if error is not None:
+        click.echo(f"asgi-scope: recording to {record} failed: {error}", err=True)

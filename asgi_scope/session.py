@@ -1,0 +1,216 @@
+"""The composition point: one event source, one view, the taps, run as a session.
+
+Every command that shows a trace is the same three steps (as uvicorn's
+``main.py`` is one ``Config``, one ``Server``, then run): build a
+:class:`~asgi_scope.config.Config`, build an :class:`EventSource`, and
+:meth:`Session.run` it. The session plugs in what reads the source's
+recorder, in one place:
+
+* the **view**: the TUI (the source on its own loop in a :class:`LoopThread`,
+  the UI on the main thread), or headless (the source and the printer on one
+  loop): :class:`~asgi_scope.console.Printer` a line per event, or
+  :class:`~asgi_scope.console.Tally` a count for ``--quiet``;
+* the **taps**, which see every drained batch in the view's thread: the
+  capture writer (``--record``) and the strict watch (``--strict``).
+
+Sources: our own server (:class:`~asgi_scope.server.runner.Server`, for
+``run`` and ``proxy``) and the attach listener
+(:class:`~asgi_scope.remote.attach.Listener`). A reopened capture has no loop
+to run; ``open`` hands its recorder to the same views.
+
+Imports nothing heavy at import time: the views are imported when run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from asgi_scope.console import Printer, Tally
+    from asgi_scope.trace.capture import CaptureWriter, Header
+    from asgi_scope.trace.recorder import Recorder
+    from asgi_scope.trace.spec import Strict
+
+View = Literal["tui", "headless", "quiet"]
+"""How a session is shown: the inspector, a line per event, or a count at the end."""
+
+
+class EventSource(Protocol):
+    """Where a session's events come from: something that serves on an asyncio loop
+    and records into :attr:`recorder` (whose ``drain``, ``now``, ``gate`` and
+    ``max_body`` the views and the shim read).
+
+    :meth:`serve` starts (raising the source's own one-line error if it cannot),
+    calls ``ready()`` once it listens, and returns after :meth:`stop`;
+    :meth:`stop` is thread-safe (again, or ``force``: at once).
+    """
+
+    recorder: Recorder
+
+    @property
+    def url(self) -> str:
+        """Where it listens, for the header and the notes."""
+        ...
+
+    async def serve(
+        self, *, handle_signals: bool = True, ready: Callable[[], None] | None = None
+    ) -> None: ...
+
+    def stop(self, force: bool = False) -> None: ...
+
+
+class LoopThread:
+    """An :class:`EventSource` served on its own event loop in a daemon thread (for
+    the TUI, which owns the main thread).
+
+    :meth:`start` returns once the source listens, or raises the error that
+    stopped it from starting; :meth:`stop` asks it to stop and joins the thread.
+    """
+
+    def __init__(self, source: EventSource, name: str = "asgi-scope-server") -> None:
+        self.source = source
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Where the source listens."""
+        return self.source.url
+
+    def start(self) -> None:
+        """Start the thread; return once listening. Raises what the source raised."""
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+
+    def stop(self, timeout: float | None = None, force: bool = False) -> None:
+        """Stop the source (gracefully, or at once with ``force``) and wait for the
+        thread at most ``timeout`` seconds (None: until it ends)."""
+        self.source.stop(force)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self.source.serve(handle_signals=False, ready=self._ready.set))
+        except BaseException as exc:  # handed to the starting thread
+            self._error = exc
+        finally:
+            self._ready.set()
+
+
+@dataclass
+class Session:
+    """One source, one view, the taps: what a command runs.
+
+    ``title`` names the source in the TUI's header; ``header`` is the capture
+    header (``--record``, the UI's save). ``ready`` is called once the source
+    listens, headless only (the TUI shows the URL itself). ``resend`` lets the
+    TUI send requests again to the source's URL (our own server only).
+    ``stop_timeout`` bounds, in seconds, the wait for the source's thread
+    after the TUI quit.
+    """
+
+    source: EventSource
+    title: str
+    header: Header
+    view: View = "tui"
+    explain: bool = False
+    keep: int | None = None
+    keep_bytes: int | None = None
+    resend: bool = False
+    ready: Callable[[], None] | None = None
+    stop_timeout: float = 5.0
+    writer: CaptureWriter | None = field(default=None, init=False)
+    """The capture writer, once :meth:`record_to` was called."""
+    strict: Strict | None = field(default=None, init=False)
+    """The strict watch, once :meth:`watch_strictly` was called."""
+    printer: Printer | Tally | None = field(default=None, init=False)
+    """The headless printer (a tally for ``--quiet``), once running headless."""
+
+    @property
+    def recorder(self) -> Recorder:
+        return self.source.recorder
+
+    def record_to(self, path: str) -> None:
+        """Also write every event to ``path``, a capture. Raises ``OSError``."""
+        from asgi_scope.trace.capture import CaptureWriter
+
+        self.writer = CaptureWriter(path, self.header)
+        self.recorder.taps.append(self.writer)
+
+    def watch_strictly(self, loudly: Callable[[object], None] | None) -> Strict:
+        """Count spec violations as they are drained (``--strict``); ``loudly`` is
+        called with the first one."""
+        from asgi_scope.trace.spec import Strict
+
+        self.strict = Strict(loudly)
+        self.recorder.taps.append(self.strict)
+        return self.strict
+
+    def run(self) -> str | None:
+        """Run the view until the user quits or the source stops; then close the
+        taps. Raises what the source raised if it could not start. Returns the
+        capture writer's error, if recording failed (None otherwise)."""
+        try:
+            if self.view == "tui":
+                self._run_tui()
+            else:
+                self._run_headless()
+        finally:
+            # The session is over: a late Ctrl-C must not cut the recording short
+            # (the writer's close is bounded) or turn a clean stop into "Aborted!".
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            if self.writer is not None or self.strict is not None:
+                self.recorder.drain()  # what the view's last drain missed, to the taps
+            if self.writer is not None:
+                self.writer.close()
+        return self.writer.error if self.writer is not None else None
+
+    def _run_headless(self) -> None:
+        from asgi_scope.console import Printer, Tally, printing
+
+        printer = self.printer = Tally() if self.view == "quiet" else Printer(explain=self.explain)
+
+        async def run() -> None:
+            async with printing(self.recorder, printer):
+                await self.source.serve(ready=self.ready)
+
+        try:
+            asyncio.run(run())
+        except KeyboardInterrupt:  # a second Ctrl-C while shutting down
+            pass
+        finally:
+            printer.print(self.recorder.drain())
+
+    def _run_tui(self) -> None:
+        from asgi_scope.ui.app import ScopeApp, logging_follows_stdio
+
+        thread = LoopThread(self.source)
+        thread.start()
+        ui = ScopeApp(
+            self.recorder,
+            app_name=self.title,
+            url=thread.url,
+            on_quit=thread.stop,
+            header=self.header,
+            resend_url=thread.url if self.resend else None,
+            keep=self.keep,
+            keep_bytes=self.keep_bytes,
+        )
+        ui.explaining = self.explain
+        signal.signal(signal.SIGTERM, lambda *_: ui.exit())
+        try:
+            with logging_follows_stdio():
+                ui.run()
+        finally:
+            # Quitting stopped the source gracefully, unless the user quit again at
+            # once: then, or after a crash, stop it now.
+            thread.stop(timeout=self.stop_timeout, force=True)
