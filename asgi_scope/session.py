@@ -15,8 +15,8 @@ recorder, in one place:
 
 Sources: our own server (:class:`~asgi_scope.server.runner.Server`, for
 ``run`` and ``proxy``) and the attach listener
-(:class:`~asgi_scope.remote.attach.Listener`). A reopened capture has no loop
-to run; ``open`` hands its recorder to the same views.
+(:class:`~asgi_scope.remote.attach.Listener`); a reopened capture
+(:class:`CaptureSource`), whose events are all there at once.
 
 Imports nothing heavy at import time: the views are imported when run.
 """
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from asgi_scope.console import Printer, Tally
-    from asgi_scope.trace.capture import CaptureWriter, Header
+    from asgi_scope.trace.capture import Capture, CaptureWriter, Header
     from asgi_scope.trace.recorder import Recorder
     from asgi_scope.trace.spec import Strict
 
@@ -62,6 +62,29 @@ class EventSource(Protocol):
     ) -> None: ...
 
     def stop(self, force: bool = False) -> None: ...
+
+
+class CaptureSource:
+    """A finished capture as an event source: every event is queued at once
+    (:class:`~asgi_scope.trace.capture.Playback`) and there is nothing to serve,
+    so the TUI shows it with nothing to stop, and headless prints it and ends.
+    ``url`` is where the capture was read from."""
+
+    def __init__(self, capture: Capture, url: str) -> None:
+        from asgi_scope.trace.capture import Playback
+
+        self.recorder = Playback(capture)  # type: ignore[assignment]
+        self.url = url
+
+    async def serve(
+        self, *, handle_signals: bool = True, ready: Callable[[], None] | None = None
+    ) -> None:
+        """Nothing to serve: ready at once, and done."""
+        if ready is not None:
+            ready()
+
+    def stop(self, force: bool = False) -> None:
+        """Nothing to stop."""
 
 
 class LoopThread:
@@ -195,11 +218,12 @@ class Session:
 
         thread = LoopThread(self.source)
         thread.start()
+        live = not isinstance(self.source, CaptureSource)
         ui = ScopeApp(
             self.recorder,
             app_name=self.title,
             url=thread.url,
-            on_quit=thread.stop,
+            on_quit=thread.stop if live else None,
             header=self.header,
             resend_url=thread.url if self.resend else None,
             keep=self.keep,

@@ -46,20 +46,13 @@ def open_capture(file: str, headless: bool) -> None:
 
     Exit codes: 0, or 1 for a file that is not a readable capture.
     """
-    from asgi_scope.trace.capture import Playback
+    from asgi_scope.session import CaptureSource, Session
 
     capture = _read(file)
-    if headless:
-        from asgi_scope.console import Printer
-
-        Printer().print(capture.events)
-        return
-    from asgi_scope.ui.app import ScopeApp
-
     header = capture.header
     name = f"{header.app or '?'} (capture of {header.started[:19].replace('T', ' ')} UTC)"
-    ui = ScopeApp(Playback(capture), app_name=name, url=file, header=header)  # type: ignore[arg-type]
-    ui.run()
+    view = "headless" if headless else "tui"
+    Session(CaptureSource(capture, file), title=name, header=header, view=view).run()
 
 
 def _store_of(capture: Capture) -> Store:
