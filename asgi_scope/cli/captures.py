@@ -186,7 +186,7 @@ def _export_pytest(
     if out == "-":
         click.echo(source, nl=False)
         return
-    from asgi_scope.trace.capture import create_private
+    from asgi_scope.trace.private_file import create_private
 
     with create_private(out) as handle:
         handle.write(source)

@@ -33,11 +33,12 @@ from asgi_scope.remote.stream import (
     Address,
     socket_problem,
 )
-from asgi_scope.trace.capture import Header, create_private, event_lines
+from asgi_scope.trace.capture import Header, event_lines
 from asgi_scope.trace.events import (
     Event,
     ServerNote,
 )
+from asgi_scope.trace.private_file import create_private
 from asgi_scope.trace.recorder import DEFAULT_MAX_BODY, Recorder
 
 Scope = MutableMapping[str, Any]

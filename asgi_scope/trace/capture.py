@@ -39,7 +39,6 @@ hold cookies and ``Authorization`` headers.
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import json
 import math
@@ -53,11 +52,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import Any, Union
 
 from asgi_scope import __version__
 from asgi_scope.trace import events as events_module
 from asgi_scope.trace.events import Event
+from asgi_scope.trace.private_file import create_private
 
 FORMAT = "asgi-scope-capture"
 """The header's ``format`` value."""
@@ -498,15 +498,6 @@ def _read_header(path: str | os.PathLike[str], line: bytes, cut: bool) -> Header
 
 
 # -- writing --------------------------------------------------------------------
-
-
-def create_private(path: str | os.PathLike[str]) -> IO[str]:
-    """Open ``path`` for writing as UTF-8 text, created (or truncated) with mode
-    0600: only its owner may read it. An existing file's mode is set to 0600 too."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with contextlib.suppress(OSError):  # a filesystem without modes
-        os.fchmod(fd, 0o600)
-    return os.fdopen(fd, "w", encoding="utf-8", newline="\n")
 
 
 def write_capture(path: str | os.PathLike[str], header: Header, events: Iterable[Event]) -> int:
