@@ -45,6 +45,13 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
+from asgi_scope.remote.auth import (
+    MAX_AUTH_LINE,
+    AuthError,
+    challenge,
+    check_answer,
+    load_token,
+)
 from asgi_scope.remote.stream import MAX_LINE, Address, make_private_dir
 from asgi_scope.trace.capture import (
     CaptureError,
@@ -62,6 +69,9 @@ from asgi_scope.trace.events import (
     ServerNote,
 )
 from asgi_scope.trace.recorder import Recorder
+
+AUTH_TIMEOUT = 5.0
+"""Seconds a new stream has to answer the listener's challenge."""
 
 
 class ListenError(Exception):
@@ -146,6 +156,7 @@ class Listener:
         self._kinds = event_kinds()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._token = b""
 
     @property
     def url(self) -> str:
@@ -158,6 +169,10 @@ class Listener:
     async def _listen(self) -> None:
         """Bind and listen. Raises :class:`ListenError` (one line) if it cannot."""
         address = self.address
+        try:
+            self._token = load_token(create=True)
+        except AuthError as exc:
+            raise ListenError(f"cannot listen on {address}: {exc}") from None
         try:
             if address.kind == "unix":
                 problem = make_private_dir(address.path)
@@ -235,6 +250,7 @@ class Listener:
         ids = self.recorder.stream()
         header: Header | None = None
         try:
+            await self._authenticate(reader, writer)
             first = await reader.readuntil(b"\n")
             header = parse_header(first, peer)
             self._attached(header, ids, peer)
@@ -250,6 +266,8 @@ class Listener:
             await self._refuse(writer, f"{peer}: a line longer than {MAX_LINE} bytes")
         except CaptureError as exc:
             await self._refuse(writer, str(exc))
+        except AuthError as exc:
+            await self._refuse(writer, f"{peer}: not authenticated: {exc}")
         except ValueError as exc:  # a line that is not JSON or not an event
             await self._refuse(writer, f"{peer}: {exc}")
         except (ConnectionError, OSError):
@@ -260,6 +278,26 @@ class Listener:
             writer.close()
             if header is not None:
                 self._detached(header, ids)
+
+    async def _authenticate(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """The listener's half of the handshake (:mod:`asgi_scope.remote.auth`):
+        challenge, check the answer, prove ourselves. Raises
+        :class:`~asgi_scope.remote.auth.AuthError`."""
+        nonce, line = challenge()
+        writer.write(line)
+        try:
+            await writer.drain()
+            reply = await asyncio.wait_for(reader.readuntil(b"\n"), AUTH_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise AuthError(f"no answer to the challenge within {AUTH_TIMEOUT:g} s") from None
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            raise AuthError("no answer to the challenge (not an asgi-scope stream?)") from None
+        if len(reply) > MAX_AUTH_LINE:
+            raise AuthError("no answer to the challenge (not an asgi-scope stream?)")
+        _, proof = check_answer(self._token, nonce, reply)
+        writer.write(proof)
 
     def _event(self, line: bytes, number: int, peer: str, ids: StreamIds) -> None:
         try:

@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import IO, Any
 
+from asgi_scope.remote.auth import MAX_AUTH_LINE, AuthError, answer, check_proof, load_token
 from asgi_scope.remote.stream import (
     Address,
     socket_problem,
@@ -287,7 +288,12 @@ class StreamSender:
                 try:
                     sock.settimeout(1.0)
                     sock.connect(target)
+                    _authenticate(sock)
                     sock.setblocking(False)
+                except AuthError as exc:
+                    sock.close()
+                    self._refuse(f"not streaming to {address}: {exc}")
+                    return
                 except OSError:
                     sock.close()
                     raise
@@ -328,6 +334,28 @@ class StreamSender:
             self._file = None
         self.error = why
         self._next_try = time.monotonic() + self.retry
+
+
+def _authenticate(sock: socket.socket) -> None:
+    """The middleware's half of the handshake (:mod:`asgi_scope.remote.auth`), on a
+    connected blocking socket: answer the challenge, check the listener's proof.
+    Raises :class:`~asgi_scope.remote.auth.AuthError` or ``OSError`` (a timeout)."""
+    token = load_token(create=False)
+    challenged, ours, reply = answer(token, _line(sock))
+    sock.sendall(reply)
+    check_proof(token, challenged, ours, _line(sock))
+
+
+def _line(sock: socket.socket) -> bytes:
+    """One handshake line (at most :data:`~asgi_scope.remote.auth.MAX_AUTH_LINE`
+    bytes; the listener sends nothing after it until we speak again)."""
+    line = b""
+    while not line.endswith(b"\n"):
+        chunk = sock.recv(MAX_AUTH_LINE - len(line))
+        if not chunk or len(line) + len(chunk) >= MAX_AUTH_LINE:
+            raise AuthError("the peer is not an asgi-scope listener (no challenge)")
+        line += chunk
+    return line
 
 
 _SENDERS: weakref.WeakSet[StreamSender] = weakref.WeakSet()

@@ -15,6 +15,7 @@ import time
 import httpx
 import pytest
 
+from asgi_scope.remote import auth
 from asgi_scope.remote.attach import AttachRecorder, Listener
 from asgi_scope.remote.stream import parse_address
 from asgi_scope.session import LoopThread
@@ -209,11 +210,22 @@ def drained(recorder: AttachRecorder, until) -> Store:
     return store
 
 
-def talk(path: str, data: bytes) -> bytes:
-    """Send ``data`` on a new stream connection; return what the listener answered."""
+def talk(path: str, data: bytes, token: bytes | None = None) -> bytes:
+    """Send ``data`` on a new stream connection, once authenticated with ``token``
+    (the user's by default); return what the listener answered after its proof."""
     with socket.socket(socket.AF_UNIX) as sock:
         sock.settimeout(5)
         sock.connect(path)
+        token = auth.load_token(create=False) if token is None else token
+        challenged, ours, reply = auth.answer(token, sock.recv(auth.MAX_AUTH_LINE))
+        sock.sendall(reply)
+        proof = b""
+        while not proof.endswith(b"\n"):
+            chunk = sock.recv(auth.MAX_AUTH_LINE)
+            if not chunk or chunk.startswith(b"asgi-scope: refused"):
+                return proof + chunk + sock.recv(4096)
+            proof += chunk
+        auth.check_proof(token, challenged, ours, proof)
         sock.sendall(data)
         sock.shutdown(socket.SHUT_WR)
         answer = b""

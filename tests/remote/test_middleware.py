@@ -18,6 +18,7 @@ more than recording does, and memory stays within the bounds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import statistics
@@ -31,6 +32,7 @@ import httpx
 import pytest
 
 from asgi_scope import TraceMiddleware
+from asgi_scope.remote import auth
 from asgi_scope.remote.sender import BoundedRecorder
 from tests.remote.servers import COMMAND, Processes
 
@@ -85,9 +87,21 @@ def timed_calls(app: Any, n: int, body: bytes) -> list[int]:
     return asyncio.run(run())
 
 
+def prove(conn: socket.socket) -> None:
+    """The listener's half of the handshake (:mod:`asgi_scope.remote.auth`) on an
+    accepted ``conn``, as ``attach`` does it, with the user's token."""
+    conn.settimeout(5)
+    nonce, line = auth.challenge()
+    conn.sendall(line)
+    _, proof = auth.check_answer(auth.load_token(create=True), nonce, conn.recv(256))
+    conn.sendall(proof)
+
+
 class Deaf:
-    """A real Unix socket listener that accepts streams and never reads them:
-    the slowest listener there is. ``accepted`` counts connections."""
+    """A real Unix socket listener that accepts streams, proves itself (the
+    handshake of :mod:`asgi_scope.remote.auth`, as ``attach`` does) and then
+    never reads them: the slowest listener there is. ``accepted`` counts
+    connections."""
 
     def __init__(self, path: str) -> None:
         self.sock = socket.socket(socket.AF_UNIX)
@@ -111,6 +125,8 @@ class Deaf:
                 continue
             except OSError:
                 return
+            with contextlib.suppress(OSError, auth.AuthError):
+                prove(conn)
             self.conns.append(conn)
 
     def close(self) -> None:
@@ -273,6 +289,7 @@ def test_a_slow_listener_gets_whole_lines_and_a_warning_of_what_it_missed(sock_d
     def listen() -> None:
         conn, _ = server.accept()
         with conn:
+            prove(conn)
             start_reading.wait(10)
             conn.settimeout(5)
             while chunk := conn.recv(65536):
