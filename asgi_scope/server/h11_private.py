@@ -24,8 +24,9 @@ def header_fields(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, b
     index; its private ``_full_items`` holds ``(raw name, name, value)`` triples,
     walked here in one pass. Fallback: iterating the public sequence.
     """
-    items = getattr(headers, "_full_items", None)
-    if items is None:
+    try:
+        items = headers._full_items  # type: ignore[attr-defined]
+    except AttributeError:
         return list(headers)
     return [(name, value) for _, name, value in items]
 
@@ -37,10 +38,10 @@ def unconsumed(h: h11.Connection) -> int:
     every call; its length is all that is needed, once per parsed event.
     Fallback: the length of that copy.
     """
-    buffer = getattr(h, "_receive_buffer", None)
-    if buffer is None:
+    try:
+        return len(h._receive_buffer)  # type: ignore[attr-defined]
+    except AttributeError:
         return len(h.trailing_data[0])
-    return len(buffer)
 
 
 def has_obs_fold(h: h11.Connection) -> bool:
@@ -51,8 +52,10 @@ def has_obs_fold(h: h11.Connection) -> bool:
     Searched in place in h11's buffer (a ``bytearray``): the public
     ``trailing_data`` copies it every time a head is looked at. Fallback: that copy.
     """
-    data: Any = getattr(getattr(h, "_receive_buffer", None), "_data", None)
-    if data is None:
+    data: Any
+    try:
+        data = h._receive_buffer._data  # type: ignore[attr-defined]
+    except AttributeError:
         data = h.trailing_data[0]
     end = data.find(b"\r\n\r\n")
     if end < 0:

@@ -165,16 +165,16 @@ def test_an_app_that_fails_during_the_response_is_closed_without_a_500():
 
 def test_request_body_transitions():
     _, cycle = make_cycle(POST)
-    assert cycle.request is RequestState.BODY
+    assert cycle.request is RequestState.RECEIVING
     cycle.add_body(b"abc", (60, 63))
     assert run(cycle.receive()) == (
         {"type": "http.request", "body": b"abc", "more_body": True},
         (60, 63),
     )
-    assert cycle.request is RequestState.BODY
+    assert cycle.request is RequestState.RECEIVING
     cycle.add_body(b"de", (63, 65))
     cycle.end_body((65, 65))
-    assert cycle.request is RequestState.COMPLETE
+    assert cycle.request is RequestState.RECEIVED
     message, wire = run(cycle.receive())
     assert message == {"type": "http.request", "body": b"de", "more_body": False}
     assert wire == (63, 65)
