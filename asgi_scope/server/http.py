@@ -1,12 +1,15 @@
 """HTTP/1.1 and HTTP/1.0 over h11: one :class:`HTTPProtocol` per connection.
 
-An :class:`asyncio.Protocol` (as uvicorn's ``h11_impl``): the event loop calls
+The asyncio edge (as uvicorn's ``h11_impl``): the event loop calls
 ``data_received`` with bytes, h11 turns them into events (RFC 9112), and each
-request becomes one :class:`RequestCycle` that runs the app in a task. Every
-byte in and out is recorded with its stream offset, and every parsed event's
-byte range comes from how much of h11's receive buffer it consumed.
+request becomes one sans-IO :class:`~asgi_scope.server.cycle.RequestCycle`
+(or :class:`~asgi_scope.server.websocket.WebSocketSession`) that runs the app
+in a task and writes, waits and closes through this protocol, its
+:class:`~asgi_scope.server.edge.Edge`. Every byte in and out is recorded with
+its stream offset, and every parsed event's byte range comes from how much of
+h11's receive buffer it consumed.
 
-Behaviour (RFC 9112 and the ASGI HTTP spec 2.3):
+Behaviour (RFC 9112 and the ASGI HTTP spec):
 
 - keep-alive, with an idle timeout; pipelined requests answered in order
   (h11 pauses on the next request until the current response is done);
@@ -39,13 +42,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import h11
 
-from asgi_scope.server.state import REASONS
-from asgi_scope.server.target import split_target
+from asgi_scope.server.cycle import HIGH_WATER, RequestCycle
+from asgi_scope.server.h11_private import has_obs_fold, header_fields, unconsumed
+from asgi_scope.server.responses import error_response, service_unavailable
+from asgi_scope.server.scope import Headers, connection_scope, snapshot_scope
+from asgi_scope.server.state import ServerState
 from asgi_scope.server.websocket import WebSocketSession
 from asgi_scope.server.websocket import is_upgrade as is_websocket_upgrade
 from asgi_scope.trace.events import (
@@ -57,46 +63,11 @@ from asgi_scope.trace.events import (
     ServerNote,
     Wire,
 )
-from asgi_scope.trace.shim import Shim
-from asgi_scope.trace.snapshot import snapshot
 
-if TYPE_CHECKING:
-    from asgi_scope.server.state import ServerState
-
-HIGH_WATER = 64 * 1024
-"""Bytes of request body buffered for the app before the server stops reading."""
+T = TypeVar("T")
 
 COALESCE = 16 * 1024
 """A response head goes out in one write with body bytes up to this size."""
-
-_TEXT_PLAIN = [(b"content-type", b"text/plain; charset=utf-8")]
-
-
-def _headers(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:
-    """h11's parsed headers as ASGI's list of (lower-cased name, value) pairs."""
-    items = getattr(headers, "_full_items", None)  # iterating Headers goes item by item
-    if items is None:  # pragma: no cover - another h11
-        return list(headers)
-    return [(name, value) for _, name, value in items]
-
-
-def _extensions() -> dict[str, dict[str, Any]]:
-    """The ``scope["extensions"]`` this server offers (only those it implements)."""
-    return {"http.response.trailers": {}, "http.response.pathsend": {}, "http.response.debug": {}}
-
-
-def _snapshot_scope(scope: dict[str, Any]) -> dict[str, Any]:
-    """A snapshot, for the trace, of a scope :meth:`HTTPProtocol._scope` built:
-    what :func:`~asgi_scope.trace.snapshot.snapshot` makes of it, without walking
-    what the server knows the shape of (header pairs are tuples of bytes)."""
-    return {
-        **scope,
-        "asgi": scope["asgi"].copy(),
-        "headers": scope["headers"].copy(),
-        "state": snapshot(scope["state"]),
-        "extensions": _extensions(),
-    }
-
 
 _BYTEARRAY = re.compile(r"""bytearray\((b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*")\)""")
 
@@ -112,33 +83,7 @@ def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | N
     return (str(info[0]), int(info[1])) if isinstance(info, tuple) else None
 
 
-async def service_unavailable(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The answer past ``--limit-concurrency``: 503 and close (as uvicorn's)."""
-    body = b"Service Unavailable"
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _has_obs_fold(h: h11.Connection) -> bool:
-    """True if the complete request head waiting in ``h``'s buffer folds a header
-    line (a line starting with SP or HTAB, RFC 9112 §5.2). h11 would unfold it;
-    a server may instead reject it with 400, and this one does, so what the app
-    sees is what the client sent. A head not yet complete is not judged."""
-    # h11's buffer, searched in place (h11 is pinned below 0.17): the public
-    # trailing_data copies it, every time a head is looked at.
-    data = h._receive_buffer._data
-    end = data.find(b"\r\n\r\n")
-    if end < 0:
-        return False
-    return data.find(b"\n ", 0, end) >= 0 or data.find(b"\n\t", 0, end) >= 0
-
-
-def _framing_error(headers: list[tuple[bytes, bytes]]) -> str:
+def _framing_error(headers: Headers) -> str:
     """Why a request with ``headers`` has its body framing refused, or ``""``.
 
     A request with both Transfer-Encoding and Content-Length is how requests are
@@ -157,7 +102,9 @@ def _framing_error(headers: list[tuple[bytes, bytes]]) -> str:
 
 
 class HTTPProtocol(asyncio.Protocol):
-    """One client connection, parsed by h11, served by the app, recorded."""
+    """One client connection, parsed by h11, served by the app, recorded: the
+    asyncio :class:`~asgi_scope.server.edge.Edge` of its request cycles and
+    WebSocket session."""
 
     def __init__(self, state: ServerState) -> None:
         self.state = state
@@ -175,7 +122,7 @@ class HTTPProtocol(asyncio.Protocol):
         self.out_offset = 0  # bytes sent so far
         self.parsing = 0  # id of the exchange whose bytes are arriving, 0 between requests
         self.in_budget = 0  # raw received bytes still to keep for that exchange
-        self.cycle: RequestCycle | None = None
+        self.cycle: RequestCycle | None = None  # the exchange being answered
         self.read_paused = False
         self.writable = asyncio.Event()
         self.writable.set()
@@ -225,9 +172,7 @@ class HTTPProtocol(asyncio.Protocol):
             self.head_timer.cancel()
         self.writable.set()
         if cycle is not None:
-            if not cycle.response_complete:
-                cycle.disconnected = True
-            cycle.message_event.set()
+            cycle.connection_lost()
 
     def eof_received(self) -> bool | None:
         # The client's FIN. A half-close (RFC 9112 §9.6) and a close look the
@@ -273,7 +218,7 @@ class HTTPProtocol(asyncio.Protocol):
                 # error, and we would answer 400 instead of the app.
                 self.pause_reading()
                 break
-            if h.their_state is h11.IDLE and _has_obs_fold(h):
+            if h.their_state is h11.IDLE and has_obs_fold(h):
                 self._bad_request(
                     h11.RemoteProtocolError(
                         "obsolete line folding in the request head (RFC 9112 section 5.2)",
@@ -293,9 +238,8 @@ class HTTPProtocol(asyncio.Protocol):
             if event is h11.PAUSED:
                 self.pause_reading()
                 break
-            # How far h11 has consumed: the event's wire range ends there. The
-            # public trailing_data copies the buffer; its length is all we need.
-            end = self.in_offset - len(h._receive_buffer)
+            # How far h11 has consumed: the event's wire range ends there.
+            end = self.in_offset - unconsumed(h)
             kind = type(event)
             limit = self.state.config.h11_max_incomplete_event_size
             if kind is h11.Request and end - self.consumed > limit:
@@ -313,15 +257,14 @@ class HTTPProtocol(asyncio.Protocol):
                 return
             wire = (self.consumed, end)
             if kind is h11.Request:
-                headers = _headers(event.headers)  # walked once, here
+                headers = header_fields(event.headers)  # walked once, here
                 if error := _framing_error(headers):
                     self._bad_request(h11.RemoteProtocolError(error, error_status_hint=400))
                     return
                 self.consumed = end
                 self.head_since = None  # the head is complete: its timer is done
                 if is_websocket_upgrade(headers):
-                    self.websocket = WebSocketSession(self, self.parsing, event, headers, wire)
-                    self.websocket.start()
+                    self._start_session(event, headers, wire)
                 else:
                     self._start_cycle(event, headers, wire)
                 continue
@@ -351,46 +294,45 @@ class HTTPProtocol(asyncio.Protocol):
         if self.cycle is None and self.websocket is None and not self.transport.is_closing():
             self._arm_keep_alive()
 
-    def _start_cycle(
-        self, request: h11.Request, headers: list[tuple[bytes, bytes]], wire: Wire
-    ) -> None:
+    def _start_cycle(self, request: h11.Request, headers: Headers, wire: Wire) -> None:
         exchange = self.parsing or self.state.next_exchange()
         self.parsing = exchange
-        scope = self._scope(request, headers)
-        cycle = RequestCycle(self, exchange, scope, request.method == b"HEAD")
-        limit = self.state.config.limit_concurrency
         state = self.state
+        scope = connection_scope(
+            "http", request, headers, self.server, self.client,
+            state.config.root_path, state.lifespan_state,
+        )  # fmt: skip
+        app = state.app
+        limit = state.config.limit_concurrency
         if limit is not None and (len(state.connections) >= limit or len(state.tasks) >= limit):
             # uvicorn's --limit-concurrency: the server answers in the app's place.
-            cycle.app = service_unavailable
+            app = service_unavailable
             self.recorder.record(
                 ServerNote, self.conn, "warning", f"concurrency limit ({limit}) reached: 503"
             )
+        cycle = RequestCycle(
+            self, self.h11, exchange, scope, request.method == b"HEAD", app, state.default_headers
+        )
         self.cycle = cycle
-        cycle.shim.scope_created(scope, wire, _snapshot_scope(scope))
-        self.state.start_task(cycle.run(), cycle)
+        cycle.shim.scope_created(scope, wire, snapshot_scope(scope))
+        state.start_task(cycle.run(), cycle)
 
-    def _scope(self, request: h11.Request, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-        """The ASGI HTTP connection scope (ASGI HTTP spec 2.3, "Connection Scope"),
-        with ``headers`` as its ``headers``."""
-        raw_path, query_string = split_target(request.target)
-        root_path = self.state.config.root_path
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": request.http_version.decode("ascii"),
-            "server": self.server,
-            "client": self.client,
-            "scheme": "http",
-            "method": request.method.decode("ascii"),
-            "root_path": root_path,
-            "path": root_path + unquote(raw_path.decode("ascii")),
-            "raw_path": root_path.encode() + raw_path,
-            "query_string": query_string,
-            "headers": headers,
-            "state": self.state.lifespan_state.copy(),
-            "extensions": _extensions(),
-        }
+    def _start_session(self, request: h11.Request, headers: Headers, wire: Wire) -> None:
+        """A request to upgrade to WebSocket: the rest of the connection is the
+        session's (RFC 6455 §4)."""
+        state = self.state
+        config = state.config
+        scope = connection_scope(
+            "websocket", request, headers, self.server, self.client,
+            config.root_path, state.lifespan_state,
+        )  # fmt: skip
+        session = WebSocketSession(
+            self, self.h11, self.parsing, request, headers, wire, scope,
+            state.app, state.default_headers, config.ws_max_size,
+        )  # fmt: skip
+        self.websocket = session
+        if session.start():
+            state.start_task(session.run(), session)
 
     def _bad_request(self, exc: h11.RemoteProtocolError) -> None:
         """Answer bytes h11 cannot parse with its status hint (400, 431) and close.
@@ -417,12 +359,13 @@ class HTTPProtocol(asyncio.Protocol):
         )
         cycle = self.cycle
         if cycle is not None:
-            cycle.disconnected = True
-            if can_answer and cycle.exchange == exchange:
-                cycle.status = status  # what the client got, for ExchangeEnded
-            cycle.message_event.set()
+            cycle.connection_lost(status if can_answer and cycle.exchange == exchange else 0)
         if can_answer:
-            self.send_error(exchange, status, b"Invalid HTTP request received.\n")
+            data = error_response(
+                self.h11, status, b"Invalid HTTP request received.\n", [],
+                self.state.default_headers(),
+            )  # fmt: skip
+            self.write(data, exchange, 0, len(data))
         self.consumed = self.in_offset  # recorded: connection_lost has no more to say
         self.close("server", f"invalid request: {_reason(exc)}")
 
@@ -467,48 +410,16 @@ class HTTPProtocol(asyncio.Protocol):
             if not self.transport.is_closing():
                 self.transport.write(head)
 
-    def send_error(
-        self,
-        exchange: int,
-        status: int,
-        body: bytes,
-        headers: list[tuple[bytes, bytes]] | None = None,
-        cause: int = 0,
-        budget: int | None = None,
-    ) -> int:
-        """Send a short response of the server's own, with ``Connection: close``:
-        an error answer (400, 500, 503), or a WebSocket handshake refused.
-
-        ``body`` is plain text (sent with ``Content-Type: text/plain``, none when
-        empty); ``headers`` are added to the server's own; ``cause`` is the
-        ``seq`` of the message it answers (0: the server's own answer). Returns
-        how much of ``budget`` (bytes kept in the trace; all, when None) it used.
-        The answer to a HEAD request has no body (RFC 9110 §9.3.2); h11 frames it
-        so (a body would raise), and knows the method only privately.
-        """
-        h = self.h11
-        body_sent = b"" if getattr(h, "_request_method", None) == b"HEAD" else body
-        fields = [
-            *(headers or ()),
-            *(_TEXT_PLAIN if body else ()),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-            *self.state.default_headers(),
-        ]
-        data = h.send(
-            h11.Response(status_code=status, headers=fields, reason=REASONS.get(status, b""))
-        )
-        if body_sent:
-            data += h.send(h11.Data(data=body_sent))
-        data += h.send(h11.EndOfMessage())
-        return self.write(data, exchange, cause, len(data) if budget is None else budget)
-
     def close(self, by: str, reason: str) -> None:
         """Close the connection, recording who closed it and why."""
         if not self.transport.is_closing():
             self.closing = self.closing or (by, reason)
             self.flush()
             self.transport.close()
+
+    def is_closing(self) -> bool:
+        """True once the connection is closed or closing."""
+        return self.transport.is_closing()
 
     def pause_reading(self) -> None:
         """Stop reading from the socket (flow control, pipelining)."""
@@ -542,6 +453,20 @@ class HTTPProtocol(asyncio.Protocol):
             h.start_next_cycle()
             self.cycle = None
             self.handle_events()
+
+    def signal(self) -> asyncio.Event:
+        """A new :class:`asyncio.Event`, clear."""
+        return asyncio.Event()
+
+    def call_later(
+        self, delay: float, callback: Callable[..., object], *args: Any
+    ) -> asyncio.TimerHandle:
+        """``callback(*args)`` in ``delay`` seconds, on the connection's loop."""
+        return self.loop.call_later(delay, callback, *args)
+
+    async def to_thread(self, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` in the default thread pool (blocking file I/O)."""
+        return await asyncio.to_thread(func, *args)
 
     def shutdown(self) -> None:
         """Graceful shutdown: close now if idle, else after the current response."""
@@ -617,282 +542,3 @@ class HTTPProtocol(asyncio.Protocol):
         if self.keep_alive_timer is not None:
             self.keep_alive_timer.cancel()
             self.keep_alive_timer = None
-
-
-class RequestCycle:
-    """One request/response exchange: the app's ``receive`` and ``send`` over h11."""
-
-    def __init__(self, proto: HTTPProtocol, exchange: int, scope: dict[str, Any], head: bool):
-        self.proto = proto
-        self.exchange = exchange
-        self.scope = scope
-        self.head_only = head
-        self.body: list[bytes] = []
-        self.buffered = 0
-        self.body_wire: Wire | None = None
-        self.more_body = True
-        self.body_delivered = False  # the last http.request went to the app
-        self.disconnected = False
-        self.response_started = False
-        self.response_complete = False
-        self.trailers = False  # the app promised http.response.trailers
-        self.trailers_due = False  # the body is done, the trailers are not
-        self.trailer_fields: list[tuple[bytes, bytes]] = []
-        self.chunked = False
-        self.status = 0
-        self.out_budget = proto.recorder.max_body
-        self.message_event = asyncio.Event()
-        self.shim = Shim(proto.recorder, proto.conn, exchange, self.receive, self.send)
-        self.app = proto.state.app  # or the server's own 503 answer, past the limit
-        self.app_returned = False  # the app's call is over (the watchdog asks)
-
-    # fed by the protocol
-
-    def add_body(self, data: bytes, wire: Wire) -> None:
-        """Buffer a body chunk h11 parsed from ``wire``, for the next ``receive()``."""
-        self.body.append(data)
-        self.buffered += len(data)
-        self.body_wire = wire if self.body_wire is None else (self.body_wire[0], wire[1])
-        self.message_event.set()
-
-    def end_body(self, wire: Wire) -> None:
-        """The request body is complete (``wire``: the final chunk and trailers)."""
-        self.more_body = False
-        if wire[1] > wire[0]:
-            self.body_wire = wire if self.body_wire is None else (self.body_wire[0], wire[1])
-        self.message_event.set()
-
-    # running the app
-
-    async def run(self) -> None:
-        """Call the app; answer 500 or close if it fails; record how it ended."""
-        shim = self.shim
-        outcome = "complete"
-        try:
-            await self.app(self.scope, shim.receive, shim.send)
-        except BaseException as exc:  # the app's failure is what we show
-            shim.raised(exc)
-            outcome = "error"
-            self._fail()
-            if not isinstance(exc, Exception):
-                raise
-        else:
-            if not self.response_complete:
-                outcome = "disconnect" if self.disconnected else "incomplete"
-                self._fail()
-        finally:
-            self.app_returned = True
-            shim.ended(self.scope, outcome, self.status)
-
-    def _fail(self) -> None:
-        """The app raised or returned early: answer 500 if nothing was sent yet,
-        close if a response was under way. A complete response stands, and so
-        does its keep-alive connection."""
-        proto = self.proto
-        if self.disconnected or self.response_complete or proto.transport.is_closing():
-            return
-        if not self.response_started:
-            self.response_started = True
-            self.status = 500
-            self._send_500()
-            self.response_complete = True
-            self.message_event.set()
-            proto.close("server", "app failed before responding")
-        else:
-            proto.close("server", "app failed during the response")
-
-    async def receive(self) -> tuple[dict[str, Any], Wire | None]:
-        """The server's side of ASGI ``receive`` (see :class:`Shim`)."""
-        proto = self.proto
-        if (
-            not self.response_started
-            and not self.disconnected
-            and proto.h11.they_are_waiting_for_100_continue
-        ):
-            data = proto.h11.send(
-                h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
-            )
-            self.out_budget -= proto.write(data, self.exchange, 0, self.out_budget)
-        # Wait until there is something new to give: body, the end of the body
-        # (once), or the end of the exchange. After the last ``http.request``
-        # the next receive() blocks until http.disconnect is due (as uvicorn
-        # does), so an app listening for disconnect does not spin.
-        while not self.disconnected and not self.response_complete:
-            if self.body or (not self.more_body and not self.body_delivered):
-                break
-            proto.resume_reading()
-            self.message_event.clear()
-            await self.message_event.wait()
-        if self.disconnected or self.response_complete:
-            return {"type": "http.disconnect"}, None
-        body = b"".join(self.body)
-        wire = self.body_wire
-        self.body.clear()
-        self.buffered = 0
-        self.body_wire = None
-        proto.resume_reading()
-        self.body_delivered = not self.more_body
-        return {"type": "http.request", "body": body, "more_body": self.more_body}, wire
-
-    async def send(self, message: dict[str, Any]) -> None:
-        """The server's side of ASGI ``send``: turn the message into h11 events.
-
-        Raises ``RuntimeError`` for a message out of order or of the wrong type
-        and for one h11 refuses (bad header, more body than Content-Length); the
-        connection is then closed.
-        """
-        proto = self.proto
-        if not proto.writable.is_set() and not self.disconnected:
-            await proto.writable.wait()
-        if self.disconnected:
-            return
-        kind = message.get("type") if isinstance(message, dict) else None
-        if kind == "http.response.debug" and not self.response_started:
-            return  # the debug extension: the shim recorded it, nothing goes on the wire
-        if kind == "http.response.pathsend" and self.response_started and not self.trailers_due:
-            await self._pathsend(message)
-            return
-        head = False
-        try:
-            if self.trailers_due:
-                if kind != "http.response.trailers":
-                    raise RuntimeError(f"Expected 'http.response.trailers', got {kind!r}.")
-                data = self._trailers(message)
-            elif not self.response_started:
-                if kind != "http.response.start":
-                    raise RuntimeError(f"Expected 'http.response.start', got {kind!r}.")
-                data = self._start(message)
-                head = True
-            elif not self.response_complete:
-                if kind != "http.response.body":
-                    raise RuntimeError(f"Expected 'http.response.body', got {kind!r}.")
-                data = self._body(message)
-            else:
-                raise RuntimeError(f"Unexpected {kind!r}: the response is already complete.")
-        except h11.LocalProtocolError as exc:
-            self._refused(str(exc))
-            raise RuntimeError(f"Invalid HTTP response: {exc}") from exc
-        except (KeyError, TypeError, ValueError) as exc:
-            self._refused(f"invalid {kind!r} message: {exc!r}")
-            raise RuntimeError(f"Invalid ASGI message {kind!r}: {exc!r}") from exc
-        self.out_budget -= proto.write(
-            data, self.exchange, self.shim.last_sent, self.out_budget, head
-        )
-        if self.response_complete:
-            self.message_event.set()
-            proto.response_complete()
-
-    def _start(self, message: dict[str, Any]) -> bytes:
-        status = message["status"]
-        headers = [(bytes(name), bytes(value)) for name, value in message.get("headers", ())]
-        names = {name.lower() for name, _ in headers}
-        headers += [h for h in self.proto.state.default_headers() if h[0] not in names]
-        if self.proto.h11.they_are_waiting_for_100_continue and b"connection" not in names:
-            # A final answer before 100 Continue: the client may send the body
-            # anyway or not at all, so the stream cannot carry another request
-            # (RFC 9110 §10.1.1). Close after this response.
-            headers.append((b"connection", b"close"))
-        response = h11.Response(
-            status_code=status, headers=headers, reason=REASONS.get(status, b"")
-        )
-        data = self.proto.h11.send(response)
-        self.response_started = True
-        self.status = status
-        # http.response.trailers extension: the body's end waits for the trailers,
-        # which only a chunked body can carry (RFC 9112 §7.1.2).
-        self.trailers = bool(message.get("trailers", False))
-        self.chunked = b"\r\ntransfer-encoding: chunked\r\n" in data.lower()
-        return data
-
-    def _body(self, message: dict[str, Any]) -> bytes:
-        body = message.get("body", b"")
-        h = self.proto.h11
-        data = h.send(h11.Data(data=body)) if body and not self.head_only else b""
-        if not message.get("more_body", False):
-            if self.trailers:
-                self.trailers_due = True
-                return data or b""
-            data = (data or b"") + h.send(h11.EndOfMessage())
-            self.response_complete = True
-        return data or b""
-
-    def _trailers(self, message: dict[str, Any]) -> bytes:
-        """``http.response.trailers``: the trailer section (RFC 9112 §7.1.2) and the
-        end of the response, once ``more_trailers`` is false. A response not sent
-        chunked (Content-Length, HTTP/1.0, HEAD) cannot carry trailers: they are
-        dropped, with a note."""
-        self.trailer_fields += [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
-        if message.get("more_trailers", False):
-            return b""
-        fields, self.trailer_fields = self.trailer_fields, []
-        if fields and not (self.chunked and not self.head_only):
-            proto = self.proto
-            proto.recorder.record(
-                ServerNote, proto.conn, "warning",
-                f"#{self.exchange}: {len(fields)} trailer field(s) dropped: body not chunked",
-            )  # fmt: skip
-            fields = []
-        self.trailers_due = False
-        self.response_complete = True
-        return self.proto.h11.send(h11.EndOfMessage(headers=fields))
-
-    async def _pathsend(self, message: dict[str, Any]) -> None:
-        """``http.response.pathsend``: the server sends the file at ``path`` as the
-        whole body (64 KiB at a time, reading off the event loop), then ends the
-        response. Raises ``RuntimeError`` if the file cannot be read."""
-        proto = self.proto
-        path = message.get("path")
-        cause = self.shim.last_sent
-        try:
-            if self.response_complete:
-                raise RuntimeError("Unexpected 'http.response.pathsend': the response is complete.")
-            if not isinstance(path, str):
-                raise TypeError(f"'path' must be a str, not {type(path).__name__}")
-            file = await asyncio.to_thread(open, path, "rb")
-        except (OSError, TypeError, RuntimeError) as exc:
-            self._refused(f"invalid 'http.response.pathsend': {exc}")
-            raise RuntimeError(f"Invalid 'http.response.pathsend': {exc}") from exc
-        h = proto.h11
-        try:
-            while not self.head_only and not self.disconnected:
-                chunk = await asyncio.to_thread(file.read, HIGH_WATER)
-                if not chunk:
-                    break
-                data = h.send(h11.Data(data=chunk))
-                self.out_budget -= proto.write(data, self.exchange, cause, self.out_budget)
-                if not proto.writable.is_set():
-                    await proto.writable.wait()
-        finally:
-            file.close()
-        if self.disconnected:
-            return
-        try:
-            data = h.send(h11.EndOfMessage())
-        except h11.LocalProtocolError as exc:  # the file and Content-Length disagree
-            self._refused(str(exc))
-            raise RuntimeError(f"Invalid HTTP response: {exc}") from exc
-        self.out_budget -= proto.write(data, self.exchange, cause, self.out_budget)
-        self.response_complete = True
-        self.message_event.set()
-        proto.response_complete()
-
-    def _refused(self, detail: str) -> None:
-        """h11 or the message shape refused what the app sent: record it, answer
-        500 if nothing of the response is on the wire yet (a bad status or
-        header in ``http.response.start``), and close."""
-        proto = self.proto
-        can_answer = not self.response_started and proto.h11.our_state is h11.SEND_RESPONSE
-        status = 500 if can_answer else 0
-        proto.recorder.record(ProtocolError, proto.conn, self.exchange, "app", status, detail, None)
-        if can_answer:
-            self.response_started = True
-            self.status = status
-            self._send_500()
-        self.response_complete = True
-        proto.close("server", "app broke the protocol")
-
-    def _send_500(self) -> None:
-        """The server's own 500 in the app's place (nothing of a response sent yet)."""
-        self.out_budget -= self.proto.send_error(
-            self.exchange, 500, b"Internal Server Error\n", budget=self.out_budget
-        )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from asgi_scope.server.scope import lifespan_scope
 from asgi_scope.server.state import ServerState
 from asgi_scope.trace.events import LifespanState, ServerNote, Wire
 from asgi_scope.trace.shim import Shim
@@ -43,11 +44,7 @@ class Lifespan:
         """
         if self.state.config.lifespan == "off":
             return
-        scope = {
-            "type": "lifespan",
-            "asgi": {"version": "3.0", "spec_version": "2.0"},
-            "state": self.state.lifespan_state,
-        }
+        scope = lifespan_scope(self.state.lifespan_state)
         self.shim.scope_created(scope, None)
         self.task = asyncio.get_running_loop().create_task(self._run(scope))
         await self.messages.put({"type": "lifespan.startup"})
@@ -106,9 +103,7 @@ class Lifespan:
                 self.failure = str(message.get("message", "")) or "lifespan startup failed"
             else:
                 state = self.state.lifespan_state
-                self.state.recorder.record(
-                    LifespanState, 0, self.shim.exchange, snapshot(state)
-                )
+                self.state.recorder.record(LifespanState, 0, self.shim.exchange, snapshot(state))
                 keys = ", ".join(map(str, state)) or "none"
                 self._note("info", f"lifespan startup complete (state keys: {keys})")
             self.startup_done.set()

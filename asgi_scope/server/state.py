@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import http
 import itertools
 import time
 from collections.abc import Coroutine
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asgi_scope import __version__
 from asgi_scope.config import Config
 from asgi_scope.trace.recorder import Recorder
-
-REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
-"""Reason phrases by status code (RFC 9110 §15), as the bytes h11 sends."""
-
-if TYPE_CHECKING:
-    from asgi_scope.server.http import HTTPProtocol
 
 ASGIApp = Any
 """An ASGI 3 application: ``async def app(scope, receive, send) -> None``."""
 
 
 class ServerState:
-    """Shared by the server, its lifespan and every :class:`HTTPProtocol`.
+    """Shared by the server, its lifespan and every connection
+    (:class:`~asgi_scope.server.http.HTTPProtocol`).
 
     Connection ids count from 1 (0 is the server's own lifespan lane); exchange
     ids count from 1 across the whole session.
@@ -36,7 +30,8 @@ class ServerState:
         self.config = config
         self.app = app
         self.recorder = recorder
-        self.connections: set[HTTPProtocol] = set()
+        self.connections: set[Any] = set()
+        """The open connections (``HTTPProtocol``), for shutdown, limits and the watchdog."""
         self.tasks: set[asyncio.Task[None]] = set()
         self.started: collections.deque[Any] = collections.deque(maxlen=64)
         """What started a task lately (request cycles, sessions), for the watchdog."""

@@ -14,7 +14,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from asgi_scope.server.websocket import ClientDisconnected, FrameScanner, unmask
+from asgi_scope.server.frames import FrameScanner, unmask
+from asgi_scope.server.websocket import ClientDisconnected
 from asgi_scope.trace.events import AppRaised, ExchangeEnded, ProtocolError, WebSocketFrame
 from tests.live import TIMEOUT, Live, wait_threading_event
 from tests.server import ws_client as wsc
