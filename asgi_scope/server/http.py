@@ -196,7 +196,9 @@ class HTTPProtocol(asyncio.Protocol):
         self.client = _address(transport, "peername")
         self.server = _address(transport, "sockname")
         self.state.connections.add(self)
-        self.recorder.record(ConnectionOpened, self.conn, self.client, self.server)
+        self.recorder.record(
+            ConnectionOpened, conn=self.conn, client=self.client, server=self.server
+        )
         self._arm_keep_alive()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -211,14 +213,14 @@ class HTTPProtocol(asyncio.Protocol):
             # pipelined request not reached): still an exchange, recorded.
             self.recorder.record(
                 ProtocolError,
-                self.conn,
-                self.parsing or self.state.next_exchange(),
-                "client",
-                0,
-                "connection closed before the request was handled",
-                (self.consumed, self.in_offset),
+                conn=self.conn,
+                exchange=self.parsing or self.state.next_exchange(),
+                by="client",
+                status=0,
+                detail="connection closed before the request was handled",
+                wire=(self.consumed, self.in_offset),
             )
-        self.recorder.record(ConnectionClosed, self.conn, by, reason)
+        self.recorder.record(ConnectionClosed, conn=self.conn, by=by, reason=reason)
         self.state.connections.discard(self)
         self._cancel_keep_alive()
         if self.head_timer is not None:
@@ -250,8 +252,8 @@ class HTTPProtocol(asyncio.Protocol):
             self._head_started()
         kept = data[: self.in_budget] if len(data) > self.in_budget else data
         self.in_budget -= len(kept)
-        self.recorder.record(
-            BytesReceived, self.conn, self.parsing, self.in_offset, kept, len(data)
+        self.recorder.emit[BytesReceived](
+            conn=self.conn, exchange=self.parsing, offset=self.in_offset, data=kept, size=len(data)
         )
         self.in_offset += len(data)
         if self.websocket is not None:
@@ -364,7 +366,10 @@ class HTTPProtocol(asyncio.Protocol):
             # uvicorn's --limit-concurrency: the server answers in the app's place.
             cycle.app = service_unavailable
             self.recorder.record(
-                ServerNote, self.conn, "warning", f"concurrency limit ({limit}) reached: 503"
+                ServerNote,
+                conn=self.conn,
+                level="warning",
+                text=f"concurrency limit ({limit}) reached: 503",
             )
         self.cycle = cycle
         cycle.shim.scope_created(scope, wire, _snapshot_scope(scope))
@@ -408,12 +413,12 @@ class HTTPProtocol(asyncio.Protocol):
         can_answer = self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE)
         self.recorder.record(
             ProtocolError,
-            self.conn,
-            exchange,
-            "client",
-            status if can_answer else 0,
-            _reason(exc),
-            (self.consumed, self.in_offset),
+            conn=self.conn,
+            exchange=exchange,
+            by="client",
+            status=status if can_answer else 0,
+            detail=_reason(exc),
+            wire=(self.consumed, self.in_offset),
         )
         cycle = self.cycle
         if cycle is not None:
@@ -439,8 +444,13 @@ class HTTPProtocol(asyncio.Protocol):
         if not data:
             return 0
         kept = data[:budget] if len(data) > budget else data
-        self.recorder.record(
-            BytesSent, self.conn, exchange, self.out_offset, kept, len(data), cause
+        self.recorder.emit[BytesSent](
+            conn=self.conn,
+            exchange=exchange,
+            offset=self.out_offset,
+            data=kept,
+            size=len(data),
+            cause=cause,
         )
         self.out_offset += len(data)
         head = self.pending_head
@@ -828,8 +838,8 @@ class RequestCycle:
         if fields and not (self.chunked and not self.head_only):
             proto = self.proto
             proto.recorder.record(
-                ServerNote, proto.conn, "warning",
-                f"#{self.exchange}: {len(fields)} trailer field(s) dropped: body not chunked",
+                ServerNote, conn=proto.conn, level="warning",
+                text=f"#{self.exchange}: {len(fields)} trailer field(s) dropped: body not chunked",
             )  # fmt: skip
             fields = []
         self.trailers_due = False
@@ -883,7 +893,15 @@ class RequestCycle:
         proto = self.proto
         can_answer = not self.response_started and proto.h11.our_state is h11.SEND_RESPONSE
         status = 500 if can_answer else 0
-        proto.recorder.record(ProtocolError, proto.conn, self.exchange, "app", status, detail, None)
+        proto.recorder.record(
+            ProtocolError,
+            conn=proto.conn,
+            exchange=self.exchange,
+            by="app",
+            status=status,
+            detail=detail,
+            wire=None,
+        )
         if can_answer:
             self.response_started = True
             self.status = status

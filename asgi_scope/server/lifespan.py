@@ -107,7 +107,7 @@ class Lifespan:
             else:
                 state = self.state.lifespan_state
                 self.state.recorder.record(
-                    LifespanState, 0, self.shim.exchange, snapshot(state)
+                    LifespanState, conn=0, exchange=self.shim.exchange, state=snapshot(state)
                 )
                 keys = ", ".join(map(str, state)) or "none"
                 self._note("info", f"lifespan startup complete (state keys: {keys})")
@@ -120,4 +120,4 @@ class Lifespan:
             raise RuntimeError(f"Unexpected lifespan message {kind!r}.")
 
     def _note(self, level: str, text: str) -> None:
-        self.state.recorder.record(ServerNote, 0, level, text)
+        self.state.recorder.record(ServerNote, conn=0, level=level, text=text)

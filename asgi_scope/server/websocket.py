@@ -315,8 +315,9 @@ class WebSocketSession:
             status, headers, reason = error
             proto = self.proto
             proto.recorder.record(
-                ProtocolError, proto.conn, self.exchange, "client", status,
-                f"invalid WebSocket handshake: {reason}", self.head_wire,
+                ProtocolError, conn=proto.conn, exchange=self.exchange, by="client",
+                status=status, detail=f"invalid WebSocket handshake: {reason}",
+                wire=self.head_wire,
             )  # fmt: skip
             self._respond(status, headers, reason.encode() + b"\n", 0)
             self.closed = True
@@ -472,9 +473,10 @@ class WebSocketSession:
     def _record_frame(self, direction: str, frame: Frame, cause: int) -> None:
         start, end, fin, opcode, length, payload, complete = frame
         proto = self.proto
-        proto.recorder.record(
-            WebSocketFrame, proto.conn, self.exchange, direction, opcode, fin, length,
-            payload, (start, end), complete, cause,
+        proto.recorder.emit[WebSocketFrame](
+            conn=proto.conn, exchange=self.exchange, direction=direction, opcode=opcode,
+            fin=fin, length=length, payload=payload, wire=(start, end), complete=complete,
+            cause=cause,
         )  # fmt: skip
 
     def _send_close(self, code: int, reason: str, cause: int) -> None:
@@ -614,7 +616,15 @@ class WebSocketSession:
                 )
         except (RuntimeError, TypeError, ValueError, KeyError, h11.LocalProtocolError) as exc:
             detail = f"{type(exc).__name__}: {exc}"
-            proto.recorder.record(ProtocolError, proto.conn, self.exchange, "app", 0, detail, None)
+            proto.recorder.record(
+                ProtocolError,
+                conn=proto.conn,
+                exchange=self.exchange,
+                by="app",
+                status=0,
+                detail=detail,
+                wire=None,
+            )
             if isinstance(exc, RuntimeError):
                 raise
             raise RuntimeError(f"Invalid ASGI message {kind!r}: {exc}") from exc

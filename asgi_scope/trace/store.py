@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from asgi_scope.trace.events import (
     AppRaised,
@@ -33,15 +33,20 @@ from asgi_scope.trace.events import (
     LifespanState,
     MessageReceived,
     MessageSent,
+    Party,
     ProtocolError,
     ProxyTimings,
     ScopeCreated,
     ServerNote,
+    Source,
     SpecViolation,
     UpstreamBytes,
     WebSocketFrame,
     Wire,
 )
+
+ExchangeState = Literal["open", "streaming", "done", "error"]
+"""Where an exchange has got (see :class:`Exchange`)."""
 
 
 @dataclass(slots=True)
@@ -70,7 +75,7 @@ class Exchange:
     method: str = ""
     path: str = ""
     status: int | None = None
-    state: str = "open"
+    state: ExchangeState = "open"
     t_end: int | None = None
     bytes_out: int = 0
     scope: dict[str, Any] | None = None
@@ -164,14 +169,14 @@ class Connection:
     client: tuple[str, int] | None = None
     server: tuple[str, int] | None = None
     t_close: int | None = None
-    closed_by: str = ""
+    closed_by: Party | Literal[""] = ""
     reason: str = ""
     exchanges: list[int] = field(default_factory=list)
     received: list[tuple[int, bytes]] = field(default_factory=list)
     sent: list[tuple[int, bytes]] = field(default_factory=list)
     dropped: int = 0
     """Exchanges of this connection the store dropped (see :class:`Store`)."""
-    source: str = ""
+    source: Source | Literal[""] = ""
     """Who recorded it when not our own server: ``"middleware"`` or ``"proxy"``
     (a :class:`~asgi_scope.trace.events.ConnectionOrigin`)."""
     pid: int = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import typing
 
 import pytest
 
@@ -23,9 +24,12 @@ KINDS = [
 def _example(kind: type[Event]) -> Event:
     """An instance of ``kind`` with plausible field values."""
     values = {}
+    hints = typing.get_type_hints(kind, vars(events_module))
     for field in dataclasses.fields(kind):
         hint = str(field.type)
-        if field.name in ("scope", "message", "state"):
+        if typing.get_origin(hints[field.name]) is typing.Literal:  # a vocabulary: its first word
+            values[field.name] = typing.get_args(hints[field.name])[0]
+        elif field.name in ("scope", "message", "state"):
             values[field.name] = {"type": "http"}
         elif "bytes" in hint:
             values[field.name] = b"x"
