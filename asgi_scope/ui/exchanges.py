@@ -554,10 +554,7 @@ class ExchangeTable(ScrollView, can_focus=True):
             keys = ", ".join(safe_text(str(key)) for key in state) or "none"
             text = f"state: {keys}"
             return text if len(text) <= MAX_PATH else text[: MAX_PATH - 1] + "…"
-        path = safe_text(exchange.path)
-        query = exchange.scope.get("query_string") if exchange.scope else None
-        if isinstance(query, bytes) and query:
-            path += "?" + safe_text(query.decode("latin-1"))
+        path = safe_text(exchange.path_query)
         return path if len(path) <= MAX_PATH else path[: MAX_PATH - 1] + "…"
 
     def _cells(self, exchange: Exchange, now_ns: int) -> list[Text]:
@@ -574,10 +571,9 @@ class ExchangeTable(ScrollView, can_focus=True):
         status = exchange.status
         status_text = Text("") if status is None else status_cell(status, self._style)
         if exchange.close_code is not None:  # a WebSocket's close code (RFC 6455 §7.4)
-            normal = exchange.close_code in (1000, 1001, 1005)
             status_text.append(
                 f" {safe_repr(exchange.close_code)[:MAX_STATUS]}",
-                self._style("dim" if normal else "error"),
+                self._style("dim" if exchange.close_normal else "error"),
             )
         return [
             Text(str(exchange.id), self._style("dim"), justify="right"),
