@@ -19,49 +19,29 @@ from typing import IO
 from rich.console import Console
 from rich.text import Text
 
-from asgi_scope.trace import summary
-from asgi_scope.trace.events import (
-    AppRaised,
-    BytesReceived,
-    BytesSent,
-    ConnectionClosed,
-    ConnectionOpened,
-    ConnectionOrigin,
-    Event,
-    ExchangeEnded,
-    MessageReceived,
-    MessageSent,
-    ProtocolError,
-    ProxyTimings,
-    ScopeCreated,
-    ServerNote,
-    SpecViolation,
-    UpstreamBytes,
-    WebSocketFrame,
-)
-from asgi_scope.trace.explain import explain
+from asgi_scope.trace import present
+from asgi_scope.trace.events import Event
 from asgi_scope.trace.recorder import Recorder
-from asgi_scope.trace.safe import safe_text
 
 DRAIN_INTERVAL = 1 / 30
 """Seconds between two drains of the recorder (about 30 Hz)."""
 
-_NOTE_STYLES = {
+_STYLES = {
+    "conn": "green",
+    "dim": "dim",
+    "strong": "bold",
+    "in": "magenta",
+    "out": "yellow",
+    "ok": "bold green",
+    "error": "bold red",
+    "error.detail": "red",
     "info": "cyan",
     "warning": "bold yellow",
-    "error": "bold red",
-    "explain": "dim italic",  # --explain's words (trace/explain.py)
+    "warning.detail": "yellow",
+    "upstream": "dim cyan",
+    "explain": "dim italic",  # --explain's words
 }
-
-
-def _safe(value: object) -> str:
-    """``value`` (a field read from a capture file or an attach stream, so any
-    type and any text) as safe display text."""
-    return safe_text(str(value))
-
-
-def _address(addr: tuple[str, int] | None) -> str:
-    return f"{_safe(addr[0])}:{_safe(addr[1])}" if addr else "?"
+"""The Rich style of each style name of :mod:`asgi_scope.trace.present`."""
 
 
 class Printer:
@@ -99,8 +79,8 @@ class Printer:
                 line = self.plain_line(event)
                 if line is not None:
                     lines.append(line)
-                    if self.explain and not isinstance(event, ServerNote):
-                        lines.append(self.plain_line(_explanation(event)) or "")
+                    if self.explain and not present.of(event).note:
+                        lines.append(_plain(event.t_ns, "", [_explanation(event)]))
             if lines:
                 lines.append("")
                 file = self.console.file
@@ -111,127 +91,42 @@ class Printer:
             line = self.line(event)
             if line is not None:
                 self.console.print(line)
-                if self.explain and not isinstance(event, ServerNote):
-                    self.console.print(self.line(_explanation(event)))
+                if self.explain and not present.of(event).note:
+                    self.console.print(_styled(event.t_ns, "", [_explanation(event)]))
 
     def line(self, event: Event) -> Text | None:
         """The line for ``event``, or None for events with nothing to say."""
-        exchange = getattr(event, "exchange", 0)
-        who = _who(event, exchange)
-        text = Text(f"{event.t_ns / 1e9:10.4f}  ", style="dim")
-        text.append(f"{who:<10} ", style="blue")
-        body = self._describe(event, exchange)
-        if body is None:
-            return None
-        for part, style in body:
-            text.append(part, style=style)
-        return text
+        parts = present.of(event).line(event, self._starts)
+        return None if parts is None else _styled(event.t_ns, _who(event), parts)
 
     def plain_line(self, event: Event) -> str | None:
         """The line for ``event`` as plain text (what :meth:`line` shows, unstyled)."""
-        exchange = getattr(event, "exchange", 0)
-        body = self._describe(event, exchange)
-        if body is None:
-            return None
-        parts = [f"{event.t_ns / 1e9:10.4f}  {_who(event, exchange):<10} "]
-        parts.extend(part for part, _ in body)
-        return "".join(parts)
-
-    @staticmethod
-    def _message(message: object, dropped: int) -> list[tuple[str, str]]:
-        line = summary.message_summary(message, dropped)
-        return [(summary.message_type(message), "bold"), (f"  {line}" if line else "", "")]
-
-    def _describe(self, event: Event, exchange: int) -> list[tuple[str, str]] | None:
-        if isinstance(event, ConnectionOpened):
-            return [(f"connected from {_address(event.client)}", "green")]
-        if isinstance(event, ConnectionClosed):
-            return [(f"closed by {_safe(event.by)} ({safe_text(event.reason)})", "green")]
-        if isinstance(event, ConnectionOrigin):
-            raw = "" if event.raw else ", no raw bytes"
-            return [
-                (f"recorded by the {safe_text(event.source)} in pid {_safe(event.pid)}{raw}", "dim")
-            ]
-        if isinstance(event, BytesReceived):
-            return [
-                (f"⇠ {summary.fmt_bytes(event.size)} received ", "dim"),
-                (summary.preview(event.data), ""),
-            ]
-        if isinstance(event, BytesSent):
-            return [
-                (f"⇢ {summary.fmt_bytes(event.size)} sent ", "dim"),
-                (summary.preview(event.data), ""),
-            ]
-        if isinstance(event, ScopeCreated):
-            self._starts[exchange] = event.t_ns
-            return [("scope ", "bold"), (summary.scope_summary(event.scope), "bold")]
-        if isinstance(event, MessageReceived):
-            return [("server → app  ", "magenta"), *self._message(event.message, event.dropped)]
-        if isinstance(event, MessageSent):
-            return [("server ← app  ", "yellow"), *self._message(event.message, event.dropped)]
-        if isinstance(event, AppRaised):
-            return [
-                (
-                    f"app raised {safe_text(event.exc_type)}: {safe_text(event.message)}\n",
-                    "bold red",
-                ),
-                (safe_text(event.traceback.rstrip(), keep_newlines=True), "red"),
-            ]
-        if isinstance(event, ProtocolError):
-            answer = f"answered {_safe(event.status)}" if event.status else "connection closed"
-            return [
-                (
-                    f"protocol error by the {_safe(event.by)}: "
-                    f"{safe_text(event.detail)} ({answer})",
-                    "bold red",
-                )
-            ]
-        if isinstance(event, ExchangeEnded):
-            start = self._starts.pop(exchange, event.t_ns)
-            took = summary.fmt_duration(event.t_ns - start)
-            status = f" {_safe(event.status)}" if event.status else ""
-            return [
-                (
-                    f"{_safe(event.outcome)}{status} in {took}",
-                    "bold green" if event.outcome == "complete" else "bold red",
-                )
-            ]
-        if isinstance(event, WebSocketFrame):
-            arrow = "⇠ frame received " if event.direction == "in" else "⇢ frame sent "
-            text = summary.frame_summary(
-                event.opcode, event.fin, event.length, event.payload, event.complete
-            )
-            return [(arrow, "dim"), (text, "")]
-        if isinstance(event, ServerNote):
-            return [(safe_text(event.text), _NOTE_STYLES.get(event.level, ""))]
-        if isinstance(event, UpstreamBytes):
-            verb = "⇉ upstream sent" if event.direction == "out" else "⇇ upstream received"
-            return [
-                (f"{verb} {summary.fmt_bytes(event.size)} ", "dim cyan"),
-                (summary.preview(event.data), ""),
-            ]
-        if isinstance(event, ProxyTimings):
-            return [(summary.proxy_timings(event), "bold red" if event.error else "cyan")]
-        if isinstance(event, SpecViolation):
-            return [
-                (f"⚠ spec violation {safe_text(event.rule)}: ", "bold yellow"),
-                (safe_text(event.detail), "yellow"),
-                (f"  ({safe_text(event.section)})", "dim"),
-            ]
-        return None
+        parts = present.of(event).line(event, self._starts)
+        return None if parts is None else _plain(event.t_ns, _who(event), parts)
 
 
-def _explanation(event: Event) -> ServerNote:
-    """What ``event`` means (trace/explain.py), as a note printed under its line."""
-    words = explain(event)
-    return ServerNote(0, event.t_ns, event.conn, "explain", f"↳ {words.text} ({words.section})")
+def _styled(t_ns: int, who: str, parts: list[present.Part]) -> Text:
+    text = Text(f"{t_ns / 1e9:10.4f}  ", style="dim")
+    text.append(f"{who:<10} ", style="blue")
+    for part, style in parts:
+        text.append(part, style=_STYLES.get(style, ""))
+    return text
 
 
-def _who(event: Event, exchange: int) -> str:
-    """The line's second column: ``c3 #7`` (connection, exchange), ``server``, or
-    nothing for an explanation, which reads as part of the line above it."""
-    if type(event) is ServerNote and event.level == "explain":
-        return ""
+def _plain(t_ns: int, who: str, parts: list[present.Part]) -> str:
+    return "".join([f"{t_ns / 1e9:10.4f}  {who:<10} ", *(part for part, _ in parts)])
+
+
+def _explanation(event: Event) -> present.Part:
+    """What ``event`` means (its presenter's words), printed under its line, in a
+    line of its own with no ids: it reads as part of the line above."""
+    words = present.explain(event)
+    return f"↳ {words.text} ({words.section})", "explain"
+
+
+def _who(event: Event) -> str:
+    """The line's second column: ``c3 #7`` (connection, exchange) or ``server``."""
+    exchange = getattr(event, "exchange", 0)
     who = f"c{event.conn}" if event.conn else "server"
     return f"{who} #{exchange}" if exchange else who
 

@@ -126,7 +126,7 @@ def export(
         raise click.UsageError("say what to export: --har OUT, --curl, --raw or --pytest OUT")
     if (as_raw or pytest_out) and len(exchanges) != 1:
         raise click.UsageError("--raw and --pytest export one exchange: give --exchange ID")
-    from asgi_scope.export.flows import flows
+    from asgi_scope.trace.flow import flows
 
     capture = _read(file)
     store = _store_of(capture)
@@ -223,10 +223,10 @@ def replay(file: str, app: str, app_dir: str, factory: bool, lifespan: str) -> N
     1 for a file that is not a readable capture; 3 when APP cannot be loaded or
     served.
     """
-    from asgi_scope.export.flows import flows
     from asgi_scope.export.resend import resend
     from asgi_scope.server.runner import Server, StartupError
     from asgi_scope.session import LoopThread
+    from asgi_scope.trace.flow import flows
     from asgi_scope.trace.safe import safe_text
     from asgi_scope.trace.summary import fmt_bytes as size
 

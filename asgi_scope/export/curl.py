@@ -31,8 +31,8 @@ from __future__ import annotations
 import base64
 import shlex
 
-from asgi_scope.export.flows import Request
 from asgi_scope.export.redact import redact_headers
+from asgi_scope.trace.flow import Request
 from asgi_scope.trace.safe import safe_text
 
 LEFT_TO_CURL = frozenset({b"content-length", b"transfer-encoding"})

@@ -35,9 +35,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from asgi_scope import __version__
-from asgi_scope.export.flows import Flow, Headers, Request, Response
 from asgi_scope.export.redact import REDACTED, redact_headers
 from asgi_scope.trace.capture import iso8601
+from asgi_scope.trace.flow import Flow, Headers, Request, Response
 from asgi_scope.trace.private_file import create_private
 
 HAR_VERSION = "1.2"

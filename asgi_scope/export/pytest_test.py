@@ -26,8 +26,8 @@ import json
 import re
 import zlib
 
-from asgi_scope.export.flows import Flow
 from asgi_scope.export.redact import is_sensitive
+from asgi_scope.trace.flow import Flow
 
 SIGNIFICANT = (
     b"content-type",

@@ -7,7 +7,7 @@ be shared, so by default the values of the headers below are replaced with
 
 from __future__ import annotations
 
-from asgi_scope.export.flows import Headers
+from asgi_scope.trace.flow import Headers
 
 SENSITIVE = frozenset({b"authorization", b"proxy-authorization", b"cookie", b"set-cookie"})
 """Header names (lowercase) whose values are credentials: RFC 9110 §11.6.2 and

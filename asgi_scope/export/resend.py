@@ -16,7 +16,7 @@ import http.client
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from asgi_scope.export.flows import Headers, Request
+from asgi_scope.trace.flow import Headers, Request
 
 DROPPED = frozenset({b"content-length", b"transfer-encoding", b"connection"})
 """Request headers rewritten for the new connection rather than copied."""

@@ -89,14 +89,13 @@ class Wire:
             return
         keep = data[: max(self.budget[direction], 0)]
         self.budget[direction] -= len(keep)
-        recorder.record(
-            UpstreamBytes,
-            self.conn,
-            self.exchange,
-            direction,
-            self.offsets[direction],
-            bytes(keep),
-            len(data),
+        recorder.emit[UpstreamBytes](
+            conn=self.conn,
+            exchange=self.exchange,
+            direction=direction,
+            offset=self.offsets[direction],
+            data=bytes(keep),
+            size=len(data),
         )
         self.offsets[direction] += len(data)
 
@@ -108,15 +107,15 @@ class Wire:
         if self.recorder is not None:
             self.recorder.record(
                 ProxyTimings,
-                self.conn,
-                self.exchange,
-                upstream,
-                status,
-                connect_ns,
-                self.upstream_ns,
-                client_ns,
-                time.monotonic_ns() - started,
-                error,
+                conn=self.conn,
+                exchange=self.exchange,
+                upstream=upstream,
+                status=status,
+                connect_ns=connect_ns,
+                upstream_ns=self.upstream_ns,
+                client_ns=client_ns,
+                total_ns=time.monotonic_ns() - started,
+                error=error,
             )
 
     async def connect(self, upstream: Upstream, timeout: float) -> None:

@@ -240,7 +240,7 @@ class Listener:
                     os.unlink(self.address.path)
 
     def _note(self, level: str, text: str) -> None:
-        self.recorder.record(ServerNote, 0, level, text)
+        self.recorder.record(ServerNote, conn=0, level=level, text=text)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -325,7 +325,7 @@ class Listener:
         self.peers -= 1
         recorder = self.recorder
         for conn in sorted(ids.open):  # the process can no longer say how they ended
-            recorder.record(ConnectionClosed, conn, "server", "the stream detached")
+            recorder.record(ConnectionClosed, conn=conn, by="server", reason="the stream detached")
         self._note("info", f"{_who(header)} detached")
 
     async def _refuse(self, writer: asyncio.StreamWriter, why: str) -> None:

@@ -162,13 +162,17 @@ class TraceMiddleware:
         exchange = self._exchange
         conn = 0
         if kind == "lifespan":  # which worker's lifespan this is
-            recorder.record(ConnectionOrigin, 0, SOURCE_MIDDLEWARE, os.getpid(), False)
+            recorder.record(
+                ConnectionOrigin, conn=0, source=SOURCE_MIDDLEWARE, pid=os.getpid(), raw=False
+            )
         else:
             self._conn += 1
             conn = self._conn
             client, server = _address(scope.get("client")), _address(scope.get("server"))
-            recorder.record(ConnectionOpened, conn, client, server)
-            recorder.record(ConnectionOrigin, conn, SOURCE_MIDDLEWARE, os.getpid(), False)
+            recorder.record(ConnectionOpened, conn=conn, client=client, server=server)
+            recorder.record(
+                ConnectionOrigin, conn=conn, source=SOURCE_MIDDLEWARE, pid=os.getpid(), raw=False
+            )
         call = _Call(recorder, conn, exchange, scope, receive, send)
         try:
             await self.app(scope, call.shim.receive, call.shim.send)
@@ -179,7 +183,9 @@ class TraceMiddleware:
         finally:
             call.shim.ended(scope, call.final_outcome(), call.status)
             if conn:
-                recorder.record(ConnectionClosed, conn, "app", "the ASGI call returned")
+                recorder.record(
+                    ConnectionClosed, conn=conn, by="app", reason="the ASGI call returned"
+                )
             if kind == "lifespan" and self.sender is not None and call.shut_down:
                 await _close_off_the_loop(self.sender)
 
@@ -252,7 +258,7 @@ class _Call:
             if isinstance(state, dict):
                 from asgi_scope.trace.snapshot import snapshot
 
-                recorder.record(LifespanState, conn, exchange, snapshot(state))
+                recorder.record(LifespanState, conn=conn, exchange=exchange, state=snapshot(state))
         elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
             self.shut_down = True
 

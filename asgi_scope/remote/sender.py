@@ -63,26 +63,20 @@ RETRY = 1.0
 class BoundedRecorder(Recorder):
     """A :class:`Recorder` that keeps at most ``limit`` events waiting to be drained.
 
-    Past the limit :meth:`record` still builds and returns the event (the shim
-    reads its ``seq``) but does not queue it; :attr:`dropped` counts it. One
-    ``len()`` more than the plain recorder's append.
+    Past the limit :meth:`~Recorder.record` (and each :attr:`~Recorder.emit`)
+    still builds and returns the event (the shim reads its ``seq``) but does not
+    queue it; :attr:`dropped` counts it. One ``len()`` more than the plain
+    recorder's append.
     """
 
     __slots__ = ("dropped", "limit")
+
+    _KEEP = "if len(pending) < recorder.limit: append(event)\n    else: recorder.dropped += 1"
 
     def __init__(self, max_body: int = DEFAULT_MAX_BODY, limit: int = DEFAULT_MAX_EVENTS) -> None:
         super().__init__(max_body)
         self.limit = limit
         self.dropped = 0
-
-    def record(self, kind: type[Event], *fields: Any) -> Event:
-        """Stamp ``kind(seq, t_ns, *fields)`` and queue it, unless the queue is full."""
-        event = kind(next(self._count), time.monotonic_ns() - self._t0, *fields)
-        if len(self._pending) < self.limit:
-            self._pending.append(event)
-        else:
-            self.dropped += 1
-        return event
 
 
 class StreamSender:
@@ -219,11 +213,11 @@ class StreamSender:
             text = (
                 f"pid {pid}: {missed} events recorded while no listener was attached were not kept"
             )
-            self.recorder.record(ServerNote, 0, "info", text)
+            self.recorder.record(ServerNote, conn=0, level="info", text=text)
         if slow > self._told[1]:
             missed, self._told[1] = slow - self._told[1], slow
             text = f"pid {pid}: {missed} events were dropped: the listener did not keep up"
-            self.recorder.record(ServerNote, 0, "warning", text)
+            self.recorder.record(ServerNote, conn=0, level="warning", text=text)
 
     def _queue(self, batch: list[Event]) -> None:
         text, lost = event_lines(batch)

@@ -326,9 +326,11 @@ class RequestCycle:
         if fields and not (self.chunked and not self.head_only):
             edge = self.edge
             edge.recorder.record(
-                ServerNote, edge.conn, "warning",
-                f"#{self.exchange}: {len(fields)} trailer field(s) dropped: body not chunked",
-            )  # fmt: skip
+                ServerNote,
+                conn=edge.conn,
+                level="warning",
+                text=f"#{self.exchange}: {len(fields)} trailer field(s) dropped: body not chunked",
+            )
             fields = []
         self.response = _COMPLETE
         return self.h11.send(h11.EndOfMessage(headers=fields))
@@ -381,7 +383,15 @@ class RequestCycle:
         edge = self.edge
         can_answer = self.response is _START and self.h11.our_state is h11.SEND_RESPONSE
         status = 500 if can_answer else 0
-        edge.recorder.record(ProtocolError, edge.conn, self.exchange, "app", status, detail, None)
+        edge.recorder.record(
+            ProtocolError,
+            conn=edge.conn,
+            exchange=self.exchange,
+            by="app",
+            status=status,
+            detail=detail,
+            wire=None,
+        )
         if can_answer:
             self._send_500()
         self.response = _COMPLETE

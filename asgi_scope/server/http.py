@@ -143,7 +143,9 @@ class HTTPProtocol(asyncio.Protocol):
         self.client = _address(transport, "peername")
         self.server = _address(transport, "sockname")
         self.state.connections.add(self)
-        self.recorder.record(ConnectionOpened, self.conn, self.client, self.server)
+        self.recorder.record(
+            ConnectionOpened, conn=self.conn, client=self.client, server=self.server
+        )
         self._arm_keep_alive()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -158,14 +160,14 @@ class HTTPProtocol(asyncio.Protocol):
             # pipelined request not reached): still an exchange, recorded.
             self.recorder.record(
                 ProtocolError,
-                self.conn,
-                self.parsing or self.state.next_exchange(),
-                "client",
-                0,
-                "connection closed before the request was handled",
-                (self.consumed, self.in_offset),
+                conn=self.conn,
+                exchange=self.parsing or self.state.next_exchange(),
+                by="client",
+                status=0,
+                detail="connection closed before the request was handled",
+                wire=(self.consumed, self.in_offset),
             )
-        self.recorder.record(ConnectionClosed, self.conn, by, reason)
+        self.recorder.record(ConnectionClosed, conn=self.conn, by=by, reason=reason)
         self.state.connections.discard(self)
         self._cancel_keep_alive()
         if self.head_timer is not None:
@@ -195,8 +197,8 @@ class HTTPProtocol(asyncio.Protocol):
             self._head_started()
         kept = data[: self.in_budget] if len(data) > self.in_budget else data
         self.in_budget -= len(kept)
-        self.recorder.record(
-            BytesReceived, self.conn, self.parsing, self.in_offset, kept, len(data)
+        self.recorder.emit[BytesReceived](
+            conn=self.conn, exchange=self.parsing, offset=self.in_offset, data=kept, size=len(data)
         )
         self.in_offset += len(data)
         if self.websocket is not None:
@@ -308,7 +310,10 @@ class HTTPProtocol(asyncio.Protocol):
             # uvicorn's --limit-concurrency: the server answers in the app's place.
             app = service_unavailable
             self.recorder.record(
-                ServerNote, self.conn, "warning", f"concurrency limit ({limit}) reached: 503"
+                ServerNote,
+                conn=self.conn,
+                level="warning",
+                text=f"concurrency limit ({limit}) reached: 503",
             )
         cycle = RequestCycle(
             self, self.h11, exchange, scope, request.method == b"HEAD", app, state.default_headers
@@ -350,12 +355,12 @@ class HTTPProtocol(asyncio.Protocol):
         can_answer = self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE)
         self.recorder.record(
             ProtocolError,
-            self.conn,
-            exchange,
-            "client",
-            status if can_answer else 0,
-            _reason(exc),
-            (self.consumed, self.in_offset),
+            conn=self.conn,
+            exchange=exchange,
+            by="client",
+            status=status if can_answer else 0,
+            detail=_reason(exc),
+            wire=(self.consumed, self.in_offset),
         )
         cycle = self.cycle
         if cycle is not None:
@@ -382,8 +387,13 @@ class HTTPProtocol(asyncio.Protocol):
         if not data:
             return 0
         kept = data[:budget] if len(data) > budget else data
-        self.recorder.record(
-            BytesSent, self.conn, exchange, self.out_offset, kept, len(data), cause
+        self.recorder.emit[BytesSent](
+            conn=self.conn,
+            exchange=exchange,
+            offset=self.out_offset,
+            data=kept,
+            size=len(data),
+            cause=cause,
         )
         self.out_offset += len(data)
         head = self.pending_head

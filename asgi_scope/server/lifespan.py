@@ -103,7 +103,9 @@ class Lifespan:
                 self.failure = str(message.get("message", "")) or "lifespan startup failed"
             else:
                 state = self.state.lifespan_state
-                self.state.recorder.record(LifespanState, 0, self.shim.exchange, snapshot(state))
+                self.state.recorder.record(
+                    LifespanState, conn=0, exchange=self.shim.exchange, state=snapshot(state)
+                )
                 keys = ", ".join(map(str, state)) or "none"
                 self._note("info", f"lifespan startup complete (state keys: {keys})")
             self.startup_done.set()
@@ -115,4 +117,4 @@ class Lifespan:
             raise RuntimeError(f"Unexpected lifespan message {kind!r}.")
 
     def _note(self, level: str, text: str) -> None:
-        self.state.recorder.record(ServerNote, 0, level, text)
+        self.state.recorder.record(ServerNote, conn=0, level=level, text=text)

@@ -140,20 +140,20 @@ class Server:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             for each in self._server.sockets:
                 each.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        recorder.record(ServerNote, 0, "info", f"listening on {self.url}")
+        recorder.record(ServerNote, conn=0, level="info", text=f"listening on {self.url}")
         if config.binds_all_interfaces:
             recorder.record(
                 ServerNote,
-                0,
-                "warning",
-                f"bound to {config.host}: every machine that can reach this one can send "
+                conn=0,
+                level="warning",
+                text=f"bound to {config.host}: every machine that can reach this one can send "
                 "requests to the app",
             )
 
     async def _shutdown(self, lifespan: Lifespan) -> None:
         state = self.state
         state.should_exit = True
-        state.recorder.record(ServerNote, 0, "info", "shutting down")
+        state.recorder.record(ServerNote, conn=0, level="info", text="shutting down")
         if self._server is not None:
             self._server.close()
         for conn in list(state.connections):
@@ -170,7 +170,7 @@ class Server:
         for conn in list(state.connections):
             conn.close("server", "shutting down")
         await lifespan.shutdown(0.1 if self._force else timeout)
-        state.recorder.record(ServerNote, 0, "info", "stopped")
+        state.recorder.record(ServerNote, conn=0, level="info", text="stopped")
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():

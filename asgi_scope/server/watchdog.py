@@ -89,8 +89,8 @@ class Watchdog:
         where = f"in flight: {', '.join(names)}" if names else "no exchange in flight"
         self.state.recorder.record(
             ServerNote,
-            0,
-            "warning",
-            f"the event loop was blocked for {late:.1f} s: an app's code ran that long "
+            conn=0,
+            level="warning",
+            text=f"the event loop was blocked for {late:.1f} s: an app's code ran that long "
             f"without an await that waits (sync work in async code, or a send() loop?); {where}",
         )

@@ -235,8 +235,9 @@ class WebSocketSession:
             status, headers, reason = error
             edge = self.edge
             edge.recorder.record(
-                ProtocolError, edge.conn, self.exchange, "client", status,
-                f"invalid WebSocket handshake: {reason}", self.head_wire,
+                ProtocolError, conn=edge.conn, exchange=self.exchange, by="client",
+                status=status, detail=f"invalid WebSocket handshake: {reason}",
+                wire=self.head_wire,
             )  # fmt: skip
             self._respond(status, headers, reason.encode() + b"\n", 0)
             edge.close("server", f"invalid WebSocket handshake: {reason}")
@@ -393,9 +394,10 @@ class WebSocketSession:
     def _record_frame(self, direction: str, frame: Frame, cause: int) -> None:
         start, end, fin, opcode, length, payload, complete = frame
         edge = self.edge
-        edge.recorder.record(
-            WebSocketFrame, edge.conn, self.exchange, direction, opcode, fin, length,
-            payload, (start, end), complete, cause,
+        edge.recorder.emit[WebSocketFrame](
+            conn=edge.conn, exchange=self.exchange, direction=direction, opcode=opcode,
+            fin=fin, length=length, payload=payload, wire=(start, end), complete=complete,
+            cause=cause,
         )  # fmt: skip
 
     def _send_close(self, code: int, reason: str, cause: int) -> None:
@@ -544,7 +546,15 @@ class WebSocketSession:
                 )
         except (RuntimeError, TypeError, ValueError, KeyError, h11.LocalProtocolError) as exc:
             detail = f"{type(exc).__name__}: {exc}"
-            edge.recorder.record(ProtocolError, edge.conn, self.exchange, "app", 0, detail, None)
+            edge.recorder.record(
+                ProtocolError,
+                conn=edge.conn,
+                exchange=self.exchange,
+                by="app",
+                status=0,
+                detail=detail,
+                wire=None,
+            )
             if isinstance(exc, RuntimeError):
                 raise
             raise RuntimeError(f"Invalid ASGI message {kind!r}: {exc}") from exc

@@ -52,7 +52,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from asgi_scope import __version__
 from asgi_scope.trace import events as events_module
@@ -363,6 +363,10 @@ def _conforms(value: Any, hint: Any) -> bool:
         return any(_conforms(value, arg) for arg in typing.get_args(hint))
     if hint is type(None):
         return value is None
+    if origin is Literal:
+        # A value of the literal's type, not only its listed values: captures
+        # written before a vocabulary grew still read (views show any str).
+        return any(type(value) is type(arg) for arg in typing.get_args(hint))
     if origin is tuple:
         args = typing.get_args(hint)
         if not isinstance(value, tuple):

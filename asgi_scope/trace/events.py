@@ -26,10 +26,30 @@ mutates afterwards.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 Wire = tuple[int, int]
 """A ``(start, end)`` byte range, ``end`` exclusive, in one direction's stream."""
+
+# The fixed vocabularies of event fields. Plain strings on the wire and in
+# capture files (the codec writes and reads them unchanged); typed here so a
+# checker catches a misspelt value.
+
+Party = Literal["client", "server", "app"]
+"""Who did it: the peer on the socket, our server, or the application."""
+
+Direction = Literal["in", "out"]
+"""A direction on a wire: ``"in"`` is read by us (client → server, or the
+upstream → the proxy), ``"out"`` written by us."""
+
+Outcome = Literal["complete", "error", "incomplete", "disconnect"]
+"""How the app's call for an exchange ended (see :class:`ExchangeEnded`)."""
+
+Level = Literal["info", "warning", "error"]
+"""A :class:`ServerNote`'s severity."""
+
+Source = Literal["middleware", "proxy"]
+"""Who recorded a connection when not our own server (:class:`ConnectionOrigin`)."""
 
 
 @dataclass(slots=True)
@@ -51,10 +71,11 @@ class ConnectionOpened(Event):
 
 @dataclass(slots=True)
 class ConnectionClosed(Event):
-    """The connection ended. ``by`` is ``"client"`` or ``"server"``; ``reason`` is prose
+    """The connection ended. ``by`` is ``"client"`` or ``"server"`` (``"app"``: a
+    middleware's ASGI call returned); ``reason`` is prose
     such as ``"keep-alive timeout"``, ``"Connection: close"`` or ``"reset by peer"``."""
 
-    by: str
+    by: Party
     reason: str
 
 
@@ -73,7 +94,7 @@ class ConnectionOrigin(Event):
     exchange's :class:`ScopeCreated` and names the process that ran it.
     """
 
-    source: str
+    source: Source
     pid: int
     raw: bool
 
@@ -176,7 +197,7 @@ class ProtocolError(Event):
     """
 
     exchange: int
-    by: str
+    by: Literal["client", "app"]
     status: int
     detail: str
     wire: Wire | None
@@ -196,7 +217,7 @@ class ExchangeEnded(Event):
 
     exchange: int
     scope: dict[str, Any]
-    outcome: str
+    outcome: Outcome
     status: int
 
 
@@ -227,7 +248,7 @@ class WebSocketFrame(Event):
     """
 
     exchange: int
-    direction: str
+    direction: Direction
     opcode: int
     fin: bool
     length: int
@@ -269,7 +290,7 @@ class UpstreamBytes(Event):
     """
 
     exchange: int
-    direction: str
+    direction: Direction
     offset: int
     data: bytes
     size: int
@@ -306,7 +327,7 @@ class ServerNote(Event):
     """Something the server did or saw that is not a message: listening, lifespan
     unsupported, shutting down. ``level`` is ``"info"``, ``"warning"`` or ``"error"``."""
 
-    level: str
+    level: Level
     text: str
 
 

@@ -86,7 +86,9 @@ class Shim:
         """
         self._scope = snapshot(scope) if snap is None else snap
         self._check = checker_for(scope)
-        self._recorder.record(ScopeCreated, self.conn, self.exchange, self._scope, wire)
+        self._recorder.emit[ScopeCreated](
+            conn=self.conn, exchange=self.exchange, scope=self._scope, wire=wire
+        )
 
     async def receive(self) -> dict[str, Any]:
         """ASGI ``receive``: await the server's next message, record it, return it
@@ -97,8 +99,8 @@ class Shim:
             await gate.hold(self.conn, self.exchange, "receive", message, self._scope)
         snap, kept, dropped = snapshot_message(message, self._budget_in)
         self._budget_in -= kept
-        event = self._recorder.record(
-            MessageReceived, self.conn, self.exchange, snap, wire, dropped
+        event = self._recorder.emit[MessageReceived](
+            conn=self.conn, exchange=self.exchange, message=snap, wire=wire, dropped=dropped
         )
         if self._check is not None:
             self._checked(self._check.received, message, event.seq)
@@ -116,7 +118,9 @@ class Shim:
             await gate.hold(self.conn, self.exchange, "send", message, self._scope)
         snap, kept, dropped = snapshot_message(message, self._budget_out)
         self._budget_out -= kept
-        event = self._recorder.record(MessageSent, self.conn, self.exchange, snap, dropped)
+        event = self._recorder.emit[MessageSent](
+            conn=self.conn, exchange=self.exchange, message=snap, dropped=dropped
+        )
         self.last_sent = event.seq
         if self._check is not None:
             self._checked(self._check.sent, message, event.seq)
@@ -139,7 +143,13 @@ class Shim:
             rule = RULES.get(rule_id)
             section = rule.section if rule is not None else ""
             self._recorder.record(
-                SpecViolation, self.conn, self.exchange, rule_id, section, detail, cause
+                SpecViolation,
+                conn=self.conn,
+                exchange=self.exchange,
+                rule=rule_id,
+                section=section,
+                detail=detail,
+                cause=cause,
             )
 
     def raised(self, exc: BaseException) -> None:
@@ -152,7 +162,12 @@ class Shim:
         except Exception:  # an exception's __str__ is the app's code
             message = f"<{type(exc).__qualname__}: str() failed>"
         self._recorder.record(
-            AppRaised, self.conn, self.exchange, type(exc).__qualname__, message, text
+            AppRaised,
+            conn=self.conn,
+            exchange=self.exchange,
+            exc_type=type(exc).__qualname__,
+            message=message,
+            traceback=text,
         )
 
     def ended(self, scope: dict[str, Any], outcome: str, status: int) -> None:
@@ -162,4 +177,11 @@ class Shim:
         after = snapshot(scope) if before is None else snapshot_since(scope, before)
         if self._check is not None:
             self._checked(self._check.ended, outcome, 0)
-        self._recorder.record(ExchangeEnded, self.conn, self.exchange, after, outcome, status)
+        self._recorder.record(
+            ExchangeEnded,
+            conn=self.conn,
+            exchange=self.exchange,
+            scope=after,
+            outcome=outcome,
+            status=status,
+        )

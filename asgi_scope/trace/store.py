@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from asgi_scope.trace.events import (
     AppRaised,
@@ -33,15 +33,20 @@ from asgi_scope.trace.events import (
     LifespanState,
     MessageReceived,
     MessageSent,
+    Party,
     ProtocolError,
     ProxyTimings,
     ScopeCreated,
     ServerNote,
+    Source,
     SpecViolation,
     UpstreamBytes,
     WebSocketFrame,
     Wire,
 )
+
+ExchangeState = Literal["open", "streaming", "done", "error"]
+"""Where an exchange has got (see :class:`Exchange`)."""
 
 
 @dataclass(slots=True)
@@ -70,7 +75,7 @@ class Exchange:
     method: str = ""
     path: str = ""
     status: int | None = None
-    state: str = "open"
+    state: ExchangeState = "open"
     t_end: int | None = None
     bytes_out: int = 0
     scope: dict[str, Any] | None = None
@@ -90,6 +95,10 @@ class Exchange:
     mode: then ``bytes_in`` and ``bytes_out`` are unknown, not 0)."""
     kept: int = 0
     """Bytes of bodies and raw bytes this exchange holds (its share of the byte budget)."""
+    received: tuple[int, int] | None = None
+    """``t_ns`` of the first and the last byte received for it (None before any)."""
+    previous: int = 0
+    """The id of the exchange before it on its connection (0: none)."""
     unkept: int = 0
     """Its streamed events past :data:`EVENTS_KEPT`, counted in its summary, not kept."""
     events: list[Event] = field(default_factory=list)
@@ -99,6 +108,23 @@ class Exchange:
         """Bytes of the request read off the wire so far: the span of ``wire_in``
         (so pipelined requests that arrived in one read are counted apart)."""
         return 0 if self.wire_in is None else self.wire_in[1] - self.wire_in[0]
+
+    @property
+    def path_query(self) -> str:
+        """The scope's ``path`` and, after ``?``, its ``query_string`` (decoded as
+        latin-1, as the bytes came): what the request asked for, unescaped (pass it
+        through :func:`~asgi_scope.trace.safe.safe_text` to show it)."""
+        query = self.scope.get("query_string") if self.scope else None
+        if isinstance(query, bytes) and query:
+            return f"{self.path}?{query.decode('latin-1')}"
+        return self.path
+
+    @property
+    def close_normal(self) -> bool:
+        """Whether ``close_code`` says the WebSocket ended normally (RFC 6455 §7.4.1:
+        1000 normal closure, 1001 going away, 1005 no code given); False when it has
+        no close code."""
+        return self.close_code in (1000, 1001, 1005)
 
     @property
     def duration_ns(self) -> int | None:
@@ -164,14 +190,14 @@ class Connection:
     client: tuple[str, int] | None = None
     server: tuple[str, int] | None = None
     t_close: int | None = None
-    closed_by: str = ""
+    closed_by: Party | Literal[""] = ""
     reason: str = ""
     exchanges: list[int] = field(default_factory=list)
     received: list[tuple[int, bytes]] = field(default_factory=list)
     sent: list[tuple[int, bytes]] = field(default_factory=list)
     dropped: int = 0
     """Exchanges of this connection the store dropped (see :class:`Store`)."""
-    source: str = ""
+    source: Source | Literal[""] = ""
     """Who recorded it when not our own server: ``"middleware"`` or ``"proxy"``
     (a :class:`~asgi_scope.trace.events.ConnectionOrigin`)."""
     pid: int = 0
@@ -435,6 +461,8 @@ class Store:
             self._order.append(exchange_id)
             conn = self.connections.get(event.conn)
             if conn is not None:
+                if conn.exchanges:
+                    exchange.previous = conn.exchanges[-1]
                 conn.exchanges.append(exchange_id)
                 exchange.pid, exchange.raw = conn.pid, conn.raw
             elif not event.conn:  # the server lane: the process named just before
@@ -484,6 +512,8 @@ class Store:
                 exchange = self._exchange(event, exchange_id)
             exchange.kept += len(data)
             self.kept_bytes += len(data)
+            seen = exchange.received
+            exchange.received = (seen[0] if seen else event.t_ns, event.t_ns)
 
     # Exchange events, already on their exchange's list: handlers take
     # (exchange, event).

@@ -11,19 +11,7 @@ import http
 from collections.abc import Mapping
 from typing import Any
 
-from asgi_scope.trace.events import (
-    AppRaised,
-    Event,
-    ExchangeEnded,
-    LifespanState,
-    MessageReceived,
-    MessageSent,
-    ProtocolError,
-    ProxyTimings,
-    ScopeCreated,
-    SpecViolation,
-    WebSocketFrame,
-)
+from asgi_scope.trace.events import ProxyTimings, WebSocketFrame
 from asgi_scope.trace.safe import safe_bytes, safe_text
 
 PREVIEW = 60
@@ -109,7 +97,7 @@ def _size(value: Any) -> int | None:
     return len(value) if isinstance(value, (bytes, str)) else None
 
 
-def _short(value: Any, limit: int = 40) -> str:
+def short(value: Any, limit: int = 40) -> str:
     """A value for a one-line summary: safe, unquoted, cut at ``limit``.
 
     Only the start of a long value is decoded and escaped (escaping only
@@ -139,7 +127,7 @@ def message_type(message: Any) -> str:
     """The safe ``type`` of an ASGI message (``?`` when it has none)."""
     if not isinstance(message, Mapping):
         return f"<{type(message).__name__}>"
-    return _short(message.get("type", "?"), 40)
+    return short(message.get("type", "?"), 40)
 
 
 def message_summary(message: Any, dropped: int = 0) -> str:
@@ -149,7 +137,7 @@ def message_summary(message: Any, dropped: int = 0) -> str:
     callers still wrap it in ``Text``.
     """
     if not isinstance(message, Mapping):
-        return "not a dict: " + _short(_repr(message), 60)
+        return "not a dict: " + short(_repr(message), 60)
     kind = message.get("type")
     parts: list[str] = []
     if kind == "http.response.start":
@@ -158,28 +146,28 @@ def message_summary(message: Any, dropped: int = 0) -> str:
             phrase = http.HTTPStatus(status).phrase if status in _PHRASES else ""
             parts.append(f"{status} {phrase}".rstrip())
         else:  # a str, a dict, an int subclass with a __str__ of its own...
-            parts.append(_short(status))
+            parts.append(short(status))
         headers = message.get("headers")
         if isinstance(headers, (list, tuple)):
             parts.append(f"{len(headers)} header{'' if len(headers) == 1 else 's'}")
     elif kind in ("websocket.close", "websocket.disconnect"):
         if "code" in message:
-            parts.append(f"code {_short(message['code'])}")
+            parts.append(f"code {short(message['code'])}")
         if message.get("reason"):
-            parts.append(_short(message["reason"]))
+            parts.append(short(message["reason"]))
     elif kind == "lifespan.startup.failed" or kind == "lifespan.shutdown.failed":
-        parts.append(_short(message.get("message", "")))
+        parts.append(short(message.get("message", "")))
     elif kind == "websocket.accept" and message.get("subprotocol"):
-        parts.append("subprotocol " + _short(message["subprotocol"]))
+        parts.append("subprotocol " + short(message["subprotocol"]))
     for key in _BODY_KEYS:
         value = message.get(key)
         size = _size(value)
         if size is None:
             continue
         if key == "text":
-            parts.append(f"{size + dropped} chars '{_short(value, 30)}'")
+            parts.append(f"{size + dropped} chars '{short(value, 30)}'")
         elif size:
-            parts.append(f"{fmt_bytes(size + dropped)} b'{_short(value, 30)}'")
+            parts.append(f"{fmt_bytes(size + dropped)} b'{short(value, 30)}'")
         else:
             parts.append(fmt_bytes(size + dropped))
     if message.get("more_body"):
@@ -187,30 +175,6 @@ def message_summary(message: Any, dropped: int = 0) -> str:
     if dropped:
         parts.append(f"{fmt_bytes(dropped)} not kept")
     return ", ".join(p for p in parts if p)
-
-
-def event_summary(event: Event) -> tuple[str, str]:
-    """``(type, summary)`` for a row of the Messages list: safe strings."""
-    if isinstance(event, (MessageReceived, MessageSent)):
-        return message_type(event.message), message_summary(event.message, event.dropped)
-    if isinstance(event, ScopeCreated):
-        return "scope", scope_summary(event.scope)
-    if isinstance(event, AppRaised):
-        return "app raised", f"{_short(event.exc_type)}: {_short(event.message, 60)}"
-    if isinstance(event, ProtocolError):
-        answer = f" → {event.status}" if event.status else ", connection closed"
-        return "protocol error", f"by {_short(event.by)}: {_short(event.detail, 60)}{answer}"
-    if isinstance(event, ExchangeEnded):
-        status = f", status {event.status}" if event.status else ""
-        return "app returned", f"{_short(event.outcome)}{status}"
-    if isinstance(event, WebSocketFrame):
-        return f"frame {opcode_name(event.opcode)}", frame_text(event)
-    if isinstance(event, SpecViolation):
-        return "spec violation", f"{_short(event.rule)}: {_short(event.detail, 80)}"
-    if isinstance(event, LifespanState):
-        keys = ", ".join(_short(key, 30) for key in event.state) or "none"
-        return "state", f"the app set: {keys}"
-    return type(event).__name__, ""
 
 
 def frame_text(frame: WebSocketFrame) -> str:
@@ -236,14 +200,14 @@ def scope_summary(scope: Mapping[str, Any]) -> str:
     kind = scope.get("type", "?")
     if kind == "lifespan":
         return "lifespan"
-    path = _short(scope.get("path", ""), 60)
+    path = short(scope.get("path", ""), 60)
     query = scope.get("query_string")
     if query:
-        path += "?" + _short(query, 30)
+        path += "?" + short(query, 30)
     if kind == "http":
-        version = _short(scope.get("http_version", ""), 8)
-        return f"{_short(scope.get('method', ''), 12)} {path} HTTP/{version}"
-    return f"{_short(kind, 12)} {path}"
+        version = short(scope.get("http_version", ""), 8)
+        return f"{short(scope.get('method', ''), 12)} {path} HTTP/{version}"
+    return f"{short(kind, 12)} {path}"
 
 
 def proxy_timings(event: ProxyTimings) -> str:

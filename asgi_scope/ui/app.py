@@ -36,6 +36,7 @@ from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.step import Gate
 from asgi_scope.trace.store import Store
+from asgi_scope.trace.view import Change, View
 from asgi_scope.ui.detail import DetailPane
 from asgi_scope.ui.exchanges import ExchangeTable
 from asgi_scope.ui.filter_bar import FilterBar
@@ -248,8 +249,8 @@ class ScopeApp(ShareActions, App[None]):
         """What a saved capture's header says (app, start time, options)."""
         self.resend_url = resend_url
         """The server a re-sent request goes to; None when no server runs."""
-        self.follow = True
-        """Whether new exchanges are selected as they arrive."""
+        self.view = View()
+        """The exchange table's rows, filter, focus and follow mode (trace/view.py)."""
         self.finished = isinstance(recorder, Playback)
         """No server runs (a capture opened): time stands at the capture's last event
         (``recorder.now()``), and nothing that had not ended is running any more."""
@@ -272,7 +273,7 @@ class ScopeApp(ShareActions, App[None]):
         yield Static(empty_state(self.url), id="empty")
         with Vertical(id="body"):
             yield FilterBar(id="filter-bar")
-            yield ExchangeTable(id="exchanges")
+            yield ExchangeTable(self.view, id="exchanges")
             yield DetailPane(id="detail")
         yield StepBar(id="step-bar")
         yield NotesBar(id="notes")
@@ -285,6 +286,7 @@ class ScopeApp(ShareActions, App[None]):
         self._table.finished = self.finished
         self._detail = self.query_one(DetailPane)
         self._header = self.query_one(ScopeHeader)
+        self.view.on_change.append(self._view_changed)
         self._notes = self.query_one(NotesBar)
         self._empty = self.query_one("#empty")
         self._body = self.query_one("#body")
@@ -542,9 +544,17 @@ class ScopeApp(ShareActions, App[None]):
         if self.follow:
             self._table.select_last()
 
+    @property
+    def follow(self) -> bool:
+        """Whether new exchanges are selected as they arrive (the view's follow mode)."""
+        return self.view.follow
+
     def _set_follow(self, follow: bool) -> None:
-        self.follow = follow
-        self._header.set_follow(follow)
+        self.view.follow = follow
+
+    def _view_changed(self, change: Change) -> None:
+        if change == "follow":
+            self._header.set_follow(self.view.follow)
 
     def action_clear(self) -> None:
         """Forget everything recorded so far."""

@@ -7,14 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Container
 from textual.widgets import TabbedContent, TabPane, Tabs
 
-from asgi_scope.trace.events import (
-    Event,
-    MessageReceived,
-    MessageSent,
-    ProtocolError,
-    ScopeCreated,
-    WebSocketFrame,
-)
+from asgi_scope.trace import present
+from asgi_scope.trace.events import Event
 from asgi_scope.trace.framing import event_at
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.ui.hex_view import HexView, Highlight
@@ -40,15 +34,8 @@ def wire_of(event: Event | None, exchange: Exchange | None) -> Highlight | None:
     """The raw bytes ``event`` came from or became, as a Hex highlight."""
     if event is None or exchange is None:
         return None
-    wire = None
-    direction = "in"
-    if isinstance(event, (MessageReceived, ScopeCreated, ProtocolError)):
-        wire = event.wire
-    elif isinstance(event, MessageSent):
-        direction, wire = "out", exchange.sent_wire(event)
-    elif isinstance(event, WebSocketFrame):
-        direction, wire = event.direction, event.wire
-    return (direction, *wire) if wire else None
+    found = present.of(event).wire(event, exchange)
+    return None if found is None else (found[0], *found[1])
 
 
 class DetailPane(Container):

@@ -10,7 +10,7 @@ cached as strips until their exchange changes.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -27,6 +27,7 @@ from textual.strip import Strip
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.trace.summary import fmt_bytes, fmt_duration
+from asgi_scope.trace.view import View
 from asgi_scope.ui.render import safe_repr
 
 COLUMNS = (
@@ -59,22 +60,21 @@ LAST_ROW = "The last row of a list (exchanges, messages)"
 class _Rows:
     """The table's row keys (``str`` of exchange ids), for ``len`` and ``in``."""
 
-    def __init__(self, ids: list[int]) -> None:
-        self._ids = ids
+    def __init__(self, view: View) -> None:
+        self._view = view
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._view.ids)
 
     def __iter__(self) -> Iterator[str]:
-        return map(str, self._ids)
+        return map(str, self._view.ids)
 
     def __contains__(self, key: object) -> bool:
         try:
             exchange_id = int(str(key))
         except ValueError:
             return False
-        i = bisect_left(self._ids, exchange_id)
-        return i < len(self._ids) and self._ids[i] == exchange_id
+        return exchange_id in self._view
 
 
 class ExchangeTable(ScrollView, can_focus=True):
@@ -142,28 +142,21 @@ class ExchangeTable(ScrollView, can_focus=True):
             super().__init__()
             self.exchange_id = exchange_id
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, view: View | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._ids: list[int] = []  # ascending, as the store made them
+        self.view = view if view is not None else View()
+        """The rows, the filter and the focus (the cursor row) this table renders."""
         self._store: Store | None = None
         self._now = 0
         self._cells_cache: dict[int, list[Text]] = {}
         self._strips: dict[tuple[int, bool], Strip] = {}
         self._widths = [len(label) for _, label in COLUMNS]
-        self._unfinished: set[int] = set()
-        self._hidden: set[int] = set()  # ids the row filter keeps out
-        self.row_filter: Callable[[Exchange], bool] | None = None
-        """Which exchanges have a row (None: all); set with :meth:`set_filter`."""
         self._selected: int | None = None
-        self.cursor_row = 0
-        """Index of the highlighted row."""
         self.lines_drawn = 0
         """Row lines drawn by the last refresh: at most the rows on screen."""
         self.on_drawn: Callable[[int], None] | None = None
         """Called with :attr:`lines_drawn` after each refresh (the latency log)."""
         self._drawing = 0
-        self.requests = 0
-        """Rows that are client exchanges (not the server's lifespan)."""
         self.finished = False
         """The trace is over (a capture opened, no server): an exchange that had not
         ended shows its time up to the trace's end as "≥", not as running ("…")."""
@@ -171,36 +164,50 @@ class ExchangeTable(ScrollView, can_focus=True):
     # -- the rows --------------------------------------------------------
 
     @property
+    def cursor_row(self) -> int:
+        """Index of the highlighted row (the view's focus)."""
+        return self.view.cursor
+
+    @cursor_row.setter
+    def cursor_row(self, row: int) -> None:
+        self.view.cursor = row
+
+    @property
+    def requests(self) -> int:
+        """Client exchanges (not the server's lifespan), hidden ones included."""
+        return self.view.requests
+
+    @property
+    def row_filter(self) -> Callable[[Exchange], bool] | None:
+        """Which exchanges have a row (None: all); set with :meth:`set_filter`."""
+        return self.view.row_filter
+
+    @property
     def row_count(self) -> int:
         """Number of rows (exchanges) in the table."""
-        return len(self._ids)
+        return len(self.view.ids)
 
     @property
     def rows(self) -> _Rows:
         """The row keys (exchange ids as ``str``), for ``len()`` and ``in``."""
-        return _Rows(self._ids)
+        return _Rows(self.view)
 
     def get_row_index(self, key: str) -> int:
         """The index of the row of exchange ``key`` (raises KeyError if absent)."""
-        exchange_id = int(key)
-        i = bisect_left(self._ids, exchange_id)
-        if i == len(self._ids) or self._ids[i] != exchange_id:
-            raise KeyError(key)
-        return i
+        try:
+            return self.view.index(int(key))
+        except KeyError:
+            raise KeyError(key) from None
 
     def get_row_at(self, index: int) -> list[Text]:
         """The cells of row ``index``, as they are shown."""
-        return self._cells_of(self._ids[index])
+        return self._cells_of(self.view.ids[index])
 
     def reset(self) -> None:
         """Remove every row (after the store was cleared)."""
-        self._ids.clear()
+        self.view.reset()
         self._forget()
-        self._unfinished.clear()
-        self._hidden.clear()
         self._selected = None
-        self.cursor_row = 0
-        self.requests = 0
         self._resize()
         self.refresh()
         self.post_message(self.Selected(None))
@@ -208,104 +215,40 @@ class ExchangeTable(ScrollView, can_focus=True):
     def sync(self, store: Store, touched: Iterable[int], now_ns: int) -> bool:
         """Add or update the rows of ``touched`` exchanges; True if rows were added."""
         self._store, self._now = store, now_ns
-        added = shifted = False
-        ids, exchanges = self._ids, store.exchanges
-        ordered = sorted(touched)
-        for exchange_id in ordered:
-            exchange = exchanges.get(exchange_id)
-            if exchange is None:
-                continue
-            if self.row_filter is not None and not self._keeps(exchange):
-                continue
-            if ids and exchange_id <= ids[-1]:
-                self._changed(exchange_id)
-                if exchange_id not in self.rows:
-                    insort(ids, exchange_id)  # the rows after it move down
-                    added = shifted = True
-                    self.requests += bool(exchange.conn)
-            else:
-                ids.append(exchange_id)
-                added = True
-                self.requests += bool(exchange.conn)
-            if exchange.t_end is None:
-                self._unfinished.add(exchange_id)
-            else:
-                self._unfinished.discard(exchange_id)
-        if added:
+        synced = self.view.sync(store.exchanges, touched)
+        if synced.hidden:
+            self.drop(synced.hidden)
+        for exchange_id in synced.changed:
+            self._changed(exchange_id)
+        if synced.added:
             self._resize()
-        if shifted or self._on_screen(ordered):
+        if synced.shifted or self._on_screen(synced.touched):
             self.refresh()
-        return added
+        return synced.added
 
     def drop(self, exchange_ids: Iterable[int]) -> None:
         """Remove the rows of exchanges the store dropped (the oldest, usually)."""
         gone = set(exchange_ids)
         if not gone:
             return
-        self._unfinished -= gone
-        self._hidden -= gone
-        ids = self._ids
-        selected = self.selected_id
-        n = 0
-        while n < len(ids) and ids[n] in gone:  # the usual case: a run of the oldest
-            n += 1
-        before = n
-        del ids[:n]
-        if len(gone) > n and any(i in gone for i in ids):  # others, here and there
-            before += sum(1 for i in ids[: self.cursor_row - n] if i in gone)
-            ids[:] = [i for i in ids if i not in gone]
+        self.view.drop(gone)
         for exchange_id in gone:
             self._cells_cache.pop(exchange_id, None)
             self._strips.pop((exchange_id, False), None)
             self._strips.pop((exchange_id, True), None)
-        if selected is not None and selected not in gone:
-            self.cursor_row = self.get_row_index(str(selected))
-        else:
-            self.cursor_row = max(self.cursor_row - before, 0)
-        self._clamp_cursor()
         self._resize()
         self._scroll_to_cursor()
         self._post_selected()
         self.refresh()
-
-    def _keeps(self, exchange: Exchange) -> bool:
-        """Apply the row filter to a touched exchange: hide its row if it no longer
-        matches, let it in if it matches now. Hidden exchanges count in
-        :attr:`requests` all the same."""
-        assert self.row_filter is not None
-        exchange_id = exchange.id
-        if self.row_filter(exchange):
-            if exchange_id in self._hidden:  # counted when it was hidden
-                self._hidden.discard(exchange_id)
-                self.requests -= bool(exchange.conn)
-            return True
-        if exchange_id not in self._hidden:
-            self._hidden.add(exchange_id)
-            if exchange_id in self.rows:
-                self.drop([exchange_id])
-            else:
-                self.requests += bool(exchange.conn)
-        return False
 
     def set_filter(
         self, row_filter: Callable[[Exchange], bool] | None, store: Store, now_ns: int
     ) -> None:
         """Show only the exchanges of ``store`` that ``row_filter`` keeps (None: all),
         keeping the selection if it still has a row."""
-        selected = self.selected_id
-        self.row_filter = row_filter
         self._store, self._now = store, now_ns
-        exchanges = store.exchanges
-        keep = sorted(i for i, x in exchanges.items() if row_filter is None or row_filter(x))
-        self._ids[:] = keep
-        self._hidden = set(exchanges).difference(keep)
-        self._unfinished = {i for i in keep if exchanges[i].t_end is None}
+        self.view.set_filter(row_filter, store.exchanges)
         self._forget()
-        if selected is not None and selected in self.rows:
-            self.cursor_row = self.get_row_index(str(selected))
-        else:
-            self.cursor_row = len(keep) - 1
-        self._clamp_cursor()
         self._resize()
         self._scroll_to_cursor()
         self._post_selected()
@@ -314,11 +257,11 @@ class ExchangeTable(ScrollView, can_focus=True):
     def tick(self, store: Store, now_ns: int) -> None:
         """Refresh the running duration of exchanges that have not ended."""
         self._store, self._now = store, now_ns
-        running = sorted(self._unfinished)
+        running = sorted(self.view.unfinished)
         for exchange_id in running:
             exchange = store.exchanges.get(exchange_id)
             if exchange is None or exchange.t_end is not None:
-                self._unfinished.discard(exchange_id)
+                self.view.unfinished.discard(exchange_id)
             self._changed(exchange_id)
         if self._on_screen(running):
             self.refresh()
@@ -328,12 +271,12 @@ class ExchangeTable(ScrollView, can_focus=True):
     @property
     def selected_id(self) -> int | None:
         """The id of the highlighted exchange, if any."""
-        return self._ids[self.cursor_row] if self._ids else None
+        return self.view.focus
 
     def select_last(self) -> None:
         """Highlight the newest exchange."""
-        if self._ids:
-            self.move_cursor(row=len(self._ids) - 1)
+        if self.view.ids:
+            self.move_cursor(row=len(self.view.ids) - 1)
 
     def move_cursor(self, *, row: int | None = None, **_: object) -> None:
         """Highlight row ``row`` (clamped) and scroll it into view."""
@@ -343,8 +286,8 @@ class ExchangeTable(ScrollView, can_focus=True):
         self.cursor_row = row
         self._clamp_cursor()
         for index in (old, self.cursor_row):
-            if 0 <= index < len(self._ids):
-                self._strips.pop((self._ids[index], True), None)
+            if 0 <= index < len(self.view.ids):
+                self._strips.pop((self.view.ids[index], True), None)
         self._scroll_to_cursor()
         self._post_selected()
         self.refresh()
@@ -365,7 +308,7 @@ class ExchangeTable(ScrollView, can_focus=True):
         self.move_cursor(row=0)
 
     def action_cursor_last(self) -> None:
-        self.move_cursor(row=len(self._ids) - 1)
+        self.move_cursor(row=len(self.view.ids) - 1)
 
     def on_click(self, event: events.Click) -> None:
         if event.y >= 1:
@@ -375,14 +318,14 @@ class ExchangeTable(ScrollView, can_focus=True):
         """Whether any of ``exchange_ids`` (ascending) has a row on screen: rows
         that change off screen (a paused table under load) need no redraw."""
         top = self.scroll_offset.y
-        shown = self._ids[top : top + self._visible_rows()]
+        shown = self.view.ids[top : top + self._visible_rows()]
         if not shown or not exchange_ids:
             return not shown
         i = bisect_left(exchange_ids, shown[0])
         return i < len(exchange_ids) and exchange_ids[i] <= shown[-1]
 
     def _clamp_cursor(self) -> None:
-        self.cursor_row = min(max(self.cursor_row, 0), max(len(self._ids) - 1, 0))
+        self.view.clamp()
 
     def _visible_rows(self) -> int:
         return max(self.scrollable_content_region.height - 1, 1)
@@ -406,7 +349,7 @@ class ExchangeTable(ScrollView, can_focus=True):
     def _resize(self) -> None:
         # One line for the header, one per row; as wide as the widget (no
         # horizontal scrolling: _strip narrows the path column so the others fit).
-        size = Size(self.scrollable_content_region.width, len(self._ids) + 1)
+        size = Size(self.scrollable_content_region.width, len(self.view.ids) + 1)
         if size == self.virtual_size:
             return
         # Setting virtual_size lays out the whole screen again: under load, with
@@ -476,10 +419,10 @@ class ExchangeTable(ScrollView, can_focus=True):
                 strip = self._strips[key] = self._strip(labels, style, width)
             return strip
         index = self.scroll_offset.y + y - 1
-        if index >= len(self._ids):
+        if index >= len(self.view.ids):
             return Strip.blank(width, self.rich_style)
         self._drawing += 1
-        exchange_id = self._ids[index]
+        exchange_id = self.view.ids[index]
         cursor = index == self.cursor_row
         key = (exchange_id, cursor)
         strip = self._strips.get(key)
@@ -554,10 +497,7 @@ class ExchangeTable(ScrollView, can_focus=True):
             keys = ", ".join(safe_text(str(key)) for key in state) or "none"
             text = f"state: {keys}"
             return text if len(text) <= MAX_PATH else text[: MAX_PATH - 1] + "…"
-        path = safe_text(exchange.path)
-        query = exchange.scope.get("query_string") if exchange.scope else None
-        if isinstance(query, bytes) and query:
-            path += "?" + safe_text(query.decode("latin-1"))
+        path = safe_text(exchange.path_query)
         return path if len(path) <= MAX_PATH else path[: MAX_PATH - 1] + "…"
 
     def _cells(self, exchange: Exchange, now_ns: int) -> list[Text]:
@@ -574,10 +514,9 @@ class ExchangeTable(ScrollView, can_focus=True):
         status = exchange.status
         status_text = Text("") if status is None else status_cell(status, self._style)
         if exchange.close_code is not None:  # a WebSocket's close code (RFC 6455 §7.4)
-            normal = exchange.close_code in (1000, 1001, 1005)
             status_text.append(
                 f" {safe_repr(exchange.close_code)[:MAX_STATUS]}",
-                self._style("dim" if normal else "error"),
+                self._style("dim" if exchange.close_normal else "error"),
             )
         return [
             Text(str(exchange.id), self._style("dim"), justify="right"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,6 +13,7 @@ from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from asgi_scope.trace import present
 from asgi_scope.trace.events import (
     AppRaised,
     Event,
@@ -23,12 +27,10 @@ from asgi_scope.trace.events import (
     WebSocketFrame,
     Wire,
 )
-from asgi_scope.trace.explain import explain
 from asgi_scope.trace.safe import safe_bytes, safe_text
 from asgi_scope.trace.spec import rule as spec_rule
 from asgi_scope.trace.store import EVENTS_KEPT, Exchange
 from asgi_scope.trace.summary import (
-    event_summary,
     fmt_bytes,
     fmt_duration,
     message_summary,
@@ -39,20 +41,6 @@ from asgi_scope.ui.exchanges import FIRST_ROW, LAST_ROW
 from asgi_scope.ui.render import pretty
 from asgi_scope.ui.search import find, hits_text, searchable
 
-SHOWN = (
-    ScopeCreated,
-    MessageReceived,
-    MessageSent,
-    AppRaised,
-    ProtocolError,
-    ExchangeEnded,
-    WebSocketFrame,
-    LifespanState,
-    SpecViolation,
-)
-"""The events listed in the Messages tab (raw bytes are the Hex tab's). A WebSocket
-exchange lists its frames too, in wire order among the messages they became."""
-
 _UNKEPT = "unkept"
 """The key of the list's last row once an exchange has events not kept."""
 
@@ -61,26 +49,6 @@ LIST_KEYS = [
     Binding("end", "scroll_bottom", "Last", show=False, tooltip=LAST_ROW),
 ]
 """Home and End of a list: its first and last row (a DataTable's own scroll sideways)."""
-
-INTO_APP = "server → app"
-OUT_OF_APP = "server ← app"
-
-
-def direction(event: Event) -> tuple[str, str]:
-    """``(arrow, style name)`` for the direction column of ``event``."""
-    if isinstance(event, (ScopeCreated, MessageReceived)):
-        return INTO_APP, "in"
-    if isinstance(event, MessageSent):
-        return OUT_OF_APP, "out"
-    if isinstance(event, WebSocketFrame):
-        return ("client ⇢ server", "dim") if event.direction == "in" else ("client ⇠ server", "dim")
-    if isinstance(event, AppRaised):
-        return "server ✗ app", "error"
-    if isinstance(event, ProtocolError):
-        return ("client ✗ server" if event.by == "client" else "server ✗ app"), "error"
-    if isinstance(event, SpecViolation):
-        return "spec ⚠ app", "error"
-    return OUT_OF_APP, "dim"
 
 
 def _wire(label: str, wire: Wire | None) -> str:
@@ -91,52 +59,60 @@ def _wire(label: str, wire: Wire | None) -> str:
 
 
 def detail(event: Event, exchange: Exchange, width: int = 100) -> Text:
-    """Everything about one event of ``exchange`` as safe ``Text``."""
+    """Everything about one event of ``exchange`` as safe ``Text``: a head (its
+    kind, seq, time and wire range), then its own body (see :data:`_BODIES`)."""
     since = fmt_duration(event.t_ns - exchange.t_start)
     head = Text()
     head.append(f"{type(event).__name__}", "bold")
     head.append(f"  seq {event.seq}  +{since}", "dim")
-    if isinstance(event, MessageReceived):
-        head.append(_wire("received", event.wire), "dim")
-    elif isinstance(event, MessageSent):
-        head.append(_wire("sent", exchange.sent_wire(event)), "dim")
-    elif isinstance(event, (ScopeCreated, ProtocolError)):
-        head.append(_wire("received", event.wire), "dim")
-    elif isinstance(event, WebSocketFrame):
-        label = "received" if event.direction == "in" else "sent"
-        head.append(_wire(label, event.wire), "dim")
+    found = present.of(event).wire(event, exchange)
+    if found is not None:
+        head.append(_wire("received" if found[0] == "in" else "sent", found[1]), "dim")
     head.append("\n")
-    if isinstance(event, WebSocketFrame):
-        head.append_text(_frame_detail(event, exchange, width))
-        return head
-    if isinstance(event, (MessageReceived, MessageSent)):
-        head.append_text(violations_of(event, exchange))
-        head.append_text(pretty(event.message, dropped=event.dropped, width=width))
-    elif isinstance(event, SpecViolation):
-        head.append_text(violation_text(event))
-    elif isinstance(event, ScopeCreated):
-        head.append_text(pretty(event.scope, width=width))
-    elif isinstance(event, AppRaised):
-        head.append(safe_text(event.exc_type), "bold red")
-        head.append(": " + safe_text(event.message) + "\n\n")
-        head.append(safe_text(event.traceback.rstrip("\n"), keep_newlines=True))
-    elif isinstance(event, ProtocolError):
-        head.append(f"by {safe_text(event.by)}", "bold red")
-        answer = f"answered {event.status}" if event.status else "connection closed, no answer"
-        head.append(f" ({answer})\n")
-        head.append(safe_text(event.detail, keep_newlines=True))
-    elif isinstance(event, LifespanState):
-        head.append("The lifespan state as startup left it; each request's scope gets a copy.\n")
-        head.append_text(pretty(event.state, width=width))
-    elif isinstance(event, ExchangeEnded):
-        head.append(f"outcome {safe_text(event.outcome)}, status {event.status or '-'}\n")
-        head.append("The scope as the app left it is in the Scope tab.", "dim")
+    body = _BODIES.get(type(event))
+    if body is not None:
+        head.append_text(body(event, exchange, width))
     return head
+
+
+def _message_body(event: MessageReceived | MessageSent, exchange: Exchange, width: int) -> Text:
+    text = violations_of(event, exchange)
+    text.append_text(pretty(event.message, dropped=event.dropped, width=width))
+    return text
+
+
+def _raised_body(event: AppRaised, exchange: Exchange, width: int) -> Text:
+    text = Text()
+    text.append(safe_text(event.exc_type), "bold red")
+    text.append(": " + safe_text(event.message) + "\n\n")
+    text.append(safe_text(event.traceback.rstrip("\n"), keep_newlines=True))
+    return text
+
+
+def _protocol_error_body(event: ProtocolError, exchange: Exchange, width: int) -> Text:
+    text = Text()
+    text.append(f"by {safe_text(event.by)}", "bold red")
+    answer = f"answered {event.status}" if event.status else "connection closed, no answer"
+    text.append(f" ({answer})\n")
+    text.append(safe_text(event.detail, keep_newlines=True))
+    return text
+
+
+def _lifespan_state_body(event: LifespanState, exchange: Exchange, width: int) -> Text:
+    text = Text("The lifespan state as startup left it; each request's scope gets a copy.\n")
+    text.append_text(pretty(event.state, width=width))
+    return text
+
+
+def _ended_body(event: ExchangeEnded, exchange: Exchange, width: int) -> Text:
+    text = Text(f"outcome {safe_text(event.outcome)}, status {event.status or '-'}\n")
+    text.append("The scope as the app left it is in the Scope tab.", "dim")
+    return text
 
 
 def explanation_text(event: Event) -> Text:
     """Explain mode's words for ``event`` and the section they come from."""
-    explanation = explain(event)
+    explanation = present.explain(event)
     text = Text()
     text.append("ⓘ ", "bold cyan")
     text.append(explanation.text, "italic")
@@ -206,6 +182,20 @@ def _frame_detail(frame: WebSocketFrame, exchange: Exchange, width: int) -> Text
     else:
         text.append("no message (yet): a fragment, or a control frame the server answered")
     return text
+
+
+_BODIES: dict[type[Event], Callable[[Any, Exchange, int], Text]] = {
+    MessageReceived: _message_body,
+    MessageSent: _message_body,
+    SpecViolation: lambda event, exchange, width: violation_text(event),
+    ScopeCreated: lambda event, exchange, width: pretty(event.scope, width=width),
+    AppRaised: _raised_body,
+    ProtocolError: _protocol_error_body,
+    LifespanState: _lifespan_state_body,
+    ExchangeEnded: _ended_body,
+    WebSocketFrame: _frame_detail,
+}
+"""The body of an event's detail, under its head, by event class (none: the head alone)."""
 
 
 def unkept_text(unkept: int) -> Text:
@@ -298,7 +288,7 @@ class MessagesView(Container):
         self._seen = len(exchange.events)
         added = False
         for event in new:
-            if isinstance(event, SHOWN):
+            if present.of(event).listed:
                 self._add_row(table, exchange, event)
                 added = True
         if exchange.unkept and (added or exchange.unkept != self._unkept):
@@ -337,8 +327,9 @@ class MessagesView(Container):
         return self.get_component_rich_style(f"messages--{name}", partial=True)
 
     def _add_row(self, table: DataTable, exchange: Exchange, event: Event) -> None:
-        arrow, style = direction(event)
-        kind, summary = event_summary(event)
+        shown = present.of(event)
+        arrow, style = shown.arrow(event), shown.style(event)
+        kind, summary = shown.label(event), shown.summary(event)
         key = str(event.seq)
         self._events[key] = event
         table.add_row(
@@ -351,7 +342,7 @@ class MessagesView(Container):
         if isinstance(event, SpecViolation) and str(event.cause) in self._events:
             # Mark the message that broke the rule, too: its row reads "type ⚠".
             cause = self._events[str(event.cause)]
-            kind = event_summary(cause)[0]
+            kind = present.of(cause).label(cause)
             table.update_cell(str(event.cause), "type", Text(f"{kind} ⚠", self._style("error")))
 
     def _on_unkept(self) -> bool:

@@ -26,30 +26,18 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from asgi_scope.trace import present
 from asgi_scope.trace.events import (
-    AppRaised,
     BytesReceived,
     BytesSent,
-    ConnectionClosed,
     Event,
-    ExchangeEnded,
-    MessageReceived,
     MessageSent,
-    ProtocolError,
     ScopeCreated,
-    SpecViolation,
     WebSocketFrame,
 )
-from asgi_scope.trace.safe import safe_bytes, safe_text
+from asgi_scope.trace.safe import safe_bytes
 from asgi_scope.trace.store import Exchange, Store
-from asgi_scope.trace.summary import (
-    event_summary,
-    fmt_bytes,
-    fmt_duration,
-    frame_summary,
-    message_summary,
-    message_type,
-)
+from asgi_scope.trace.summary import fmt_bytes, fmt_duration
 
 TIME = 11
 """Cells of the time column."""
@@ -112,46 +100,13 @@ def steps(events: Iterable[Event], kind: str = "http") -> list[Step]:
             run.append(event)
             continue
         flush()
-        if isinstance(event, WebSocketFrame):
-            framed = True
-            text = frame_summary(
-                event.opcode, event.fin, event.length, event.payload, event.complete
-            )
-            if event.direction == "in":
-                out.append(Step(event.t_ns, CLIENT, SERVER, text, "bytes"))
-            else:
-                out.append(Step(event.t_ns, SERVER, CLIENT, text, "bytes"))
-        elif isinstance(event, ScopeCreated):
-            out.append(Step(event.t_ns, SERVER, APP, "scope " + event_summary(event)[1], "in"))
-        elif isinstance(event, MessageReceived):
-            out.append(Step(event.t_ns, SERVER, APP, _message_label(event), "in"))
-        elif isinstance(event, MessageSent):
-            out.append(Step(event.t_ns, APP, SERVER, _message_label(event), "out"))
-        elif isinstance(event, ExchangeEnded):
-            status = f" {event.status}" if event.status else ""
-            out.append(
-                Step(
-                    event.t_ns, APP, SERVER, f"returned: {safe_text(event.outcome)}{status}", "dim"
-                )
-            )
-        elif isinstance(event, AppRaised):
-            out.append(Step(event.t_ns, APP, APP, "✗ " + event_summary(event)[1], "error"))
-        elif isinstance(event, SpecViolation):
-            out.append(Step(event.t_ns, APP, APP, "⚠ " + safe_text(event.rule), "error"))
-        elif isinstance(event, ProtocolError):
-            lane = CLIENT if event.by == "client" else SERVER
-            out.append(Step(event.t_ns, lane, lane, "✗ " + event_summary(event)[1], "error"))
-        elif isinstance(event, ConnectionClosed):
-            lane = CLIENT if event.by == "client" else SERVER
-            out.append(Step(event.t_ns, lane, lane, f"closed ({safe_text(event.reason)})", "dim"))
+        framed = framed or type(event) is WebSocketFrame
+        step = present.of(event).step(event)
+        if step is not None:
+            src, dst, label, style = step
+            out.append(Step(event.t_ns, LANES.index(src), LANES.index(dst), label, style))
     flush()
     return out
-
-
-def _message_label(event: MessageReceived | MessageSent) -> str:
-    kind = message_type(event.message)
-    summary = message_summary(event.message, event.dropped)
-    return f"{kind} {summary}" if summary else kind
 
 
 def phases(events: Sequence[Event]) -> list[tuple[str, int]]:

@@ -24,11 +24,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static, TextArea
 
 from asgi_scope.export.curl import curl
-from asgi_scope.export.flows import Flow, Request, flow_of
 from asgi_scope.export.har import har, write_har
 from asgi_scope.export.pytest_test import pytest_test
 from asgi_scope.trace.capture import Header, wall_clock_at_zero, write_capture
 from asgi_scope.trace.events import ConnectionClosed, ConnectionOpened, Event
+from asgi_scope.trace.flow import Flow, Request, flow_of
 from asgi_scope.trace.safe import safe_text
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def export_har(path: str, events: list[Event], kept: list[int], started_ns: int)
     """Write the HAR of the exchanges ``kept`` (those the inspector still shows)
     rebuilt from ``events``; return what was written ("3 entries"). Runs in a
     worker thread, on its own store."""
-    from asgi_scope.export.flows import flows
+    from asgi_scope.trace.flow import flows
     from asgi_scope.trace.store import Store
 
     store = Store()

@@ -7,35 +7,14 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from asgi_scope.trace.events import (
-    AppRaised,
-    Event,
-    MessageReceived,
-    MessageSent,
-    ProtocolError,
-    ProxyTimings,
-    WebSocketFrame,
-)
+from asgi_scope.trace import present
+from asgi_scope.trace.events import Event, ProxyTimings
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Connection, Exchange
-from asgi_scope.trace.summary import event_summary, fmt_duration, proxy_timings
-from asgi_scope.ui.messages import SHOWN
+from asgi_scope.trace.summary import fmt_duration, proxy_timings
 
 LABEL = 24
 """Widest label column, in cells."""
-
-
-def marker(event: Event) -> tuple[str, str]:
-    """``(character, style name)`` that marks ``event`` on a time axis."""
-    if isinstance(event, MessageReceived):
-        return "▶", "in"
-    if isinstance(event, MessageSent):
-        return "◀", "out"
-    if isinstance(event, (AppRaised, ProtocolError)):
-        return "✗", "error"
-    if isinstance(event, WebSocketFrame):  # a frame on the wire, client side
-        return ("›" if event.direction == "in" else "‹"), "dim"
-    return "●", "dim"
 
 
 class Scale:
@@ -158,7 +137,7 @@ class TimelineView(VerticalScroll):
         scale = Scale(exchange.t_start, t1, width - label - 1)
         text.append(" " * (label + 1) + scale.axis() + "\n", self._style("dim"))
         for event in exchange.events:
-            if isinstance(event, SHOWN):
+            if present.of(event).listed:
                 text.append_text(self._event_line(event, exchange, scale, label))
         text.rstrip()
         return text
@@ -176,8 +155,9 @@ class TimelineView(VerticalScroll):
         for column in range(scale(exchange.t_start), scale(end) + 1):
             cells[column] = ("─", bar)
         for event in exchange.events:
-            if isinstance(event, SHOWN):
-                char, style = marker(event)
+            shown = present.of(event)
+            if shown.listed:
+                char, style = shown.marker(event)
                 cells[scale(event.t_ns)] = (char, self._style(style))
         for char, style in cells:
             line.append(char, style)
@@ -185,8 +165,9 @@ class TimelineView(VerticalScroll):
         return line
 
     def _event_line(self, event: Event, exchange: Exchange, scale: Scale, label: int) -> Text:
-        kind, _summary = event_summary(event)
-        char, style = marker(event)
+        shown = present.of(event)
+        kind = shown.label(event)
+        char, style = shown.marker(event)
         line = Text(kind[:label].ljust(label) + " ", self._style(style))
         column = scale(event.t_ns)
         line.append(" " * column)

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from asgi_scope.export.flows import Flow, flows
 from asgi_scope.trace.events import ExchangeEnded
+from asgi_scope.trace.flow import Flow, flows
 from asgi_scope.trace.store import Store
 from tests.apps.exports import app
 from tests.live import TIMEOUT, Live

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from asgi_scope.export.curl import curl
-from asgi_scope.export.flows import Flow, flows
 from asgi_scope.trace.events import ExchangeEnded
+from asgi_scope.trace.flow import Flow, flows
 from tests.export.conftest import Session
 from tests.live import TIMEOUT
 

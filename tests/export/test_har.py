@@ -14,10 +14,10 @@ import httpx
 import jsonschema
 import pytest
 
-from asgi_scope.export.flows import WebSocketMessage, flows
 from asgi_scope.export.har import har, timings, write_har
 from asgi_scope.trace.capture import CaptureWriter, Header
 from asgi_scope.trace.events import ExchangeEnded
+from asgi_scope.trace.flow import WebSocketMessage, flows
 from tests.cli.test_cli import run
 from tests.export.conftest import Session
 

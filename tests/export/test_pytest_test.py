@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from asgi_scope.export.flows import flows
 from asgi_scope.export.pytest_test import pytest_test
 from asgi_scope.trace.capture import CaptureWriter, Header
 from asgi_scope.trace.events import ExchangeEnded
+from asgi_scope.trace.flow import flows
 from tests.cli.test_cli import ROOT, run
 from tests.export.conftest import Session
 from tests.live import TIMEOUT

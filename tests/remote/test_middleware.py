@@ -190,7 +190,7 @@ def test_the_bounded_recorder_counts_what_it_drops():
     from asgi_scope.trace.events import ServerNote
 
     recorder = BoundedRecorder(limit=3)
-    events = [recorder.record(ServerNote, 0, "info", str(i)) for i in range(5)]
+    events = [recorder.record(ServerNote, conn=0, level="info", text=str(i)) for i in range(5)]
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]  # the shim still gets its seq
     assert [e.text for e in recorder.drain()] == ["0", "1", "2"]
     assert recorder.dropped == 2

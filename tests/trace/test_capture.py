@@ -274,11 +274,11 @@ def test_the_recorders_taps_see_each_drained_batch_once_in_order():
     recorder = Recorder()
     seen: list[list[Event]] = []
     recorder.taps.append(seen.append)
-    recorder.record(ServerNote, 0, "info", "a")
-    recorder.record(ServerNote, 0, "info", "b")
+    recorder.record(ServerNote, conn=0, level="info", text="a")
+    recorder.record(ServerNote, conn=0, level="info", text="b")
     first = recorder.drain()
     assert recorder.drain() == []  # an empty drain is not handed on
-    recorder.record(ServerNote, 0, "info", "c")
+    recorder.record(ServerNote, conn=0, level="info", text="c")
     second = recorder.drain()
     assert seen == [first, second]
     assert [e.text for batch in seen for e in batch] == ["a", "b", "c"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from asgi_scope.trace.safe import safe_text
-from asgi_scope.trace.summary import _short
+from asgi_scope.trace.summary import short
 
 
 def reference(value: bytes | str, limit: int) -> str:
@@ -37,7 +37,7 @@ def reference(value: bytes | str, limit: int) -> str:
 )
 @pytest.mark.parametrize("limit", [30, 40])
 def test_the_start_is_enough(value: bytes | str, limit: int) -> None:
-    assert _short(value, limit) == reference(value, limit)
+    assert short(value, limit) == reference(value, limit)
 
 
 def test_a_64k_body_is_escaped_from_its_start_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,5 +50,5 @@ def test_a_64k_body_is_escaped_from_its_start_only(monkeypatch: pytest.MonkeyPat
         return safe_text(text, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(summary, "safe_text", measured)
-    assert _short(b"asgi-scope demo body\n" * 4000, 30).endswith("…")
+    assert short(b"asgi-scope demo body\n" * 4000, 30).endswith("…")
     assert seen == [31]  # not 84,000 characters

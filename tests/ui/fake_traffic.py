@@ -30,14 +30,7 @@ class ClockRecorder(Recorder):
     def __init__(self, max_body: int = 1 << 20) -> None:
         super().__init__(max_body)
         self.clock = 0
-
-    def record(self, kind: type[Event], *fields: Any) -> Event:
-        event = kind(next(self._count), self.clock, *fields)
-        self._pending.append(event)
-        return event
-
-    def now(self) -> int:
-        return self.clock
+        self._clock, self._t0 = lambda: self.clock, 0
 
     def advance(self, ms: float) -> None:
         """Move the clock ``ms`` milliseconds on."""
@@ -53,27 +46,45 @@ class Traffic:
         self._in: dict[int, int] = {}
         self._out: dict[int, int] = {}
 
-    def rec(self, kind: type[Event], *fields: Any) -> Event:
+    def rec(self, kind: type[Event], /, **fields: Any) -> Event:
         if isinstance(self.recorder, ClockRecorder):
             self.recorder.advance(0.25)
-        return self.recorder.record(kind, *fields)
+        return self.recorder.record(kind, **fields)
 
     def note(self, text: str, level: str = "info") -> None:
-        self.rec(ServerNote, 0, level, text)
+        self.rec(ServerNote, conn=0, level=level, text=text)
 
     def connect(self, conn: int, port: int = 50000) -> None:
         self._in[conn] = self._out[conn] = 0
-        self.rec(ConnectionOpened, conn, ("127.0.0.1", port + conn), ("127.0.0.1", 8000))
+        self.rec(
+            ConnectionOpened,
+            conn=conn,
+            client=("127.0.0.1", port + conn),
+            server=("127.0.0.1", 8000),
+        )
 
     def close(self, conn: int, by: str = "client", reason: str = "keep-alive timeout") -> None:
-        self.rec(ConnectionClosed, conn, by, reason)
+        self.rec(ConnectionClosed, conn=conn, by=by, reason=reason)
 
     def lifespan(self) -> int:
         exchange = self._new()
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
-        self.rec(ScopeCreated, 0, exchange, scope, None)
-        self.rec(MessageReceived, 0, exchange, {"type": "lifespan.startup"}, None, 0)
-        self.rec(MessageSent, 0, exchange, {"type": "lifespan.startup.complete"}, 0)
+        self.rec(ScopeCreated, conn=0, exchange=exchange, scope=scope, wire=None)
+        self.rec(
+            MessageReceived,
+            conn=0,
+            exchange=exchange,
+            message={"type": "lifespan.startup"},
+            wire=None,
+            dropped=0,
+        )
+        self.rec(
+            MessageSent,
+            conn=0,
+            exchange=exchange,
+            message={"type": "lifespan.startup.complete"},
+            dropped=0,
+        )
         return exchange
 
     def _new(self) -> int:
@@ -83,13 +94,23 @@ class Traffic:
 
     def _receive(self, conn: int, exchange: int, data: bytes) -> tuple[int, int]:
         start = self._in[conn]
-        self.rec(BytesReceived, conn, exchange, start, data, len(data))
+        self.rec(
+            BytesReceived, conn=conn, exchange=exchange, offset=start, data=data, size=len(data)
+        )
         self._in[conn] = start + len(data)
         return (start, start + len(data))
 
     def _send(self, conn: int, exchange: int, data: bytes, cause: int) -> None:
         start = self._out[conn]
-        self.rec(BytesSent, conn, exchange, start, data, len(data), cause)
+        self.rec(
+            BytesSent,
+            conn=conn,
+            exchange=exchange,
+            offset=start,
+            data=data,
+            size=len(data),
+            cause=cause,
+        )
         self._out[conn] = start + len(data)
 
     def http(
@@ -129,30 +150,37 @@ class Traffic:
             "headers": [[k, v] for k, v in headers],
             "state": {},
         }
-        self.rec(ScopeCreated, conn, exchange, scope, head_wire)
+        self.rec(ScopeCreated, conn=conn, exchange=exchange, scope=scope, wire=head_wire)
         body_wire = self._receive(conn, exchange, body) if body else None
         self.rec(
             MessageReceived,
-            conn,
-            exchange,
-            {"type": "http.request", "body": body, "more_body": False},
-            body_wire,
-            0,
+            conn=conn,
+            exchange=exchange,
+            message={"type": "http.request", "body": body, "more_body": False},
+            wire=body_wire,
+            dropped=0,
         )
         after = {**scope, **(added or {})}
         if raises:
             self.rec(
                 AppRaised,
-                conn,
-                exchange,
-                "ValueError",
-                raises,
-                f'Traceback (most recent call last):\n  File "app.py", line 3\n'
+                conn=conn,
+                exchange=exchange,
+                exc_type="ValueError",
+                message=raises,
+                traceback=f'Traceback (most recent call last):\n  File "app.py", line 3\n'
                 f"ValueError: {raises}\n",
             )
             data = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n"
             self._send(conn, exchange, data, 0)
-            self.rec(ExchangeEnded, conn, exchange, after, "error", 500)
+            self.rec(
+                ExchangeEnded,
+                conn=conn,
+                exchange=exchange,
+                scope=after,
+                outcome="error",
+                status=500,
+            )
             return exchange
         start = {
             "type": "http.response.start",
@@ -162,7 +190,7 @@ class Traffic:
                 (b"content-length", str(len(response)).encode()),
             ],
         }
-        sent = self.rec(MessageSent, conn, exchange, start, 0)
+        sent = self.rec(MessageSent, conn=conn, exchange=exchange, message=start, dropped=0)
         self._send(
             conn,
             exchange,
@@ -174,19 +202,34 @@ class Traffic:
             return exchange
         sent = self.rec(
             MessageSent,
-            conn,
-            exchange,
-            {"type": "http.response.body", "body": response, "more_body": False},
-            0,
+            conn=conn,
+            exchange=exchange,
+            message={"type": "http.response.body", "body": response, "more_body": False},
+            dropped=0,
         )
         self._send(conn, exchange, response, sent.seq)
-        self.rec(ExchangeEnded, conn, exchange, after, "complete", status)
+        self.rec(
+            ExchangeEnded,
+            conn=conn,
+            exchange=exchange,
+            scope=after,
+            outcome="complete",
+            status=status,
+        )
         return exchange
 
     def bad_request(self, conn: int, data: bytes = b"GARBAGE\r\n\r\n") -> int:
         exchange = self._new()
         wire = self._receive(conn, exchange, data)
-        self.rec(ProtocolError, conn, exchange, "client", 400, "illegal request line", wire)
+        self.rec(
+            ProtocolError,
+            conn=conn,
+            exchange=exchange,
+            by="client",
+            status=400,
+            detail="illegal request line",
+            wire=wire,
+        )
         self._send(conn, exchange, b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n", 0)
         return exchange
 

@@ -93,7 +93,11 @@ def test_rows_update_live_while_streaming():
             "http.response.start",
         ]
         sent = traffic.rec(
-            MessageSent, 1, exchange, {"type": "http.response.body", "body": b"tail"}, 0
+            MessageSent,
+            conn=1,
+            exchange=exchange,
+            message={"type": "http.response.body", "body": b"tail"},
+            dropped=0,
         )
         assert sent.seq
         traffic.recorder.advance(5)
@@ -255,7 +259,7 @@ def test_hostile_strings_show_escaped_never_raw():
 def test_notes_are_shown_and_warnings_notified():
     traffic = Traffic()
     traffic.note("listening on http://127.0.0.1:8000")
-    traffic.rec(ServerNote, 0, "warning", "lifespan unsupported: \x1b[31mred")
+    traffic.rec(ServerNote, conn=0, level="warning", text="lifespan unsupported: \x1b[31mred")
 
     async def check(app, pilot):
         notes = app.query_one(NotesBar).content.plain
@@ -366,7 +370,11 @@ def test_dropped_body_bytes_are_marked():
     traffic.connect(1)
     exchange = traffic.http(1, "GET", "/", finish=False)
     sent = traffic.rec(
-        MessageSent, 1, exchange, {"type": "http.response.body", "body": b"x" * 10}, 4086
+        MessageSent,
+        conn=1,
+        exchange=exchange,
+        message={"type": "http.response.body", "body": b"x" * 10},
+        dropped=4086,
     )
 
     async def check(app, pilot):
@@ -398,7 +406,13 @@ def test_paused_table_redraws_its_rows_on_screen_only(monkeypatch):
     last = traffic.http(1, "GET", "/last", finish=False)
 
     def finish(exchange: int) -> None:
-        traffic.rec(MessageSent, 1, exchange, {"type": "http.response.body", "body": b""}, 0)
+        traffic.rec(
+            MessageSent,
+            conn=1,
+            exchange=exchange,
+            message={"type": "http.response.body", "body": b""},
+            dropped=0,
+        )
 
     async def check(app, pilot):
         table = app.query_one(ExchangeTable)

@@ -26,7 +26,7 @@ def small_cap(monkeypatch: pytest.MonkeyPatch) -> None:
 def stream(traffic: Traffic, exchange: int, chunks: int) -> None:
     for _ in range(chunks):
         body = {"type": "http.response.body", "body": b"tick", "more_body": True}
-        traffic.rec(MessageSent, 1, exchange, body, 0)
+        traffic.rec(MessageSent, conn=1, exchange=exchange, message=body, dropped=0)
 
 
 async def until_rows(pilot, app, predicate) -> None:
@@ -67,7 +67,14 @@ def test_the_not_kept_row_keeps_the_cursor_while_its_count_moves(small_cap) -> N
         await pilot.pause()
         assert table.cursor_row == table.row_count - 1, "the cursor left the row it was on"
         assert app.query_one(MessagesView).selected is None
-        traffic.rec(AppRaised, 1, exchange, "ValueError", "boom", "Traceback ...")  # a row
+        traffic.rec(
+            AppRaised,
+            conn=1,
+            exchange=exchange,
+            exc_type="ValueError",
+            message="boom",
+            traceback="Traceback ...",
+        )  # a row
         await until_rows(pilot, app, lambda rows: any("ValueError" in r for r in rows))
         await pilot.pause()
         assert "not kept" in message_rows(app)[-1] and "ValueError" in message_rows(app)[-2]

@@ -11,7 +11,7 @@ from tests.ui.fake_traffic import Traffic
 
 def test_a_warning_with_markup_like_text_is_shown_as_a_toast_literally():
     traffic = Traffic()
-    traffic.rec(ServerNote, 0, "warning", "app said [/] and [bold]x[/bold]")
+    traffic.rec(ServerNote, conn=0, level="warning", text="app said [/] and [bold]x[/bold]")
 
     async def check(app, pilot):
         await pilot.pause(0.2)

@@ -1,11 +1,15 @@
-"""One HTTP (or WebSocket) exchange as a flow: the request, the response and
-their times, read once from the store, for every export.
+"""The flow model: one HTTP (or WebSocket) exchange as a request, a response and
+their times, read from the store's :class:`~asgi_scope.trace.store.Exchange`.
 
-HAR, curl, the pytest test, re-send and replay all read a :class:`Flow`, so they
-agree with each other and with the inspector: the request is what the app was
-given (the scope and its ``http.request`` messages, ASGI spec 2.3), the
-response is what the client got (the status line and headers as written on the
-wire, RFC 9112 §4, with the app's ``http.response.body`` bodies).
+Every view and every export (HAR, curl, the pytest test, re-send, replay, the
+UI's share menu) reads a :class:`Flow`, so they agree with each other and with
+the inspector: the request is what the app was given (the scope and its
+``http.request`` messages, ASGI spec 2.3), the response is what the client got
+(the status line and headers as written on the wire, RFC 9112 §4, with the
+app's ``http.response.body`` bodies). A flow is built from its exchange's own
+events and the facts the store kept while indexing them (first and last
+request byte, the exchange before it on its connection): no walk over the
+whole trace.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from typing import Any
 from urllib.parse import quote
 
 from asgi_scope.trace.events import (
-    BytesReceived,
     BytesSent,
     MessageReceived,
     MessageSent,
@@ -168,45 +171,19 @@ def flows(store: Store, ids: list[int] | None = None) -> list[Flow]:
     """The HTTP and WebSocket exchanges of ``store`` (or those of ``ids``) as
     flows, in exchange order. Lifespan and unparseable requests are left out."""
     chosen = sorted(store.exchanges) if ids is None else ids
-    index = index_session(store)
     out = []
     for exchange_id in chosen:
         exchange = store.exchanges.get(exchange_id)
         if exchange is not None:
-            flow = flow_of(store, exchange, index)
+            flow = flow_of(store, exchange)
             if flow is not None:
                 out.append(flow)
     return out
 
 
-@dataclass(slots=True)
-class SessionIndex:
-    """What :func:`flow_of` needs from the whole session, computed in one pass:
-    ``received`` maps an exchange id to the ``t_ns`` of its first and last
-    received byte (the store keeps received bytes per connection), ``previous``
-    to the exchange before it on its connection."""
-
-    received: dict[int, tuple[int, int]]
-    previous: dict[int, int]
-
-
-def index_session(store: Store) -> SessionIndex:
-    """The :class:`SessionIndex` of ``store``."""
-    received: dict[int, tuple[int, int]] = {}
-    for event in store.events:
-        if isinstance(event, BytesReceived) and event.exchange:
-            seen = received.get(event.exchange)
-            received[event.exchange] = (seen[0] if seen else event.t_ns, event.t_ns)
-    previous = {}
-    for conn in store.connections.values():
-        for before, after in zip(conn.exchanges, conn.exchanges[1:], strict=False):
-            previous[after] = before
-    return SessionIndex(received, previous)
-
-
-def flow_of(store: Store, exchange: Exchange, index: SessionIndex | None = None) -> Flow | None:
-    """``exchange`` as a :class:`Flow`, or None if it is not HTTP or WebSocket.
-    ``index`` is :func:`index_session` of the store, when computed already."""
+def flow_of(store: Store, exchange: Exchange) -> Flow | None:
+    """``exchange`` (of ``store``) as a :class:`Flow`, or None if it is not HTTP or
+    WebSocket. One walk over the exchange's own events."""
     scope = exchange.scope
     if scope is None or scope.get("type") not in ("http", "websocket"):
         return None
@@ -246,15 +223,17 @@ def flow_of(store: Store, exchange: Exchange, index: SessionIndex | None = None)
             times.first_out = event.t_ns if times.first_out is None else times.first_out
             times.last_out = event.t_ns
     times.end = exchange.t_end
-    index = index_session(store) if index is None else index
-    times.first_in, times.last_in = index.received.get(exchange.id, (times.scope, times.scope))
-    _queued(store, exchange, times, index)
+    if exchange.received is not None:
+        times.first_in, times.last_in = exchange.received
+    else:
+        times.first_in = times.last_in = times.scope
+    _queued(store, exchange, times)
     request_body = b"".join(body)
     request = Request(
         method=str(scope.get("method", "GET")),
         scheme=str(scope.get("scheme", "http")),
         host=_host(scope),
-        target=_target(scope),
+        target=target(scope),
         http_version=f"HTTP/{scope.get('http_version', '1.1')}",
         headers=_headers(scope.get("headers")),
         body=request_body,
@@ -326,11 +305,10 @@ def _ws_data(message: dict[str, Any]) -> str | bytes:
     return data if isinstance(data, bytes) else b""
 
 
-def _queued(store: Store, exchange: Exchange, times: Times, index: SessionIndex) -> None:
+def _queued(store: Store, exchange: Exchange, times: Times) -> None:
     """Set ``times.queued_behind`` if the request arrived before the previous
     exchange on its connection ended (pipelining, RFC 9112 §9.3.2)."""
-    before = index.previous.get(exchange.id)
-    previous = store.exchanges.get(before) if before is not None else None
+    previous = store.exchanges.get(exchange.previous) if exchange.previous else None
     if previous is None or previous.t_end is None or times.first_in is None:
         return
     if previous.t_end > times.first_in:
@@ -356,14 +334,17 @@ def _host(scope: dict[str, Any]) -> str:
     return "localhost"
 
 
-def _target(scope: dict[str, Any]) -> str:
+def target(scope: dict[str, Any]) -> str:
+    """The request target of ``scope`` as on the wire (RFC 9112 §3.2, origin-form):
+    ``raw_path`` if the server gave one, else ``root_path`` and ``path``
+    percent-encoded; then ``?`` and the query string, if any."""
     raw = scope.get("raw_path")
     if isinstance(raw, bytes) and raw:
         path = raw.decode("latin-1")
     else:
         path = quote(
             str(scope.get("root_path", "")) + str(scope.get("path", "/")),
-            safe="/:@!$&'()*+,;=-._~%",
+            safe=PATH_SAFE,
         )
     query = scope.get("query_string") or b""
     return path + ("?" + _bytes(query).decode("latin-1") if query else "")
