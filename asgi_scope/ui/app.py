@@ -36,19 +36,19 @@ from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.step import Gate
 from asgi_scope.trace.store import Store
-from asgi_scope.ui.detail import DetailPane
-from asgi_scope.ui.exchanges import ExchangeTable
-from asgi_scope.ui.filter_bar import FilterBar
-from asgi_scope.ui.header import ScopeHeader
-from asgi_scope.ui.help import HelpScreen, focus_bindings
-from asgi_scope.ui.hex_view import HexView
+from asgi_scope.ui.components.detail.hex_view import HexView
+from asgi_scope.ui.components.detail.messages import MessageList, MessagesView
+from asgi_scope.ui.components.detail.pane import DetailPane
+from asgi_scope.ui.components.detail.sequence import SequenceView
+from asgi_scope.ui.components.exchanges import ExchangeTable
+from asgi_scope.ui.components.filter_bar import FilterBar
+from asgi_scope.ui.components.header import ScopeHeader
+from asgi_scope.ui.components.notes import NotesBar, NotesScreen
+from asgi_scope.ui.components.step_bar import BreakpointScreen, StepBar
 from asgi_scope.ui.latency import LatencyLog
-from asgi_scope.ui.messages import MessageList, MessagesView
-from asgi_scope.ui.notes import NotesBar, NotesScreen
+from asgi_scope.ui.screens.help import HelpScreen, focus_bindings
 from asgi_scope.ui.search import SearchScreen
-from asgi_scope.ui.sequence import SequenceView
 from asgi_scope.ui.share import ShareActions
-from asgi_scope.ui.step_bar import BreakpointScreen, StepBar
 
 TICK = 1 / 30
 """Seconds between drains of a quiet recorder (the least between any two)."""

@@ -12,13 +12,13 @@ from textual.widgets import DataTable, Static, TabbedContent
 
 from asgi_scope.trace.events import MessageSent, ServerNote
 from asgi_scope.ui.app import BUSY_RATE, BUSY_TICK, TICK, drain_wait
-from asgi_scope.ui.exchanges import ExchangeTable
-from asgi_scope.ui.hex_view import HexView
-from asgi_scope.ui.messages import MessagesView
-from asgi_scope.ui.notes import NotesBar, NotesScreen
-from asgi_scope.ui.scope_view import ScopeView
-from asgi_scope.ui.sequence import SequenceView
-from asgi_scope.ui.timeline import TimelineView
+from asgi_scope.ui.components.detail.hex_view import HexView
+from asgi_scope.ui.components.detail.messages import MessagesView
+from asgi_scope.ui.components.detail.scope_view import ScopeView
+from asgi_scope.ui.components.detail.sequence import SequenceView
+from asgi_scope.ui.components.detail.timeline import TimelineView
+from asgi_scope.ui.components.exchanges import ExchangeTable
+from asgi_scope.ui.components.notes import NotesBar, NotesScreen
 from tests.ui.conftest import run_app, screen_text
 from tests.ui.fake_traffic import HOSTILE_PATH, OSC52, ClockRecorder, Traffic
 

@@ -10,8 +10,8 @@ import httpx
 
 from asgi_scope.demo import app as demo_app
 from asgi_scope.ui.app import ScopeApp
-from asgi_scope.ui.filter_bar import FilterBar
-from asgi_scope.ui.help import HelpScreen
+from asgi_scope.ui.components.filter_bar import FilterBar
+from asgi_scope.ui.screens.help import HelpScreen
 from tests.apps.broken import app as broken_app
 from tests.ui.conftest import screen_text
 from tests.ui.test_app import table_rows

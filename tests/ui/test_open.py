@@ -20,7 +20,7 @@ from asgi_scope.session import LoopThread
 from asgi_scope.trace.capture import Capture, CaptureWriter, Header, Playback, read_capture
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
-from asgi_scope.ui.exchanges import ExchangeTable
+from asgi_scope.ui.components.exchanges import ExchangeTable
 from tests.ui.conftest import screen_text
 from tests.ui.test_app import detail_text, message_rows, select_message, table_rows
 from tests.ui.test_live import until

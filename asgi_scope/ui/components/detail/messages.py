@@ -35,7 +35,7 @@ from asgi_scope.trace.summary import (
     message_type,
     opcode_name,
 )
-from asgi_scope.ui.exchanges import FIRST_ROW, LAST_ROW
+from asgi_scope.ui.components.exchanges import FIRST_ROW, LAST_ROW
 from asgi_scope.ui.render import pretty
 from asgi_scope.ui.search import find, hits_text, searchable
 

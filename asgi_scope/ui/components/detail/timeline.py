@@ -19,7 +19,7 @@ from asgi_scope.trace.events import (
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Connection, Exchange
 from asgi_scope.trace.summary import event_summary, fmt_duration, proxy_timings
-from asgi_scope.ui.messages import SHOWN
+from asgi_scope.ui.components.detail.messages import SHOWN
 
 LABEL = 24
 """Widest label column, in cells."""
