@@ -137,6 +137,6 @@ def test_a_capture_s_running_times_stand_at_its_end() -> None:
             await pilot.pause(3 * ui_app.RUNNING_EVERY * ui_app.TICK)  # idle ticks
             assert table_rows(ui)[0] == first
             assert "≥1m29s" in screen_text(ui).splitlines()[2]
-            assert next(b for b in ui.described_bindings() if b.key == "q").tooltip == "Quit"
+            assert next(a for a in ui.described_actions() if a.id == "app.quit").help == "Quit"
 
     asyncio.run(main())
