@@ -165,3 +165,26 @@ def test_without_tomllib_the_file_is_ignored_with_a_note(tmp_path: Path, monkeyp
     monkeypatch.setattr(keymap_module, "tomllib", None)
     keymap, warning = load_keymap(path)
     assert keymap == {} and "cannot read TOML" in warning
+
+
+def test_the_palette_runs_an_action_by_its_name(traffic) -> None:
+    from textual.command import CommandPalette
+
+    async def check(app, pilot):
+        assert app.follow
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Follow")
+        for _ in range(100):  # the palette searches in a worker: wait for the hit
+            await pilot.pause(0.02)
+            if "Follow the newest exchange" in screen_text(app):
+                break
+        else:
+            raise AssertionError(screen_text(app))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, CommandPalette)
+        assert not app.follow
+
+    run_app(traffic, check)
