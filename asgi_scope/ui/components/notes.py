@@ -12,7 +12,7 @@ from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.safe import safe_text
 
 LEVEL_STYLES = {"info": "bold", "warning": "bold yellow", "error": "bold red", "output": "bold"}
-"""The style of each note level in the notes panel."""
+"""The levels a note may have, and the style of each in the notes panel."""
 
 
 class NotesBar(Static):
