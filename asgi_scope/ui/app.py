@@ -19,37 +19,38 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from functools import partial
 
 from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Event, Key, Print, Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from asgi_scope.trace.capture import Header, Playback
+from asgi_scope.trace.capture import Header, Playback, wall_clock_at_zero
 from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.filter import parse as parse_filter
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.step import Gate
-from asgi_scope.trace.store import Store
+from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.trace.view import Change, View
-from asgi_scope.ui.detail import DetailPane
-from asgi_scope.ui.exchanges import ExchangeTable
-from asgi_scope.ui.filter_bar import FilterBar
-from asgi_scope.ui.header import ScopeHeader
-from asgi_scope.ui.help import HelpScreen, focus_bindings
-from asgi_scope.ui.hex_view import HexView
+from asgi_scope.ui.actions import HELP_PLACES, Action, actions, bindings, keys_of
+from asgi_scope.ui.components.detail.messages import MessagesView
+from asgi_scope.ui.components.detail.pane import DetailPane
+from asgi_scope.ui.components.exchanges import ExchangeTable
+from asgi_scope.ui.components.filter_bar import FilterBar
+from asgi_scope.ui.components.header import ScopeHeader
+from asgi_scope.ui.components.notes import NotesBar
+from asgi_scope.ui.components.step_bar import StepBar
+from asgi_scope.ui.keymap import keymap_path, load_keymap
 from asgi_scope.ui.latency import LatencyLog
-from asgi_scope.ui.messages import MessageList, MessagesView
-from asgi_scope.ui.notes import NotesBar, NotesScreen
-from asgi_scope.ui.search import SearchScreen
-from asgi_scope.ui.sequence import SequenceView
-from asgi_scope.ui.share import ShareActions
-from asgi_scope.ui.step_bar import BreakpointScreen, StepBar
+from asgi_scope.ui.palette import ActionsProvider
+from asgi_scope.ui.screens.breakpoint import BreakpointScreen
+from asgi_scope.ui.screens.help import HelpScreen, focus_bindings
+from asgi_scope.ui.screens.notes import NotesScreen
+from asgi_scope.ui.screens.search import SearchScreen
+from asgi_scope.ui.share import Sharing
 
 TICK = 1 / 30
 """Seconds between drains of a quiet recorder (the least between any two)."""
@@ -147,7 +148,7 @@ def empty_state(url: str) -> Text:
     return text
 
 
-class ScopeApp(ShareActions, App[None]):
+class ScopeApp(App[None]):
     """Live view of one ASGI app: exchanges, messages, scopes, bytes and timings.
 
     ``recorder`` is filled by the server thread; ``app_name`` and ``url`` are shown
@@ -156,74 +157,26 @@ class ScopeApp(ShareActions, App[None]):
     user quits again meanwhile, to stop at once.
     """
 
-    CSS_PATH = "scope.tcss"
+    CSS_PATH = [
+        "app.tcss",
+        "components/header.tcss",
+        "components/notes.tcss",
+        "components/exchanges.tcss",
+        "components/detail/pane.tcss",
+        "components/detail/messages.tcss",
+        "components/detail/scope_view.tcss",
+        "components/detail/hex_view.tcss",
+        "components/detail/timeline.tcss",
+        "components/detail/sequence.tcss",
+        "components/filter_bar.tcss",
+        "components/step_bar.tcss",
+    ]
+    """The main screen's styles, a file beside each component; each modal screen
+    loads its own (its ``CSS_PATH``) when first shown."""
     TITLE = "asgi-scope"
 
-    BINDINGS = [
-        Binding("q", "quit", "Quit", tooltip="Stop the server cleanly and quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="As q"),
-        Binding("f", "toggle_follow", "Follow", tooltip="Follow the newest exchange on/off"),
-        Binding("c", "clear", "Clear", tooltip="Forget every exchange recorded so far"),
-        Binding("j,n", "next_exchange", "Next", tooltip="Select the next exchange"),
-        Binding("k,p", "previous_exchange", "Prev", tooltip="Select the previous exchange"),
-        Binding("l", "show_notes", "Notes", tooltip="Show every note from the server"),
-        Binding(
-            "slash", "filter", "Filter", show=False, tooltip="Filter the exchanges: ~m POST, ~c 4xx"
-        ),
-        Binding("question_mark", "help", "Help", tooltip="Every key and the filter syntax"),
-        Binding(
-            "ctrl+f", "search", "Search", show=False, tooltip="Search the messages' full bodies"
-        ),
-        Binding("S", "toggle_step", "Step mode", show=False, tooltip="Step mode on/off"),
-        Binding(
-            "i", "toggle_explain", "Explain", show=False, tooltip="Explain each event, for learners"
-        ),
-        Binding("space", "step", "Step", show=False, tooltip="Step mode: let one message go"),
-        Binding("C", "continue_exchange", "Continue", show=False, tooltip="Step mode: finish it"),
-        Binding("G", "continue_all", "Continue all", show=False, tooltip="Step mode: stop"),
-        Binding(
-            "B", "breakpoint", "Breakpoint", show=False, tooltip="Step mode: hold only a filter"
-        ),
-        Binding(
-            "w", "save_capture", "Save", show=False, tooltip="Save the session as a capture file"
-        ),
-        Binding("W", "save_exchange", "Save one", show=False, tooltip="Save the selected exchange"),
-        Binding("e", "export_har", "HAR", show=False, tooltip="Export the session as HAR 1.2"),
-        Binding("u", "show_curl", "curl", show=False, tooltip="Show and copy the request as curl"),
-        Binding(
-            "y", "show_pytest", "pytest", show=False, tooltip="Show and copy a pytest test of it"
-        ),
-        Binding("b", "show_raw", "Raw", show=False, tooltip="Show and copy the raw request bytes"),
-        Binding("r", "resend", "Re-send", show=False, tooltip="Send the selected request again"),
-        Binding(
-            "R", "edit_resend", "Edit+send", show=False, tooltip="Edit the request, then send it"
-        ),
-        Binding(
-            "m",
-            "show_tab('messages')",
-            "Messages",
-            show=False,
-            tooltip="Show the Messages tab, focused",
-        ),
-        Binding(
-            "s", "show_tab('scope')", "Scope", show=False, tooltip="Show the Scope tab, focused"
-        ),
-        Binding("x", "show_tab('hex')", "Hex", show=False, tooltip="Show the Hex tab, focused"),
-        Binding(
-            "t",
-            "show_tab('timeline')",
-            "Timeline",
-            show=False,
-            tooltip="Show the Timeline tab, focused",
-        ),
-        Binding(
-            "d",
-            "show_tab('sequence')",
-            "Sequence",
-            show=False,
-            tooltip="Show the Sequence tab, focused: client, server and app as a sequence diagram",
-        ),
-    ]
+    BINDINGS = bindings("app")
+    COMMANDS = App.COMMANDS | {ActionsProvider}
 
     def __init__(
         self,
@@ -265,6 +218,10 @@ class ScopeApp(ShareActions, App[None]):
         self._detail_at = -DETAIL_EVERY_NS  # when the detail pane last moved
         self._detail_pending: int | None = None  # where it is to move when it may
         self._followed: int | None = None  # the exchange follow mode last selected
+        self.sharing = Sharing(self, self.store, self.session_header, resend_url)
+        """Save, export, show and re-send: given the selected exchange."""
+        self.keymap: dict[str, str] = {}
+        """The user's keymap (action id to keys), loaded when the app starts."""
 
     # -- layout -----------------------------------------------------------
 
@@ -305,7 +262,17 @@ class ScopeApp(ShareActions, App[None]):
         # The app's print() would go nowhere under the TUI: show it as notes.
         self._output = ""
         self.begin_capture_print(self)
+        self._load_keymap()
         self._tick()
+
+    def _load_keymap(self) -> None:
+        """Apply the user's keymap file (ui/keymap.py); a bad one is a warning note."""
+        self.keymap, problem = load_keymap(keymap_path())
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        if problem:
+            self.store.add([ServerNote(0, self.recorder.now(), 0, "warning", problem)])
+            self._update_notes()
 
     def on_resize(self, event: Resize) -> None:
         # The main screen, even while the notes panel or the palette is on top.
@@ -531,12 +498,12 @@ class ScopeApp(ShareActions, App[None]):
         self.push_screen(SearchScreen(messages.search_term), found)
 
     def action_help(self) -> None:
-        """Show every key and the filter syntax."""
+        """Show every key (as the user's keymap has them) and the filter syntax."""
         if not isinstance(self.screen, HelpScreen):
-            widgets = (ExchangeTable, MessageList, HexView, SequenceView)  # the focused one's
-            keys = (b for w in widgets for b in w.BINDINGS if isinstance(b, Binding))
+            app_keys = [a.binding() for a in self.described_actions()]
             focus = focus_bindings(Screen.BINDINGS)  # Tab, Shift+Tab
-            self.push_screen(HelpScreen([*self.described_bindings(), *focus, *keys]))
+            widget_keys = [a.binding() for a in self.described_actions(HELP_PLACES[1:])]
+            self.push_screen(HelpScreen([*app_keys, *focus, *widget_keys]))
 
     def action_toggle_follow(self) -> None:
         """Follow the newest exchange, or stop following."""
@@ -607,29 +574,72 @@ class ScopeApp(ShareActions, App[None]):
         finally:
             self.exit()
 
+    # -- sharing (ui/share.py) ------------------------------------------------
+
+    @property
+    def selected_exchange(self) -> Exchange | None:
+        """The exchange selected in the table, if it is still in the store."""
+        selected = self._table.selected_id
+        return self.store.exchanges.get(selected) if selected is not None else None
+
+    def session_header(self) -> Header:
+        """What a capture saved now says: the opened capture's header, or this session's."""
+        if self.capture_header is not None:
+            return self.capture_header
+        now = self.recorder.now()
+        return Header(self.app_name, wall_clock_at_zero(now), {"max_body": self.recorder.max_body})
+
+    def action_save_capture(self) -> None:
+        """Save the whole session as a capture file (asgi-scope open reads it)."""
+        self.sharing.save_capture()
+
+    def action_save_exchange(self) -> None:
+        """Save the selected exchange (and its connection) as a capture file."""
+        self.sharing.save_exchange(self.selected_exchange)
+
+    def action_export_har(self) -> None:
+        """Export every HTTP and WebSocket exchange as HAR 1.2 (credentials redacted)."""
+        self.sharing.export_har()
+
+    def action_show_curl(self) -> None:
+        """Show the selected request as a curl command, and copy it."""
+        self.sharing.show_curl(self.selected_exchange)
+
+    def action_show_pytest(self) -> None:
+        """Show a pytest regression test of the selected exchange, and copy it."""
+        self.sharing.show_pytest(self.selected_exchange)
+
+    def action_show_raw(self) -> None:
+        """Show the selected request's raw bytes as received (escaped), and copy them."""
+        self.sharing.show_raw(self.selected_exchange)
+
+    def action_resend(self) -> None:
+        """Send the selected request again to the app; the new exchange appears."""
+        self.sharing.resend(self.selected_exchange)
+
+    def action_edit_resend(self) -> None:
+        """Edit the selected request (method, target, headers, body), then send it."""
+        self.sharing.edit_resend(self.selected_exchange)
+
     # -- command palette --------------------------------------------------
 
-    def described_bindings(self) -> list[Binding]:
-        """The app's key bindings as the help and the palette describe them: with no
-        server to stop (a capture opened), q just quits."""
-        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
-        if self.on_quit is None:
-            bindings = [
-                replace(b, tooltip="Quit") if b.action == "quit" and b.key == "q" else b
-                for b in bindings
-            ]
-        return bindings
+    def described_actions(self, places: Iterable[str] = ("app",)) -> list[Action]:
+        """The actions of ``places`` as the help and the palette describe them: with
+        the keys of the user's keymap and, with no server to stop (a capture
+        opened), q just quits."""
+        described = []
+        for where in places:
+            for action in actions(where):
+                action = replace(action, keys=keys_of(action, self.keymap))
+                if action.id == "app.quit" and self.on_quit is None:
+                    action = replace(action, help="Quit")
+                described.append(action)
+        return described
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette offers every key binding's action, plus Textual's own commands."""
-        own = set()
-        for binding in self.described_bindings():
-            own.add(binding.description)
-            yield SystemCommand(
-                binding.description,
-                f"{binding.tooltip} ({binding.key.replace(',', ' or ')})",
-                partial(self.run_action, binding.action),
-            )
+        """Textual's own commands, but those the action table names (the palette's
+        :class:`~asgi_scope.ui.palette.ActionsProvider` offers them)."""
+        own = {action.description for action in actions("app")}
         for command in super().get_system_commands(screen):
             if command.title not in own:
                 yield command

@@ -20,11 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Static
 
 from asgi_scope.trace.events import Event, MessageReceived, MessageSent, ScopeCreated
 from asgi_scope.trace.safe import safe_text
@@ -109,27 +104,3 @@ def hits_text(hits: list[Hit], term: str) -> Text:
     if count > MAX_SNIPPETS:
         text.append(f"  … {count - MAX_SNIPPETS} more\n", "dim")
     return text
-
-
-class SearchScreen(ModalScreen[str | None]):
-    """A one-line prompt for a search term; Enter returns it, Escape returns None."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Close the search")]
-
-    def __init__(self, term: str = "") -> None:
-        super().__init__()
-        self._term = term
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="search-panel"):
-            yield Static(
-                Text("Search the messages (full stored bodies; Enter again: next)", "bold")
-            )
-            yield Input(value=self._term, placeholder="text", id="search-input")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

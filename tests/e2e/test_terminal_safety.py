@@ -44,7 +44,7 @@ from asgi_scope.server.runner import Server
 from asgi_scope.session import LoopThread
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
-from asgi_scope.ui.exchanges import ExchangeTable
+from asgi_scope.ui.components.exchanges import ExchangeTable
 from tests.apps.hostile import app as hostile_app
 from tests.hostile import CORPUS, INVALID_UTF8, terminal_output_unsafe, unsafe_in
 from tests.live import Raw, free_port, request

@@ -39,6 +39,14 @@ def run_app(
     return app
 
 
+@pytest.fixture(autouse=True)
+def no_user_keymap(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The UI under test reads no keymap of the person running the tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 @pytest.fixture
 def traffic() -> Traffic:
     """The standard synthetic session, already recorded."""

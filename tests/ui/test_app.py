@@ -12,13 +12,15 @@ from textual.widgets import DataTable, Static, TabbedContent
 
 from asgi_scope.trace.events import MessageSent, ServerNote
 from asgi_scope.ui.app import BUSY_RATE, BUSY_TICK, TICK, drain_wait
-from asgi_scope.ui.exchanges import ExchangeTable
-from asgi_scope.ui.hex_view import HexView
-from asgi_scope.ui.messages import MessagesView
-from asgi_scope.ui.notes import NotesBar, NotesScreen
-from asgi_scope.ui.scope_view import ScopeView
-from asgi_scope.ui.sequence import SequenceView
-from asgi_scope.ui.timeline import TimelineView
+from asgi_scope.ui.components.detail.hex_view import HexView
+from asgi_scope.ui.components.detail.messages import MessagesView
+from asgi_scope.ui.components.detail.scope_view import ScopeView
+from asgi_scope.ui.components.detail.sequence import SequenceView
+from asgi_scope.ui.components.detail.timeline import TimelineView
+from asgi_scope.ui.components.exchanges import ExchangeTable
+from asgi_scope.ui.components.notes import NotesBar
+from asgi_scope.ui.palette import commands
+from asgi_scope.ui.screens.notes import NotesScreen
 from tests.ui.conftest import run_app, screen_text
 from tests.ui.fake_traffic import HOSTILE_PATH, OSC52, ClockRecorder, Traffic
 
@@ -320,7 +322,7 @@ def test_quit_calls_on_quit_in_a_thread(traffic):
 
 def test_command_palette_offers_every_binding(traffic):
     async def check(app, pilot):
-        titles = {command.title for command in app.get_system_commands(app.screen)}
+        titles = {command.title for command in commands(app.described_actions())}
         for title in ("Quit", "Follow", "Clear", "Next", "Prev", "Scope", "Hex"):
             assert title in titles
         assert len([t for t in titles if t == "Quit"]) == 1
@@ -515,7 +517,7 @@ def test_with_no_server_to_stop_q_just_quits(traffic):
         await pilot.pause()
         rows = help_rows(app)
         assert "q Quit" in rows and not any("Stop the server" in r for r in rows), rows
-        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
-        assert "server" not in commands["Quit"]
+        offered = {c.title: c.help for c in commands(app.described_actions())}
+        assert "server" not in offered["Quit"]
 
     run_app(traffic, check)

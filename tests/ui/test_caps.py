@@ -3,8 +3,8 @@ counts them, the selection and follow mode carry on."""
 
 from __future__ import annotations
 
-from asgi_scope.ui.exchanges import ExchangeTable
-from asgi_scope.ui.header import ScopeHeader
+from asgi_scope.ui.components.exchanges import ExchangeTable
+from asgi_scope.ui.components.header import ScopeHeader
 from tests.ui.conftest import run_app, screen_text
 from tests.ui.fake_traffic import Traffic
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from asgi_scope.demo import app as demo_app
 from asgi_scope.ui.app import ScopeApp
-from asgi_scope.ui.hex_view import HexView
+from asgi_scope.ui.components.detail.hex_view import HexView
 from tests.ui.test_app import table_rows
 from tests.ui.test_live import get, run_live, until
 

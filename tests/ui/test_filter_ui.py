@@ -10,8 +10,9 @@ import httpx
 
 from asgi_scope.demo import app as demo_app
 from asgi_scope.ui.app import ScopeApp
-from asgi_scope.ui.filter_bar import FilterBar
-from asgi_scope.ui.help import HelpScreen
+from asgi_scope.ui.components.filter_bar import FilterBar
+from asgi_scope.ui.palette import commands
+from asgi_scope.ui.screens.help import HelpScreen
 from tests.apps.broken import app as broken_app
 from tests.ui.conftest import screen_text
 from tests.ui.test_app import table_rows
@@ -98,7 +99,7 @@ def test_help_lists_every_key_and_the_filter_syntax() -> None:
 
 def test_the_palette_offers_filter_and_help() -> None:
     async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
-        titles = [c.title for c in ui.get_system_commands(ui.screen)]
+        titles = [c.title for c in commands(ui.described_actions())]
         assert "Filter" in titles and "Help" in titles
 
     run_live(demo_app, check)

@@ -8,7 +8,7 @@ import io
 from rich.console import Console
 from textual.binding import Binding
 
-from asgi_scope.ui.help import filter_table, keys_table
+from asgi_scope.ui.screens.help import filter_table, keys_table
 
 
 def rendered(renderable) -> str:

@@ -203,7 +203,7 @@ def test_a_long_stream_lists_what_it_kept_then_a_count_of_the_rest(monkeypatch) 
     """Past the store's per-exchange cap (made 40 here), the Messages list ends
     with one row that counts the streamed events not kept, after the kept ones."""
     from asgi_scope.trace import store
-    from asgi_scope.ui import messages
+    from asgi_scope.ui.components.detail import messages
     from tests.ui.test_app import message_rows, select_exchange
 
     monkeypatch.setattr(store, "EVENTS_KEPT", 40)

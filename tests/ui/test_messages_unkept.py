@@ -8,8 +8,8 @@ from textual.widgets import DataTable
 
 from asgi_scope.trace import store
 from asgi_scope.trace.events import AppRaised, MessageSent
-from asgi_scope.ui import messages
-from asgi_scope.ui.messages import MessagesView
+from asgi_scope.ui.components.detail import messages
+from asgi_scope.ui.components.detail.messages import MessagesView
 from tests.ui.conftest import run_app, screen_text
 from tests.ui.fake_traffic import Traffic
 from tests.ui.test_app import detail_text, message_rows, select_exchange

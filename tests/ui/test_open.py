@@ -20,7 +20,7 @@ from asgi_scope.session import LoopThread
 from asgi_scope.trace.capture import Capture, CaptureWriter, Header, Playback, read_capture
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
-from asgi_scope.ui.exchanges import ExchangeTable
+from asgi_scope.ui.components.exchanges import ExchangeTable
 from tests.ui.conftest import screen_text
 from tests.ui.test_app import detail_text, message_rows, select_message, table_rows
 from tests.ui.test_live import until
@@ -137,6 +137,6 @@ def test_a_capture_s_running_times_stand_at_its_end() -> None:
             await pilot.pause(3 * ui_app.RUNNING_EVERY * ui_app.TICK)  # idle ticks
             assert table_rows(ui)[0] == first
             assert "≥1m29s" in screen_text(ui).splitlines()[2]
-            assert next(b for b in ui.described_bindings() if b.key == "q").tooltip == "Quit"
+            assert next(a for a in ui.described_actions() if a.id == "app.quit").help == "Quit"
 
     asyncio.run(main())

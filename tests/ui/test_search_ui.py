@@ -8,7 +8,8 @@ from typing import Any
 from asgi_scope.demo import app as demo_app
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.render import MAX_VALUE
-from asgi_scope.ui.search import SearchScreen, find
+from asgi_scope.ui.screens.search import SearchScreen
+from asgi_scope.ui.search import find
 from tests.ui.test_app import detail_text, message_rows, table_rows
 from tests.ui.test_live import get, run_live, until
 

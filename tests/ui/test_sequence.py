@@ -11,7 +11,7 @@ from rich.style import Style
 from asgi_scope.demo import app as demo_app
 from asgi_scope.trace.events import ExchangeEnded
 from asgi_scope.ui.app import ScopeApp
-from asgi_scope.ui.sequence import (
+from asgi_scope.ui.components.detail.sequence import (
     APP,
     CLIENT,
     SERVER,

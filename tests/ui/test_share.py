@@ -17,8 +17,8 @@ from asgi_scope.session import LoopThread
 from asgi_scope.trace.capture import Header, Playback, read_capture
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
-from asgi_scope.ui.exchanges import ExchangeTable
-from asgi_scope.ui.share import PathScreen, ResendScreen, TextScreen
+from asgi_scope.ui.components.exchanges import ExchangeTable
+from asgi_scope.ui.screens.share import PathScreen, ResendScreen, TextScreen
 from tests.ui.test_app import select_exchange, table_rows
 from tests.ui.test_live import until
 

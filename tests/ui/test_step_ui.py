@@ -16,7 +16,7 @@ from asgi_scope.session import LoopThread
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.step import Gate
 from asgi_scope.ui.app import ScopeApp
-from asgi_scope.ui.step_bar import BreakpointScreen
+from asgi_scope.ui.screens.breakpoint import BreakpointScreen
 from tests.live import TIMEOUT
 from tests.ui.test_app import message_rows, table_rows
 from tests.ui.test_live import until

@@ -15,7 +15,7 @@ from asgi_scope.server.runner import Server
 from asgi_scope.session import LoopThread
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
-from asgi_scope.ui.hex_view import HexView
+from asgi_scope.ui.components.detail.hex_view import HexView
 from tests.ui.conftest import screen_text
 from tests.ui.test_app import (
     detail_text,

@@ -1,7 +1,8 @@
-"""The help screen: every key, from the bindings themselves, and the filter syntax.
+"""The help screen: every key, from the action table, and the filter syntax.
 
-Keys are read from the app's (and the main widgets') ``BINDINGS`` when the
-screen opens, so the help can never disagree with what the keys do; the filter
+Keys come from :mod:`asgi_scope.ui.actions`, the table the bindings are made
+from, with the user's keymap applied, so the help can never disagree with what
+the keys do; the filter
 syntax is :data:`asgi_scope.trace.filter.HELP`, the table the README shows too.
 """
 
@@ -19,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from asgi_scope.trace.filter import HELP as FILTER_HELP
+from asgi_scope.ui.actions import bindings
 
 FOCUS_TOOLTIPS = {
     "app.focus_next": "Move the focus on: exchange table, message list, message detail "
@@ -94,13 +96,12 @@ def filter_table() -> Table:
 class HelpScreen(ModalScreen[None]):
     """Every key and the filter syntax, in a scrollable panel; Esc, q or ? closes it."""
 
-    BINDINGS = [
-        Binding("escape,question_mark,q", "dismiss", "Close", tooltip="Close the help"),
-    ]
+    CSS_PATH = "help.tcss"
+    BINDINGS = bindings("help")
 
-    def __init__(self, bindings: Iterable[Binding]) -> None:
+    def __init__(self, keys: Iterable[Binding]) -> None:
         super().__init__()
-        self._keys = list(bindings)
+        self._keys = list(keys)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-panel") as panel:

@@ -18,7 +18,6 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -28,6 +27,7 @@ from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.trace.summary import fmt_bytes, fmt_duration
 from asgi_scope.trace.view import View
+from asgi_scope.ui.actions import bindings
 from asgi_scope.ui.render import safe_repr
 
 COLUMNS = (
@@ -51,10 +51,6 @@ MAX_STATUS = 24
 
 PADDING = 1
 """Blank cells either side of each column's content (as DataTable's)."""
-
-FIRST_ROW = "The first row of a list (exchanges, messages)"
-LAST_ROW = "The last row of a list (exchanges, messages)"
-"""What Home and End do in either list (the help shows them once)."""
 
 
 class _Rows:
@@ -112,14 +108,7 @@ class ExchangeTable(ScrollView, can_focus=True):
     }
     """
 
-    BINDINGS = [
-        Binding("up", "cursor_up", "Up", show=False, tooltip="The row above, in a list"),
-        Binding("down", "cursor_down", "Down", show=False, tooltip="The row below, in a list"),
-        Binding("pageup", "page_up", "Page up", show=False, tooltip="A page up, in a list"),
-        Binding("pagedown", "page_down", "Page down", show=False, tooltip="A page down"),
-        Binding("home", "cursor_first", "First", show=False, tooltip=FIRST_ROW),
-        Binding("end", "cursor_last", "Last", show=False, tooltip=LAST_ROW),
-    ]
+    BINDINGS = bindings("exchanges")
 
     COMPONENT_CLASSES = {
         "exchanges--header",

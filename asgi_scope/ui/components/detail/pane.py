@@ -11,11 +11,11 @@ from asgi_scope.trace import present
 from asgi_scope.trace.events import Event
 from asgi_scope.trace.framing import event_at
 from asgi_scope.trace.store import Exchange, Store
-from asgi_scope.ui.hex_view import HexView, Highlight
-from asgi_scope.ui.messages import MessagesView
-from asgi_scope.ui.scope_view import ScopeView
-from asgi_scope.ui.sequence import SequenceView
-from asgi_scope.ui.timeline import TimelineView
+from asgi_scope.ui.components.detail.hex_view import HexView, Highlight
+from asgi_scope.ui.components.detail.messages import MessagesView
+from asgi_scope.ui.components.detail.scope_view import ScopeView
+from asgi_scope.ui.components.detail.sequence import SequenceView
+from asgi_scope.ui.components.detail.timeline import TimelineView
 
 TABS = ("messages", "scope", "hex", "timeline", "sequence")
 """Tab ids, left to right (each pane's id is ``tab-<name>``)."""

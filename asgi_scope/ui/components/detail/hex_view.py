@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -24,6 +23,7 @@ from asgi_scope.trace.framing import PART_NAMES, Part, parts
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Connection, Exchange
 from asgi_scope.trace.summary import fmt_bytes
+from asgi_scope.ui.actions import bindings
 
 Highlight = tuple[str, int, int]
 """``(direction, start, end)``: a byte range of ``"in"`` or ``"out"`` to highlight."""
@@ -87,26 +87,7 @@ class HexView(ScrollView, can_focus=True):
     the pane can select the message the byte came from or became.
     """
 
-    BINDINGS = [
-        Binding("left", "cursor(-1)", "Byte left", show=False, tooltip="Hex: cursor a byte left"),
-        Binding("right", "cursor(1)", "Byte right", show=False, tooltip="Hex: a byte right"),
-        Binding("up", "cursor_row(-1)", "Row up", show=False, tooltip="Hex: cursor a row up"),
-        Binding("down", "cursor_row(1)", "Row down", show=False, tooltip="Hex: a row down"),
-        Binding(
-            "left_square_bracket",
-            "part(-1)",
-            "Previous part",
-            show=False,
-            tooltip="Hex: to the previous part (head, chunk size, data...)",
-        ),
-        Binding(
-            "right_square_bracket",
-            "part(1)",
-            "Next part",
-            show=False,
-            tooltip="Hex: to the next part of the message",
-        ),
-    ]
+    BINDINGS = bindings("hex")
 
     COMPONENT_CLASSES = {
         "hex-view--offset",

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -38,6 +37,7 @@ from asgi_scope.trace.events import (
 from asgi_scope.trace.safe import safe_bytes
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.trace.summary import fmt_bytes, fmt_duration
+from asgi_scope.ui.actions import bindings
 
 TIME = 11
 """Cells of the time column."""
@@ -262,14 +262,7 @@ def draw(events: Sequence[Event], width: int, style: dict[str, Style], title: st
 class SequenceView(VerticalScroll, can_focus=True):
     """The Sequence tab. ``a`` switches between the exchange and its connection."""
 
-    BINDINGS = [
-        Binding(
-            "a",
-            "toggle_connection",
-            "Exchange/connection",
-            tooltip="Sequence: the exchange, or its whole connection",
-        ),
-    ]
+    BINDINGS = bindings("sequence")
 
     COMPONENT_CLASSES = {
         "sequence--title",

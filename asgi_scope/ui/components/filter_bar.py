@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
 from asgi_scope.trace.filter import Filter, FilterError, parse
 from asgi_scope.trace.safe import safe_text
+from asgi_scope.ui.actions import bindings
 
 PLACEHOLDER = "filter: ~m POST  ~c 4xx  ~p '/api/*'  ~v  ~b text  ! & |   (? for help)"
 
@@ -25,9 +25,7 @@ PLACEHOLDER = "filter: ~m POST  ~c 4xx  ~p '/api/*'  ~v  ~b text  ! & |   (? for
 class FilterBar(Vertical):
     """An input for a filter expression, and a line for its error."""
 
-    BINDINGS = [
-        Binding("escape", "close", "Close", show=False, tooltip="Back to the exchanges"),
-    ]
+    BINDINGS = bindings("filter")
 
     class Changed(Message):
         """A new filter parsed (None: the text is empty, show everything)."""

@@ -8,7 +8,6 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -37,18 +36,13 @@ from asgi_scope.trace.summary import (
     message_type,
     opcode_name,
 )
-from asgi_scope.ui.exchanges import FIRST_ROW, LAST_ROW
+from asgi_scope.ui.actions import bindings
 from asgi_scope.ui.render import pretty
 from asgi_scope.ui.search import find, hits_text, searchable
 
 _UNKEPT = "unkept"
 """The key of the list's last row once an exchange has events not kept."""
 
-LIST_KEYS = [
-    Binding("home", "scroll_top", "First", show=False, tooltip=FIRST_ROW),
-    Binding("end", "scroll_bottom", "Last", show=False, tooltip=LAST_ROW),
-]
-"""Home and End of a list: its first and last row (a DataTable's own scroll sideways)."""
 
 
 def _wire(label: str, wire: Wire | None) -> str:
@@ -221,7 +215,7 @@ class MessageList(DataTable):
     """The list of messages: a DataTable whose Home and End go to the first and
     last row, as they do in the exchange table."""
 
-    BINDINGS = LIST_KEYS
+    BINDINGS = bindings("messages")
 
 
 class MessagesView(Container):

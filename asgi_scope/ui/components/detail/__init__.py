@@ -1,0 +1,1 @@
+"""The detail pane and its tabs: Messages, Scope, Hex, Timeline, Sequence."""

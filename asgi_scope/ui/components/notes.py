@@ -1,0 +1,43 @@
+"""The notes bar: the server's newest note (listening, lifespan, warnings) on a line;
+:mod:`asgi_scope.ui.screens.notes` lists them all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+from asgi_scope.trace.events import ServerNote
+from asgi_scope.trace.safe import safe_text
+
+LEVEL_STYLES = {"info": "bold", "warning": "bold yellow", "error": "bold red", "output": "bold"}
+"""The levels a note may have, and the style of each in the notes panel."""
+
+
+class NotesBar(Static):
+    """Shows the newest :class:`ServerNote`, styled by level, with a count of all of them."""
+
+    COMPONENT_CLASSES = {
+        "notes--info",
+        "notes--warning",
+        "notes--error",
+        "notes--output",
+        "notes--count",
+    }
+
+    def show(self, notes: Sequence[ServerNote]) -> None:
+        """Show the last of ``notes`` (all notes of the store, oldest first)."""
+        if not notes:
+            self.update("")
+            return
+        note = notes[-1]
+        level = note.level if note.level in LEVEL_STYLES else "info"
+        style = self.get_component_rich_style(f"notes--{level}", partial=True)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{level}: ", style)
+        text.append(safe_text(note.text))
+        if len(notes) > 1:
+            count = self.get_component_rich_style("notes--count", partial=True)
+            text.append(f"  ({len(notes)} notes: l lists them)", count)
+        self.update(text)

@@ -1,0 +1,47 @@
+"""The panel of every server note (listening, lifespan, warnings, the app's output)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from asgi_scope.trace.events import ServerNote
+from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.summary import fmt_duration
+from asgi_scope.ui.actions import bindings
+from asgi_scope.ui.components.notes import LEVEL_STYLES
+
+
+def notes_text(notes: Sequence[ServerNote]) -> Text:
+    """Every note, oldest first, one per line: time since start, level, safe text."""
+    text = Text()
+    for note in notes:
+        text.append(f"{fmt_duration(note.t_ns):>9}  ", "dim")
+        text.append(f"{safe_text(note.level):<8}", LEVEL_STYLES.get(note.level, ""))
+        text.append(safe_text(note.text) + "\n")
+    if not notes:
+        text.append("No notes yet.", "dim")
+    text.rstrip()
+    return text
+
+
+class NotesScreen(ModalScreen[None]):
+    """All of the server's notes in a scrollable panel; Escape or l closes it."""
+
+    CSS_PATH = "notes.tcss"
+    BINDINGS = bindings("notes")
+
+    def __init__(self, notes: Sequence[ServerNote]) -> None:
+        super().__init__()
+        self._notes = list(notes)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="notes-panel") as panel:
+            panel.border_title = "Server notes"
+            panel.border_subtitle = "Esc to close"
+            yield Static(notes_text(self._notes), id="notes-text")
