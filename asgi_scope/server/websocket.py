@@ -66,9 +66,6 @@ SPEC_VERSION = "2.4"
 FRAME_PAYLOAD_CAP = 1024
 """Bytes of each frame's (unmasked) payload kept in its :class:`WebSocketFrame`."""
 
-CLOSE_TIMEOUT = 5.0
-"""Seconds to wait for the client's close frame after the server sent one."""
-
 QUEUE_HIGH_WATER = 64 * 1024
 """Bytes of received messages waiting for the app before the server stops reading."""
 
@@ -486,7 +483,8 @@ class WebSocketSession:
             return
         self.proto.resume_reading()
         self.close_timer = asyncio.get_running_loop().call_later(
-            CLOSE_TIMEOUT, self.proto.close, "server", "no close frame from the client"
+            self.proto.state.config.timeout_ws_close, self.proto.close, "server",
+            "no close frame from the client",
         )
 
     def _respond(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
