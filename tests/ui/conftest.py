@@ -26,7 +26,9 @@ async def settle(app: ScopeApp, pilot: Any, timeout: float = 10.0) -> None:
     scrollbar, handled too). A condition, not a guess of how long that takes."""
     deadline = time.monotonic() + timeout
     while True:
-        await pilot.pause()
+        await pilot._wait_for_screen()  # what pause() does, without its guess at idleness
+        app.screen._on_timer_update()  # a pending layout and repaint, done now
+        await asyncio.sleep(0)
         screen = app.screen
         pending = (
             screen._layout_required
