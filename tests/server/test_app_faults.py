@@ -173,13 +173,15 @@ def test_an_app_blocking_the_loop_is_named_in_a_warning(serve):
         await respond(send, b"ok")
 
     live = serve(app)
-    started = live.thread.source.state.started  # what a watchdog tick forgets
+    state = live.thread.source.state
     with live.connect() as other:
         other.send(request("GET", "/waiting"))  # answered; its connection stays open
         other.read_response()
         waiting = ended(live, exchanges_of(live, "/waiting")[0])
-        # a watchdog tick since /waiting ended: it is no longer "started since"
-        wait_until(lambda: not started, what="a watchdog tick")
+        # /waiting's task is over, and a watchdog tick since: it is no longer
+        # "started or ended since the previous tick"
+        wait_until(lambda: not state.tasks, what="the task of /waiting to end")
+        wait_until(lambda: not state.started, what="a watchdog tick")
         before = time.monotonic()
         assert httpx.get(live.url + "/block", timeout=TIMEOUT).text == "ok"
         assert time.monotonic() - before >= 1.2
