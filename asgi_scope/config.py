@@ -23,6 +23,9 @@ class Config:
     past that many connections and running tasks (None: no limit).
     ``timeout_request_head`` is how long a request head may take to arrive in
     full (408 after). ``timeout_graceful_shutdown`` None waits for in-flight requests for ever.
+    ``timeout_ws_close`` is how long the server waits for the client's close frame
+    after sending its own (RFC 6455 §7.1.1) before it drops the TCP connection
+    (the ``close_timeout`` of the websockets library; uvicorn fixes it at 10 s).
     ``quiet`` records without printing (headless, no line per event); ``keep``
     and ``keep_bytes`` cap the exchanges and the bytes of bodies a view keeps.
     """
@@ -43,6 +46,7 @@ class Config:
     timeout_keep_alive: float = 5.0
     timeout_request_head: float = 30.0
     timeout_graceful_shutdown: float | None = 10.0
+    timeout_ws_close: float = 5.0
     h11_max_incomplete_event_size: int = 16 * 1024
     limit_concurrency: int | None = None
     ws_max_size: int = 16 * 1024 * 1024

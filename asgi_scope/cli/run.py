@@ -91,6 +91,13 @@ if TYPE_CHECKING:
     help="Seconds in-flight requests get to finish at shutdown.",
 )
 @click.option(
+    "--timeout-ws-close",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds a WebSocket client gets to answer the server's close frame.",
+)
+@click.option(
     "--limit-concurrency",
     default=None,
     type=click.IntRange(1),

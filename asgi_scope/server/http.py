@@ -333,7 +333,7 @@ class HTTPProtocol(asyncio.Protocol):
         )  # fmt: skip
         session = WebSocketSession(
             self, self.h11, self.parsing, request, headers, wire, scope,
-            state.app, state.default_headers, config.ws_max_size,
+            state.app, state.default_headers, config.ws_max_size, config.timeout_ws_close,
         )  # fmt: skip
         self.websocket = session
         if session.start():

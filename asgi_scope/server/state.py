@@ -52,12 +52,20 @@ class ServerState:
 
     def start_task(self, coro: Coroutine[Any, Any, None], owner: Any = None) -> None:
         """Run ``coro`` as a task the server waits for at shutdown; ``owner`` (the
-        request cycle or session it runs) is noted for the watchdog."""
+        request cycle or session it runs) is noted for the watchdog when it starts
+        and again when it ends (an app that blocked the loop and then answered at
+        once started before the previous tick, perhaps, but ends before the late one)."""
         if owner is not None:
             self.started.append(owner)
         task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+
+        def done(task: asyncio.Task[None]) -> None:
+            if owner is not None:
+                self.started.append(owner)
+            self.tasks.discard(task)
+
+        task.add_done_callback(done)
 
     def default_headers(self) -> list[tuple[bytes, bytes]]:
         """``server`` (RFC 9110 §10.2.4) and ``date`` (§6.6.1) headers, unless the config

@@ -6,9 +6,10 @@ while it runs. Nothing in the server runs then, so nothing can say so at that
 moment; the watchdog says it just after. A timer on the server's loop fires
 every :data:`INTERVAL` seconds; when it fires :data:`THRESHOLD` seconds or
 more late, the loop was blocked that long, and a ``ServerNote`` warning names
-the exchanges that were in flight: those still running, and those started
-since the previous tick (an app that blocks and then answers at once has
-finished before the late tick runs).
+the exchanges that were in flight: those still running, and those started or
+ended since the previous tick (an app that blocks and then answers at once has
+finished before the late tick runs, and may have started before the previous
+one).
 
 Off the hot path: one timer callback per interval, and one bounded
 ``deque.append`` per exchange started (:attr:`ServerState.started`).

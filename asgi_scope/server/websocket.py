@@ -61,9 +61,6 @@ from asgi_scope.server.scope import Headers
 from asgi_scope.trace.events import ProtocolError, WebSocketFrame, Wire
 from asgi_scope.trace.shim import Shim
 
-CLOSE_TIMEOUT = 5.0
-"""Seconds to wait for the client's close frame after the server sent one."""
-
 QUEUE_HIGH_WATER = 64 * 1024
 """Bytes of received messages waiting for the app before the server stops reading."""
 
@@ -172,7 +169,8 @@ class WebSocketSession:
     request with its fields in ``headers`` and its bytes at ``wire``, ``scope``
     the ``websocket`` scope, ``app`` the ASGI app, ``defaults`` a function
     giving the server's own response header fields, ``max_size`` the largest
-    message accepted, in bytes (larger: close 1009).
+    message accepted, in bytes (larger: close 1009). ``close_timeout`` is how long,
+    in seconds, the client has to answer our close frame (``--timeout-ws-close``).
     """
 
     def __init__(
@@ -187,6 +185,7 @@ class WebSocketSession:
         app: Any,
         defaults: Callable[[], Headers],
         max_size: int,
+        close_timeout: float = 5.0,
     ) -> None:
         self.edge = edge
         self.h11 = h
@@ -198,6 +197,8 @@ class WebSocketSession:
         self.app = app
         self.defaults = defaults
         self.max_size = max_size
+        self.close_timeout = close_timeout
+        """Seconds to wait for the client's close frame after ours (then close)."""
         self.state = _CONNECTING
         self.app_closed = False  # the app sent websocket.close (later sends are its error)
         self.ws: Connection | None = None  # wsproto, once accepted
@@ -401,7 +402,7 @@ class WebSocketSession:
         )  # fmt: skip
 
     def _send_close(self, code: int, reason: str, cause: int) -> None:
-        """The server's close frame (§5.5.1), then wait :data:`CLOSE_TIMEOUT`
+        """The server's close frame (§5.5.1), then wait ``close_timeout`` seconds
         seconds for the client's (→ CLOSING)."""
         assert self.ws is not None
         self.state = _CLOSING
@@ -412,7 +413,7 @@ class WebSocketSession:
         edge = self.edge
         edge.resume_reading()
         self.close_timer = edge.call_later(
-            CLOSE_TIMEOUT, edge.close, "server", "no close frame from the client"
+            self.close_timeout, edge.close, "server", "no close frame from the client"
         )
 
     def _respond(self, status: int, headers: Headers, body: bytes, cause: int) -> None:

@@ -394,6 +394,8 @@ class ScopeApp(App[None]):
             self._notes.show(notes)
 
     def on_exchange_table_selected(self, event: ExchangeTable.Selected) -> None:
+        if not self.is_running:  # a selection handled while quitting: the panes are going
+            return
         detail = self._detail
         shown = detail.exchange
         if shown is not None and shown is self.store.exchanges.get(event.exchange_id or 0):

@@ -49,6 +49,7 @@ from tests.apps.hostile import app as hostile_app
 from tests.hostile import CORPUS, INVALID_UTF8, terminal_output_unsafe, unsafe_in
 from tests.live import Raw, free_port, request
 from tests.server.ws_client import BINARY, TEXT, frame, handshake, read_close, read_frame
+from tests.ui.conftest import settle
 from tests.ui.fake_traffic import Traffic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,19 +225,19 @@ def test_tui_shows_hostile_traffic_escaped_with_its_layout_intact():
             # are all checked on each screen.
             for row in range(0, table.row_count, 3):
                 table.move_cursor(row=row)
-                await pilot.pause(0.05)  # the detail follows (no wait for CPU idle)
+                await settle(ui, pilot)  # the detail follows
                 _check_screen(ui, f"row {row}, Messages")
                 seen.add(_screen(ui))
                 if row % 9 == 0:  # the actions the keys s, x, t, d and m run
                     for tab in ("scope", "hex", "timeline", "sequence", "messages"):
                         ui.action_show_tab(tab)
-                        await pilot.pause(0.05)
+                        await settle(ui, pilot)
                         _check_screen(ui, f"row {row}, tab {tab}")
                         seen.add(_screen(ui))
             rows = len(range(0, table.row_count, 3))
             assert len(seen) > rows, "the screen did not follow the selection"
             await pilot.press("l")  # the notes: warnings and errors with hostile text
-            await pilot.pause()
+            await settle(ui, pilot)
             _check_screen(ui, "notes")
 
     try:

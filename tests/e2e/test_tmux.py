@@ -32,10 +32,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Terminal:
-    """One tmux session running one command, 120x36."""
+def terminal_env() -> dict[str, str]:
+    """This process's environment for a command in tmux, without ``COLUMNS`` and
+    ``LINES``: they would override the pane's size (pytest-xdist's workers set
+    them to 80 and 24)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    return {**env, "TERM": "xterm-256color"}
 
-    def __init__(self, command: list[str]) -> None:
+
+class Terminal:
+    """One tmux session running one command, 120 columns by ``height`` lines."""
+
+    def __init__(self, command: list[str], height: int = 36) -> None:
         self.name = f"asgi-scope-e2e-{uuid.uuid4().hex[:8]}"
         subprocess.run(
             [
@@ -47,13 +55,13 @@ class Terminal:
                 "-x",
                 "120",
                 "-y",
-                "36",
+                str(height),
                 "-c",
                 str(ROOT),
                 *command,
             ],
             check=True,
-            env={**os.environ, "TERM": "xterm-256color"},
+            env=terminal_env(),
         )
         subprocess.run(["tmux", "set-option", "-t", self.name, "remain-on-exit", "on"], check=True)
 

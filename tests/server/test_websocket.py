@@ -17,6 +17,7 @@ from websockets.sync.client import connect
 from asgi_scope.server.frames import FrameScanner, unmask
 from asgi_scope.server.websocket import ClientDisconnected
 from asgi_scope.trace.events import AppRaised, ExchangeEnded, ProtocolError, WebSocketFrame
+from asgi_scope.trace.events import ConnectionClosed as ConnectionClosedEvent
 from tests.live import TIMEOUT, Live, wait_threading_event
 from tests.server import ws_client as wsc
 
@@ -280,6 +281,24 @@ def test_ping_while_the_server_close_is_under_way_is_not_answered(serve):
     live.wait_for(WebSocketFrame, direction="in", opcode=wsc.CLOSE)
     kinds = [(e.direction, e.opcode) for e in live.events(WebSocketFrame)]
     assert kinds == [("out", wsc.CLOSE), ("in", wsc.PING), ("in", wsc.CLOSE)]
+
+
+def test_a_client_that_never_answers_the_close_frame_is_dropped_after_timeout_ws_close(serve):
+    """RFC 6455 §7.1.1: the server waits ``timeout_ws_close`` seconds for the
+    client's close frame, then closes the TCP connection itself."""
+
+    async def script(scope, receive, send, app):
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 4000})
+
+    live = serve(Recording(script), timeout_ws_close=0.3)
+    with live.connect() as raw:
+        assert wsc.open_socket(raw, "/ws")[0] == 101
+        assert wsc.read_frame(raw)[1:] == (wsc.CLOSE, (4000).to_bytes(2, "big"))
+        assert raw.closed_within(TIMEOUT)  # the client never answers
+    closed = live.wait_for(ConnectionClosedEvent)
+    assert (closed.by, closed.reason) == ("server", "no close frame from the client")
 
 
 def test_send_after_the_server_failed_the_connection_is_an_oserror_not_a_spec_error(serve):

@@ -19,12 +19,14 @@ from wsproto.events import BytesMessage, CloseConnection, Message, TextMessage
 
 from asgi_scope.server.h11_private import header_fields
 from asgi_scope.server.websocket import (
-    CLOSE_TIMEOUT,
     ClientDisconnected,
     SessionState,
     WebSocketSession,
 )
 from tests.server.fake_edge import FakeEdge, parse_request, scope_for
+
+CLOSE_TIMEOUT = 0.25
+"""Seconds the client has to answer the session's close frame, in these tests."""
 
 HANDSHAKE = (
     b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -43,7 +45,7 @@ def make_session(
     scope = scope_for("websocket", event)
     session = WebSocketSession(
         edge, h, 1, event, header_fields(event.headers), (0, len(request)), scope,
-        None, lambda: [], max_size,
+        None, lambda: [], max_size, CLOSE_TIMEOUT,
     )  # fmt: skip
     return edge, session
 

@@ -21,7 +21,7 @@ from asgi_scope.trace.capture import Capture, CaptureWriter, Header, Playback, r
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.components.exchanges import ExchangeTable
-from tests.ui.conftest import screen_text
+from tests.ui.conftest import screen_text, settle
 from tests.ui.test_app import detail_text, message_rows, select_message, table_rows
 from tests.ui.test_live import until
 
@@ -39,12 +39,13 @@ async def screens(ui: ScopeApp, pilot: Any) -> dict[tuple[str, str], str]:
     out = {("all", "rows"): "\n".join(table_rows(ui))}
     for row in range(table.row_count):
         table.move_cursor(row=row)
-        await pilot.pause()
+        await settle(ui, pilot)
         for tab in TABS:
             await pilot.press(tab)
-            await pilot.pause()
+            await settle(ui, pilot)
             if tab == "m":
                 await select_message(ui, pilot, "http.response.start")
+                await settle(ui, pilot)
                 text = "\n".join(message_rows(ui)) + "\n" + detail_text(ui)
             else:
                 region = ui.query_one(f"#{VIEWS[tab]}").region
@@ -88,7 +89,7 @@ def test_a_recorded_session_reopens_with_the_same_screens(tmp_path: Path) -> Non
                     and all(c.t_close is not None for c in store.connections.values())
                 ),
             )
-            await pilot.pause(0.2)
+            await settle(ui, pilot)
             live.update(await screens(ui, pilot))
 
     try:
@@ -102,7 +103,8 @@ def test_a_recorded_session_reopens_with_the_same_screens(tmp_path: Path) -> Non
 
     async def reopen() -> None:
         async with reopened.run_test(size=SIZE) as pilot:
-            await pilot.pause()
+            await until(pilot, lambda: len(reopened.store.connections) == 4)
+            await settle(reopened, pilot)
             again.update(await screens(reopened, pilot))
 
     asyncio.run(reopen())
