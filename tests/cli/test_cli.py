@@ -33,43 +33,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
-
-_EARLY: dict[int, str] = {}
-"""Each headless process's output read before its URL was known, by pid."""
-
-
 def start_headless(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """Start ``asgi-scope --headless --port 0 ARGS`` and return it with its URL,
-    read from its own "listening on" line: the port the OS gave it, so no other
-    process (a second copy of the suite) can be mistaken for it."""
+    """Start ``asgi-scope --headless ARGS`` and return it with its URL once listening."""
+    port = free_port()
     proc = subprocess.Popen(
-        [COMMAND, "--headless", "--port", "0", *args],
+        [COMMAND, "--headless", "--port", str(port), *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None
-    early = []
-    for line in proc.stdout:  # ends at EOF if it could not start
-        early.append(line)
-        found = LISTENING.search(line)
-        if found:
-            _EARLY[proc.pid] = "".join(early)
-            return proc, found.group(1)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    proc.kill()
     out, err = proc.communicate()
-    raise AssertionError(f"asgi-scope did not start:\n{''.join(early)}{out}\n{err}")
+    raise AssertionError(f"asgi-scope did not start:\n{out}\n{err}")
 
 
 def stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
     """Send SIGINT (Ctrl-C) and return stdout and stderr once it exited."""
     proc.send_signal(signal.SIGINT)
     try:
-        out, err = proc.communicate(timeout=15)
+        return proc.communicate(timeout=15)
     finally:
         proc.kill()
-    return _EARLY.pop(proc.pid, "") + out, err
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
