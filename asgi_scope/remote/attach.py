@@ -27,13 +27,21 @@ onto the attach session's clock: ``t_ns + started_ns - attach_started_ns``
 comes from a newer format version, is refused: the listener writes one line
 saying why back to the peer, closes, and records a warning
 :class:`~asgi_scope.trace.events.ServerNote`; so is a stream that sends a line
-that is not a valid event (whatever it sent before stays). The view keeps
-running and other streams are not affected.
+that is not a valid event (whatever it sent before stays), with a number out
+of range, or more than it may hold. The view keeps running and other streams
+are not affected.
+
+**Bounds.** Before it is authenticated a peer may send one line of at most
+:data:`~asgi_scope.remote.auth.MAX_AUTH_LINE` bytes; after, lines of at most
+:data:`~asgi_scope.remote.stream.MAX_LINE`. The bytes of lines not finished
+yet, of all peers together, stay under :data:`MAX_HELD`: the peer whose read
+would pass it is dropped. At most :data:`MAX_PEERS` streams are served at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import itertools
@@ -72,6 +80,76 @@ from asgi_scope.trace.recorder import Recorder
 
 AUTH_TIMEOUT = 5.0
 """Seconds a new stream has to answer the listener's challenge."""
+
+MAX_PEERS = 128
+"""Streams served at once (authenticated or not); one more is refused."""
+
+MAX_HELD = 256 * 1024 * 1024
+"""Bytes of unfinished lines held for all streams together."""
+
+READ_SIZE = 64 * 1024
+"""Bytes asked of a stream's socket per read."""
+
+
+class TooMuch(Exception):
+    """A stream sent more than it may; ``str()`` says what, in one line."""
+
+
+class Budget:
+    """Bytes that all streams together may hold in unfinished lines."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, size: int) -> None:
+        """Hold ``size`` more bytes. Raises :class:`TooMuch` past the limit."""
+        if self.held + size > self.limit:
+            raise TooMuch(f"more than {self.limit} bytes held for all streams")
+        self.held += size
+
+
+class Lines:
+    """The ``\\n``-terminated lines of one stream, read in chunks of
+    :data:`READ_SIZE` bytes; the bytes read and not yet returned are held from
+    ``budget``, which all streams share."""
+
+    def __init__(self, reader: asyncio.StreamReader, budget: Budget) -> None:
+        self._reader = reader
+        self._budget = budget
+        self._buffer = bytearray()
+        self._ready: collections.deque[bytes] = collections.deque()
+
+    async def readline(self, limit: int) -> bytes:
+        """The next line, without its ``\\n``. Raises :class:`TooMuch` for a line
+        longer than ``limit`` bytes or a read past the budget, and
+        ``asyncio.IncompleteReadError`` (with what came) at the end of the stream."""
+        while not self._ready:
+            buffer = self._buffer
+            if len(buffer) > limit:
+                raise TooMuch(f"a line longer than {limit} bytes")
+            chunk = await self._reader.read(READ_SIZE)
+            if not chunk:
+                raise asyncio.IncompleteReadError(bytes(buffer), None)
+            self._budget.take(len(chunk))
+            end = chunk.rfind(b"\n")
+            if end < 0:
+                buffer += chunk
+                continue
+            buffer += chunk[:end]
+            self._ready.extend(bytes(buffer).split(b"\n"))
+            self._buffer = bytearray(chunk[end + 1 :])
+        line = self._ready.popleft()
+        self._budget.held -= len(line) + 1
+        if len(line) > limit:
+            raise TooMuch(f"a line longer than {limit} bytes")
+        return line
+
+    def release(self) -> None:
+        """Give back to the budget what this stream still holds (at its end)."""
+        self._budget.held -= len(self._buffer) + sum(len(line) + 1 for line in self._ready)
+        self._buffer.clear()
+        self._ready.clear()
 
 
 class ListenError(Exception):
@@ -144,10 +222,13 @@ class Listener:
     An event source of :mod:`asgi_scope.session`: :meth:`serve` binds (raises
     :class:`ListenError`), calls ``ready()``, and serves until :meth:`stop`.
     :attr:`peers` counts streams attached now; :attr:`refused` streams refused
-    so far.
+    so far; :attr:`held` bytes of unfinished lines held now, at most
+    ``max_held`` for all streams together.
     """
 
-    def __init__(self, address: Address, recorder: AttachRecorder) -> None:
+    def __init__(
+        self, address: Address, recorder: AttachRecorder, *, max_held: int = MAX_HELD
+    ) -> None:
         self.address = address
         self.recorder = recorder
         self.peers = 0
@@ -157,6 +238,12 @@ class Listener:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._token = b""
+        self._budget = Budget(max_held)
+
+    @property
+    def held(self) -> int:
+        """Bytes of unfinished lines held now, for all streams together."""
+        return self._budget.held
 
     @property
     def url(self) -> str:
@@ -184,13 +271,13 @@ class Listener:
                 umask = os.umask(0o177)
                 try:
                     self._server = await asyncio.start_unix_server(
-                        self._handle, path=address.path, limit=MAX_LINE
+                        self._handle, path=address.path, limit=READ_SIZE
                     )
                 finally:
                     os.umask(umask)
             elif address.kind == "tcp":
                 self._server = await asyncio.start_server(
-                    self._handle, host=address.host, port=address.port, limit=MAX_LINE
+                    self._handle, host=address.host, port=address.port, limit=READ_SIZE
                 )
             else:
                 raise ListenError(f"cannot listen on {address}: not a socket address")
@@ -244,26 +331,30 @@ class Listener:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        peer = _peer_name(writer)
+        if len(self._tasks) >= MAX_PEERS:
+            await self._refuse(writer, f"{peer}: more than {MAX_PEERS} streams at once")
+            writer.close()
+            return
         if task is not None:
             self._tasks.add(task)
-        peer = _peer_name(writer)
         ids = self.recorder.stream()
+        lines = Lines(reader, self._budget)
         header: Header | None = None
         try:
-            await self._authenticate(reader, writer)
-            first = await reader.readuntil(b"\n")
-            header = parse_header(first, peer)
+            await self._authenticate(lines, writer)
+            header = parse_header(await lines.readline(MAX_LINE), peer)
             self._attached(header, ids, peer)
             number = 1
             while True:
-                line = await reader.readuntil(b"\n")
+                line = await lines.readline(MAX_LINE)
                 number += 1
                 self._event(line, number, peer, ids)
         except asyncio.IncompleteReadError as exc:
             if header is None and exc.partial.strip():
                 await self._refuse(writer, f"{peer}: not an asgi-scope stream (no header line)")
-        except asyncio.LimitOverrunError:
-            await self._refuse(writer, f"{peer}: a line longer than {MAX_LINE} bytes")
+        except TooMuch as exc:
+            await self._refuse(writer, f"{peer}: {exc}")
         except CaptureError as exc:
             await self._refuse(writer, str(exc))
         except AuthError as exc:
@@ -273,15 +364,14 @@ class Listener:
         except (ConnectionError, OSError):
             pass
         finally:
+            lines.release()
             if task is not None:
                 self._tasks.discard(task)
             writer.close()
             if header is not None:
                 self._detached(header, ids)
 
-    async def _authenticate(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _authenticate(self, lines: Lines, writer: asyncio.StreamWriter) -> None:
         """The listener's half of the handshake (:mod:`asgi_scope.remote.auth`):
         challenge, check the answer, prove ourselves. Raises
         :class:`~asgi_scope.remote.auth.AuthError`."""
@@ -289,13 +379,11 @@ class Listener:
         writer.write(line)
         try:
             await writer.drain()
-            reply = await asyncio.wait_for(reader.readuntil(b"\n"), AUTH_TIMEOUT)
+            reply = await asyncio.wait_for(lines.readline(MAX_AUTH_LINE), AUTH_TIMEOUT)
         except asyncio.TimeoutError:
             raise AuthError(f"no answer to the challenge within {AUTH_TIMEOUT:g} s") from None
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (asyncio.IncompleteReadError, TooMuch):
             raise AuthError("no answer to the challenge (not an asgi-scope stream?)") from None
-        if len(reply) > MAX_AUTH_LINE:
-            raise AuthError("no answer to the challenge (not an asgi-scope stream?)")
         _, proof = check_answer(self._token, nonce, reply)
         writer.write(proof)
 

@@ -71,6 +71,14 @@ MAX_DEPTH = 32
 MAX_REPR = 4096
 """Characters of an arbitrary object's ``repr`` kept."""
 
+MAX_FIELD_INT = 2**63 - 1
+"""The largest value an event's own integer field (a time in ns, a size, an id,
+a status) may have when read back; the smallest is -1."""
+
+MAX_VALUE_BITS = 64
+"""Integers inside a value (a scope, a message) wider than this many bits are
+read back as an :class:`Opaque` naming their width (views format numbers)."""
+
 
 class CaptureError(Exception):
     """A file that is not a readable capture. ``str()`` is one line for the user,
@@ -218,35 +226,42 @@ class _BadValue(ValueError):
     pass
 
 
-def decode_value(data: Any) -> Any:
-    """The inverse of :func:`encode_value`. Raises ``ValueError`` on a malformed tag."""
-    if isinstance(data, list):
-        return [decode_value(v) for v in data]
-    if not isinstance(data, dict):
+def decode_value(data: Any, depth: int = 0) -> Any:
+    """The inverse of :func:`encode_value`. Raises ``ValueError`` on a malformed tag
+    or containers nested more than twice :data:`MAX_DEPTH` deep (the writer
+    never nests deeper than :data:`MAX_DEPTH`)."""
+    if type(data) is int and data.bit_length() > MAX_VALUE_BITS:
+        return Opaque(f"<an integer of {data.bit_length()} bits>", "builtins.int")
+    if not isinstance(data, (list, dict)):
         return data
+    if depth > 2 * MAX_DEPTH:
+        raise _BadValue("nested too deeply")
+    depth += 1
+    if isinstance(data, list):
+        return [decode_value(v, depth) for v in data]
     if len(data) == 1 or (len(data) == 2 and "$repr" in data):
         tag = next(iter(data))
         if tag.startswith("$"):
-            return _decode_tagged(data)
+            return _decode_tagged(data, depth)
     if any(k.startswith("$") for k in data):
         raise _BadValue(f"unknown tag in {sorted(data)}")
-    return {k: decode_value(v) for k, v in data.items()}
+    return {k: decode_value(v, depth) for k, v in data.items()}
 
 
-def _decode_tagged(data: dict[str, Any]) -> Any:
+def _decode_tagged(data: dict[str, Any], depth: int) -> Any:
     if "$b" in data:
         try:
             return base64.b64decode(data["$b"], validate=True)
         except (TypeError, ValueError):
             raise _BadValue("$b is not base64") from None
     if "$t" in data and isinstance(data["$t"], list):
-        return tuple(decode_value(v) for v in data["$t"])
+        return tuple(decode_value(v, depth) for v in data["$t"])
     if "$d" in data and isinstance(data["$d"], list):
         pairs = data["$d"]
         if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
             raise _BadValue("$d is not a list of pairs")
         try:
-            return {_hashable(decode_value(k)): decode_value(v) for k, v in pairs}
+            return {_hashable(decode_value(k, depth)): decode_value(v, depth) for k, v in pairs}
         except TypeError:
             raise _BadValue("$d has a key that cannot be a key") from None
     if "$f" in data and data["$f"] in ("nan", "inf", "-inf"):
@@ -330,7 +345,8 @@ def _hints(kind: type[Event]) -> dict[str, Any]:
 def decode_event(data: Any, kinds: dict[str, type[Event]] | None = None) -> Event:
     """The event a JSON object describes. Raises ``ValueError`` saying what is wrong:
     not an object, unknown ``kind``, missing or unknown fields, or a field whose
-    value does not have the field's type."""
+    value does not have the field's type (an integer field out of -1 ..
+    :data:`MAX_FIELD_INT` included)."""
     if not isinstance(data, dict):
         raise ValueError(f"an event is a JSON object, not {type(data).__name__}")
     kinds = kinds if kinds is not None else event_kinds()
@@ -347,8 +363,12 @@ def decode_event(data: Any, kinds: dict[str, type[Event]] | None = None) -> Even
     hints = _hints(kind)
     values = []
     for n in names:
-        value = decode_value(data[n])
+        value = data[n]
+        if type(value) is not int:  # an int field is checked for range as it came
+            value = decode_value(value)
         if not _conforms(value, hints[n]):
+            if type(value) is int and hints[n] is int:
+                raise ValueError(f"{name} event: {n} is out of range: {value!r:.60}")
             raise ValueError(f"{name} event: {n} is not {_type_name(hints[n])}: {value!r:.60}")
         values.append(value)
     return kind(*values)
@@ -379,7 +399,7 @@ def _conforms(value: Any, hint: Any) -> bool:
     if origin is not None:
         return isinstance(value, origin)
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return type(value) is int and -1 <= value <= MAX_FIELD_INT
     if hint is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     return isinstance(value, hint) if isinstance(hint, type) else True
@@ -490,7 +510,8 @@ def _read_header(path: str | os.PathLike[str], line: bytes, cut: bool) -> Header
         options = decode_value(data.get("options", {}))
     except ValueError:
         options = None
-    if not isinstance(started_ns, int) or not isinstance(options, dict):
+    in_range = type(started_ns) is int and 0 <= started_ns <= MAX_FIELD_INT
+    if not in_range or not isinstance(options, dict):
         raise CaptureError(path, 1, "capture header: started_ns or options is malformed")
     return Header(
         app=str(data.get("app", "")),

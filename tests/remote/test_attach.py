@@ -7,6 +7,7 @@ while the listener keeps running."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
@@ -210,28 +211,46 @@ def drained(recorder: AttachRecorder, until) -> Store:
     return store
 
 
+def authenticated(path: str, token: bytes | None = None) -> tuple[socket.socket, bytes]:
+    """A new stream connection to the listener at ``path``, with the handshake done
+    with ``token`` (the user's by default), and b""; or, if the listener refused
+    it, the closed connection and what the listener said."""
+    sock = socket.socket(socket.AF_UNIX)
+    sock.settimeout(5)
+    sock.connect(path)
+    token = auth.load_token(create=False) if token is None else token
+    challenged, ours, reply = auth.answer(token, sock.recv(auth.MAX_AUTH_LINE))
+    sock.sendall(reply)
+    proof = b""
+    while not proof.endswith(b"\n"):
+        chunk = sock.recv(auth.MAX_AUTH_LINE)
+        if not chunk or chunk.startswith(b"asgi-scope: refused"):
+            refusal = proof + chunk + sock.recv(4096)
+            sock.close()
+            return sock, refusal
+        proof += chunk
+    auth.check_proof(token, challenged, ours, proof)
+    return sock, b""
+
+
+def answer_to(sock: socket.socket) -> bytes:
+    """Everything the listener says on ``sock`` until it closes it."""
+    answer = b""
+    while chunk := sock.recv(4096):
+        answer += chunk
+    return answer
+
+
 def talk(path: str, data: bytes, token: bytes | None = None) -> bytes:
     """Send ``data`` on a new stream connection, once authenticated with ``token``
     (the user's by default); return what the listener answered after its proof."""
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.settimeout(5)
-        sock.connect(path)
-        token = auth.load_token(create=False) if token is None else token
-        challenged, ours, reply = auth.answer(token, sock.recv(auth.MAX_AUTH_LINE))
-        sock.sendall(reply)
-        proof = b""
-        while not proof.endswith(b"\n"):
-            chunk = sock.recv(auth.MAX_AUTH_LINE)
-            if not chunk or chunk.startswith(b"asgi-scope: refused"):
-                return proof + chunk + sock.recv(4096)
-            proof += chunk
-        auth.check_proof(token, challenged, ours, proof)
+    sock, refusal = authenticated(path, token)
+    with sock:
+        if refusal:
+            return refusal
         sock.sendall(data)
         sock.shutdown(socket.SHUT_WR)
-        answer = b""
-        while chunk := sock.recv(4096):
-            answer += chunk
-        return answer
+        return answer_to(sock)
 
 
 @pytest.mark.parametrize(
@@ -278,6 +297,63 @@ def test_a_bad_stream_is_refused_and_the_listener_keeps_running(sock_path: str, 
         assert len(refused) == 1 and words.decode() in refused[0]
         assert listener.source.refused == 1
         assert list(store.connections) == [1]
+    finally:
+        listener.stop()
+
+
+def test_an_unauthenticated_peer_cannot_make_the_listener_hold_more_than_one_short_line(
+    sock_path: str,
+):
+    listener = LoopThread(Listener(parse_address(f"unix:{sock_path}"), AttachRecorder()))
+    listener.start()
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(10)
+            sock.connect(sock_path)
+            assert sock.recv(auth.MAX_AUTH_LINE).startswith(auth.GREETING)
+            sent = 0
+            with contextlib.suppress(OSError):  # refused mid-send: the peer is reset
+                while sent < 64 * 1024 * 1024:
+                    sent += sock.send(b"x" * 65536)
+            assert sent < 16 * 1024 * 1024, "the listener kept reading a line no one proved"
+        wait_until(lambda: listener.source.refused == 1, what="the refusal")
+        assert listener.source.held == 0
+    finally:
+        listener.stop()
+
+
+def test_all_streams_together_hold_at_most_their_budget_and_the_others_go_on(sock_path: str):
+    """Two authenticated streams each send an unfinished 600 kB line into a
+    budget of 1 MB: the one whose read passes it is dropped, the other finishes
+    its line and is taken; a third stream is taken after."""
+    recorder = AttachRecorder()
+    listener = LoopThread(
+        Listener(parse_address(f"unix:{sock_path}"), recorder, max_held=1_000_000)
+    )
+    listener.start()
+    note = ServerNote(1, 5, 0, "info", "from the first stream")
+    note_line = event_line(note).encode()
+    pad = b" " * 600_000  # JSON allows whitespace before a value: one long valid line
+    try:
+        first, refusal = authenticated(sock_path)
+        second, refusal2 = authenticated(sock_path)
+        assert refusal == refusal2 == b""
+        with first, second:
+            first.sendall(header_line() + pad)
+            wait_until(lambda: listener.source.held >= 600_000, what="the first line held")
+            with contextlib.suppress(OSError):  # refused mid-send
+                second.sendall(header_line() + pad)
+            wait_until(lambda: listener.source.refused == 1, what="the second stream dropped")
+            first.sendall(note_line)
+            first.shutdown(socket.SHUT_WR)
+            assert answer_to(first) == b""
+        good = header_line() + event_line(ServerNote(1, 6, 0, "info", "third")).encode()
+        assert talk(sock_path, good) == b""
+        store = drained(recorder, lambda store: "third" in [n.text for n in store.notes])
+        texts = [n.text for n in store.notes]
+        assert "from the first stream" in texts
+        assert sum("bytes held for all streams" in t for t in texts) == 1, texts
+        assert listener.source.refused == 1 and listener.source.held == 0
     finally:
         listener.stop()
 

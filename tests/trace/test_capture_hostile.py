@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from asgi_scope.trace.capture import read_capture
 from tests.cli.test_cli import run
 
 HEADER = {
@@ -90,3 +91,55 @@ def test_json_the_parser_cannot_take_is_one_clear_line_and_exit_1(
     assert len(error.splitlines()) == 1 and "Traceback" not in error, error
     assert f"{path}:{line}:" in error and "not valid JSON" in error and words in error, error
     assert not Path(f"{path}.har").exists()
+
+
+SCOPE = {"kind": "ScopeCreated", "seq": 2, "t_ns": 6, "conn": 1, "exchange": 1, "wire": None}
+STATUS = {"kind": "ExchangeEnded", "seq": 3, "t_ns": 7, "conn": 1, "exchange": 1, "scope": {}}
+STATUS |= {"outcome": "ok"}
+NESTED: object = {"type": "http"}
+for _ in range(200):
+    NESTED = {"next": NESTED}
+BAD_NUMBERS = {
+    "t_ns past 2**63": (lines(HEADER, NOTE | {"t_ns": 2**63}), 2, "t_ns is out of range"),
+    "status of 4000 digits": (
+        lines(HEADER, NOTE, STATUS | {"status": int("9" * 4000)}),
+        3,
+        "status is out of range",
+    ),
+    "negative seq": (lines(HEADER, NOTE | {"seq": -5}), 2, "seq is out of range"),
+    "scope nested 200 deep": (lines(HEADER, NOTE, SCOPE | {"scope": NESTED}), 3, "too deeply"),
+    "started_ns past 2**63": (
+        lines(HEADER | {"started_ns": 2**70}, NOTE),
+        1,
+        "started_ns or options is malformed",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("case", sorted(BAD_NUMBERS))
+def test_a_number_or_nesting_out_of_bounds_is_one_clear_line_and_exit_1(
+    tmp_path: Path, command: str, case: str
+):
+    text, line, words = BAD_NUMBERS[case]
+    path = tmp_path / "bad.jsonl"
+    path.write_text(text)
+    result = run(*COMMANDS[command](str(path)))
+    assert result.returncode == 1, result.stderr
+    error = result.stderr.strip()
+    assert len(error.splitlines()) == 1 and "Traceback" not in error, error
+    assert f"{path}:{line}:" in error and words in error, error
+    assert not Path(f"{path}.har").exists()
+
+
+def test_a_huge_integer_inside_a_scope_is_read_back_as_its_width(tmp_path: Path):
+    """An app may put any int in its scope; read back, one past 64 bits is named
+    by its width (an Opaque), never handed to a view to format digit by digit."""
+    scope = {"type": "http", "method": "GET", "path": "/", "state": {"n": int("7" * 3000)}}
+    path = tmp_path / "wide.jsonl"
+    path.write_text(lines(HEADER, NOTE, SCOPE | {"scope": scope}))
+    event = read_capture(path).events[1]
+    assert repr(event.scope["state"]["n"]) == "<an integer of 9966 bits>"
+    assert event.scope["path"] == "/"
+    result = run("open", str(path), "--headless")
+    assert result.returncode == 0 and "scope GET /" in result.stdout, result.stderr
