@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import IO
 
 from rich.console import Console
 from rich.text import Text
 
+from asgi_scope.export.redact import DEFAULT, Redactor
 from asgi_scope.trace import present
-from asgi_scope.trace.events import Event
+from asgi_scope.trace.events import BytesReceived, BytesSent, Event, UpstreamBytes
 from asgi_scope.trace.recorder import Recorder
+from asgi_scope.trace.summary import PREVIEW
+
+RAW = (BytesReceived, BytesSent, UpstreamBytes)
+"""Events whose line previews raw bytes: redacted before they are printed."""
 
 DRAIN_INTERVAL = 1 / 30
 """Seconds between two drains of the recorder (about 30 Hz)."""
@@ -50,12 +56,18 @@ class Printer:
     ``color`` None lets Rich decide (styled on a terminal, plain when piped).
     Plain output skips Rich: each batch becomes one string, written at once, so
     a trace piped to a file keeps up with the server (Rich renders line by line).
+    Raw bytes are previewed through ``redact`` (a log outlives the live view).
     """
 
     def __init__(
-        self, file: IO[str] | None = None, color: bool | None = None, explain: bool = False
+        self,
+        file: IO[str] | None = None,
+        color: bool | None = None,
+        explain: bool = False,
+        redact: Redactor = DEFAULT,
     ) -> None:
         self.explain = explain
+        self.redact = redact
         """``--explain``: each line is followed by what the event means (trace/explain.py)."""
         self.console = Console(
             file=file,
@@ -94,14 +106,21 @@ class Printer:
                 if self.explain and not present.of(event).note:
                     self.console.print(_styled(event.t_ns, "", [_explanation(event)]))
 
+    def _parts(self, event: Event) -> list[present.Part] | None:
+        if isinstance(event, RAW):
+            # Enough bytes for the preview however much redaction shortens them.
+            shown = self.redact.head(event.data[: 64 * PREVIEW])
+            event = dataclasses.replace(event, data=shown + event.data[64 * PREVIEW :][:1])
+        return present.of(event).line(event, self._starts)
+
     def line(self, event: Event) -> Text | None:
         """The line for ``event``, or None for events with nothing to say."""
-        parts = present.of(event).line(event, self._starts)
+        parts = self._parts(event)
         return None if parts is None else _styled(event.t_ns, _who(event), parts)
 
     def plain_line(self, event: Event) -> str | None:
         """The line for ``event`` as plain text (what :meth:`line` shows, unstyled)."""
-        parts = present.of(event).line(event, self._starts)
+        parts = self._parts(event)
         return None if parts is None else _plain(event.t_ns, _who(event), parts)
 
 

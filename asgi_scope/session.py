@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from asgi_scope.export.redact import DEFAULT, Redactor
+
 if TYPE_CHECKING:
     from asgi_scope.console import Printer, Tally
     from asgi_scope.trace.capture import Capture, CaptureWriter, Header
@@ -138,7 +140,8 @@ class Session:
     listens, headless only (the TUI shows the URL itself). ``resend`` lets the
     TUI send requests again to the source's URL (our own server only).
     ``stop_timeout`` bounds, in seconds, the wait for the source's thread
-    after the TUI quit.
+    after the TUI quit. ``redact`` redacts what leaves the live view (exports,
+    the headless raw-bytes preview).
     """
 
     source: EventSource
@@ -151,6 +154,7 @@ class Session:
     resend: bool = False
     ready: Callable[[], None] | None = None
     stop_timeout: float = 5.0
+    redact: Redactor = DEFAULT
     writer: CaptureWriter | None = field(default=None, init=False)
     """The capture writer, once :meth:`record_to` was called."""
     strict: Strict | None = field(default=None, init=False)
@@ -200,7 +204,9 @@ class Session:
     def _run_headless(self) -> None:
         from asgi_scope.console import Printer, Tally, printing
 
-        printer = self.printer = Tally() if self.view == "quiet" else Printer(explain=self.explain)
+        printer = self.printer = (
+            Tally() if self.view == "quiet" else Printer(explain=self.explain, redact=self.redact)
+        )
 
         async def run() -> None:
             async with printing(self.recorder, printer):
@@ -228,6 +234,7 @@ class Session:
             resend_url=thread.url if self.resend else None,
             keep=self.keep,
             keep_bytes=self.keep_bytes,
+            redact=self.redact,
         )
         ui.explaining = self.explain
         signal.signal(signal.SIGTERM, lambda *_: ui.exit())

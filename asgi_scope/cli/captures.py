@@ -8,13 +8,16 @@ loaded or served.
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
 
-from asgi_scope.cli.options import BAD_INPUT, CONTEXT, STARTUP_FAILURE, fail
+from asgi_scope.cli.options import BAD_INPUT, CONTEXT, STARTUP_FAILURE, fail, redact_option
 from asgi_scope.config import Config
+from asgi_scope.export.redact import Redactor
 from asgi_scope.importer import AppLoadError, load_app
 from asgi_scope.trace.recorder import Recorder
 
@@ -40,7 +43,8 @@ def _read(path: str) -> Capture:
 @click.command("open", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(dir_okay=True))
 @click.option("--headless", is_flag=True, help="Print the capture as lines instead of the TUI.")
-def open_capture(file: str, headless: bool) -> None:
+@redact_option
+def open_capture(file: str, headless: bool, redact_names: tuple[str, ...]) -> None:
     """Show a capture FILE (from --record or the UI's save) in the inspector,
     with no server running; --headless prints it as lines.
 
@@ -52,7 +56,13 @@ def open_capture(file: str, headless: bool) -> None:
     header = capture.header
     name = f"{header.app or '?'} (capture of {header.started[:19].replace('T', ' ')} UTC)"
     view = "headless" if headless else "tui"
-    Session(CaptureSource(capture, file), title=name, header=header, view=view).run()
+    redact = Redactor.with_names(redact_names)
+    source = CaptureSource(capture, file)
+    Session(source, title=name, header=header, view=view, redact=redact).run()
+
+
+_controls = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search
+"""Finds a control byte a terminal would act on (line endings and tabs are not)."""
 
 
 def _store_of(capture: Capture) -> Store:
@@ -103,7 +113,13 @@ def _store_of(capture: Capture) -> Store:
 @click.option(
     "--no-redact",
     is_flag=True,
-    help="Keep authorization, cookie, set-cookie and proxy-authorization values.",
+    help="Keep every value: credentials, cookies, tokens, passwords.",
+)
+@redact_option
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write --raw bytes to a terminal even when they hold control characters.",
 )
 def export(
     file: str,
@@ -114,10 +130,15 @@ def export(
     exchanges: tuple[int, ...],
     app_override: str | None,
     no_redact: bool,
+    redact_names: tuple[str, ...],
+    force: bool,
 ) -> None:
     """Export a capture FILE: HAR 1.2 (--har OUT), curl commands (--curl), the
     raw request bytes (--raw) or a pytest regression test (--pytest OUT) of an
-    exchange. Credential headers are redacted unless --no-redact.
+    exchange. Secrets are redacted unless --no-redact: credential and cookie
+    header fields, fields named like *-token and *-secret, query parameters and
+    form fields named token, password, api_key... (README: security), and each
+    --redact NAME.
 
     Exit codes: 0; 1 for a file that is not a readable capture or an exchange
     that cannot be exported; 2 for a usage error.
@@ -130,7 +151,7 @@ def export(
 
     capture = _read(file)
     store = _store_of(capture)
-    redact = not no_redact
+    redact = None if no_redact else Redactor.with_names(redact_names)
     missing = [i for i in exchanges if i not in store.exchanges]
     if missing:
         fail(f"{file}: no exchange #{missing[0]} in this capture", BAD_INPUT)
@@ -151,22 +172,28 @@ def export(
 
         for flow in chosen:
             if flow.kind == "http":
+                target = redact.target(flow.request.target) if redact else flow.request.target
                 click.echo(
-                    f"# #{flow.exchange} {safe_text(flow.request.method)} "
-                    f"{safe_text(flow.request.target)}"
+                    f"# #{flow.exchange} {safe_text(flow.request.method)} {safe_text(target)}"
                 )
                 click.echo(curl(flow.request, redact=redact))
     if as_raw:
         from asgi_scope.export.raw import raw_request
 
         data = raw_request(store, store.exchanges[exchanges[0]], redact=redact)
+        if not force and sys.stdout.isatty() and _controls(data):
+            fail(
+                "the raw bytes hold control characters: not written to a terminal "
+                "(redirect to a file, or --force)",
+                BAD_INPUT,
+            )
         click.get_binary_stream("stdout").write(data)
     if pytest_out:
         _export_pytest(capture, chosen, pytest_out, app_override, redact)
 
 
 def _export_pytest(
-    capture: Capture, chosen: list, out: str, app_override: str | None, redact: bool
+    capture: Capture, chosen: list, out: str, app_override: str | None, redact: Redactor | None
 ) -> None:
     from asgi_scope.export.pytest_test import pytest_test
 

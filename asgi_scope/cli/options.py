@@ -89,6 +89,19 @@ record_option = click.option(
 """``--record FILE``, for every command that records a session (run, attach, proxy)."""
 
 
+redact_option = click.option(
+    "--redact",
+    "redact_names",
+    metavar="NAME",
+    multiple=True,
+    help=(
+        "Also redact the header field, query parameter or form field NAME in what "
+        "leaves the live view (exports, the headless raw-bytes preview); repeatable."
+    ),
+)
+"""``--redact NAME``, for every command with exports or a headless view."""
+
+
 max_body_option = click.option(
     "--max-body",
     default=DEFAULT_MAX_BODY,

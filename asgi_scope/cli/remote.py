@@ -20,8 +20,10 @@ from asgi_scope.cli.options import (
     keep_options,
     max_body_option,
     record_option,
+    redact_option,
     warn_all_interfaces,
 )
+from asgi_scope.export.redact import Redactor
 from asgi_scope.remote.stream import default_address
 
 if TYPE_CHECKING:
@@ -33,7 +35,15 @@ if TYPE_CHECKING:
 @click.option("--headless", is_flag=True, help="Print the streams as lines instead of the TUI.")
 @keep_options
 @record_option
-def attach(address: str, headless: bool, keep: int, keep_bytes: int, record: str | None) -> None:
+@redact_option
+def attach(
+    address: str,
+    headless: bool,
+    keep: int,
+    keep_bytes: int,
+    record: str | None,
+    redact_names: tuple[str, ...],
+) -> None:
     from asgi_scope.remote.attach import AttachRecorder, Listener, ListenError
     from asgi_scope.remote.stream import AddressError, parse_address
     from asgi_scope.session import Session
@@ -53,6 +63,7 @@ def attach(address: str, headless: bool, keep: int, keep_bytes: int, record: str
         keep_bytes=keep_bytes,
         ready=lambda: click.echo(f"asgi-scope: listening for streams on {listener.url}", err=True),
         stop_timeout=2.0,
+        redact=Redactor.with_names(redact_names),
     )
     _run(session, record, ListenError)
 
@@ -70,6 +81,7 @@ def attach(address: str, headless: bool, keep: int, keep_bytes: int, record: str
 )
 @max_body_option
 @record_option
+@redact_option
 def proxy(
     upstream: str,
     host: str,
@@ -78,6 +90,7 @@ def proxy(
     timeout: float,
     max_body: int,
     record: str | None,
+    redact_names: tuple[str, ...],
 ) -> None:
     """Listen on --host:--port and forward every request to UPSTREAM, an HTTP/1.1
     server in any language (http://127.0.0.1:9000), showing both sides: the
@@ -129,6 +142,7 @@ def proxy(
         keep=config.keep,
         keep_bytes=config.keep_bytes,
         ready=lambda: click.echo(f"asgi-scope: proxy listening on {server.url}", err=True),
+        redact=Redactor.with_names(redact_names),
     )
     _run(session, record, StartupError)
 

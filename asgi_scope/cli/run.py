@@ -24,9 +24,11 @@ from asgi_scope.cli.options import (
     keep_options,
     max_body_option,
     record_option,
+    redact_option,
     warn_all_interfaces,
 )
 from asgi_scope.config import DEMO_APP, Config
+from asgi_scope.export.redact import Redactor
 from asgi_scope.importer import AppLoadError, load_app
 from asgi_scope.trace.recorder import Recorder
 
@@ -123,6 +125,7 @@ if TYPE_CHECKING:
     help="Add a date header to responses that have none.",
 )
 @record_option
+@redact_option
 @click.option(
     "--strict",
     is_flag=True,
@@ -148,6 +151,7 @@ if TYPE_CHECKING:
 def run(
     app: str | None,
     record: str | None,
+    redact_names: tuple[str, ...],
     strict: bool,
     explain: bool,
     step: bool,
@@ -193,6 +197,7 @@ def run(
         keep_bytes=config.keep_bytes,
         resend=True,
         ready=lambda: _hint(server.url, config),
+        redact=Redactor.with_names(redact_names),
     )
     if record:
         try:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import base64
 import shlex
 
-from asgi_scope.export.redact import redact_headers
+from asgi_scope.export.redact import DEFAULT, Redactor
 from asgi_scope.trace.flow import Request
 from asgi_scope.trace.safe import safe_text
 
@@ -45,14 +45,17 @@ two only when it sends a body."""
 _PRINTABLE = frozenset(range(0x20, 0x7F))
 
 
-def curl(req: Request, *, redact: bool = True) -> str:
+def curl(req: Request, *, redact: Redactor | None = DEFAULT) -> str:
     """The command, one option per line joined with `` \\`` line continuations.
 
-    With ``redact`` credential headers are sent as ``[REDACTED]`` (see
-    :mod:`asgi_scope.export.redact`). A body cut by the recording's body cap
+    With a ``redact`` redactor, secret header fields, query parameters and form
+    fields are sent as ``[REDACTED]`` (see :mod:`asgi_scope.export.redact`);
+    None keeps everything. A body cut by the recording's body cap
     is sent as far as it was kept, and a comment line says so.
     """
-    headers = redact_headers(req.headers) if redact else req.headers
+    if redact is not None:
+        req = redact.request(req)
+    headers = req.headers
     args: list[str | bytes] = ["curl"]
     if req.http_version == "HTTP/1.0":
         args.append("--http1.0")

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from asgi_scope import __version__
-from asgi_scope.export.redact import REDACTED, redact_headers
+from asgi_scope.export.redact import DEFAULT, REDACTED, Redactor
 from asgi_scope.trace.capture import iso8601
 from asgi_scope.trace.flow import Flow, Headers, Request, Response
 from asgi_scope.trace.private_file import create_private
@@ -43,12 +43,19 @@ from asgi_scope.trace.private_file import create_private
 HAR_VERSION = "1.2"
 
 
-def har(flows: list[Flow], started_ns: int, *, redact: bool = True, comment: str = "") -> dict:
+def har(
+    flows: list[Flow],
+    started_ns: int,
+    *,
+    redact: Redactor | None = DEFAULT,
+    comment: str = "",
+) -> dict:
     """The HAR document (HAR ``log``) for ``flows``.
 
     ``started_ns`` is the wall-clock time (nanoseconds since the Unix epoch) of
-    ``t_ns`` 0. With ``redact`` the values of credential headers and cookies are
-    replaced (see :mod:`asgi_scope.export.redact`).
+    ``t_ns`` 0. With a ``redact`` redactor the values of secret header fields,
+    cookies, query parameters and form fields are replaced (see
+    :mod:`asgi_scope.export.redact`); None keeps everything.
     """
     log: dict[str, Any] = {
         "version": HAR_VERSION,
@@ -100,7 +107,7 @@ def timings(flow: Flow) -> dict[str, float]:
     }
 
 
-def entry(flow: Flow, started_ns: int, *, redact: bool = True) -> dict[str, Any]:
+def entry(flow: Flow, started_ns: int, *, redact: Redactor | None = DEFAULT) -> dict[str, Any]:
     """One HAR ``entries`` item for ``flow``."""
     phases = timings(flow)
     start = flow.times.first_in if flow.times.first_in is not None else flow.times.scope or 0
@@ -138,13 +145,13 @@ def _text(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def _headers(headers: Headers, redact: bool) -> list[dict[str, str]]:
+def _headers(headers: Headers, redact: Redactor | None) -> list[dict[str, str]]:
     """HAR ``headers``: names and values as on the wire (ISO-8859-1, RFC 9110 §5.5)."""
-    shown = redact_headers(headers) if redact else headers
+    shown = redact.headers(headers) if redact is not None else headers
     return [{"name": _text(n), "value": _text(v)} for n, v in shown]
 
 
-def _cookies(headers: Headers, name: bytes, redact: bool) -> list[dict[str, Any]]:
+def _cookies(headers: Headers, name: bytes, redact: Redactor | None) -> list[dict[str, Any]]:
     """HAR ``cookies`` from ``Cookie`` (RFC 6265 §4.2) or ``Set-Cookie`` (§4.1)."""
     out: list[dict[str, Any]] = []
     for header, value in headers:
@@ -156,7 +163,8 @@ def _cookies(headers: Headers, name: bytes, redact: bool) -> list[dict[str, Any]
             key, eq, val = pair.strip().partition("=")
             if not eq:
                 continue
-            cookie: dict[str, Any] = {"name": key, "value": _text(REDACTED) if redact else val}
+            shown = _text(REDACTED) if redact is not None else val
+            cookie: dict[str, Any] = {"name": key, "value": shown}
             if name == b"set-cookie":
                 cookie.update(_cookie_attributes(text))
             out.append(cookie)
@@ -184,14 +192,17 @@ def _mime(headers: Headers) -> str:
     return ""
 
 
-def request(req: Request, *, redact: bool = True) -> dict[str, Any]:
+def request(req: Request, *, redact: Redactor | None = DEFAULT) -> dict[str, Any]:
     """HAR ``request``."""
+    cookies = _cookies(req.headers, b"cookie", redact)
+    if redact is not None:
+        req = redact.request(req)
     out: dict[str, Any] = {
         "method": req.method,
         "url": req.url,
         "httpVersion": req.http_version,
-        "cookies": _cookies(req.headers, b"cookie", redact),
-        "headers": _headers(req.headers, redact),
+        "cookies": cookies,
+        "headers": _headers(req.headers, None),
         "queryString": [
             {"name": n, "value": v}
             for n, v in parse_qsl(urlsplit(req.target).query, keep_blank_values=True)
@@ -224,7 +235,7 @@ def post_data(req: Request) -> dict[str, Any]:
     return out
 
 
-def response(resp: Response | None, *, redact: bool = True) -> dict[str, Any]:
+def response(resp: Response | None, *, redact: Redactor | None = DEFAULT) -> dict[str, Any]:
     """HAR ``response``; for an exchange that got none, status 0 (as browsers
     write an aborted request) and empty content."""
     if resp is None:

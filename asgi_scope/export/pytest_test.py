@@ -26,7 +26,7 @@ import json
 import re
 import zlib
 
-from asgi_scope.export.redact import is_sensitive
+from asgi_scope.export.redact import DEFAULT, Redactor
 from asgi_scope.trace.flow import Flow
 
 SIGNIFICANT = (
@@ -113,26 +113,36 @@ def _json_body(flow: Flow, body: bytes) -> str | None:
 
 
 def pytest_test(
-    flow: Flow, app: str, *, factory: bool = False, redact: bool = True, source: str = ""
+    flow: Flow,
+    app: str,
+    *,
+    factory: bool = False,
+    redact: Redactor | None = DEFAULT,
+    source: str = "",
 ) -> str:
     """The source of a test module for ``flow``'s request to ``app``.
 
     ``app`` is the recorded ``module:attribute``; ``factory`` that it names a
     function returning the app; ``source`` is where the exchange came from (for
-    the docstring). With ``redact``, credential request headers are left out
-    (a comment lists them). Raises ``ValueError`` for a flow with no response or
-    not HTTP, or an ``app`` that is not an import string.
+    the docstring). With a ``redact`` redactor, secret request header fields are
+    left out (a comment lists them) and secret query parameters and form fields
+    redacted (:mod:`asgi_scope.export.redact`); None keeps everything. Raises
+    ``ValueError`` for a flow with no response or not HTTP, or an ``app`` that
+    is not an import string.
     """
     if flow.kind != "http" or flow.response is None:
         raise ValueError(f"exchange #{flow.exchange} has no HTTP response to assert")
     req, resp = flow.request, flow.response
     status = int.__repr__(resp.status)  # not the repr of an int subclass the app made
-    left_out = [n.decode("latin-1") for n, _ in req.headers if redact and is_sensitive(n)]
+    secret = redact.is_secret_header if redact is not None else lambda _: False
+    left_out = [n.decode("latin-1") for n, _ in req.headers if secret(n)]
     headers = [
         (n.decode("latin-1"), v.decode("latin-1"))
         for n, v in req.headers
-        if n.lower() not in NOT_SENT and not (redact and is_sensitive(n))
+        if n.lower() not in NOT_SENT and not secret(n)
     ]
+    if redact is not None:
+        req = redact.request(req)
     doc = f"{req.method} {req.target} answered {status}, as recorded"
     if source:
         doc += f" in {source}"

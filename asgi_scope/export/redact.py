@@ -1,39 +1,161 @@
-"""Redaction of credentials in exports.
+"""Redaction: which fields hold secrets, and those values replaced.
 
-A capture holds what crossed the wire, secrets included; an export is made to
-be shared, so by default the values of the headers below are replaced with
-:data:`REDACTED` (``--no-redact`` keeps them).
+A trace holds what crossed the wire, secrets included. The live view shows
+everything; whatever leaves it (the HAR, curl, pytest and raw exports, the
+headless printer's raw-bytes preview) goes through one :class:`Redactor`, so
+one list decides what is a secret everywhere. Fields are recognised by their
+parsed *names*, never by a byte pattern over a whole message: a header field
+of a head with bare-LF line endings, a field of a chunked trailer section, a
+query parameter and a form field are all found.
+
+What is redacted (names compared case-insensitively):
+
+* header fields :data:`HEADERS` (credentials: RFC 9110 §11.6.2, §11.7.2;
+  cookies: RFC 6265 §4.1, §5.4), and any field whose name ends with one of
+  :data:`HEADER_SUFFIXES` (``x-auth-token``, ``x-client-secret``);
+* query parameters and ``application/x-www-form-urlencoded`` form fields
+  named in :data:`PARAMS`;
+* any header, parameter or field named with ``--redact NAME``.
+
+Each value becomes :data:`REDACTED`; names, order and everything else stay.
 """
 
 from __future__ import annotations
 
-from asgi_scope.trace.flow import Headers
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 
-SENSITIVE = frozenset({b"authorization", b"proxy-authorization", b"cookie", b"set-cookie"})
-"""Header names (lowercase) whose values are credentials: RFC 9110 §11.6.2 and
-§11.7.2, RFC 6265 §4.1 and §5.4."""
+from asgi_scope.trace.flow import Flow, Headers, Request, Response
+
+HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+    }
+)
+"""Header field names whose values are secrets."""
+
+HEADER_SUFFIXES = ("-token", "-secret")
+"""A header field whose name ends so is a secret too (``x-auth-token``)."""
+
+PARAMS = frozenset({"api_key", "apikey", "token", "access_token", "password", "secret"})
+"""Query parameter and form field names whose values are secrets."""
 
 REDACTED = b"[REDACTED]"
-"""What a redacted header value becomes."""
+"""What a redacted value becomes."""
+
+FORM = b"application/x-www-form-urlencoded"
 
 
-def is_sensitive(name: bytes) -> bool:
-    """True for a header whose value is a credential (case-insensitive)."""
-    return name.lower() in SENSITIVE
+@dataclass(frozen=True, slots=True)
+class Redactor:
+    """Replaces secret values with :data:`REDACTED` (see the module doc).
+
+    ``extra`` holds more names (lowercase) to redact as header fields, query
+    parameters and form fields alike: ``--redact NAME``.
+    """
+
+    extra: frozenset[str] = frozenset()
+
+    @classmethod
+    def with_names(cls, names: Iterable[str]) -> Redactor:
+        """A redactor that also redacts ``names`` (any case)."""
+        return cls(frozenset(n.strip().lower() for n in names if n.strip()))
+
+    def is_secret_header(self, name: bytes | str) -> bool:
+        """True for a header field name whose value is a secret."""
+        text = (name.decode("latin-1") if isinstance(name, bytes) else name).strip().lower()
+        return text in HEADERS or text.endswith(HEADER_SUFFIXES) or text in self.extra
+
+    def is_secret_param(self, name: bytes | str) -> bool:
+        """True for a query parameter or form field name (percent-decoded) whose
+        value is a secret."""
+        text = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+        text = text.strip().lower()
+        return text in PARAMS or text in self.extra
+
+    def headers(self, headers: Headers) -> Headers:
+        """``headers`` with every secret value replaced."""
+        return [(n, REDACTED if self.is_secret_header(n) else v) for n, v in headers]
+
+    def query(self, query: bytes) -> bytes:
+        """A query string or form body (``a=1&token=x``, RFC 3986 §3.4, WHATWG
+        URL's urlencoded) with secret values replaced; the rest as it was."""
+        pairs = query.split(b"&")
+        for i, pair in enumerate(pairs):
+            name, eq, _ = pair.partition(b"=")
+            if eq and self.is_secret_param(unquote_to_bytes(name.replace(b"+", b" "))):
+                pairs[i] = name + b"=" + REDACTED
+        return b"&".join(pairs)
+
+    def target(self, target: str) -> str:
+        """A request target (``/path?query``) with its query redacted."""
+        path, mark, query = target.partition("?")
+        if not mark:
+            return target
+        return path + "?" + self.query(query.encode("latin-1", "replace")).decode("latin-1")
+
+    def request(self, req: Request) -> Request:
+        """``req`` with its header fields, query and form body redacted."""
+        body = req.body
+        content_type = next((v for n, v in req.headers if n.lower() == b"content-type"), b"")
+        if content_type.split(b";")[0].strip().lower() == FORM:
+            body = self.query(body)
+        return dataclasses.replace(
+            req, headers=self.headers(req.headers), target=self.target(req.target), body=body
+        )
+
+    def response(self, resp: Response | None) -> Response | None:
+        """``resp`` with its header fields redacted (None stays None)."""
+        if resp is None:
+            return None
+        return dataclasses.replace(resp, headers=self.headers(resp.headers))
+
+    def flow(self, flow: Flow) -> Flow:
+        """``flow`` with its request, response and scope headers redacted."""
+        scope = flow.scope
+        if isinstance(scope.get("headers"), list):
+            scope = dict(scope, headers=self.headers(scope["headers"]))
+        return dataclasses.replace(
+            flow,
+            request=self.request(flow.request),
+            response=self.response(flow.response),
+            scope=scope,
+        )
+
+    def head(self, head: bytes) -> bytes:
+        """A raw HTTP/1.x head or trailer section, as received (CRLF or bare-LF
+        line endings, folded lines): every secret field's value replaced, and
+        its continuation lines (obs-fold, RFC 9112 §5.2) dropped; a request
+        line's query redacted. Other bytes stay as they were."""
+        lines = head.split(b"\n")
+        out: list[bytes] = []
+        hiding = False
+        for index, line in enumerate(lines):
+            end = b"\r" if line.endswith(b"\r") else b""
+            if line[:1] in (b" ", b"\t"):  # obs-fold: continues the field above
+                if not hiding:
+                    out.append(line)
+                continue
+            name, colon, _ = line.partition(b":")
+            field = bool(colon) and b" " not in name.strip()
+            hiding = field and self.is_secret_header(name)
+            if hiding:
+                line = name + b": " + REDACTED + end
+            elif index == 0 and not field and b"?" in line:  # a request line
+                method, _, rest = line.partition(b" ")
+                target, space, version = rest.partition(b" ")
+                path, _, query = target.partition(b"?")
+                line = method + b" " + path + b"?" + self.query(query) + space + version
+            out.append(line)
+        return b"\n".join(out)
 
 
-def redact_headers(headers: Headers) -> Headers:
-    """``headers`` with every sensitive value replaced by :data:`REDACTED`."""
-    return [(n, REDACTED if is_sensitive(n) else v) for n, v in headers]
-
-
-def redact_head(head: bytes) -> bytes:
-    """A raw HTTP/1.x head (request or status line, then ``name: value`` lines,
-    CRLF-separated) with every sensitive header's value redacted, bytes otherwise
-    untouched."""
-    lines = head.split(b"\r\n")
-    for i, line in enumerate(lines[1:], start=1):
-        name, colon, _ = line.partition(b":")
-        if colon and is_sensitive(name.strip()):
-            lines[i] = name + b": " + REDACTED
-    return b"\r\n".join(lines)
+DEFAULT = Redactor()
+"""The redactor of the documented lists, with no ``--redact`` names."""

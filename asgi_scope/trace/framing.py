@@ -17,6 +17,7 @@ read as the server recorded them (a cap may have cut some: parsing stops there).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from asgi_scope.trace.events import (
@@ -67,11 +68,10 @@ def parts(data: bytes, start: int) -> list[Part]:
     pos = 0
     n = len(data)
     while pos < n:
-        end = data.find(b"\r\n\r\n", pos)
+        end = _end_of_section(data, pos)
         if end < 0:
             out.append(Part(start + pos, start + n, "head"))
             return out
-        end += 4
         head = data[pos:end]
         interim = head.startswith(b"HTTP/1.1 1") and not head.startswith(b"HTTP/1.1 101")
         out.append(Part(start + pos, start + end, "interim" if interim else "head"))
@@ -85,15 +85,13 @@ def parts(data: bytes, start: int) -> list[Part]:
     if lower.startswith(b"http/1.1 101"):
         out.append(Part(start + pos, start + n, "frames"))
         return out
-    if (
-        b"\r\ntransfer-encoding:" not in lower
-        or b"chunked" not in lower.split(b"\r\ntransfer-encoding:", 1)[1].split(b"\r\n", 1)[0]
-    ):
+    coding = _TRANSFER_ENCODING.search(lower)
+    if coding is None or b"chunked" not in coding.group(1):
         out.append(Part(start + pos, start + n, "body"))
         return out
     index = 0
     while pos < n:
-        line_end = data.find(b"\r\n", pos)
+        line_end = data.find(b"\n", pos)
         if line_end < 0:
             break
         size_text = data[pos:line_end].split(b";", 1)[0].strip()
@@ -102,33 +100,48 @@ def parts(data: bytes, start: int) -> list[Part]:
         except ValueError:
             break
         if size == 0:
-            out.append(Part(start + pos, start + line_end + 2, "last-chunk"))
-            pos = line_end + 2
-            trailer_end = data.find(b"\r\n", pos) if data[pos : pos + 2] == b"\r\n" else -1
-            if trailer_end == pos:  # no trailer fields: just the final CRLF
-                out.append(Part(start + pos, start + pos + 2, "trailers"))
-                pos += 2
-            else:
-                end = data.find(b"\r\n\r\n", pos)
-                end = n if end < 0 else end + 4
-                out.append(Part(start + pos, start + end, "trailers"))
-                pos = end
+            out.append(Part(start + pos, start + line_end + 1, "last-chunk"))
+            pos = line_end + 1
+            blank = _line_end_at(data, pos)
+            end = pos + blank if blank else _end_of_section(data, pos)
+            end = n if end < 0 else end
+            out.append(Part(start + pos, start + end, "trailers"))
+            pos = end
             if pos < n:  # bytes after the message: not ours to name
                 out.append(Part(start + pos, start + n, "body"))
             return out
         index += 1
-        out.append(Part(start + pos, start + line_end + 2, "chunk-size", index))
-        data_start = line_end + 2
+        out.append(Part(start + pos, start + line_end + 1, "chunk-size", index))
+        data_start = line_end + 1
         data_end = min(data_start + size, n)
         out.append(Part(start + data_start, start + data_end, "chunk-data", index))
         pos = data_end
         if pos >= n:
             return out
-        out.append(Part(start + pos, start + min(pos + 2, n), "chunk-end", index))
-        pos += 2
+        crlf = _line_end_at(data, pos) or 2
+        out.append(Part(start + pos, start + min(pos + crlf, n), "chunk-end", index))
+        pos += crlf
     if pos < n:
         out.append(Part(start + pos, start + n, "body"))
     return out
+
+
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+_TRANSFER_ENCODING = re.compile(rb"\ntransfer-encoding:([^\n]*)")
+
+
+def _end_of_section(data: bytes, pos: int) -> int:
+    """Where the head or trailer section from ``pos`` ends (after its blank
+    line; CRLF or bare LF, as h11 reads them), or -1 if it is cut short."""
+    found = _BLANK_LINE.search(data, pos)
+    return -1 if found is None else found.end()
+
+
+def _line_end_at(data: bytes, pos: int) -> int:
+    """The length of the line ending at ``pos`` (2 for CRLF, 1 for LF), or 0."""
+    if data[pos : pos + 2] == b"\r\n":
+        return 2
+    return 1 if data[pos : pos + 1] == b"\n" else 0
 
 
 def part_at(found: list[Part], offset: int) -> Part | None:

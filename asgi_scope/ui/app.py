@@ -27,6 +27,7 @@ from textual.events import Event, Key, Print, Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from asgi_scope.export.redact import DEFAULT, Redactor
 from asgi_scope.trace.capture import Header, Playback, wall_clock_at_zero
 from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.filter import parse as parse_filter
@@ -189,6 +190,7 @@ class ScopeApp(App[None]):
         resend_url: str | None = None,
         keep: int | None = None,
         keep_bytes: int | None = None,
+        redact: Redactor = DEFAULT,
     ) -> None:
         super().__init__()
         self.recorder = recorder
@@ -218,7 +220,7 @@ class ScopeApp(App[None]):
         self._detail_at = -DETAIL_EVERY_NS  # when the detail pane last moved
         self._detail_pending: int | None = None  # where it is to move when it may
         self._followed: int | None = None  # the exchange follow mode last selected
-        self.sharing = Sharing(self, self.store, self.session_header, resend_url)
+        self.sharing = Sharing(self, self.store, self.session_header, resend_url, redact)
         """Save, export, show and re-send: given the selected exchange."""
         self.keymap: dict[str, str] = {}
         """The user's keymap (action id to keys), loaded when the app starts."""

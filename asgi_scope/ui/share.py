@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from asgi_scope.export.curl import curl
 from asgi_scope.export.har import har, write_har
 from asgi_scope.export.pytest_test import pytest_test
+from asgi_scope.export.redact import DEFAULT, Redactor
 from asgi_scope.trace.capture import Header, write_capture
 from asgi_scope.trace.events import ConnectionClosed, ConnectionOpened, Event
 from asgi_scope.trace.flow import Flow, Request, flow_of
@@ -49,17 +50,19 @@ def exchange_events(store: Store, exchange_id: int) -> list[Event]:
     ]
 
 
-def export_har(path: str, events: list[Event], kept: list[int], started_ns: int) -> str:
+def export_har(
+    path: str, events: list[Event], kept: list[int], started_ns: int, redact: Redactor
+) -> str:
     """Write the HAR of the exchanges ``kept`` (those the inspector still shows)
-    rebuilt from ``events``; return what was written ("3 entries"). Runs in a
-    worker thread, on its own store."""
+    rebuilt from ``events``, redacted by ``redact``; return what was written
+    ("3 entries"). Runs in a worker thread, on its own store."""
     from asgi_scope.trace.flow import flows
     from asgi_scope.trace.store import Store
 
     store = Store()
     store.add(events)
     chosen = flows(store, [i for i in kept if i in store.exchanges])
-    write_har(path, har(chosen, started_ns))
+    write_har(path, har(chosen, started_ns, redact=redact))
     return f"{len(chosen)} entries"
 
 
@@ -91,8 +94,9 @@ class Sharing:
 
     Each action is given the exchange it is about (the app's
     ``selected_exchange``); the class opens its dialogs and notifications on
-    ``app``, reads ``store``, stamps files with ``session_header()`` and re-sends
-    to ``resend_url`` (None: no server runs, a capture was opened).
+    ``app``, reads ``store``, stamps files with ``session_header()``, redacts
+    what it exports with ``redact`` (the share dialog's ``a`` shows all) and
+    re-sends to ``resend_url`` (None: no server runs, a capture was opened).
     """
 
     def __init__(
@@ -101,13 +105,19 @@ class Sharing:
         store: Store,
         session_header: Callable[[], Header],
         resend_url: str | None,
+        redact: Redactor = DEFAULT,
     ) -> None:
         self.app = app
+        self.redact = redact
         self.store = store
         self.session_header = session_header
         self.resend_url = resend_url
 
     # -- helpers --------------------------------------------------------------
+
+    def _redactor(self, redact: bool) -> Redactor | None:
+        """The redactor for the share dialog's state (``a`` toggles it off)."""
+        return self.redact if redact else None
 
     def _http_flow(self, exchange: Exchange | None) -> Flow | None:
         flow = flow_of(self.store, exchange) if exchange is not None else None
@@ -187,7 +197,9 @@ class Sharing:
         def chosen(path: str | None) -> None:
             if path:
                 self._write_in_worker(
-                    "HAR", path, lambda: export_har(path, events, kept, header.started_ns)
+                    "HAR",
+                    path,
+                    lambda: export_har(path, events, kept, header.started_ns, self.redact),
                 )
 
         self.app.push_screen(PathScreen("Export HAR 1.2", default_name(".har")), chosen)
@@ -198,7 +210,9 @@ class Sharing:
         if flow is not None:
             request = flow.request
             title = f"curl for exchange #{flow.exchange}"
-            self.app.push_screen(TextScreen(title, lambda redact: curl(request, redact=redact)))
+            self.app.push_screen(
+                TextScreen(title, lambda redact: curl(request, redact=self._redactor(redact)))
+            )
 
     def show_pytest(self, exchange: Exchange | None) -> None:
         """Show a pytest regression test of ``exchange``, and copy it."""
@@ -215,7 +229,9 @@ class Sharing:
         self.app.push_screen(
             TextScreen(
                 f"pytest test for exchange #{flow.exchange}",
-                lambda redact: pytest_test(flow, header.app, factory=factory, redact=redact),
+                lambda redact: pytest_test(
+                    flow, header.app, factory=factory, redact=self._redactor(redact)
+                ),
             )
         )
 
@@ -229,7 +245,7 @@ class Sharing:
         store = self.store
 
         def render(redact: bool) -> str:
-            return raw_request(store, exchange, redact=redact).decode("latin-1")
+            return raw_request(store, exchange, redact=self._redactor(redact)).decode("latin-1")
 
         self.app.push_screen(TextScreen(f"raw request bytes of exchange #{exchange.id}", render))
 

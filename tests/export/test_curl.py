@@ -49,7 +49,7 @@ def same_request(a: Flow, b: Flow) -> None:
 @pytest.mark.parametrize(("method", "path"), [("GET", "/json"), ("POST", "/echo")])
 def test_curl_reproduces_the_exchange(session: Session, tmp_path: Path, method: str, path: str):
     original = session.flow(method, path)
-    again, printed = rerun(session, curl(original.request, redact=False), tmp_path)
+    again, printed = rerun(session, curl(original.request, redact=None), tmp_path)
     same_request(original, again)
     assert again.response is not None and original.response is not None
     assert again.response.status == original.response.status
@@ -68,7 +68,7 @@ def test_hostile_requests_stay_data_in_the_shell(session: Session, tmp_path: Pat
         )
     session.live.collect(lambda s: any(f.request.method == "PATCH" for f in flows(s)))
     original = next(f for f in flows(session.store) if f.request.method == "PATCH")
-    command = curl(original.request, redact=False)
+    command = curl(original.request, redact=None)
     assert "-X PATCH" in command and "--globoff" in command
     again, printed = rerun(session, command, tmp_path)
     same_request(original, again)
@@ -80,7 +80,7 @@ def test_credentials_are_redacted_unless_asked(session: Session):
     request = session.flow("POST", "/echo").request
     assert "s3cr3t" not in curl(request)
     assert "'authorization: [REDACTED]'" in curl(request)
-    assert "'authorization: Bearer s3cr3t'" in curl(request, redact=False)
+    assert "'authorization: Bearer s3cr3t'" in curl(request, redact=None)
     cookie = session.flow("GET", "/json").request
     assert "'cookie: [REDACTED]'" in curl(cookie) and "theme=dark" not in curl(cookie)
 
@@ -112,7 +112,7 @@ def test_a_body_curl_would_read_as_a_file_or_that_is_not_safe_text_is_piped(
     """``--data-binary @name`` reads a local file; an ESC or C1 byte in the
     command would reach the terminal that pastes it."""
     original = _request(session, "PUT", f"/echo/{len(body)}", content=body)
-    command = curl(original.request, redact=False)
+    command = curl(original.request, redact=None)
     assert "@-" in command
     assert all(ch.isascii() and (ch.isprintable() or ch == "\n") for ch in command), command
     (tmp_path / "secret.txt").write_bytes(b"LEAKED")
@@ -133,7 +133,7 @@ def test_the_url_is_the_servers_address_not_the_clients_host_header(
         content=b"x",
         headers={"host": "attacker.invalid:9", "authorization": "Bearer s3cr3t"},
     )
-    command = curl(original.request, redact=False)
+    command = curl(original.request, redact=None)
     assert "attacker.invalid" not in command.split("\n")[0]
     assert f"http://127.0.0.1:{session.live.port}/echo/host" in command
     assert "'host: attacker.invalid:9'" in command
@@ -146,7 +146,7 @@ def test_control_bytes_in_header_values_are_escaped_for_the_shell(session: Sessi
     curl still sends them byte for byte."""
     value = b"a\x9b31mred\x85 caf\xe9 100% \\ 'q'"
     original = _request(session, "POST", "/echo/c1", content=b"x", headers={"x-c1": value})
-    command = curl(original.request, redact=False)
+    command = curl(original.request, redact=None)
     assert all(ch.isascii() and (ch.isprintable() or ch == "\n") for ch in command), command
     assert "printf" in command
     again, _ = rerun(session, command, tmp_path)

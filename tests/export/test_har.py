@@ -83,7 +83,7 @@ def test_credentials_are_redacted_unless_asked(session: Session):
         assert f'"{secret}"' not in redacted and f"{secret};" not in redacted
     assert "Bearer s3cr3t" not in redacted and "session=abc123" not in redacted
     assert "[REDACTED]" in redacted
-    kept = json.dumps(har(flows, STARTED, redact=False))
+    kept = json.dumps(har(flows, STARTED, redact=None))
     assert "Bearer s3cr3t" in kept and "session=abc123; Path=/; HttpOnly" in kept
 
 

@@ -43,7 +43,7 @@ def run_pytest(test_file: Path, *paths: Path) -> subprocess.CompletedProcess[str
 def test_the_generated_test_passes_against_its_app(
     session: Session, tmp_path: Path, method: str, path: str
 ):
-    source = pytest_test(session.flow(method, path), "tests.apps.exports:app", redact=False)
+    source = pytest_test(session.flow(method, path), "tests.apps.exports:app", redact=None)
     test_file = tmp_path / "test_generated.py"
     test_file.write_text(source)
     result = run_pytest(test_file)
@@ -102,7 +102,7 @@ def test_credentials_are_left_out_unless_asked(session: Session):
     redacted = pytest_test(flow, "tests.apps.exports:app")
     assert "s3cr3t" not in redacted and "# left out (redacted): authorization" in redacted
     assert "('authorization', 'Bearer s3cr3t')" in pytest_test(
-        flow, "tests.apps.exports:app", redact=False
+        flow, "tests.apps.exports:app", redact=None
     )
 
 
