@@ -15,6 +15,8 @@ from typing import Any
 
 import h11
 
+from asgi_scope.trace.framing import end_of_section
+
 
 def header_fields(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """A request's header fields (h11's ``Request.headers``) as ASGI's list of
@@ -47,7 +49,8 @@ def unconsumed(h: h11.Connection) -> int:
 def has_obs_fold(h: h11.Connection) -> bool:
     """True if the complete request head waiting in ``h``'s buffer folds a header
     line (a line starting with SP or HTAB, RFC 9112 §5.2). h11 would unfold it;
-    a server may instead reject it with 400. A head not yet complete is not judged.
+    a server may instead reject it with 400. A head not yet complete is not
+    judged; CRLF and bare-LF line endings alike.
 
     Searched in place in h11's buffer (a ``bytearray``): the public
     ``trailing_data`` copies it every time a head is looked at. Fallback: that copy.
@@ -57,7 +60,7 @@ def has_obs_fold(h: h11.Connection) -> bool:
         data = h._receive_buffer._data  # type: ignore[attr-defined]
     except AttributeError:
         data = h.trailing_data[0]
-    end = data.find(b"\r\n\r\n")
+    end = end_of_section(data)  # bare-LF heads too: h11 reads them
     if end < 0:
         return False
     return data.find(b"\n ", 0, end) >= 0 or data.find(b"\n\t", 0, end) >= 0

@@ -68,7 +68,7 @@ def parts(data: bytes, start: int) -> list[Part]:
     pos = 0
     n = len(data)
     while pos < n:
-        end = _end_of_section(data, pos)
+        end = end_of_section(data, pos)
         if end < 0:
             out.append(Part(start + pos, start + n, "head"))
             return out
@@ -103,7 +103,7 @@ def parts(data: bytes, start: int) -> list[Part]:
             out.append(Part(start + pos, start + line_end + 1, "last-chunk"))
             pos = line_end + 1
             blank = _line_end_at(data, pos)
-            end = pos + blank if blank else _end_of_section(data, pos)
+            end = pos + blank if blank else end_of_section(data, pos)
             end = n if end < 0 else end
             out.append(Part(start + pos, start + end, "trailers"))
             pos = end
@@ -130,9 +130,10 @@ _BLANK_LINE = re.compile(rb"\n\r?\n")
 _TRANSFER_ENCODING = re.compile(rb"\ntransfer-encoding:([^\n]*)")
 
 
-def _end_of_section(data: bytes, pos: int) -> int:
+def end_of_section(data: bytes | bytearray, pos: int = 0) -> int:
     """Where the head or trailer section from ``pos`` ends (after its blank
-    line; CRLF or bare LF, as h11 reads them), or -1 if it is cut short."""
+    line, RFC 9112 §2.1; CRLF or bare LF, as h11 reads them), or -1 if it is
+    cut short."""
     found = _BLANK_LINE.search(data, pos)
     return -1 if found is None else found.end()
 

@@ -29,7 +29,15 @@ def test_header_fields_match_the_public_sequence():
     assert header_fields([(b"host", b"x")]) == [(b"host", b"x")]  # no _full_items
 
 
-@pytest.mark.parametrize(("data", "folded"), [(HEAD, False), (FOLDED, True), (HEAD[:-2], False)])
+@pytest.mark.parametrize(
+    ("data", "folded"),
+    [
+        (HEAD, False),
+        (FOLDED, True),
+        (FOLDED.replace(b"\r\n", b"\n"), True),
+        (HEAD[:-2], False),
+    ],
+)
 def test_obs_fold_and_unconsumed_bytes(data: bytes, folded: bool):
     h = h11.Connection(h11.SERVER)
     h.receive_data(data + b"next")
