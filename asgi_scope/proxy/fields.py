@@ -111,8 +111,39 @@ def request_headers(
 
 
 def target(upstream: Upstream, scope: dict[str, Any]) -> bytes:
-    """The request target sent upstream: the base path, then the raw path and query."""
+    """The request target sent upstream (RFC 9112 §3.2): the base path, then the
+    path and query, never a path outside the base.
+
+    The path (raw, as received) gets a leading ``/`` if it had none, and its dot
+    segments are removed (RFC 3986 §5.2.4; ``%2e`` counts as ``.``, as servers
+    decode it), before the base is put in front: ``_internal`` becomes
+    ``/base/_internal``, ``/../admin`` becomes ``/base/admin``. ``OPTIONS *``
+    (asterisk form, §3.2.4) names the server, not a path: it goes as it came.
+    """
     path = scope.get("raw_path") or scope["path"].encode("utf-8")
-    base = upstream.base.encode() + path
+    if path == b"*" and scope.get("method") == "OPTIONS":
+        return b"*"
+    base = upstream.base.encode() + remove_dot_segments(path)
     query = scope.get("query_string") or b""
     return base + b"?" + query if query else base
+
+
+def remove_dot_segments(path: bytes) -> bytes:
+    """``path`` starting with ``/``, with ``.`` and ``..`` segments (also written
+    ``%2e``) resolved as RFC 3986 §5.2.4 does; ``..`` never climbs above ``/``."""
+    kept: list[bytes] = []
+    segments = path.split(b"/")
+    if segments[0] == b"":
+        segments = segments[1:]
+    for index, segment in enumerate(segments):
+        dots = segment.lower().replace(b"%2e", b".")
+        last = index == len(segments) - 1
+        if dots == b"..":
+            if kept:
+                kept.pop()
+        elif dots != b".":
+            kept.append(segment)
+            continue
+        if last:
+            kept.append(b"")  # "/a/.." is "/", "/a/." is "/a/": the slash stays
+    return b"/" + b"/".join(kept)

@@ -411,3 +411,63 @@ def test_a_recorded_proxy_session_reopens_the_same(procs: Processes, fastapi_ups
     out, err = reopened.communicate(timeout=20)
     assert reopened.returncode == 0, err
     assert out == live_out and "⇉ upstream sent" in out and "client" in out
+
+
+@pytest.fixture
+def recording_upstream() -> Iterator[tuple[str, list[bytes]]]:
+    """A raw HTTP/1.1 upstream at ``/base`` that answers 200 to anything and
+    keeps each request line it got, as it got it."""
+    lines: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    head += chunk
+                lines.append(head.split(b"\r\n", 1)[0])
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/base", lines
+    done.set()
+    thread.join(5)
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    ("sent", "forwarded"),
+    [
+        (b"GET _internal", b"GET /base/_internal"),
+        (b"GET /../admin", b"GET /base/admin"),
+        (b"GET /a/%2e%2E/%2e%2e/admin?x=1", b"GET /base/admin?x=1"),
+        (b"GET /a/./b/../c/", b"GET /base/a/c/"),
+        (b"GET /", b"GET /base/"),
+        (b"OPTIONS *", b"OPTIONS *"),
+    ],
+)
+def test_no_request_target_escapes_the_upstream_base_path(
+    recording_upstream, proxy_to, sent: bytes, forwarded: bytes
+):
+    """RFC 9112 §3.2 and RFC 3986 §5.2.4: the path goes below the base path with
+    its dot segments removed; the asterisk form of OPTIONS goes as it came."""
+    url, lines = recording_upstream
+    live = proxy_to(url)
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+        sock.sendall(sent + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+    assert lines == [forwarded + b" HTTP/1.1"]
