@@ -34,6 +34,7 @@ from asgi_scope.server.responses import REASONS, error_response
 from asgi_scope.server.scope import Headers
 from asgi_scope.trace.events import ProtocolError, ServerNote, Wire
 from asgi_scope.trace.shim import Shim
+from asgi_scope.trace.snapshot import plain
 
 HIGH_WATER = 64 * 1024
 """Bytes of request body buffered for the app before the server stops reading;
@@ -279,7 +280,7 @@ class RequestCycle:
 
     def _start(self, message: dict[str, Any]) -> bytes:
         """``http.response.start`` → the response head (RFC 9112 §4, §6); → BODY."""
-        status = message["status"]
+        status = plain(message["status"])  # an int subclass's methods are the app's
         headers = [(bytes(name), bytes(value)) for name, value in message.get("headers", ())]
         names = {name.lower() for name, _ in headers}
         headers += [h for h in self.defaults() if h[0] not in names]

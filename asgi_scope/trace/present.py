@@ -128,6 +128,20 @@ def _facet(value: Any) -> Callable[..., Any]:
     return value if callable(value) else (lambda *_: value)
 
 
+def _guarded(facet: Callable[..., Any], fallback: Callable[[str], Any]) -> Callable[..., Any]:
+    """``facet``, but a value it cannot show (an app object whose ``__str__``
+    raises, an int too long to print) gives ``fallback(why)``: a view or the
+    headless printer never stops on one event."""
+
+    def guarded(*args: Any) -> Any:
+        try:
+            return facet(*args)
+        except Exception as exc:
+            return fallback(f"‹not shown: {type(exc).__name__}›")
+
+    return guarded
+
+
 def register(
     kind: type[Event],
     *,
@@ -144,12 +158,13 @@ def register(
     note: bool = False,
 ) -> Presenter:
     """Register (or replace) the presenter of ``kind`` and return it. Constants
-    stand for facets that do not depend on the event."""
+    stand for facets that do not depend on the event; the text facets (label,
+    summary, line) are guarded: one that raises shows why instead."""
     presenter = _REGISTRY[kind] = Presenter(
-        label=_facet(label),
-        summary=_facet(summary),
+        label=_guarded(_facet(label), str),
+        summary=_guarded(_facet(summary), str),
         explain=_facet(explain),
-        line=line,
+        line=_guarded(line, lambda why: [(kind.__name__ + " ", "dim"), (why, "error")]),
         style=_facet(style),
         arrow=_facet(arrow),
         marker=_facet(marker),

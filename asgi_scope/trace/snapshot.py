@@ -3,7 +3,10 @@
 An app may mutate or reuse its message dicts and buffers after ``send()``
 returns (ASGI spec, "Applications": messages are plain dicts the app owns), so
 the trace keeps its own copy: dicts, lists and tuples are copied, ``bytearray``
-and ``memoryview`` become ``bytes``. Other objects (Starlette's ``app``,
+and ``memoryview`` become ``bytes``, and a subclass of ``str``, ``bytes``,
+``int`` or ``float`` becomes the plain value (its ``__str__``, ``__repr__``,
+``__len__`` or ``__format__`` may raise or lie: views must be able to show
+it). Other objects (Starlette's ``app``,
 ``route``, ``endpoint``) are kept by reference: they are long-lived and views
 only ``repr()`` them.
 """
@@ -47,7 +50,7 @@ def snapshot(value: Any, depth: int = 0) -> Any:
         depth += 1
         return [v if type(v) in _ATOM_TYPES else snapshot(v, depth) for v in value]
     if isinstance(value, _ATOMS):
-        return value
+        return plain(value)
     if isinstance(value, dict):
         return {k: snapshot(v, depth + 1) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -56,6 +59,23 @@ def snapshot(value: Any, depth: int = 0) -> Any:
         return [snapshot(v, depth + 1) for v in value]
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A subclass instance of ``str``, ``bytes``, ``int`` or ``float`` as the plain
+    value it holds, without calling any method the subclass may override;
+    anything else as it is."""
+    if isinstance(value, str):
+        return str.__getitem__(value, slice(None))
+    if isinstance(value, bytes):
+        return bytes.__getitem__(value, slice(None))
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
     return value
 
 
@@ -111,6 +131,7 @@ def snapshot_message(message: Any, budget: int) -> tuple[Any, int, int]:
         if type(value) in _ATOM_TYPES and key not in _BODY_KEYS:
             snap[key] = value
         elif key in _BODY_KEYS and isinstance(value, (bytes, bytearray, memoryview, str)):
+            value = plain(value)
             size = len(value)
             if size > budget:
                 value = value[: max(budget, 0)]

@@ -5,13 +5,16 @@ Each test runs the real console script in a subprocess, as a user would.
 
 from __future__ import annotations
 
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -27,42 +30,69 @@ def run(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+_OUTPUT: dict[int, tuple[list[str], list[str], list[threading.Thread]]] = {}
+"""What each process started by :func:`start_headless` printed, read as it runs."""
+
+LISTENING = re.compile(r"listening on http://\S+?:(\d+)")
 
 
 def start_headless(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """Start ``asgi-scope --headless ARGS`` and return it with its URL once listening."""
-    port = free_port()
+    """Start ``asgi-scope --headless --port 0 ARGS`` and return it with its URL,
+    read from its own listening line (stdout, or stderr with ``--quiet``): no
+    port is guessed, so no other process can take it first. :func:`stop` it."""
     proc = subprocess.Popen(
-        [COMMAND, "--headless", "--port", str(port), *args],
+        [COMMAND, "--headless", "--port", "0", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    out: list[str] = []
+    err: list[str] = []
+    ports: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+
+    def read(stream: IO[str], into: list[str]) -> None:
+        for line in stream:
+            into.append(line)
+            found = LISTENING.search(line)
+            if found:
+                ports.put(int(found.group(1)))
+        ports.put(None)
+
+    threads = [
+        threading.Thread(target=read, args=(stream, into), daemon=True)
+        for stream, into in ((proc.stdout, out), (proc.stderr, err))
+    ]
+    for thread in threads:
+        thread.start()
+    _OUTPUT[proc.pid] = (out, err, threads)
+    ended = 0
+    while ended < 2:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, url
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
+            port = ports.get(timeout=30)
+        except queue.Empty:
+            break
+        if port is not None:
+            return proc, f"http://127.0.0.1:{port}"
+        ended += 1
     proc.kill()
-    out, err = proc.communicate()
-    raise AssertionError(f"asgi-scope did not start:\n{out}\n{err}")
+    out_text, err_text = stop(proc)
+    raise AssertionError(f"asgi-scope did not start:\n{out_text}\n{err_text}")
 
 
 def stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
     """Send SIGINT (Ctrl-C) and return stdout and stderr once it exited."""
-    proc.send_signal(signal.SIGINT)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    read = _OUTPUT.pop(proc.pid, None)
     try:
-        return proc.communicate(timeout=15)
+        if read is None:
+            return proc.communicate(timeout=15)
+        proc.wait(timeout=15)
+        out, err, threads = read
+        for thread in threads:
+            thread.join(15)
+        return "".join(out), "".join(err)
     finally:
         proc.kill()
 

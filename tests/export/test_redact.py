@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from asgi_scope.export.redact import REDACTED, Redactor
-from tests.cli.test_cli import COMMAND, ROOT, run, stop
+from tests.cli.test_cli import COMMAND, ROOT, run, start_headless, stop
 
 FORM = b"password=P1SECRET&user=ada"
 BARE_LF = (
@@ -31,17 +31,8 @@ TRAILERS = (
 SECRETS = re.compile(r"[A-Z]\dSECRET")
 
 
-def listening(proc: subprocess.Popen[str]) -> tuple[int, list[str]]:
-    """The port a headless run listens on (read from its own listening line, so
-    no other process can take it first), and the lines it printed so far."""
-    assert proc.stdout is not None
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        if found:
-            return int(found.group(1)), lines
-    raise AssertionError("no listening line:\n" + "".join(lines))
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
 
 
 def send(port: int, request: bytes) -> bytes:
@@ -60,31 +51,16 @@ def send(port: int, request: bytes) -> bytes:
 def recorded(tmp_path_factory) -> tuple[Path, str]:
     """A capture of both requests, and the headless output of the run."""
     capture = tmp_path_factory.mktemp("redact") / "secrets.jsonl"
-    proc = subprocess.Popen(
-        [
-            COMMAND,
-            "tests.apps.plain:app",
-            "--headless",
-            "--port",
-            "0",
-            "--record",
-            str(capture),
-            "--redact",
-            "X-CUSTOM",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc, url = start_headless(
+        "tests.apps.plain:app", "--record", str(capture), "--redact", "X-CUSTOM"
     )
     try:
-        port, before = listening(proc)
         for request in (BARE_LF, TRAILERS):
-            assert send(port, request).startswith(b"HTTP/1.1 200 "), request
+            assert send(port_of(url), request).startswith(b"HTTP/1.1 200 "), request
     finally:
         out, err = stop(proc)
     assert proc.returncode == 0, err
-    return capture, "".join(before) + out
+    return capture, out
 
 
 def test_the_headless_raw_bytes_preview_holds_no_secret(recorded):
@@ -140,16 +116,9 @@ def test_raw_bytes_with_control_characters_are_not_written_to_a_terminal(tmp_pat
     refuses binary output), and writes them with --force or to a pipe."""
     capture = tmp_path / "ctl.jsonl"
     evil = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\n\x1b]0;pwned\x07 body"
-    proc = subprocess.Popen(
-        [COMMAND, "tests.apps.plain:app", "--headless", "--port", "0", "--record", str(capture)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, url = start_headless("tests.apps.plain:app", "--record", str(capture))
     try:
-        port, _ = listening(proc)
-        assert send(port, evil).startswith(b"HTTP/1.1 200 ")
+        assert send(port_of(url), evil).startswith(b"HTTP/1.1 200 ")
     finally:
         stop(proc)
     [exchange] = exchanges(capture)
