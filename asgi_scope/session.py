@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from asgi_scope.trace.recorder import Recorder
     from asgi_scope.trace.spec import Strict
 
+QUIT_AT_ONCE_TIMEOUT = 0.5
+"""Seconds a second ``q`` waits for the server's thread (it closes its sockets)."""
+
 View = Literal["tui", "headless", "quiet"]
 """How a session is shown: the inspector, a line per event, or a count at the end."""
 
@@ -243,5 +246,7 @@ class Session:
                 ui.run()
         finally:
             # Quitting stopped the source gracefully, unless the user quit again at
-            # once: then, or after a crash, stop it now.
-            thread.stop(timeout=self.stop_timeout, force=True)
+            # once: then (not waiting for a loop the app may block), or after a
+            # crash, stop it now.
+            timeout = QUIT_AT_ONCE_TIMEOUT if ui.quit_at_once else self.stop_timeout
+            thread.stop(timeout=timeout, force=True)

@@ -212,6 +212,8 @@ class ScopeApp(App[None]):
         self.explaining = False
         """Start in explain mode (``--explain``; i toggles it)."""
         self._quitting = False
+        self.quit_at_once = False
+        """True once the user quit a second time: nothing more is waited for."""
         self._idle_ticks = 0
         self._drained_at = 0.0  # when the last drain ran (time.monotonic())
         self._wait = TICK  # seconds until the next drain
@@ -564,6 +566,7 @@ class ScopeApp(App[None]):
             self.gate.continue_all()
         if self._quitting or self.on_quit is None:
             if self.on_quit is not None:
+                self.quit_at_once = True
                 threading.Thread(target=self.on_quit, name="force-quit", daemon=True).start()
             self.exit()
             return
@@ -572,9 +575,25 @@ class ScopeApp(App[None]):
         self.run_worker(self._shut_down(), name="shutdown", exit_on_error=False)
 
     async def _shut_down(self) -> None:
-        assert self.on_quit is not None
+        """Stop the server in a thread of its own, then exit. Not in asyncio's
+        executor: an app blocking the server's loop would hold that thread, and
+        the UI's loop waits for its executor before it ends (a second ``q``
+        must quit at once)."""
+        on_quit = self.on_quit
+        assert on_quit is not None
+        loop = asyncio.get_running_loop()
+        stopped = asyncio.Event()
+
+        def stop() -> None:
+            try:
+                on_quit()
+            finally:
+                with contextlib.suppress(RuntimeError):  # the UI's loop is gone
+                    loop.call_soon_threadsafe(stopped.set)
+
+        threading.Thread(target=stop, name="quit", daemon=True).start()
         try:
-            await asyncio.to_thread(self.on_quit)
+            await stopped.wait()
         finally:
             self.exit()
 

@@ -6,6 +6,7 @@ back with ``tmux capture-pane``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -144,3 +145,27 @@ def test_quitting_stops_the_server(fastapi_in_tmux) -> None:
     port = int(url.rsplit(":", 1)[1])
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
+
+
+def test_a_second_q_quits_at_once_while_the_app_blocks_its_loop() -> None:
+    """The first ``q`` asks the server to stop (it cannot: the app holds its loop
+    in ``time.sleep(60)``); the second quits without waiting for the app."""
+    term = Terminal([COMMAND, "tests.apps.blocking:app", "--port", "0"])
+    blocked = None
+    try:
+        hint = re.compile(r"curl (http://127\.0\.0\.1:\d+)/")  # whole: it ends with "/"
+        url = hint.search(term.wait_for(hint.search)).group(1)  # type: ignore[union-attr]
+        blocked = subprocess.Popen(["curl", "-s", "--max-time", "90", f"{url}/block"])
+        term.wait_for(lambda s: "/block" in s)
+        term.press("q")
+        term.wait_for(lambda s: "press q again" in s)
+        term.press("q")
+        deadline = time.monotonic() + 20  # far less than the 60 s the app blocks
+        while not term.dead() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert term.dead(), term.screen()
+    finally:
+        term.close()
+        if blocked is not None:
+            blocked.kill()
+            blocked.wait()
