@@ -26,6 +26,10 @@ class Config:
     ``timeout_ws_close`` is how long the server waits for the client's close frame
     after sending its own (RFC 6455 §7.1.1) before it drops the TCP connection
     (the ``close_timeout`` of the websockets library; uvicorn fixes it at 10 s).
+    ``reload`` restarts the app process when a file it watches changes:
+    ``reload_dirs`` (none: the current directory), ``reload_includes`` and
+    ``reload_excludes`` (globs; empty: uvicorn's defaults), ``reload_delay``
+    (seconds over which changes are gathered).
     ``quiet`` records without printing (headless, no line per event); ``keep``
     and ``keep_bytes`` cap the exchanges and the bytes of bodies a view keeps.
     """
@@ -52,6 +56,11 @@ class Config:
     ws_max_size: int = 16 * 1024 * 1024
     server_header: bool = True
     date_header: bool = True
+    reload: bool = False
+    reload_dirs: tuple[str, ...] = ()
+    reload_includes: tuple[str, ...] = ()
+    reload_excludes: tuple[str, ...] = ()
+    reload_delay: float = 0.25
 
     @property
     def is_demo(self) -> bool:

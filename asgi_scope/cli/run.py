@@ -9,7 +9,6 @@ broke an ASGI rule.
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import TYPE_CHECKING
 
 import click
@@ -27,10 +26,10 @@ from asgi_scope.cli.options import (
     warn_all_interfaces,
 )
 from asgi_scope.config import DEMO_APP, Config
-from asgi_scope.importer import AppLoadError, load_app
 from asgi_scope.trace.recorder import Recorder
 
 if TYPE_CHECKING:
+    from asgi_scope.server.reload import Watch
     from asgi_scope.trace.capture import Header
 
 
@@ -122,6 +121,39 @@ if TYPE_CHECKING:
     show_default=True,
     help="Add a date header to responses that have none.",
 )
+@click.option(
+    "--reload",
+    is_flag=True,
+    help="Restart the app process when a watched file changes (the trace goes on).",
+)
+@click.option(
+    "--reload-dir",
+    "reload_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Watch this directory for changes (repeatable; default: the current one).",
+)
+@click.option(
+    "--reload-include",
+    "reload_includes",
+    multiple=True,
+    metavar="GLOB",
+    help="Restart on changes to files matching GLOB (repeatable; default: *.py).",
+)
+@click.option(
+    "--reload-exclude",
+    "reload_excludes",
+    multiple=True,
+    metavar="GLOB",
+    help="Ignore changes to files matching GLOB (repeatable; default: .* .py[cod] .sw.* ~*).",
+)
+@click.option(
+    "--reload-delay",
+    default=0.25,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds over which changes are gathered before one restart.",
+)
 @record_option
 @click.option(
     "--strict",
@@ -162,27 +194,25 @@ def run(
     (any HTTP/1.1 server) (asgi-scope COMMAND --help).
     """
     from asgi_scope.console import Tally
-    from asgi_scope.server.runner import Server, StartupError
+    from asgi_scope.server.runner import StartupError
+    from asgi_scope.server.supervisor import AppStartError, Supervisor
     from asgi_scope.session import Session
+    from asgi_scope.trace.channel import RelayRecorder
 
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
     _check_step_flags(config, step, break_)
-    try:
-        asgi_app = load_app(
-            config.app, app_dir=config.app_dir, factory=config.factory, interface=config.interface
-        )
-    except AppLoadError as exc:
-        fail(str(exc), STARTUP_FAILURE)
-    except Exception as exc:  # raised inside the user's own module: theirs to see
-        click.echo(_user_traceback(exc), err=True)
-        fail(f"error while importing {config.app!r} (traceback above)", STARTUP_FAILURE)
     if config.binds_all_interfaces:
         warn_all_interfaces(config.host, "send requests to the app")
     _tune_gc()
-    server = Server(config, asgi_app, Recorder(max_body=config.max_body))
     headless = config.headless or config.quiet
-    if not headless:  # the TUI can always step (S)
-        server.recorder.gate = _gate(server.recorder, step, break_)
+    server = Supervisor(  # the TUI can always step (S)
+        config,
+        RelayRecorder(max_body=config.max_body),
+        gate=not headless,
+        step=step,
+        break_=break_,
+        reload=_watch(config),
+    )
     session = Session(
         server,
         title="demo app" if config.is_demo else config.app,
@@ -203,6 +233,10 @@ def run(
         session.watch_strictly(_say_loudly if headless else None)
     try:
         error = session.run()
+    except AppStartError as exc:
+        if exc.details:
+            click.echo(exc.details, err=True)
+        fail(str(exc), STARTUP_FAILURE)
     except StartupError as exc:
         fail(str(exc), STARTUP_FAILURE)
     if error is not None:
@@ -217,17 +251,31 @@ def run(
             fg="red",
         )
         sys.exit(STRICT_FAILURE)
+    if server.died is not None and headless:
+        click.secho(f"asgi-scope: the app process ended: {server.died}", err=True, fg="red")
+        sys.exit(STARTUP_FAILURE)
 
 
-def _gate(recorder: Recorder, step: bool, break_: str | None) -> object:
-    """Step mode's gate for the TUI: holding if ``--step`` or ``--break``."""
-    from asgi_scope.trace.filter import parse
-    from asgi_scope.trace.step import Gate
+def _watch(config: Config) -> Watch | None:
+    """What ``--reload`` watches (None without it); a usage error without watchfiles."""
+    if not config.reload:
+        if config.reload_dirs or config.reload_includes or config.reload_excludes:
+            raise click.UsageError("--reload-dir/--reload-include/--reload-exclude need --reload")
+        return None
+    from asgi_scope.server.reload import DEFAULT_EXCLUDES, DEFAULT_INCLUDES, Watch
 
-    gate = Gate(stepping=step or bool(break_), now=recorder.now)
-    if break_:
-        gate.set_breakpoint(parse(break_))
-    return gate
+    try:
+        import watchfiles  # noqa: F401
+    except ImportError:
+        raise click.UsageError(
+            "--reload needs watchfiles: pip install 'asgi-scope[reload]'"
+        ) from None
+    return Watch(
+        dirs=config.reload_dirs or (".",),
+        includes=config.reload_includes or DEFAULT_INCLUDES,
+        excludes=config.reload_excludes or DEFAULT_EXCLUDES,
+        delay=config.reload_delay,
+    )
 
 
 def _check_step_flags(config: Config, step: bool, break_: str | None) -> None:
@@ -288,16 +336,6 @@ def _tune_gc() -> None:
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)
-
-
-def _user_traceback(exc: BaseException) -> str:
-    """The traceback of an error raised in the user's module, without the frames
-    of asgi-scope's importer and of importlib that led there."""
-    tb = traceback.TracebackException.from_exception(exc)
-    tb.stack = traceback.StackSummary.from_list(
-        [f for f in tb.stack if "importlib" not in f.filename and "asgi_scope" not in f.filename]
-    )
-    return "".join(tb.format()).rstrip()
 
 
 def _hint(url: str, config: Config) -> None:

@@ -34,11 +34,40 @@ class StartupError(Exception):
     exit_code = 3
 
 
+def url_of(config: Config, port: int) -> str:
+    """The URL to open for a server of ``config`` bound to ``port``."""
+    host = config.host
+    if config.binds_all_interfaces:
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def cannot_listen(config: Config, exc: OSError) -> StartupError:
+    """The one-line error for a bind that failed."""
+    where = f"[{config.host}]" if ":" in config.host else config.host
+    reason = exc.strerror or str(exc)
+    return StartupError(f"cannot listen on {where}:{config.port}: {reason}")
+
+
 class Server:
     """One embedded HTTP/1.1 server for one app. Use :meth:`serve`."""
 
-    def __init__(self, config: Config, app: ASGIApp, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        config: Config,
+        app: ASGIApp,
+        recorder: Recorder,
+        sock: socket.socket | None = None,
+    ) -> None:
         self.config = config
+        self.sock = sock
+        """A listening socket bound by someone else (the inspector), served instead
+        of binding ``config.host``/``config.port``; closed at shutdown."""
+        self.on_draining: Callable[[], None] | None = None
+        """Called at shutdown once nothing new can start (no new connection, no new
+        exchange): the app process tells the inspector which ids it may hand on."""
         self.recorder = recorder
         """Where the server and the shim record (an event source's recorder)."""
         recorder.max_body = config.max_body  # the cap the server and the shim apply
@@ -54,12 +83,7 @@ class Server:
     @property
     def url(self) -> str:
         """The URL to open, with the bound port (``--port 0`` resolved)."""
-        host = self.config.host
-        if self.config.binds_all_interfaces:
-            host = "127.0.0.1"
-        elif ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return url_of(self.config, self.port)
 
     async def serve(
         self,
@@ -123,18 +147,21 @@ class Server:
         except LifespanFailed as exc:
             raise StartupError(f"Application startup failed: {exc}") from None
         try:
-            self._server = await asyncio.get_running_loop().create_server(
-                lambda: HTTPProtocol(self.state),
-                host=config.host,
-                port=config.port,
-                reuse_address=True,
-                backlog=2048,
-            )
+            if self.sock is not None:
+                self._server = await asyncio.get_running_loop().create_server(
+                    lambda: HTTPProtocol(self.state), sock=self.sock, backlog=2048
+                )
+            else:
+                self._server = await asyncio.get_running_loop().create_server(
+                    lambda: HTTPProtocol(self.state),
+                    host=config.host,
+                    port=config.port,
+                    reuse_address=True,
+                    backlog=2048,
+                )
         except OSError as exc:
             await lifespan.shutdown()
-            where = f"[{config.host}]" if ":" in config.host else config.host
-            reason = exc.strerror or str(exc)
-            raise StartupError(f"cannot listen on {where}:{config.port}: {reason}") from None
+            raise cannot_listen(config, exc) from None
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
         if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -158,6 +185,8 @@ class Server:
             self._server.close()
         for conn in list(state.connections):
             conn.shutdown()
+        if self.on_draining is not None:
+            self.on_draining()
         timeout = self.config.timeout_graceful_shutdown
         pending = [t for t in state.tasks if not t.done()]
         if pending and not self._force:

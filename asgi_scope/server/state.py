@@ -42,6 +42,18 @@ class ServerState:
         self._date_second = 0
         self._defaults: list[tuple[bytes, bytes]] = []
 
+    def count_from(self, conn: int, exchange: int) -> None:
+        """Number new connections from ``conn`` and exchanges from ``exchange`` (an
+        app process started by a reload continues its predecessor's ids)."""
+        self._conn_ids = itertools.count(conn)
+        self._exchange_ids = itertools.count(exchange)
+
+    def peek_ids(self) -> tuple[int, int]:
+        """The next connection id and exchange id, taken (the next ones follow)."""
+        conn, exchange = self.next_conn(), self.next_exchange()
+        self.count_from(conn, exchange)
+        return conn, exchange
+
     def next_conn(self) -> int:
         """A new connection id."""
         return next(self._conn_ids)

@@ -1,0 +1,558 @@
+"""The inspector's side of the app process: bind, spawn, relay, reload, bury.
+
+:class:`Supervisor` is the event source of ``asgi-scope run`` (see
+:mod:`asgi_scope.session`). It binds the listening socket itself and hands it
+to each app process (:mod:`asgi_scope.server.worker`, started with
+``subprocess`` and the socket's descriptor passed), as uvicorn's supervisors
+do, so the port stays open across reloads and crashes. Each app process's
+events arrive in frames over a Unix socket pair (:mod:`asgi_scope.trace.channel`)
+and are queued, in order of arrival, in one
+:class:`~asgi_scope.trace.channel.RelayRecorder`, which the views drain like
+any recorder. Its stdout and stderr are read through pipes; each line becomes
+an output note (a :class:`~asgi_scope.trace.events.ServerNote` of level
+``"output"``).
+
+**When an app process ends** without being asked to (``os._exit``, a signal),
+the supervisor records how (exit code or signal name) as an error note, ends
+its open exchanges as ``aborted`` and its open connections, and sets
+:attr:`Supervisor.died`; without ``--reload`` it then stops serving (headless
+exits 3; the TUI stays on the trace). Every event the process wrote before it
+died is kept: the channel is read to its end first.
+
+**Reload** (``--reload``): on a change under the watched directories
+(watchfiles), the old process is told to stop (no new connection or exchange;
+WebSockets closed 1012; in-flight requests get ``--timeout-graceful-shutdown``
+seconds, then it is killed), and a new one starts with the ids that follow
+the old one's. If the new one cannot load the app, the error and its
+traceback become notes and the next change tries again.
+
+**Step mode** crosses as commands: :class:`RemoteGate` is the TUI's gate,
+mirroring what the app process holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from asgi_scope.config import Config
+from asgi_scope.server.reload import Watch
+from asgi_scope.server.runner import StartupError, cannot_listen, url_of
+from asgi_scope.trace.channel import ChannelError, FrameReader, RelayRecorder, decode_events, frame
+from asgi_scope.trace.events import (
+    ConnectionClosed,
+    ConnectionOpened,
+    ExchangeEnded,
+    ScopeCreated,
+    ServerNote,
+)
+from asgi_scope.trace.step import Held
+
+MAX_OUTPUT_LINE = 16 * 1024
+"""Characters of one line of the app's output kept in a note (the rest is cut)."""
+
+KILL_MARGIN = 2.0
+"""Seconds an app process gets past the graceful timeout (lifespan shutdown)
+before it is killed."""
+
+
+class AppStartError(StartupError):
+    """The app process could not start: ``str()`` is the one line, ``details`` the
+    user's traceback (may be empty)."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def bind(config: Config) -> socket.socket:
+    """The listening socket for ``config`` (TCP, ``SO_REUSEADDR``), inheritable by
+    app processes. Raises :class:`StartupError` with one line."""
+    try:
+        infos = socket.getaddrinfo(
+            config.host or None,
+            config.port,
+            type=socket.SOCK_STREAM,
+            flags=socket.AI_PASSIVE,
+        )
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(2048)
+        except OSError:
+            sock.close()
+            raise
+    except socket.gaierror as exc:
+        raise cannot_listen(config, OSError(exc.errno, exc.strerror)) from None
+    except OSError as exc:
+        raise cannot_listen(config, exc) from None
+    return sock
+
+
+def exit_status(returncode: int) -> str:
+    """How a process ended, in words: ``exit code 7`` or ``signal SIGSEGV``."""
+    if returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+class AppProcess:
+    """One app process and what the inspector knows of it."""
+
+    def __init__(self, supervisor: Supervisor, number: int) -> None:
+        self.supervisor = supervisor
+        self.number = number
+        self.proc: asyncio.subprocess.Process | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.ready: asyncio.Future[tuple[str, str] | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self.draining: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
+        self.stopping = False
+        self.causes: dict[int, int] = {}
+        self.open: set[int] = set()
+        self.inflight: dict[int, int] = {}
+        self.max_ids = (0, 0)
+        self._readers: list[asyncio.Task[None]] = []
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid if self.proc is not None else 0
+
+    async def start(self, spec: dict[str, Any], listen: socket.socket) -> None:
+        """Spawn the process and start reading its channel and its output."""
+        ours, theirs = socket.socketpair()
+        spec = {**spec, "listen_fd": listen.fileno(), "channel_fd": theirs.fileno()}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "asgi_scope.server.worker",
+                json.dumps(spec),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                pass_fds=(listen.fileno(), theirs.fileno()),
+                start_new_session=True,  # Ctrl-C in the terminal is the inspector's
+                env=env,
+            )
+        finally:
+            theirs.close()
+        reader, self.writer = await asyncio.open_unix_connection(sock=ours)
+        loop = asyncio.get_running_loop()
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._readers = [
+            loop.create_task(self._read_channel(reader)),
+            loop.create_task(self._read_output(self.proc.stdout)),
+            loop.create_task(self._read_output(self.proc.stderr)),
+        ]
+
+    def command(self, tag: str, data: Any) -> None:
+        """Send one command (on the supervisor's loop)."""
+        writer = self.writer
+        if writer is not None and not writer.is_closing():
+            with contextlib.suppress(OSError, RuntimeError):
+                writer.write(frame(tag, data))
+
+    async def _read_channel(self, reader: asyncio.StreamReader) -> None:
+        frames = FrameReader()
+        sup = self.supervisor
+        try:
+            while True:
+                data = await reader.read(1 << 20)
+                if not data:
+                    break
+                for tag, value in frames.feed(data):
+                    if tag == "events":
+                        self._events(decode_events(value))
+                    elif tag == "held":
+                        sup.gate_update(self, value)
+                    elif tag == "ready" and not self.ready.done():
+                        self.ready.set_result(None)
+                    elif tag == "failed" and not self.ready.done():
+                        message, details = value
+                        self.ready.set_result((str(message), str(details)))
+                    elif tag == "draining" and not self.draining.done():
+                        conn, exchange = value
+                        self.draining.set_result((int(conn), int(exchange)))
+        except ChannelError as exc:
+            sup.note("error", f"app process {self.pid}: {exc}; its channel is closed")
+        except (ConnectionError, OSError):
+            pass
+
+    def _events(self, events: list[Any]) -> None:
+        open_, inflight = self.open, self.inflight
+        for event in events:
+            kind = type(event)
+            if kind is ConnectionOpened:
+                open_.add(event.conn)
+                self.max_ids = (max(self.max_ids[0], event.conn), self.max_ids[1])
+            elif kind is ConnectionClosed:
+                open_.discard(event.conn)
+            elif kind is ScopeCreated:
+                inflight[event.exchange] = event.conn
+                self.max_ids = (self.max_ids[0], max(self.max_ids[1], event.exchange))
+            elif kind is ExchangeEnded:
+                inflight.pop(event.exchange, None)
+        self.supervisor.recorder.relay(events, self.causes)
+
+    async def _read_output(self, stream: asyncio.StreamReader) -> None:
+        partial = ""
+        with contextlib.suppress(ConnectionError, OSError):
+            while True:
+                data = await stream.read(65536)
+                if not data:
+                    break
+                *lines, partial = (partial + data.decode("utf-8", "replace")).split("\n")
+                for line in lines:
+                    self.supervisor.output(line)
+                if len(partial) > MAX_OUTPUT_LINE:
+                    self.supervisor.output(partial)
+                    partial = ""
+        if partial:
+            self.supervisor.output(partial)
+
+    async def wait(self) -> int:
+        """Wait for the process to end and its pipes to be read to their end; its
+        return code."""
+        assert self.proc is not None
+        code = await self.proc.wait()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+        if self.writer is not None:
+            self.writer.close()
+        return code
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+
+    def abort(self, how: str) -> None:
+        """Close what the dead process left open: exchanges ``aborted``, connections."""
+        record = self.supervisor.recorder.record
+        for exchange, conn in sorted(self.inflight.items()):
+            if conn:
+                record(
+                    ExchangeEnded,
+                    conn=conn,
+                    exchange=exchange,
+                    scope={},
+                    outcome="aborted",
+                    status=0,
+                )
+        for conn in sorted(self.open):
+            record(
+                ConnectionClosed, conn=conn, by="server", reason=f"the app process ended ({how})"
+            )
+        self.inflight.clear()
+        self.open.clear()
+
+
+class RemoteGate:
+    """Step mode's gate as the TUI sees it, for a gate that lives in the app process
+    (:class:`~asgi_scope.trace.step.Gate`'s UI side: the same methods). What is
+    held is mirrored from the app process's ``"held"`` frames; every release is a
+    command. Thread-safe: the UI calls it, the supervisor's loop updates it."""
+
+    def __init__(self, supervisor: Supervisor, stepping: bool, breakpoint: bool) -> None:
+        self._supervisor = supervisor
+        self.stepping = stepping
+        self.breakpoint: object | None = True if breakpoint else None
+        self.version = 0
+        self._held: list[Held] = []
+        self._lock = threading.Lock()
+
+    def update(self, held: list[Held], stepping: bool, breakpoint: bool) -> None:
+        with self._lock:
+            self._held = held
+            self.stepping = stepping
+            self.breakpoint = True if breakpoint else None
+            self.version += 1
+
+    def held(self) -> list[Held]:
+        """What is held now, oldest first."""
+        with self._lock:
+            return list(self._held)
+
+    def _send(self, method: str, *args: Any) -> None:
+        self._supervisor.call_soon(lambda: self._supervisor.gate_command(method, args))
+
+    def step(self, exchange: int | None = None) -> Held | None:
+        """Release one message (see :meth:`~asgi_scope.trace.step.Gate.step`)."""
+        held = self.held()
+        mine = [h for h in held if exchange is not None and h.exchange == exchange]
+        self._send("step", exchange)
+        return (mine or held or [None])[0]
+
+    def continue_exchange(self, exchange: int) -> int:
+        """Let ``exchange`` run to its end unheld; how many were released."""
+        self._send("continue_exchange", exchange)
+        return sum(1 for h in self.held() if h.exchange == exchange)
+
+    def continue_all(self) -> int:
+        """Stop stepping and release everything held; how many were."""
+        self.stepping = False
+        self._send("continue_all")
+        return len(self.held())
+
+    def set_stepping(self, on: bool) -> None:
+        """Turn step mode on or off."""
+        with self._lock:
+            self.stepping = on
+            self.version += 1
+        self._send("set_stepping", on)
+
+
+class Supervisor:
+    """The event source that runs the app in app processes (see the module doc).
+
+    ``spec`` holds what every app process gets (besides the socket, the channel
+    and the ids): ``gate``, ``step``, ``break``. ``reload`` turns on watching.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        recorder: RelayRecorder,
+        *,
+        gate: bool = False,
+        step: bool = False,
+        break_: str | None = None,
+        reload: Watch | None = None,
+    ) -> None:
+        self.config = config
+        self.recorder = recorder
+        self.reload = reload
+        self.died: str | None = None
+        """How the app process ended when it was not asked to (None: it was not)."""
+        self._spec: dict[str, Any] = {
+            "config": dataclasses.asdict(config),
+            "t0_ns": recorder.t0_ns,
+            "gate": gate,
+            "step": step,
+            "break": break_,
+        }
+        self.gate: RemoteGate | None = None
+        if gate:
+            self.gate = recorder.gate = RemoteGate(self, step or bool(break_), bool(break_))
+        self.sock: socket.socket | None = None
+        self.port = config.port
+        self.current: AppProcess | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._exit: asyncio.Event | None = None
+        self._force = False
+        self._count = 0
+        self._ids = (1, 1)
+        self._children: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        """The URL to open, with the bound port."""
+        return url_of(self.config, self.port)
+
+    # -- from the app processes ------------------------------------------------
+
+    def note(self, level: str, text: str) -> None:
+        self.recorder.record(ServerNote, conn=0, level=level, text=text)
+
+    def output(self, line: str) -> None:
+        """One line of an app process's stdout or stderr, as an output note."""
+        line = line.rstrip("\r")
+        if line.strip():
+            self.note("output", line[:MAX_OUTPUT_LINE])
+
+    def gate_update(self, child: AppProcess, value: Any) -> None:
+        if self.gate is None or child is not self.current:
+            return
+        held_rows, state = value
+        held = [Held(*row) for row in held_rows]
+        self.gate.update(held, bool(state["stepping"]), bool(state["breakpoint"]))
+
+    def gate_command(self, method: str, args: tuple[Any, ...]) -> None:
+        if self.current is not None:
+            self.current.command("gate", (method, args))
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(callback)
+
+    # -- serving ---------------------------------------------------------------
+
+    async def serve(
+        self, *, handle_signals: bool = True, ready: Callable[[], None] | None = None
+    ) -> None:
+        """Bind, start the first app process, call ``ready()`` once it serves, and
+        supervise until :meth:`stop` (or, without ``--reload``, until the app process
+        dies). Raises :class:`StartupError` (:class:`AppStartError` with the
+        traceback) if it cannot start."""
+        self.loop = loop = asyncio.get_running_loop()
+        self._exit = asyncio.Event()
+        self.sock = bind(self.config)
+        self.port = self.sock.getsockname()[1]
+        try:
+            child = await self._spawn()
+            failed = await self._started(child)
+            if failed is not None:
+                await child.wait()
+                raise AppStartError(*failed)
+            if handle_signals and threading.current_thread() is threading.main_thread():
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    with contextlib.suppress(NotImplementedError, RuntimeError):
+                        loop.add_signal_handler(sig, self.stop)
+            if ready is not None:
+                ready()
+            watcher = loop.create_task(self._watch()) if self.reload is not None else None
+            try:
+                await self._exit.wait()
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
+                await self._shutdown()
+        finally:
+            self.sock.close()
+
+    async def _spawn(self) -> AppProcess:
+        self._count += 1
+        child = AppProcess(self, self._count)
+        spec = {**self._spec, "conn": self._ids[0], "exchange": self._ids[1]}
+        if self.gate is not None:
+            spec["step"] = self.gate.stepping
+        assert self.sock is not None
+        await child.start(spec, self.sock)
+        self.current = child
+        task = asyncio.get_running_loop().create_task(self._watch_child(child))
+        self._children.add(task)
+        task.add_done_callback(self._children.discard)
+        return child
+
+    async def _started(self, child: AppProcess) -> tuple[str, str] | None:
+        """Wait until ``child`` serves (None) or failed: (message, traceback)."""
+        assert child.proc is not None
+        ended = asyncio.ensure_future(child.proc.wait())
+        try:
+            await asyncio.wait([child.ready, ended], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+        if child.ready.done():
+            return child.ready.result()
+        await child.wait()  # what it wrote before it ended
+        if child.ready.done():
+            return child.ready.result()
+        assert child.proc.returncode is not None
+        return (f"the app process ended before serving ({exit_status(child.proc.returncode)})", "")
+
+    async def _watch_child(self, child: AppProcess) -> None:
+        code = await child.wait()
+        how = exit_status(code)
+        if child.stopping and code == 0:
+            return
+        if not child.ready.done() or child.ready.result() is not None:
+            return  # a failed start: told by whoever started it
+        child.abort(how)
+        if child.stopping:
+            self.note("warning", f"app process {child.pid} was stopped ({how})")
+            return
+        self.died = how
+        self.note("error", f"the app process (pid {child.pid}) ended: {how}")
+        if child is self.current:
+            self.current = None
+            if self.reload is None and self._exit is not None:
+                self._exit.set()
+            else:
+                self.note("info", "waiting for a change to start the app again")
+
+    async def _stop_child(self, child: AppProcess, force: bool) -> None:
+        """Stop ``child`` gracefully (bounded by the graceful timeout, then killed)."""
+        child.stopping = True
+        child.command("stop", force)
+        timeout = self.config.timeout_graceful_shutdown
+        bound = None if timeout is None else timeout + KILL_MARGIN
+        assert child.proc is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(child.proc.wait()), 0.5 if force else bound)
+        except asyncio.TimeoutError:
+            child.kill()
+
+    async def _shutdown(self) -> None:
+        child, self.current = self.current, None
+        if child is not None:
+            await self._stop_child(child, self._force)
+        if self._children:
+            await asyncio.wait(list(self._children), timeout=KILL_MARGIN)
+
+    def stop(self, force: bool = False) -> None:
+        """Stop gracefully (again, or ``force``: now). Thread-safe."""
+
+        def _stop() -> None:
+            if self._exit is None:
+                return
+            if self._exit.is_set() or force:
+                self._force = True
+                for each in (self.current,):
+                    if each is not None:
+                        each.command("stop", True)
+            self._exit.set()
+
+        self.call_soon(_stop)
+
+    # -- reload ----------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        from asgi_scope.server.reload import changes  # imports watchfiles
+
+        assert self.reload is not None
+        async for changed in changes(self.reload):
+            await self.restart(changed)
+
+    async def restart(self, changed: str) -> None:
+        """Start a new app process after ``changed`` changed; stop the old one."""
+        started = time.monotonic()
+        self.note("reload", f"↻ reloaded: {changed} changed")
+        old, self.current = self.current, None
+        if old is not None:
+            old.stopping = True
+            old.command("stop", False)
+            try:
+                self._ids = await asyncio.wait_for(asyncio.shield(old.draining), 1.0)
+            except asyncio.TimeoutError:  # a blocked loop: it will be killed
+                self._ids = (old.max_ids[0] + 1, old.max_ids[1] + 1)
+            stopping = asyncio.get_running_loop().create_task(self._stop_child(old, False))
+            self._children.add(stopping)
+            stopping.add_done_callback(self._children.discard)
+        child = await self._spawn()
+        failed = await self._started(child)
+        if failed is not None:
+            self.current = None
+            message, details = failed
+            self.note("error", message)
+            for line in details.splitlines():
+                self.output(line)
+            self.note("info", "waiting for a change to start the app again")
+            return
+        self.died = None
+        took = time.monotonic() - started
+        self.note(
+            "info", f"app process {child.pid} serving ({took * 1000:.0f} ms after the change)"
+        )
