@@ -42,6 +42,7 @@ from asgi_scope.config import Config
 from asgi_scope.importer import AppLoadError, load_app
 from asgi_scope.server.runner import Server, StartupError
 from asgi_scope.trace.channel import ChannelError, FrameReader, events_frame, frame
+from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.recorder import Recorder
 
 GATE_COMMANDS = frozenset(
@@ -72,7 +73,11 @@ class Link:
         pending = self._pending
         if pending:
             batch = [pending.popleft() for _ in range(len(pending))]
-            self._write(events_frame(batch))
+            data, lost = events_frame(batch)
+            self._write(data)
+            if lost:
+                text = f"{lost} event(s) could not be sent to the inspector (unencodable values)"
+                self.recorder.record(ServerNote, conn=0, level="warning", text=text)
         gate = self.recorder.gate
         if gate is not None and gate.version != self._gate_version:
             self._gate_version = gate.version

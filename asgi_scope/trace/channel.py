@@ -29,7 +29,7 @@ import struct
 from collections.abc import Iterator
 from typing import Any
 
-from asgi_scope.trace.capture import event_kinds
+from asgi_scope.trace.capture import MAX_REPR, Opaque, event_kinds
 from asgi_scope.trace.events import (
     BytesSent,
     Event,
@@ -61,16 +61,67 @@ class ChannelError(ValueError):
     """A frame that is too long, or not a channel frame; ``str()`` is one line."""
 
 
+_BASES = (str, int, float, bytes, dict, list, tuple)
+_GLOBALS = (*_BASES, Opaque)
+_ALLOWED = {(kind.__module__, kind.__name__) for kind in _GLOBALS}
+
+
+class _PlainPickler(pickle.Pickler):
+    """Pickles what an app put in its messages as plain values: a subclass of a
+    plain type as that type, anything else as an :class:`~asgi_scope.trace.capture.Opaque`
+    of its ``repr`` (as a capture keeps it). Plain values never reach
+    :meth:`reducer_override` (the C pickler writes them first)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if obj in _GLOBALS:  # the callables of the reductions below
+            return NotImplemented
+        for base in _BASES:
+            if isinstance(obj, base):
+                return base, (base(obj),)
+        if isinstance(obj, (bytearray, memoryview)):
+            return bytes, (bytes(obj),)
+        kind = type(obj)
+        try:
+            text = repr(obj)[:MAX_REPR]
+        except Exception as exc:  # a broken __repr__ in the app must not stop recording
+            text = f"<{kind.__qualname__} object; repr() raised {type(exc).__name__}>"
+        return Opaque, (text, f"{kind.__module__}.{kind.__qualname__}")
+
+
+_BUFFER = io.BytesIO()
+_PICKLER = _PlainPickler(_BUFFER, _PROTOCOL)
+
+
 def frame(tag: str, data: Any) -> bytes:
-    """One frame carrying ``(tag, data)`` (``data`` of plain values only)."""
-    payload = pickle.dumps((tag, data), _PROTOCOL)
+    """One frame carrying ``(tag, data)``. Raises what pickling raises (a
+    structure nested too deeply...). One thread at a time (the app process's
+    loop; the inspector's)."""
+    buffer = _BUFFER
+    try:
+        _PICKLER.dump((tag, data))
+        payload = buffer.getvalue()
+    finally:
+        _PICKLER.clear_memo()
+        buffer.seek(0)
+        buffer.truncate()
     return _LENGTH.pack(len(payload)) + payload
 
 
-def events_frame(batch: list[Event]) -> bytes:
-    """One ``"events"`` frame carrying ``batch``, oldest first."""
+def events_frame(batch: list[Event]) -> tuple[bytes, int]:
+    """One ``"events"`` frame carrying ``batch``, oldest first, and how many events
+    were left out because they could not be encoded (as a capture leaves them)."""
     index, getters = _INDEX, _GETTERS
-    return frame("events", [(index[type(e)], getters[type(e)](e)) for e in batch])
+    try:
+        return frame("events", [(index[type(e)], getters[type(e)](e)) for e in batch]), 0
+    except Exception:
+        kept = []
+        for e in batch:
+            try:
+                frame("events", [(index[type(e)], getters[type(e)](e))])
+            except Exception:
+                continue
+            kept.append((index[type(e)], getters[type(e)](e)))
+        return frame("events", kept), len(batch) - len(kept)
 
 
 def decode_events(data: Any) -> list[Event]:
@@ -87,10 +138,12 @@ def decode_events(data: Any) -> list[Event]:
 
 
 class _PlainUnpickler(pickle.Unpickler):
-    """Refuses every global: only plain values come out."""
+    """Refuses every global but the plain types and :class:`Opaque`."""
 
     def find_class(self, module: str, name: str) -> Any:
-        raise ChannelError(f"the channel carries plain values only, not {module}.{name}")
+        if (module, name) not in _ALLOWED:
+            raise ChannelError(f"the channel carries plain values only, not {module}.{name}")
+        return super().find_class(module, name)
 
 
 class FrameReader:
