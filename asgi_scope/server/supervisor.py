@@ -76,8 +76,11 @@ class AppStartError(StartupError):
 
 
 def bind(config: Config) -> socket.socket:
-    """The listening socket for ``config`` (TCP, ``SO_REUSEADDR``), inheritable by
-    app processes. Raises :class:`StartupError` with one line."""
+    """The socket for ``config`` (TCP, ``SO_REUSEADDR``), bound, for app processes.
+    The first app process to serve makes it listen: until then a client is
+    refused, as before any server listens; afterwards the port stays open while
+    the inspector holds it, whichever app process accepts. Raises
+    :class:`StartupError` with one line."""
     try:
         infos = socket.getaddrinfo(
             config.host or None,
@@ -92,7 +95,6 @@ def bind(config: Config) -> socket.socket:
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(address)
-            sock.listen(2048)
         except OSError:
             sock.close()
             raise
@@ -249,15 +251,9 @@ class AppProcess:
         """Close what the dead process left open: exchanges ``aborted``, connections."""
         record = self.supervisor.recorder.record
         for exchange, conn in sorted(self.inflight.items()):
-            if conn:
-                record(
-                    ExchangeEnded,
-                    conn=conn,
-                    exchange=exchange,
-                    scope={},
-                    outcome="aborted",
-                    status=0,
-                )
+            record(
+                ExchangeEnded, conn=conn, exchange=exchange, scope={}, outcome="aborted", status=0
+            )
         for conn in sorted(self.open):
             record(
                 ConnectionClosed, conn=conn, by="server", reason=f"the app process ended ({how})"
