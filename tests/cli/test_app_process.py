@@ -126,7 +126,9 @@ def test_os_exit_after_the_response_start_keeps_it_everywhere(running, tmp_path:
     events = capture(record)
     sent = [e for e in events if e["kind"] == "MessageSent"]
     assert sent and sent[-1]["message"]["type"] == "http.response.start"
-    ended = [e for e in events if e["kind"] == "ExchangeEnded" and e["exchange"] == sent[-1]["exchange"]]
+    ended = [
+        e for e in events if e["kind"] == "ExchangeEnded" and e["exchange"] == sent[-1]["exchange"]
+    ]
     assert [e["outcome"] for e in ended] == ["aborted"]
 
 
@@ -164,8 +166,7 @@ def test_app_output_is_a_note_with_its_control_sequences_escaped(running) -> Non
     assert "\\x1b]52" in clipboard and "\x1b" not in clipboard and "\x07" not in clipboard
 
 
-
-MODULE = '''
+MODULE = """
 import asyncio
 
 async def app(scope, receive, send):
@@ -184,7 +185,7 @@ async def app(scope, receive, send):
         await asyncio.Event().wait()
     await send({{"type": "http.response.start", "status": 200, "headers": []}})
     await send({{"type": "http.response.body", "body": b"{version}"}})
-'''
+"""
 
 
 def wait_body(url: str, body: str, timeout: float = TIMEOUT) -> None:
