@@ -61,6 +61,12 @@ from asgi_scope.trace.step import Held
 MAX_OUTPUT_LINE = 16 * 1024
 """Characters of one line of the app's output kept in a note (the rest is cut)."""
 
+POLL = 0.005
+"""Seconds between two reads of an app process's channel."""
+
+CHANNEL_BUFFER = 4 << 20
+"""Bytes the channel buffers between two reads (asked for; the kernel caps it)."""
+
 KILL_MARGIN = 2.0
 """Seconds an app process gets past the graceful timeout (lifespan shutdown)
 before it is killed."""
@@ -122,7 +128,7 @@ class AppProcess:
         self.supervisor = supervisor
         self.number = number
         self.proc: asyncio.subprocess.Process | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.channel: socket.socket | None = None
         self.ready: asyncio.Future[tuple[str, str] | None] = (
             asyncio.get_running_loop().create_future()
         )
@@ -141,6 +147,8 @@ class AppProcess:
     async def start(self, spec: dict[str, Any], listen: socket.socket) -> None:
         """Spawn the process and start reading its channel and its output."""
         ours, theirs = socket.socketpair()
+        with contextlib.suppress(OSError):  # room for what comes between two polls
+            theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHANNEL_BUFFER)
         spec = {**spec, "listen_fd": listen.fileno(), "channel_fd": theirs.fileno()}
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         try:
@@ -158,30 +166,41 @@ class AppProcess:
             )
         finally:
             theirs.close()
-        reader, self.writer = await asyncio.open_unix_connection(sock=ours)
+        ours.setblocking(False)
+        self.channel = ours
         loop = asyncio.get_running_loop()
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self._readers = [
-            loop.create_task(self._read_channel(reader)),
+            loop.create_task(self._read_channel(ours)),
             loop.create_task(self._read_output(self.proc.stdout)),
             loop.create_task(self._read_output(self.proc.stderr)),
         ]
 
     def command(self, tag: str, data: Any) -> None:
         """Send one command (on the supervisor's loop)."""
-        writer = self.writer
-        if writer is not None and not writer.is_closing():
-            with contextlib.suppress(OSError, RuntimeError):
-                writer.write(frame(tag, data))
+        channel = self.channel
+        if channel is not None:
+            with contextlib.suppress(OSError):  # a few bytes: the buffer has room
+                channel.send(frame(tag, data))
 
-    async def _read_channel(self, reader: asyncio.StreamReader) -> None:
+    async def _read_channel(self, channel: socket.socket) -> None:
+        """Read the channel every :data:`POLL` seconds, all there is, to its end.
+
+        Polled, not awaited: an app process that writes a frame does not wake the
+        inspector for each one (a wake-up per frame costs the app process more
+        than encoding it); the socket's buffer holds what comes in between."""
         frames = FrameReader()
         sup = self.supervisor
         try:
             while True:
-                data = await reader.read(1 << 20)
+                try:
+                    data = channel.recv(1 << 20)
+                except BlockingIOError:
+                    await asyncio.sleep(POLL)
+                    continue
                 if not data:
                     break
+                await asyncio.sleep(0)  # a busy app process must not starve the views
                 for tag, value in frames.feed(data):
                     if tag == "events":
                         self._events(decode_events(value))
@@ -238,8 +257,9 @@ class AppProcess:
         assert self.proc is not None
         code = await self.proc.wait()
         await asyncio.gather(*self._readers, return_exceptions=True)
-        if self.writer is not None:
-            self.writer.close()
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
         return code
 
     def kill(self) -> None:

@@ -72,7 +72,8 @@ class Link:
         """Write every queued event (and what step mode holds, if that changed)."""
         pending = self._pending
         if pending:
-            batch = [pending.popleft() for _ in range(len(pending))]
+            batch = list(pending)  # one thread records and flushes: the loop's
+            pending.clear()
             data, lost = events_frame(batch)
             self._write(data)
             if lost:

@@ -43,9 +43,9 @@ from asgi_scope.trace.recorder import Recorder
 KINDS: tuple[type[Event], ...] = tuple(sorted(event_kinds().values(), key=lambda k: k.__name__))
 """Every event class, in a fixed order both processes share (same code, same order)."""
 
-_INDEX = {kind: i for i, kind in enumerate(KINDS)}
-_GETTERS = {
-    kind: operator.attrgetter(*(f.name for f in dataclasses.fields(kind))) for kind in KINDS
+_ENCODERS = {
+    kind: (i, operator.attrgetter(*(f.name for f in dataclasses.fields(kind))))
+    for i, kind in enumerate(KINDS)
 }
 _ARITY = [len(dataclasses.fields(kind)) for kind in KINDS]
 
@@ -110,18 +110,22 @@ def frame(tag: str, data: Any) -> bytes:
 def events_frame(batch: list[Event]) -> tuple[bytes, int]:
     """One ``"events"`` frame carrying ``batch``, oldest first, and how many events
     were left out because they could not be encoded (as a capture leaves them)."""
-    index, getters = _INDEX, _GETTERS
+    encoders = _ENCODERS
+    rows = []
+    for event in batch:
+        index, fields = encoders[type(event)]
+        rows.append((index, fields(event)))
     try:
-        return frame("events", [(index[type(e)], getters[type(e)](e)) for e in batch]), 0
+        return frame("events", rows), 0
     except Exception:
         kept = []
-        for e in batch:
+        for row in rows:
             try:
-                frame("events", [(index[type(e)], getters[type(e)](e))])
+                frame("events", [row])
             except Exception:
                 continue
-            kept.append((index[type(e)], getters[type(e)](e)))
-        return frame("events", kept), len(batch) - len(kept)
+            kept.append(row)
+        return frame("events", kept), len(rows) - len(kept)
 
 
 def decode_events(data: Any) -> list[Event]:
