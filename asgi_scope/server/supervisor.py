@@ -545,7 +545,6 @@ class Supervisor:
     async def restart(self, changed: str) -> None:
         """Start a new app process after ``changed`` changed; stop the old one."""
         started = time.monotonic()
-        self.note("reload", f"↻ reloaded: {changed} changed")
         old, self.current = self.current, None
         if old is not None:
             old.stopping = True
@@ -562,13 +561,11 @@ class Supervisor:
         if failed is not None:
             self.current = None
             message, details = failed
-            self.note("error", message)
             for line in details.splitlines():
                 self.output(line)
+            self.note("error", f"reload after {changed} changed failed: {message}")
             self.note("info", "waiting for a change to start the app again")
             return
         self.died = None
-        took = time.monotonic() - started
-        self.note(
-            "info", f"app process {child.pid} serving ({took * 1000:.0f} ms after the change)"
-        )
+        took = (time.monotonic() - started) * 1000
+        self.note("reload", f"↻ reloaded: {changed} changed (serving after {took:.0f} ms)")

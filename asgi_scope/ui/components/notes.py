@@ -11,7 +11,13 @@ from textual.widgets import Static
 from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.safe import keep_sgr, safe_text
 
-LEVEL_STYLES = {"info": "bold", "warning": "bold yellow", "error": "bold red", "output": "bold"}
+LEVEL_STYLES = {
+    "info": "bold",
+    "warning": "bold yellow",
+    "error": "bold red",
+    "output": "bold",
+    "reload": "bold cyan",
+}
 """The levels a note may have, and the style of each in the notes panel."""
 
 
@@ -31,6 +37,7 @@ class NotesBar(Static):
         "notes--warning",
         "notes--error",
         "notes--output",
+        "notes--reload",
         "notes--count",
     }
 
