@@ -121,6 +121,62 @@ if TYPE_CHECKING:
     show_default=True,
     help="Add a date header to responses that have none.",
 )
+@click.option("--uds", metavar="PATH", help="Listen on this Unix domain socket instead.")
+@click.option(
+    "--fd", type=click.IntRange(0), help="Serve the listening socket of this file descriptor."
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Load environment variables for the app from this file (needs python-dotenv).",
+)
+@click.option("--ssl-keyfile", type=click.Path(dir_okay=False, exists=True), help="TLS key file.")
+@click.option(
+    "--ssl-certfile", type=click.Path(dir_okay=False, exists=True), help="TLS certificate file."
+)
+@click.option("--ssl-keyfile-password", help="The password of the TLS key file.")
+@click.option(
+    "--proxy-headers/--no-proxy-headers",
+    default=False,
+    show_default=True,
+    help="Take the client and scheme from X-Forwarded-For/-Proto of trusted proxies.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    help="Comma-separated proxy addresses trusted with --proxy-headers ('*': all).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug", "trace"]),
+    default="info",
+    show_default=True,
+    help="Drop the server's own notes below this level.",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    help="Accepted for uvicorn's command lines: the trace is the access log.",
+)
+@click.option(
+    "--http",
+    type=click.Choice(["auto", "h11", "httptools"]),
+    default="auto",
+    help="Accepted as auto or h11: the server is h11's (it must see every byte).",
+)
+@click.option(
+    "--loop",
+    type=click.Choice(["auto", "asyncio", "uvloop"]),
+    default="auto",
+    help="Accepted as auto or asyncio: the app process runs asyncio's own loop.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=1,
+    help="One app process only; to trace several workers use TraceMiddleware + attach.",
+)
 @click.option(
     "--reload",
     is_flag=True,
@@ -184,6 +240,10 @@ def run(
     explain: bool,
     step: bool,
     break_: str | None,
+    access_log: bool,
+    http: str,
+    loop: str,
+    workers: int,
     **options: object,
 ) -> None:
     """Run an ASGI APP (as module:attribute, e.g. main:app) and watch every
@@ -199,6 +259,7 @@ def run(
     from asgi_scope.session import Session
     from asgi_scope.trace.channel import RelayRecorder
 
+    _check_uvicorn_flags(http, loop, workers)
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
     _check_step_flags(config, step, break_)
     if config.binds_all_interfaces:
@@ -221,7 +282,7 @@ def run(
         explain=explain,
         keep=config.keep,
         keep_bytes=config.keep_bytes,
-        resend=True,
+        resend=config.uds is None and not config.ssl_certfile,  # re-sent over plain TCP
         ready=lambda: _hint(server.url, config),
     )
     if record:
@@ -276,6 +337,20 @@ def _watch(config: Config) -> Watch | None:
         excludes=config.reload_excludes or DEFAULT_EXCLUDES,
         delay=config.reload_delay,
     )
+
+
+def _check_uvicorn_flags(http: str, loop: str, workers: int) -> None:
+    """uvicorn's flags that ask for what asgi-scope cannot be: one line each."""
+    if http == "httptools":
+        raise click.UsageError("--http httptools: asgi-scope's server is h11's (use h11 or auto)")
+    if loop == "uvloop":
+        raise click.UsageError("--loop uvloop: the app process runs asyncio's loop (use asyncio)")
+    if workers > 1:
+        raise click.UsageError(
+            "--workers: asgi-scope runs one app process; to trace several workers, wrap the "
+            "app in asgi_scope.TraceMiddleware, serve it with uvicorn --workers N and run "
+            "`asgi-scope attach`"
+        )
 
 
 def _check_step_flags(config: Config, step: bool, break_: str | None) -> None:

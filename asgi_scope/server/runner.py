@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 
@@ -34,14 +35,33 @@ class StartupError(Exception):
     exit_code = 3
 
 
-def url_of(config: Config, port: int) -> str:
-    """The URL to open for a server of ``config`` bound to ``port``."""
+def url_of(config: Config, port: int, sock: socket.socket | None = None) -> str:
+    """The URL to open for a server of ``config`` bound to ``port`` (``https`` with
+    TLS), or ``unix:PATH`` when ``sock`` is a Unix domain socket."""
+    if sock is not None and sock.family == socket.AF_UNIX:
+        return f"unix:{sock.getsockname()}"
     host = config.host
     if config.binds_all_interfaces:
         host = "127.0.0.1"
     elif ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}"
+    scheme = "https" if config.ssl_certfile else "http"
+    return f"{scheme}://{host}:{port}"
+
+
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    """The server's TLS context (``--ssl-certfile``, ``--ssl-keyfile``,
+    ``--ssl-keyfile-password``), or None without TLS. Raises :class:`StartupError`."""
+    if not config.ssl_certfile:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(
+            config.ssl_certfile, config.ssl_keyfile, config.ssl_keyfile_password
+        )
+    except (OSError, ssl.SSLError) as exc:
+        raise StartupError(f"cannot load the TLS certificate or key: {exc}") from None
+    return context
 
 
 def cannot_listen(config: Config, exc: OSError) -> StartupError:
@@ -83,7 +103,7 @@ class Server:
     @property
     def url(self) -> str:
         """The URL to open, with the bound port (``--port 0`` resolved)."""
-        return url_of(self.config, self.port)
+        return url_of(self.config, self.port, self.sock)
 
     async def serve(
         self,
@@ -147,9 +167,10 @@ class Server:
         except LifespanFailed as exc:
             raise StartupError(f"Application startup failed: {exc}") from None
         try:
+            tls = tls_context(config)
             if self.sock is not None:
                 self._server = await asyncio.get_running_loop().create_server(
-                    lambda: HTTPProtocol(self.state), sock=self.sock, backlog=2048
+                    lambda: HTTPProtocol(self.state), sock=self.sock, backlog=2048, ssl=tls
                 )
             else:
                 self._server = await asyncio.get_running_loop().create_server(
@@ -158,12 +179,17 @@ class Server:
                     port=config.port,
                     reuse_address=True,
                     backlog=2048,
+                    ssl=tls,
                 )
         except OSError as exc:
             await lifespan.shutdown()
             raise cannot_listen(config, exc) from None
+        except StartupError:
+            await lifespan.shutdown()
+            raise
         sock = self._server.sockets[0]
-        self.port = sock.getsockname()[1]
+        if sock.family != socket.AF_UNIX:
+            self.port = sock.getsockname()[1]
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             for each in self._server.sockets:
                 each.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

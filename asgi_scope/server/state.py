@@ -12,6 +12,7 @@ from typing import Any
 
 from asgi_scope import __version__
 from asgi_scope.config import Config
+from asgi_scope.server.scope import trusted_proxies
 from asgi_scope.trace.recorder import Recorder
 
 ASGIApp = Any
@@ -37,6 +38,8 @@ class ServerState:
         """What started a task lately (request cycles, sessions), for the watchdog."""
         self.lifespan_state: dict[str, Any] = {}
         self.should_exit = False
+        self.proxies = trusted_proxies(config.forwarded_allow_ips) if config.proxy_headers else None
+        """Trusted proxies (``--proxy-headers``), or None."""
         self._conn_ids = itertools.count(1)
         self._exchange_ids = itertools.count(1)
         self._date_second = 0

@@ -39,6 +39,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -82,6 +83,38 @@ class AppStartError(StartupError):
 
 
 def bind(config: Config) -> socket.socket:
+    """The socket to serve: ``--fd``'s, ``--uds``'s or ``--host``/``--port``'s (see
+    :func:`bind_tcp`). Raises :class:`StartupError` with one line."""
+    if config.fd is not None:
+        try:
+            return socket.socket(fileno=os.dup(config.fd))
+        except OSError as exc:
+            raise StartupError(f"cannot serve --fd {config.fd}: {exc.strerror or exc}") from None
+    if config.uds is not None:
+        return bind_unix(config.uds)
+    return bind_tcp(config)
+
+
+def bind_unix(path: str) -> socket.socket:
+    """A Unix domain socket bound at ``path`` (a stale socket file there is
+    replaced; any other file is not). Raises :class:`StartupError`."""
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise StartupError(f"cannot listen on unix:{path}: {exc.strerror or exc}") from None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on unix:{path}: {exc.strerror or exc}") from None
+    return sock
+
+
+def bind_tcp(config: Config) -> socket.socket:
     """The socket for ``config`` (TCP, ``SO_REUSEADDR``), bound, for app processes.
     The first app process to serve makes it listen: until then a client is
     refused, as before any server listens; afterwards the port stays open while
@@ -109,6 +142,25 @@ def bind(config: Config) -> socket.socket:
     except OSError as exc:
         raise cannot_listen(config, exc) from None
     return sock
+
+
+HIDDEN_BELOW = {
+    "warning": frozenset({"info"}),
+    "error": frozenset({"info", "warning"}),
+    "critical": frozenset({"info", "warning", "error"}),
+}
+"""The levels of the server's own notes each ``--log-level`` drops (the app's
+output and reloads are always shown)."""
+
+
+def _env_file(path: str) -> dict[str, str]:
+    """The variables of a ``.env`` file (python-dotenv's syntax, as uvicorn reads
+    it). Raises :class:`StartupError` without python-dotenv."""
+    try:
+        from dotenv import dotenv_values
+    except ImportError:
+        raise StartupError("--env-file needs python-dotenv: pip install python-dotenv") from None
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
 def exit_status(returncode: int) -> str:
@@ -150,7 +202,7 @@ class AppProcess:
         with contextlib.suppress(OSError):  # room for what comes between two polls
             theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHANNEL_BUFFER)
         spec = {**spec, "listen_fd": listen.fileno(), "channel_fd": theirs.fileno()}
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.supervisor.env, "PYTHONUNBUFFERED": "1"}
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -233,6 +285,9 @@ class AppProcess:
                 self.max_ids = (self.max_ids[0], max(self.max_ids[1], event.exchange))
             elif kind is ExchangeEnded:
                 inflight.pop(event.exchange, None)
+        hidden = self.supervisor.hidden
+        if hidden:
+            events = [e for e in events if type(e) is not ServerNote or e.level not in hidden]
         self.supervisor.recorder.relay(events, self.causes)
 
     async def _read_output(self, stream: asyncio.StreamReader) -> None:
@@ -369,6 +424,10 @@ class Supervisor:
         self.gate: RemoteGate | None = None
         if gate:
             self.gate = recorder.gate = RemoteGate(self, step or bool(break_), bool(break_))
+        self.hidden = HIDDEN_BELOW.get(config.log_level, frozenset())
+        """The note levels ``--log-level`` drops."""
+        self.env: dict[str, str] = {}
+        """Variables added to each app process's environment (``--env-file``)."""
         self.sock: socket.socket | None = None
         self.port = config.port
         self.current: AppProcess | None = None
@@ -381,13 +440,14 @@ class Supervisor:
 
     @property
     def url(self) -> str:
-        """The URL to open, with the bound port."""
-        return url_of(self.config, self.port)
+        """The URL to open, with the bound port (``unix:PATH`` for a Unix socket)."""
+        return url_of(self.config, self.port, self.sock)
 
     # -- from the app processes ------------------------------------------------
 
     def note(self, level: str, text: str) -> None:
-        self.recorder.record(ServerNote, conn=0, level=level, text=text)
+        if level not in self.hidden:
+            self.recorder.record(ServerNote, conn=0, level=level, text=text)
 
     def output(self, line: str) -> None:
         """One line of an app process's stdout or stderr, as an output note."""
@@ -423,8 +483,11 @@ class Supervisor:
         traceback) if it cannot start."""
         self.loop = loop = asyncio.get_running_loop()
         self._exit = asyncio.Event()
+        if self.config.env_file:
+            self.env = _env_file(self.config.env_file)
         self.sock = bind(self.config)
-        self.port = self.sock.getsockname()[1]
+        if self.sock.family != socket.AF_UNIX:
+            self.port = self.sock.getsockname()[1]
         try:
             child = await self._spawn()
             failed = await self._started(child)

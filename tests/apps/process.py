@@ -8,6 +8,8 @@
 - ``GET /print`` → prints a line with SGR colour and one with OSC 52 (a
   clipboard write), then 200 ``printed``
 - ``GET /hang`` → never answers
+- ``GET /whoami`` → 200 ``SCHEME CLIENT-HOST ASGI_SCOPE_TEST_VAR`` (the scope's
+  scheme and client, and that variable of the app process's environment)
 - WebSocket ``/ws`` → accepts and waits for the client
 """
 
@@ -49,6 +51,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if path == "/hang":
         await asyncio.Event().wait()
     body = b"hello"
+    if path == "/whoami":
+        client = scope["client"][0] if scope["client"] else "-"
+        body = f"{scope['scheme']} {client} {os.environ.get('ASGI_SCOPE_TEST_VAR')}".encode()
     if path == "/print":
         print("\x1b[31mred text\x1b[0m plain")
         print("copy \x1b]52;c;aGVsbG8=\x07 done", file=sys.stderr)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import queue
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -22,9 +23,10 @@ TIMEOUT = 20.0
 
 class Headless:
     """``asgi-scope --headless --port 0 ARGS``: its URL read from its own
-    ``listening on`` line; every line of stdout and stderr kept (:meth:`wait_line`)."""
+    ``listening on`` line (or, when that is not shown, started once the line
+    ``listening`` came); every line of stdout and stderr kept (:meth:`wait_line`)."""
 
-    def __init__(self, *args: str, cwd: Path = ROOT) -> None:
+    def __init__(self, *args: str, cwd: Path = ROOT, listening: str = "listening on ") -> None:
         self.proc = subprocess.Popen(
             [COMMAND, "--headless", "--port", "0", *args],
             cwd=cwd,
@@ -36,11 +38,11 @@ class Headless:
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         try:
-            line = self.wait_line("listening on http://")
+            line = self.wait_line(listening)
         except AssertionError:
             self.close()
             raise
-        self.url = line[line.index("http://") :].split()[0]
+        self.url = line.split(listening, 1)[1].split()[0] if listening == "listening on " else ""
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -103,8 +105,8 @@ def capture(path: Path) -> list[dict]:
 def running():
     started: list[Headless] = []
 
-    def start(*args: str, cwd: Path = ROOT) -> Headless:
-        started.append(Headless(*args, cwd=cwd))
+    def start(*args: str, cwd: Path = ROOT, listening: str = "listening on ") -> Headless:
+        started.append(Headless(*args, cwd=cwd, listening=listening))
         return started[-1]
 
     yield start
@@ -267,3 +269,91 @@ def test_a_failed_import_keeps_the_inspector_and_the_next_good_save_recovers(
     module.write_text(MODULE.format(version="better"))
     wait_body(run.url, "better")
     assert run.proc.poll() is None
+
+
+# -- uvicorn's command line --------------------------------------------------------
+
+
+def test_tls_with_a_trusted_certificate_gives_an_https_scope(running, tmp_path: Path) -> None:
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    cert = authority.issue_cert("127.0.0.1")
+    key, chain = tmp_path / "key.pem", tmp_path / "cert.pem"
+    cert.private_key_pem.write_to_path(str(key))
+    cert.cert_chain_pems[0].write_to_path(str(chain))
+    run = running("tests.apps.process:app", "--ssl-keyfile", str(key), "--ssl-certfile", str(chain))
+    with tmp_path.joinpath("ca.pem").open("wb") as f:
+        f.write(authority.cert_pem.bytes())
+    assert run.url.startswith("https://")
+    trusted = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    with httpx.Client(verify=trusted, timeout=TIMEOUT) as client:
+        assert client.get(run.url + "/whoami").text == "https 127.0.0.1 None"
+
+
+def test_a_unix_socket_and_an_env_file(running, tmp_path: Path) -> None:
+    path = tmp_path / "app.sock"
+    env = tmp_path / ".env"
+    env.write_text("ASGI_SCOPE_TEST_VAR=from-the-env-file\n")
+    running(
+        "tests.apps.process:app", "--uds", str(path), "--env-file", str(env)
+    )  # fmt: skip
+    transport = httpx.HTTPTransport(uds=str(path))
+    with httpx.Client(transport=transport, base_url="http://x", timeout=TIMEOUT) as client:
+        assert client.get("/whoami").text == "http - from-the-env-file"
+
+
+def test_proxy_headers_of_a_trusted_proxy_set_the_client_and_the_scheme(running) -> None:
+    run = running("tests.apps.process:app", "--proxy-headers")
+    forwarded = {"x-forwarded-for": "203.0.113.7, 127.0.0.1", "x-forwarded-proto": "https"}
+    with httpx.Client(base_url=run.url, timeout=TIMEOUT) as client:
+        assert client.get("/whoami", headers=forwarded).text == "https 203.0.113.7 None"
+    plain = running("tests.apps.process:app")
+    with httpx.Client(base_url=plain.url, timeout=TIMEOUT) as client:
+        assert client.get("/whoami", headers=forwarded).text == "http 127.0.0.1 None"
+
+
+def test_fd_serves_a_socket_bound_by_the_caller(tmp_path: Path) -> None:
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [COMMAND, "--headless", "--fd", str(sock.fileno()), "tests.apps.process:app"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        pass_fds=(sock.fileno(),),
+    )
+    try:
+        wait_body(f"http://127.0.0.1:{port}", "hello")
+    finally:
+        proc.terminate()
+        proc.wait(TIMEOUT)
+        sock.close()
+
+
+@pytest.mark.parametrize(
+    ("flag", "words"),
+    [
+        (["--workers", "4"], "TraceMiddleware"),
+        (["--http", "httptools"], "h11"),
+        (["--loop", "uvloop"], "asyncio"),
+    ],
+)
+def test_uvicorn_flags_asgi_scope_cannot_honour_are_refused(flag: list[str], words: str) -> None:
+    result = subprocess.run(
+        [COMMAND, *flag, "--headless"], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert result.returncode == 2
+    assert words in result.stderr.strip().splitlines()[-1]
+
+
+def test_log_level_warning_drops_the_servers_info_notes(running, tmp_path: Path) -> None:
+    path = tmp_path / "app.sock"
+    run = running(
+        "tests.apps.process:app", "--uds", str(path), "--log-level", "warning",
+        listening="server ← app  lifespan.startup.complete",
+    )  # fmt: skip
+    transport = httpx.HTTPTransport(uds=str(path))
+    with httpx.Client(transport=transport, base_url="http://x", timeout=TIMEOUT) as client:
+        assert client.get("/").text == "hello"
+    run.wait_line("http.response.body")
+    assert not [line for line in run.lines if "listening on" in line]
