@@ -22,7 +22,7 @@ from pathlib import Path
 
 from asgi_scope import demo
 
-SUFFIX = '''
+SUFFIX = """
 
 _demo = app
 
@@ -33,7 +33,7 @@ async def app(scope, receive, send):
         await send({{"type": "http.response.body", "body": b"{version}"}})
         return
     await _demo(scope, receive, send)
-'''
+"""
 
 
 class UnixConnection(http.client.HTTPConnection):
