@@ -52,7 +52,7 @@ class ServerState:
         self._exchange_ids = itertools.count(exchange)
 
     def peek_ids(self) -> tuple[int, int]:
-        """The next connection id and exchange id, taken (the next ones follow)."""
+        """The next connection id and exchange id (still to be handed out)."""
         conn, exchange = self.next_conn(), self.next_exchange()
         self.count_from(conn, exchange)
         return conn, exchange

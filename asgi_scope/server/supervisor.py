@@ -22,8 +22,9 @@ died is kept: the channel is read to its end first.
 **Reload** (``--reload``): on a change under the watched directories
 (watchfiles), the old process is told to stop (no new connection or exchange;
 WebSockets closed 1012; in-flight requests get ``--timeout-graceful-shutdown``
-seconds, then it is killed), and a new one starts with the ids that follow
-the old one's. If the new one cannot load the app, the error and its
+seconds, then it is killed; one whose loop does not even answer the stop
+within a second, blocked by the app, is killed at once), and a new one starts
+with the ids that follow the old one's. If the new one cannot load the app, the error and its
 traceback become notes and the next change tries again.
 
 **Step mode** crosses as commands: :class:`RemoteGate` is the TUI's gate,
@@ -54,6 +55,7 @@ from asgi_scope.trace.events import (
     ConnectionClosed,
     ConnectionOpened,
     ExchangeEnded,
+    ProtocolError,
     ScopeCreated,
     ServerNote,
 )
@@ -282,6 +284,8 @@ class AppProcess:
                 open_.discard(event.conn)
             elif kind is ScopeCreated:
                 inflight[event.exchange] = event.conn
+                self.max_ids = (self.max_ids[0], max(self.max_ids[1], event.exchange))
+            elif kind is ProtocolError:  # a 400: an exchange without a scope
                 self.max_ids = (self.max_ids[0], max(self.max_ids[1], event.exchange))
             elif kind is ExchangeEnded:
                 inflight.pop(event.exchange, None)
@@ -554,6 +558,7 @@ class Supervisor:
             self.note("warning", f"app process {child.pid} was stopped ({how})")
             return
         self.died = how
+        self._ids = max(self._ids[0], child.max_ids[0] + 1), max(self._ids[1], child.max_ids[1] + 1)
         self.note("error", f"the app process (pid {child.pid}) ended: {how}")
         if child is self.current:
             self.current = None
@@ -616,6 +621,7 @@ class Supervisor:
                 self._ids = await asyncio.wait_for(asyncio.shield(old.draining), 1.0)
             except asyncio.TimeoutError:  # a blocked loop: it will be killed
                 self._ids = (old.max_ids[0] + 1, old.max_ids[1] + 1)
+                old.kill()
             stopping = asyncio.get_running_loop().create_task(self._stop_child(old, False))
             self._children.add(stopping)
             stopping.add_done_callback(self._children.discard)

@@ -51,6 +51,10 @@ GATE_COMMANDS = frozenset(
 """The :class:`~asgi_scope.trace.step.Gate` methods the inspector may call."""
 
 
+LATE_IDS = 10**9
+"""How far above the next app process's ids a draining one numbers what comes late."""
+
+
 class Link:
     """The app process's end of the channel: writes what ``recorder`` holds, reads
     commands. :meth:`flush` is cheap when nothing is queued (one ``len``)."""
@@ -128,9 +132,14 @@ class Link:
             self.server.stop(force)
 
     def draining(self) -> None:
-        """The server stopped taking new work: tell the inspector the next ids."""
+        """The server stopped taking new work: tell the inspector the next ids (the
+        next app process's first), and number anything late (bytes pipelined on a
+        connection still in flight) far above them, where no process counts."""
         assert self.server is not None
-        self.send("draining", self.server.state.peek_ids())
+        state = self.server.state
+        conn, exchange = state.peek_ids()
+        state.count_from(conn + LATE_IDS, exchange + LATE_IDS)
+        self.send("draining", (conn, exchange))
 
 
 def _breakpoint(text: Any) -> Any:

@@ -229,7 +229,7 @@ def test_reload_serves_the_new_code_closes_websockets_1012_and_never_waits_past_
         "reloaded:app",
         "--app-dir", str(tmp_path),
         "--reload", "--reload-dir", str(tmp_path), "--reload-delay", "0.05",
-        "--timeout-graceful-shutdown", "1",
+        "--timeout-graceful-shutdown", "1", "--record", str(tmp_path / "trace.jsonl"),
     )  # fmt: skip
     wait_body(run.url, "one")
     ws = ws_connect(run.url)
@@ -250,6 +250,12 @@ def test_reload_serves_the_new_code_closes_websockets_1012_and_never_waits_past_
     assert time.monotonic() - saved < 1 + 2 + 5  # the timeout, the kill margin, slack
     ws.close()
     hung.close()
+    run.proc.terminate()
+    assert run.wait_exit()[0] == 0
+    events = capture(tmp_path / "trace.jsonl")  # one capture across the reload
+    exchanges = [e["exchange"] for e in events if e["kind"] == "ScopeCreated"]
+    assert len(exchanges) == len(set(exchanges)) and exchanges == sorted(exchanges)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
 
 
 def test_a_failed_import_keeps_the_inspector_and_the_next_good_save_recovers(
