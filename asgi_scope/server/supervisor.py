@@ -178,9 +178,8 @@ def exit_status(returncode: int) -> str:
 class AppProcess:
     """One app process and what the inspector knows of it."""
 
-    def __init__(self, supervisor: Supervisor, number: int) -> None:
+    def __init__(self, supervisor: Supervisor) -> None:
         self.supervisor = supervisor
-        self.number = number
         self.proc: asyncio.subprocess.Process | None = None
         self.channel: socket.socket | None = None
         self.ready: asyncio.Future[tuple[str, str] | None] = (
@@ -196,6 +195,7 @@ class AppProcess:
 
     @property
     def pid(self) -> int:
+        """The process id (0 before it started)."""
         return self.proc.pid if self.proc is not None else 0
 
     async def start(self, spec: dict[str, Any], listen: socket.socket) -> None:
@@ -322,6 +322,7 @@ class AppProcess:
         return code
 
     def kill(self) -> None:
+        """SIGKILL, if it still runs."""
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
@@ -356,6 +357,7 @@ class RemoteGate:
         self._lock = threading.Lock()
 
     def update(self, held: list[Held], stepping: bool, breakpoint: bool) -> None:
+        """What the app process's gate holds now (from its ``"held"`` frame)."""
         with self._lock:
             self._held = held
             self.stepping = stepping
@@ -438,7 +440,6 @@ class Supervisor:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._exit: asyncio.Event | None = None
         self._force = False
-        self._count = 0
         self._ids = (1, 1)
         self._children: set[asyncio.Task[None]] = set()
 
@@ -450,6 +451,7 @@ class Supervisor:
     # -- from the app processes ------------------------------------------------
 
     def note(self, level: str, text: str) -> None:
+        """Record a note of the inspector's own (unless ``--log-level`` hides it)."""
         if level not in self.hidden:
             self.recorder.record(ServerNote, conn=0, level=level, text=text)
 
@@ -460,6 +462,7 @@ class Supervisor:
             self.note("output", line[:MAX_OUTPUT_LINE])
 
     def gate_update(self, child: AppProcess, value: Any) -> None:
+        """A ``"held"`` frame of ``child``: mirror it, if it is the serving one."""
         if self.gate is None or child is not self.current:
             return
         held_rows, state = value
@@ -467,10 +470,12 @@ class Supervisor:
         self.gate.update(held, bool(state["stepping"]), bool(state["breakpoint"]))
 
     def gate_command(self, method: str, args: tuple[Any, ...]) -> None:
+        """Send a gate command to the serving app process (on the loop)."""
         if self.current is not None:
             self.current.command("gate", (method, args))
 
     def call_soon(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the supervisor's loop (from any thread)."""
         loop = self.loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
@@ -517,8 +522,7 @@ class Supervisor:
             self.sock.close()
 
     async def _spawn(self) -> AppProcess:
-        self._count += 1
-        child = AppProcess(self, self._count)
+        child = AppProcess(self)
         spec = {**self._spec, "conn": self._ids[0], "exchange": self._ids[1]}
         if self.gate is not None:
             spec["step"] = self.gate.stepping
@@ -594,9 +598,8 @@ class Supervisor:
                 return
             if self._exit.is_set() or force:
                 self._force = True
-                for each in (self.current,):
-                    if each is not None:
-                        each.command("stop", True)
+                if self.current is not None:
+                    self.current.command("stop", True)
             self._exit.set()
 
         self.call_soon(_stop)
