@@ -26,7 +26,6 @@ import io
 import operator
 import pickle
 import struct
-from collections.abc import Iterator
 from typing import Any
 
 from asgi_scope.trace.capture import MAX_REPR, Opaque, event_kinds
@@ -156,23 +155,30 @@ class FrameReader:
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> Iterator[tuple[str, Any]]:
-        """Every complete frame in what was fed so far. Raises :class:`ChannelError`
-        for a frame longer than :data:`MAX_FRAME` or that does not decode."""
+    def feed(self, data: bytes) -> list[tuple[str, Any]]:
+        """Every complete frame in what was fed so far, oldest first. Raises
+        :class:`ChannelError` for a frame longer than :data:`MAX_FRAME` or that
+        does not decode. What is left of the buffer moves once per call."""
         buffer = self._buffer
         buffer += data
-        while len(buffer) >= 4:
-            (size,) = _LENGTH.unpack_from(buffer)
-            if size > MAX_FRAME:
-                raise ChannelError(f"a frame of {size} bytes (at most {MAX_FRAME})")
-            if len(buffer) < 4 + size:
-                return
-            payload = bytes(buffer[4 : 4 + size])
-            del buffer[: 4 + size]
-            yield decode(payload)
+        frames = []
+        start, length = 0, len(buffer)
+        try:
+            while length - start >= 4:
+                (size,) = _LENGTH.unpack_from(buffer, start)
+                if size > MAX_FRAME:
+                    raise ChannelError(f"a frame of {size} bytes (at most {MAX_FRAME})")
+                end = start + 4 + size
+                if length < end:
+                    break
+                frames.append(decode(buffer[start + 4 : end]))
+                start = end
+        finally:
+            del buffer[:start]
+        return frames
 
 
-def decode(payload: bytes) -> tuple[str, Any]:
+def decode(payload: bytes | bytearray) -> tuple[str, Any]:
     """A frame's payload as ``(tag, data)``. Raises :class:`ChannelError`."""
     try:
         tag, data = _PlainUnpickler(io.BytesIO(payload)).load()
