@@ -26,6 +26,17 @@ class Config:
     ``timeout_ws_close`` is how long the server waits for the client's close frame
     after sending its own (RFC 6455 §7.1.1) before it drops the TCP connection
     (the ``close_timeout`` of the websockets library; uvicorn fixes it at 10 s).
+    ``reload`` restarts the app process when a file it watches changes:
+    ``reload_dirs`` (none: the current directory), ``reload_includes`` and
+    ``reload_excludes`` (globs; empty: uvicorn's defaults), ``reload_delay``
+    (seconds over which changes are gathered).
+    ``uds`` (a Unix socket path) or ``fd`` (an inherited listening socket) replace
+    ``host``/``port``. ``env_file`` is loaded into the app process's environment.
+    ``ssl_certfile``/``ssl_keyfile``/``ssl_keyfile_password`` serve TLS.
+    ``proxy_headers`` trusts ``X-Forwarded-For``/``-Proto`` from the addresses in
+    ``forwarded_allow_ips`` (comma-separated, ``*`` for all). ``log_level``
+    (``debug``, ``info``, ``warning``, ``error``, ``critical``) drops the server's
+    own notes below it.
     ``quiet`` records without printing (headless, no line per event); ``keep``
     and ``keep_bytes`` cap the exchanges and the bytes of bodies a view keeps.
     """
@@ -52,6 +63,20 @@ class Config:
     ws_max_size: int = 16 * 1024 * 1024
     server_header: bool = True
     date_header: bool = True
+    uds: str | None = None
+    fd: int | None = None
+    env_file: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile_password: str | None = None
+    proxy_headers: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
+    log_level: str = "info"
+    reload: bool = False
+    reload_dirs: tuple[str, ...] = ()
+    reload_includes: tuple[str, ...] = ()
+    reload_excludes: tuple[str, ...] = ()
+    reload_delay: float = 0.25
 
     @property
     def is_demo(self) -> bool:
@@ -61,4 +86,4 @@ class Config:
     @property
     def binds_all_interfaces(self) -> bool:
         """True when the host reaches beyond this machine (``0.0.0.0``, ``::``)."""
-        return self.host in ("0.0.0.0", "::", "")
+        return self.uds is None and self.fd is None and self.host in ("0.0.0.0", "::", "")

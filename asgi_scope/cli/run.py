@@ -9,7 +9,6 @@ broke an ASGI rule.
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import TYPE_CHECKING
 
 import click
@@ -29,10 +28,10 @@ from asgi_scope.cli.options import (
 )
 from asgi_scope.config import DEMO_APP, Config
 from asgi_scope.export.redact import Redactor
-from asgi_scope.importer import AppLoadError, load_app
 from asgi_scope.trace.recorder import Recorder
 
 if TYPE_CHECKING:
+    from asgi_scope.server.reload import Watch
     from asgi_scope.trace.capture import Header
 
 
@@ -124,6 +123,95 @@ if TYPE_CHECKING:
     show_default=True,
     help="Add a date header to responses that have none.",
 )
+@click.option("--uds", metavar="PATH", help="Listen on this Unix domain socket instead.")
+@click.option(
+    "--fd", type=click.IntRange(0), help="Serve the listening socket of this file descriptor."
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Load environment variables for the app from this file (needs python-dotenv).",
+)
+@click.option("--ssl-keyfile", type=click.Path(dir_okay=False, exists=True), help="TLS key file.")
+@click.option(
+    "--ssl-certfile", type=click.Path(dir_okay=False, exists=True), help="TLS certificate file."
+)
+@click.option("--ssl-keyfile-password", help="The password of the TLS key file.")
+@click.option(
+    "--proxy-headers/--no-proxy-headers",
+    default=False,
+    show_default=True,
+    help="Take the client and scheme from X-Forwarded-For/-Proto of trusted proxies.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    help="Comma-separated proxy addresses trusted with --proxy-headers ('*': all).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug", "trace"]),
+    default="info",
+    show_default=True,
+    help="Drop the server's own notes below this level.",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    help="Accepted for uvicorn's command lines: the trace is the access log.",
+)
+@click.option(
+    "--http",
+    type=click.Choice(["auto", "h11", "httptools"]),
+    default="auto",
+    help="Accepted as auto or h11: the server is h11's (it must see every byte).",
+)
+@click.option(
+    "--loop",
+    type=click.Choice(["auto", "asyncio", "uvloop"]),
+    default="auto",
+    help="Accepted as auto or asyncio: the app process runs asyncio's own loop.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=1,
+    help="One app process only; to trace several workers use TraceMiddleware + attach.",
+)
+@click.option(
+    "--reload",
+    is_flag=True,
+    help="Restart the app process when a watched file changes (the trace goes on).",
+)
+@click.option(
+    "--reload-dir",
+    "reload_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Watch this directory for changes (repeatable; default: the current one).",
+)
+@click.option(
+    "--reload-include",
+    "reload_includes",
+    multiple=True,
+    metavar="GLOB",
+    help="Restart on changes to files matching GLOB (repeatable; default: *.py).",
+)
+@click.option(
+    "--reload-exclude",
+    "reload_excludes",
+    multiple=True,
+    metavar="GLOB",
+    help="Ignore changes to files matching GLOB (repeatable; default: .* .py[cod] .sw.* ~*).",
+)
+@click.option(
+    "--reload-delay",
+    default=0.25,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds over which changes are gathered before one restart.",
+)
 @record_option
 @redact_option
 @click.option(
@@ -156,6 +244,10 @@ def run(
     explain: bool,
     step: bool,
     break_: str | None,
+    access_log: bool,
+    http: str,
+    loop: str,
+    workers: int,
     **options: object,
 ) -> None:
     """Run an ASGI APP (as module:attribute, e.g. main:app) and watch every
@@ -166,27 +258,26 @@ def run(
     (any HTTP/1.1 server) (asgi-scope COMMAND --help).
     """
     from asgi_scope.console import Tally
-    from asgi_scope.server.runner import Server, StartupError
+    from asgi_scope.server.runner import StartupError
+    from asgi_scope.server.supervisor import AppStartError, Supervisor
     from asgi_scope.session import Session
+    from asgi_scope.trace.channel import RelayRecorder
 
+    _check_uvicorn_flags(http, loop, workers)
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
     _check_step_flags(config, step, break_)
-    try:
-        asgi_app = load_app(
-            config.app, app_dir=config.app_dir, factory=config.factory, interface=config.interface
-        )
-    except AppLoadError as exc:
-        fail(str(exc), STARTUP_FAILURE)
-    except Exception as exc:  # raised inside the user's own module: theirs to see
-        click.echo(_user_traceback(exc), err=True)
-        fail(f"error while importing {config.app!r} (traceback above)", STARTUP_FAILURE)
     if config.binds_all_interfaces:
         warn_all_interfaces(config.host, "send requests to the app")
     _tune_gc()
-    server = Server(config, asgi_app, Recorder(max_body=config.max_body))
     headless = config.headless or config.quiet
-    if not headless:  # the TUI can always step (S)
-        server.recorder.gate = _gate(server.recorder, step, break_)
+    server = Supervisor(  # the TUI can always step (S)
+        config,
+        RelayRecorder(max_body=config.max_body),
+        gate=not headless,
+        step=step,
+        break_=break_,
+        reload=_watch(config),
+    )
     session = Session(
         server,
         title="demo app" if config.is_demo else config.app,
@@ -195,7 +286,7 @@ def run(
         explain=explain,
         keep=config.keep,
         keep_bytes=config.keep_bytes,
-        resend=True,
+        resend=config.uds is None and not config.ssl_certfile,  # re-sent over plain TCP
         ready=lambda: _hint(server.url, config),
         redact=Redactor.with_names(redact_names),
     )
@@ -208,6 +299,10 @@ def run(
         session.watch_strictly(_say_loudly if headless else None)
     try:
         error = session.run()
+    except AppStartError as exc:
+        if exc.details:
+            click.echo(exc.details, err=True)
+        fail(str(exc), STARTUP_FAILURE)
     except StartupError as exc:
         fail(str(exc), STARTUP_FAILURE)
     if error is not None:
@@ -222,17 +317,45 @@ def run(
             fg="red",
         )
         sys.exit(STRICT_FAILURE)
+    if server.died is not None and headless:
+        click.secho(f"asgi-scope: the app process ended: {server.died}", err=True, fg="red")
+        sys.exit(STARTUP_FAILURE)
 
 
-def _gate(recorder: Recorder, step: bool, break_: str | None) -> object:
-    """Step mode's gate for the TUI: holding if ``--step`` or ``--break``."""
-    from asgi_scope.trace.filter import parse
-    from asgi_scope.trace.step import Gate
+def _watch(config: Config) -> Watch | None:
+    """What ``--reload`` watches (None without it); a usage error without watchfiles."""
+    if not config.reload:
+        if config.reload_dirs or config.reload_includes or config.reload_excludes:
+            raise click.UsageError("--reload-dir/--reload-include/--reload-exclude need --reload")
+        return None
+    from asgi_scope.server.reload import DEFAULT_EXCLUDES, DEFAULT_INCLUDES, Watch
 
-    gate = Gate(stepping=step or bool(break_), now=recorder.now)
-    if break_:
-        gate.set_breakpoint(parse(break_))
-    return gate
+    try:
+        import watchfiles  # noqa: F401
+    except ImportError:
+        raise click.UsageError(
+            "--reload needs watchfiles: pip install 'asgi-scope[reload]'"
+        ) from None
+    return Watch(
+        dirs=config.reload_dirs or (".",),
+        includes=config.reload_includes or DEFAULT_INCLUDES,
+        excludes=config.reload_excludes or DEFAULT_EXCLUDES,
+        delay=config.reload_delay,
+    )
+
+
+def _check_uvicorn_flags(http: str, loop: str, workers: int) -> None:
+    """uvicorn's flags that ask for what asgi-scope cannot be: one line each."""
+    if http == "httptools":
+        raise click.UsageError("--http httptools: asgi-scope's server is h11's (use h11 or auto)")
+    if loop == "uvloop":
+        raise click.UsageError("--loop uvloop: the app process runs asyncio's loop (use asyncio)")
+    if workers > 1:
+        raise click.UsageError(
+            "--workers: asgi-scope runs one app process; to trace several workers, wrap the "
+            "app in asgi_scope.TraceMiddleware, serve it with uvicorn --workers N and run "
+            "`asgi-scope attach`"
+        )
 
 
 def _check_step_flags(config: Config, step: bool, break_: str | None) -> None:
@@ -293,16 +416,6 @@ def _tune_gc() -> None:
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)
-
-
-def _user_traceback(exc: BaseException) -> str:
-    """The traceback of an error raised in the user's module, without the frames
-    of asgi-scope's importer and of importlib that led there."""
-    tb = traceback.TracebackException.from_exception(exc)
-    tb.stack = traceback.StackSummary.from_list(
-        [f for f in tb.stack if "importlib" not in f.filename and "asgi_scope" not in f.filename]
-    )
-    return "".join(tb.format()).rstrip()
 
 
 def _hint(url: str, config: Config) -> None:

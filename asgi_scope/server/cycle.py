@@ -29,7 +29,7 @@ from typing import Any
 
 import h11
 
-from asgi_scope.server.edge import Edge
+from asgi_scope.server.edge import APP_ERRORS, Edge
 from asgi_scope.server.responses import REASONS, error_response
 from asgi_scope.server.scope import Headers
 from asgi_scope.trace.events import ProtocolError, ServerNote, Wire
@@ -166,7 +166,7 @@ class RequestCycle:
             shim.raised(exc)
             outcome = "error"
             self._fail()
-            if not isinstance(exc, Exception):
+            if not isinstance(exc, APP_ERRORS):  # cancelled: the task's own end
                 raise
         else:
             response = self.response

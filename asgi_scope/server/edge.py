@@ -17,6 +17,10 @@ from asgi_scope.trace.recorder import Recorder
 
 T = TypeVar("T")
 
+APP_ERRORS = (Exception, KeyboardInterrupt, SystemExit)
+"""What an app may raise that is its own failure (500, or close 1011), the server
+serving on, as uvicorn does; anything else (a cancellation) ends the app's task."""
+
 
 class Signal(Protocol):
     """A flag a coroutine can wait on (the shape of ``asyncio.Event``)."""

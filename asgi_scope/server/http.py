@@ -50,7 +50,12 @@ import h11
 from asgi_scope.server.cycle import HIGH_WATER, RequestCycle
 from asgi_scope.server.h11_private import has_obs_fold, header_fields, unconsumed
 from asgi_scope.server.responses import error_response, service_unavailable
-from asgi_scope.server.scope import Headers, connection_scope, snapshot_scope
+from asgi_scope.server.scope import (
+    Headers,
+    apply_proxy_headers,
+    connection_scope,
+    snapshot_scope,
+)
 from asgi_scope.server.state import ServerState
 from asgi_scope.server.websocket import WebSocketSession
 from asgi_scope.server.websocket import is_upgrade as is_websocket_upgrade
@@ -117,6 +122,7 @@ class HTTPProtocol(asyncio.Protocol):
         self.conn = 0
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
+        self.secure = False  # over TLS
         self.in_offset = 0  # bytes received so far
         self.consumed = 0  # bytes of those h11 has turned into events
         self.out_offset = 0  # bytes sent so far
@@ -142,6 +148,7 @@ class HTTPProtocol(asyncio.Protocol):
         self.conn = self.state.next_conn()
         self.client = _address(transport, "peername")
         self.server = _address(transport, "sockname")
+        self.secure = transport.get_extra_info("sslcontext") is not None
         self.state.connections.add(self)
         self.recorder.record(
             ConnectionOpened, conn=self.conn, client=self.client, server=self.server
@@ -302,8 +309,10 @@ class HTTPProtocol(asyncio.Protocol):
         state = self.state
         scope = connection_scope(
             "http", request, headers, self.server, self.client,
-            state.config.root_path, state.lifespan_state,
+            state.config.root_path, state.lifespan_state, self.secure,
         )  # fmt: skip
+        if state.proxies:
+            apply_proxy_headers(scope, state.proxies)
         app = state.app
         limit = state.config.limit_concurrency
         if limit is not None and (len(state.connections) >= limit or len(state.tasks) >= limit):
@@ -329,8 +338,10 @@ class HTTPProtocol(asyncio.Protocol):
         config = state.config
         scope = connection_scope(
             "websocket", request, headers, self.server, self.client,
-            config.root_path, state.lifespan_state,
+            config.root_path, state.lifespan_state, self.secure,
         )  # fmt: skip
+        if state.proxies:
+            apply_proxy_headers(scope, state.proxies)
         session = WebSocketSession(
             self, self.h11, self.parsing, request, headers, wire, scope,
             state.app, state.default_headers, config.ws_max_size, config.timeout_ws_close,

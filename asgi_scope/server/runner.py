@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 
@@ -34,11 +35,59 @@ class StartupError(Exception):
     exit_code = 3
 
 
+def url_of(config: Config, port: int, sock: socket.socket | None = None) -> str:
+    """The URL to open for a server of ``config`` bound to ``port`` (``https`` with
+    TLS), or ``unix:PATH`` when ``sock`` is a Unix domain socket."""
+    if sock is not None and sock.family == socket.AF_UNIX:
+        return f"unix:{sock.getsockname()}"
+    host = config.host
+    if config.binds_all_interfaces:
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    scheme = "https" if config.ssl_certfile else "http"
+    return f"{scheme}://{host}:{port}"
+
+
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    """The server's TLS context (``--ssl-certfile``, ``--ssl-keyfile``,
+    ``--ssl-keyfile-password``), or None without TLS. Raises :class:`StartupError`."""
+    if not config.ssl_certfile:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(
+            config.ssl_certfile, config.ssl_keyfile, config.ssl_keyfile_password
+        )
+    except (OSError, ssl.SSLError) as exc:
+        raise StartupError(f"cannot load the TLS certificate or key: {exc}") from None
+    return context
+
+
+def cannot_listen(config: Config, exc: OSError) -> StartupError:
+    """The one-line error for a bind that failed."""
+    where = f"[{config.host}]" if ":" in config.host else config.host
+    reason = exc.strerror or str(exc)
+    return StartupError(f"cannot listen on {where}:{config.port}: {reason}")
+
+
 class Server:
     """One embedded HTTP/1.1 server for one app. Use :meth:`serve`."""
 
-    def __init__(self, config: Config, app: ASGIApp, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        config: Config,
+        app: ASGIApp,
+        recorder: Recorder,
+        sock: socket.socket | None = None,
+    ) -> None:
         self.config = config
+        self.sock = sock
+        """A listening socket bound by someone else (the inspector), served instead
+        of binding ``config.host``/``config.port``; closed at shutdown."""
+        self.on_draining: Callable[[], None] | None = None
+        """Called at shutdown once nothing new can start (no new connection, no new
+        exchange): the app process tells the inspector which ids it may hand on."""
         self.recorder = recorder
         """Where the server and the shim record (an event source's recorder)."""
         recorder.max_body = config.max_body  # the cap the server and the shim apply
@@ -54,12 +103,7 @@ class Server:
     @property
     def url(self) -> str:
         """The URL to open, with the bound port (``--port 0`` resolved)."""
-        host = self.config.host
-        if self.config.binds_all_interfaces:
-            host = "127.0.0.1"
-        elif ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return url_of(self.config, self.port, self.sock)
 
     async def serve(
         self,
@@ -123,20 +167,29 @@ class Server:
         except LifespanFailed as exc:
             raise StartupError(f"Application startup failed: {exc}") from None
         try:
-            self._server = await asyncio.get_running_loop().create_server(
-                lambda: HTTPProtocol(self.state),
-                host=config.host,
-                port=config.port,
-                reuse_address=True,
-                backlog=2048,
-            )
+            tls = tls_context(config)
+            if self.sock is not None:
+                self._server = await asyncio.get_running_loop().create_server(
+                    lambda: HTTPProtocol(self.state), sock=self.sock, backlog=2048, ssl=tls
+                )
+            else:
+                self._server = await asyncio.get_running_loop().create_server(
+                    lambda: HTTPProtocol(self.state),
+                    host=config.host,
+                    port=config.port,
+                    reuse_address=True,
+                    backlog=2048,
+                    ssl=tls,
+                )
         except OSError as exc:
             await lifespan.shutdown()
-            where = f"[{config.host}]" if ":" in config.host else config.host
-            reason = exc.strerror or str(exc)
-            raise StartupError(f"cannot listen on {where}:{config.port}: {reason}") from None
+            raise cannot_listen(config, exc) from None
+        except StartupError:
+            await lifespan.shutdown()
+            raise
         sock = self._server.sockets[0]
-        self.port = sock.getsockname()[1]
+        if sock.family != socket.AF_UNIX:
+            self.port = sock.getsockname()[1]
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             for each in self._server.sockets:
                 each.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -158,6 +211,8 @@ class Server:
             self._server.close()
         for conn in list(state.connections):
             conn.shutdown()
+        if self.on_draining is not None:
+            self.on_draining()
         timeout = self.config.timeout_graceful_shutdown
         pending = [t for t in state.tasks if not t.done()]
         if pending and not self._force:

@@ -57,8 +57,10 @@ def connection_scope(
     client: tuple[str, int] | None,
     root_path: str,
     state: dict[str, Any],
+    secure: bool = False,
 ) -> dict[str, Any]:
-    """The ``http`` or ``websocket`` (``kind``) connection scope of ``request``.
+    """The ``http`` or ``websocket`` (``kind``) connection scope of ``request``
+    (``scheme`` ``https``/``wss`` when ``secure``: over TLS).
 
     ``headers`` (the request's fields, see :data:`Headers`) become the scope's
     ``headers`` (a copy for ``websocket``, whose session keeps its own);
@@ -77,10 +79,10 @@ def connection_scope(
         "client": client,
     }
     if kind == "http":
-        scope["scheme"] = "http"
+        scope["scheme"] = "https" if secure else "http"
         scope["method"] = request.method.decode("ascii")
     else:
-        scope["scheme"] = "ws"
+        scope["scheme"] = "wss" if secure else "ws"
     scope["root_path"] = root_path
     scope["path"] = root_path + unquote(raw_path.decode("ascii"))
     scope["raw_path"] = root_path.encode() + raw_path
@@ -96,6 +98,37 @@ def connection_scope(
     scope["state"] = state.copy()
     scope["extensions"] = extensions(kind)
     return scope
+
+
+def trusted_proxies(allow: str) -> frozenset[str]:
+    """``--forwarded-allow-ips`` as a set of addresses (``*``: every one)."""
+    return frozenset(part.strip() for part in allow.split(",") if part.strip())
+
+
+def apply_proxy_headers(scope: dict[str, Any], trusted: frozenset[str]) -> None:
+    """uvicorn's ``--proxy-headers``: when the peer is a trusted proxy, the scope's
+    ``scheme`` comes from ``X-Forwarded-Proto`` and its ``client`` from
+    ``X-Forwarded-For`` (the nearest address that is not a trusted proxy; port 0)."""
+    client = scope["client"]
+    if client is None or ("*" not in trusted and client[0] not in trusted):
+        return
+    proto = forwarded_for = None
+    for name, value in scope["headers"]:
+        if name == b"x-forwarded-proto":
+            proto = value.decode("latin-1").split(",")[-1].strip().lower()
+        elif name == b"x-forwarded-for":
+            forwarded_for = value.decode("latin-1")
+    if proto in ("http", "https", "ws", "wss"):
+        secure = proto in ("https", "wss")
+        if scope["type"] == "websocket":
+            scope["scheme"] = "wss" if secure else "ws"
+        else:
+            scope["scheme"] = "https" if secure else "http"
+    if forwarded_for:
+        hosts = [host.strip() for host in forwarded_for.split(",") if host.strip()]
+        if hosts:
+            nearest = next((h for h in reversed(hosts) if h not in trusted), hosts[0])
+            scope["client"] = (hosts[0] if "*" in trusted else nearest, 0)
 
 
 def lifespan_scope(state: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from asgi_scope import __version__
 from asgi_scope.config import Config
+from asgi_scope.server.scope import trusted_proxies
 from asgi_scope.trace.recorder import Recorder
 
 ASGIApp = Any
@@ -37,10 +38,24 @@ class ServerState:
         """What started a task lately (request cycles, sessions), for the watchdog."""
         self.lifespan_state: dict[str, Any] = {}
         self.should_exit = False
+        self.proxies = trusted_proxies(config.forwarded_allow_ips) if config.proxy_headers else None
+        """Trusted proxies (``--proxy-headers``), or None."""
         self._conn_ids = itertools.count(1)
         self._exchange_ids = itertools.count(1)
         self._date_second = 0
         self._defaults: list[tuple[bytes, bytes]] = []
+
+    def count_from(self, conn: int, exchange: int) -> None:
+        """Number new connections from ``conn`` and exchanges from ``exchange`` (an
+        app process started by a reload continues its predecessor's ids)."""
+        self._conn_ids = itertools.count(conn)
+        self._exchange_ids = itertools.count(exchange)
+
+    def peek_ids(self) -> tuple[int, int]:
+        """The next connection id and exchange id (still to be handed out)."""
+        conn, exchange = self.next_conn(), self.next_exchange()
+        self.count_from(conn, exchange)
+        return conn, exchange
 
     def next_conn(self) -> int:
         """A new connection id."""

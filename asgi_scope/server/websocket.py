@@ -54,7 +54,7 @@ from wsproto.connection import SERVER, Connection, ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Message, Ping, TextMessage
 from wsproto.utilities import LocalProtocolError, generate_accept_token
 
-from asgi_scope.server.edge import Edge, Timer
+from asgi_scope.server.edge import APP_ERRORS, Edge, Timer
 from asgi_scope.server.frames import FRAME_PAYLOAD_CAP, Frame, FrameScanner, parse_frame_header
 from asgi_scope.server.responses import REASONS, error_response
 from asgi_scope.server.scope import Headers
@@ -434,7 +434,7 @@ class WebSocketSession:
             shim.raised(exc)
             outcome = "error"
             self._after_app(1011, "the app raised")
-            if not isinstance(exc, Exception):
+            if not isinstance(exc, APP_ERRORS):  # cancelled: the task's own end
                 raise
         else:
             state = self.state

@@ -42,11 +42,12 @@ Direction = Literal["in", "out"]
 """A direction on a wire: ``"in"`` is read by us (client → server, or the
 upstream → the proxy), ``"out"`` written by us."""
 
-Outcome = Literal["complete", "error", "incomplete", "disconnect"]
+Outcome = Literal["complete", "error", "incomplete", "disconnect", "aborted"]
 """How the app's call for an exchange ended (see :class:`ExchangeEnded`)."""
 
-Level = Literal["info", "warning", "error"]
-"""A :class:`ServerNote`'s severity."""
+Level = Literal["info", "warning", "error", "output", "reload"]
+"""A :class:`ServerNote`'s severity or kind: ``"output"`` is a line the app wrote
+to stdout or stderr, ``"reload"`` a restart of the app process (``--reload``)."""
 
 Source = Literal["middleware", "proxy"]
 """Who recorded a connection when not our own server (:class:`ConnectionOrigin`)."""
@@ -210,9 +211,10 @@ class ExchangeEnded(Event):
     ``scope`` is a snapshot of the scope as the app left it, to compare with the one
     in :class:`ScopeCreated` (frameworks add ``route``, ``endpoint``,
     ``path_params``...). ``outcome`` is ``"complete"``, ``"error"`` (the app raised),
-    ``"incomplete"`` (it returned before finishing its response) or ``"disconnect"``
-    (the client went away first). ``status`` is the status the client was sent,
-    by the app or by the server on its behalf (500), or 0 if none was.
+    ``"incomplete"`` (it returned before finishing its response), ``"disconnect"``
+    (the client went away first) or ``"aborted"`` (the app process died first).
+    ``status`` is the status the client was sent, by the app or by the server on
+    its behalf (500), or 0 if none was.
     """
 
     exchange: int

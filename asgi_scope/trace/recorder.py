@@ -27,6 +27,8 @@ DEFAULT_MAX_BODY = 1 << 20
 class Recorder:
     """Stamps events with ``seq`` and ``t_ns`` and queues them for a consumer.
 
+    ``t0_ns`` is the monotonic clock's reading (nanoseconds) at ``t_ns`` 0: now
+    unless given (an app process counts from its inspector's start).
     ``max_body`` (bytes) is the per-exchange, per-direction cap on kept body and
     raw bytes; the server and the shim read it to cut what they record.
 
@@ -36,20 +38,34 @@ class Recorder:
     consumer's thread, never the server's. A tap must be quick (queue, not write).
     """
 
-    __slots__ = ("_clock", "_count", "_pending", "_t0", "emit", "gate", "max_body", "taps")
+    __slots__ = (
+        "_clock",
+        "_count",
+        "_pending",
+        "_t0",
+        "emit",
+        "gate",
+        "handoff",
+        "max_body",
+        "taps",
+    )
 
     _KEEP = "append(event)"
     """The line of an emitter that queues ``event`` (see :meth:`_emitter`)."""
 
-    def __init__(self, max_body: int = DEFAULT_MAX_BODY) -> None:
+    def __init__(self, max_body: int = DEFAULT_MAX_BODY, t0_ns: int | None = None) -> None:
         self._clock: Callable[[], int] = time.monotonic_ns
-        self._t0 = self._clock()
+        self._t0 = self._clock() if t0_ns is None else t0_ns
         self._count = itertools.count(1)
         self._pending: collections.deque[Event] = collections.deque()
         self.max_body = max_body
         self.taps: list[Callable[[list[Event]], None]] = []
         self.gate: Any = None
         """Step mode's :class:`~asgi_scope.trace.step.Gate`, read by each new shim (None: off)."""
+        self.handoff: Callable[[], None] | None = None
+        """Called by the shim just before control goes back to the app (a message
+        handed over or taken): the app process writes what it recorded to the
+        inspector then, so an app that kills its process loses none of it."""
         self.emit = _Emitters(self)
         """The emitter of each event class: ``emit[MessageSent](conn=1, exchange=2,
         message=m, dropped=0)`` records as :meth:`record` does, without its

@@ -61,3 +61,23 @@ def safe_text(text: str, *, keep_newlines: bool = False) -> str:
 def safe_bytes(data: bytes, *, keep_newlines: bool = False) -> str:
     """Decode ``data`` as UTF-8 (invalid bytes as ``\\xNN``) and make it safe."""
     return safe_text(data.decode("utf-8", "backslashreplace"), keep_newlines=keep_newlines)
+
+
+_SGR = re.compile(r"\x1b\[[0-9;:]{0,64}m")
+"""Select Graphic Rendition (ECMA-48 §8.3.117): colours, bold, underline, reset."""
+
+
+def keep_sgr(text: str) -> str:
+    """``text`` made safe as :func:`safe_text` makes it, but for its SGR sequences
+    (``ESC [ … m``: colour and emphasis), kept as they are for a view to turn
+    into styles with Rich's ANSI decoder (``Text.from_ansi``), which renders
+    nothing else from them. Every other control sequence (OSC 52, CSI 2J...)
+    comes out escaped."""
+    parts = []
+    last = 0
+    for match in _SGR.finditer(text):
+        parts.append(safe_text(text[last : match.start()]))
+        parts.append(match.group())
+        last = match.end()
+    parts.append(safe_text(text[last:]))
+    return "".join(parts)

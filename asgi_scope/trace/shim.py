@@ -104,6 +104,8 @@ class Shim:
         )
         if self._check is not None:
             self._checked(self._check.received, message, event.seq)
+        if self._recorder.handoff is not None:  # an app process: to the inspector now
+            self._recorder.handoff()
         return message
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -125,6 +127,8 @@ class Shim:
         if self._check is not None:
             self._checked(self._check.sent, message, event.seq)
         await self._send(message)
+        if self._recorder.handoff is not None:  # an app process: to the inspector now
+            self._recorder.handoff()
 
     def _checked(self, check: Callable[[Any], list[Finding] | None], arg: Any, cause: int) -> None:
         """Run one spec check. The checker must never change what the app sees: if

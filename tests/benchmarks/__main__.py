@@ -28,6 +28,11 @@ built-in demo app (``/`` for hello, ``/bytes?n=65536`` for 64 KiB):
 5. Start-up: ``--help`` and ``--version`` beside ``uvicorn --help`` (and whether
    Textual was imported), and launch to first request served with the TUI.
 
+Two figures of the app process have commands of their own (they need no peer):
+``python -m tests.benchmarks.channel`` (what the channel to the inspector costs
+the app process per event) and ``python -m tests.benchmarks.reload`` (from a
+save to the first response of the new code, ``--reload``).
+
 Ratios, not absolute numbers, are the result: the machine is shared and noisy,
 which is why servers alternate round by round and every ratio compares figures
 of the same round.
@@ -117,10 +122,14 @@ class Running:
     log: Path | None = None
 
     def rss(self) -> tuple[int, int]:
-        """(resident, peak resident) in bytes, from /proc."""
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        now = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) * 1024  # type: ignore[union-attr]
-        peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) * 1024  # type: ignore[union-attr]
+        """(resident, peak resident) in bytes, from /proc: the process and its
+        children (asgi-scope's inspector and its app process), peaks summed."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        now = peak = 0
+        for pid in [self.pid, *map(int, children)]:
+            status = Path(f"/proc/{pid}/status").read_text()
+            now += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) * 1024  # type: ignore[union-attr]
+            peak += int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) * 1024  # type: ignore[union-attr]
         return now, peak
 
 

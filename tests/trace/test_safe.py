@@ -80,3 +80,10 @@ def test_safe_bytes_decodes_utf8_and_escapes_the_rest():
     assert safe_bytes("\x9b".encode()) == "\\x9b"  # C1 as UTF-8
     assert safe_bytes("\u202e".encode()) == "\\u202e"
     assert safe_bytes(b"a\r\nb", keep_newlines=True) == "a\\r\nb"
+
+
+def test_keep_sgr_keeps_colour_and_escapes_every_other_sequence() -> None:
+    from asgi_scope.trace.safe import keep_sgr
+
+    text = "\x1b[1;31mred\x1b[0m \x1b]52;c;aGVsbG8=\x07 \x1b[2J \x9b31m"
+    assert keep_sgr(text) == "\x1b[1;31mred\x1b[0m \\x1b]52;c;aGVsbG8=\\x07 \\x1b[2J \\x9b31m"

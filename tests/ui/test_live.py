@@ -155,13 +155,14 @@ def test_what_the_app_prints_shows_as_notes_escaped() -> None:
     async def printing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        print("handling", scope["path"], "\x1b[31m")
+        print("handling", scope["path"], "\x1b]0;title\x07")
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
     async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
         await get(f"{url}/printed")
-        await until(pilot, lambda: "output: handling /printed \\x1b[31m" in screen_text(ui))
+        shown = "output: handling /printed \\x1b]0;title\\x07"  # an OSC: never sent raw
+        await until(pilot, lambda: shown in screen_text(ui))
         assert "\x1b" not in screen_text(ui)
 
     run_live(printing_app, check)
@@ -183,13 +184,13 @@ def test_logging_set_up_before_the_tui_shows_as_notes_not_over_the_screen() -> N
 
     async def logging_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            logger.warning("handling %s \x1b[31m", scope["path"])
+            logger.warning("handling %s \x1b]0;title\x07", scope["path"])
             await send({"type": "http.response.start", "status": 204, "headers": []})
             await send({"type": "http.response.body", "body": b""})
 
     async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
         await get(f"{url}/logged")
-        await until(pilot, lambda: "output: handling /logged \\x1b[31m" in screen_text(ui))
+        await until(pilot, lambda: "output: handling /logged \\x1b]0;title\\x07" in screen_text(ui))
 
     try:
         with logging_follows_stdio():

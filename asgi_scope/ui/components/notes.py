@@ -9,10 +9,24 @@ from rich.text import Text
 from textual.widgets import Static
 
 from asgi_scope.trace.events import ServerNote
-from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.safe import keep_sgr, safe_text
 
-LEVEL_STYLES = {"info": "bold", "warning": "bold yellow", "error": "bold red", "output": "bold"}
+LEVEL_STYLES = {
+    "info": "bold",
+    "warning": "bold yellow",
+    "error": "bold red",
+    "output": "bold",
+    "reload": "bold cyan",
+}
 """The levels a note may have, and the style of each in the notes panel."""
+
+
+def note_text(note: ServerNote) -> Text:
+    """A note's text, safe: the app's output (level ``output``) in its own SGR
+    colours, every other control sequence escaped."""
+    if note.level == "output" and "\x1b[" in note.text:
+        return Text.from_ansi(keep_sgr(note.text), end="")
+    return Text(safe_text(note.text))
 
 
 class NotesBar(Static):
@@ -23,6 +37,7 @@ class NotesBar(Static):
         "notes--warning",
         "notes--error",
         "notes--output",
+        "notes--reload",
         "notes--count",
     }
 
@@ -36,7 +51,7 @@ class NotesBar(Static):
         style = self.get_component_rich_style(f"notes--{level}", partial=True)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{level}: ", style)
-        text.append(safe_text(note.text))
+        text.append(note_text(note))
         if len(notes) > 1:
             count = self.get_component_rich_style("notes--count", partial=True)
             text.append(f"  ({len(notes)} notes: l lists them)", count)

@@ -14,7 +14,7 @@ from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.summary import fmt_duration
 from asgi_scope.ui.actions import bindings
-from asgi_scope.ui.components.notes import LEVEL_STYLES
+from asgi_scope.ui.components.notes import LEVEL_STYLES, note_text
 
 
 def notes_text(notes: Sequence[ServerNote]) -> Text:
@@ -23,7 +23,8 @@ def notes_text(notes: Sequence[ServerNote]) -> Text:
     for note in notes:
         text.append(f"{fmt_duration(note.t_ns):>9}  ", "dim")
         text.append(f"{safe_text(note.level):<8}", LEVEL_STYLES.get(note.level, ""))
-        text.append(safe_text(note.text) + "\n")
+        text.append(note_text(note))
+        text.append("\n")
     if not notes:
         text.append("No notes yet.", "dim")
     text.rstrip()
