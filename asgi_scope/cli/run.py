@@ -3,7 +3,7 @@ server, and show the session.
 
 Exit codes: 0 after a clean stop; 2 for a usage error; 3 when the app cannot be
 loaded or the server cannot start; 4 after a ``--strict`` run in which the app
-broke an ASGI rule.
+broke an ASGI rule of the failing severity.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from asgi_scope.cli.options import (
     CONTEXT,
     STARTUP_FAILURE,
     STRICT_FAILURE,
+    StrictCommand,
     bind_options,
     fail,
     keep_options,
+    load_policy,
     max_body_option,
     record_option,
+    strict_options,
     warn_all_interfaces,
 )
 from asgi_scope.config import DEMO_APP, Config
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
     from asgi_scope.trace.capture import Header
 
 
-@click.command("run", context_settings=CONTEXT)
+@click.command("run", cls=StrictCommand, context_settings=CONTEXT)
 @click.argument("app", required=False, metavar="[APP]")
 @bind_options
 @click.option(
@@ -123,11 +126,7 @@ if TYPE_CHECKING:
     help="Add a date header to responses that have none.",
 )
 @record_option
-@click.option(
-    "--strict",
-    is_flag=True,
-    help="Exit with code 4 if the app broke an ASGI rule; headless, say so loudly at once.",
-)
+@strict_options
 @click.option(
     "--explain",
     is_flag=True,
@@ -148,7 +147,8 @@ if TYPE_CHECKING:
 def run(
     app: str | None,
     record: str | None,
-    strict: bool,
+    strict: str | None,
+    ignore: tuple[str, ...],
     explain: bool,
     step: bool,
     break_: str | None,
@@ -167,6 +167,7 @@ def run(
 
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
     _check_step_flags(config, step, break_)
+    policy = load_policy(config.app_dir, ignore, strict)
     try:
         asgi_app = load_app(
             config.app, app_dir=config.app_dir, factory=config.factory, interface=config.interface
@@ -199,8 +200,9 @@ def run(
             session.record_to(record)
         except OSError as exc:
             fail(f"cannot record to {record}: {exc.strerror or exc}", STARTUP_FAILURE)
-    if strict:
-        session.watch_strictly(_say_loudly if headless else None)
+    session.mute(policy)
+    if policy.strict:
+        session.watch_strictly(_say_loudly if headless else None, policy)
     try:
         error = session.run()
     except StartupError as exc:

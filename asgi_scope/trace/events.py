@@ -42,11 +42,12 @@ Direction = Literal["in", "out"]
 """A direction on a wire: ``"in"`` is read by us (client → server, or the
 upstream → the proxy), ``"out"`` written by us."""
 
-Outcome = Literal["complete", "error", "incomplete", "disconnect"]
+Outcome = Literal["complete", "error", "incomplete", "disconnect", "unsupported"]
 """How the app's call for an exchange ended (see :class:`ExchangeEnded`)."""
 
-Level = Literal["info", "warning", "error"]
-"""A :class:`ServerNote`'s severity."""
+Level = Literal["info", "warning", "error", "debug"]
+"""A :class:`ServerNote`'s severity (``debug``: detail shown only on demand, such as
+the traceback of an app without lifespan support)."""
 
 Source = Literal["middleware", "proxy"]
 """Who recorded a connection when not our own server (:class:`ConnectionOrigin`)."""
@@ -210,9 +211,11 @@ class ExchangeEnded(Event):
     ``scope`` is a snapshot of the scope as the app left it, to compare with the one
     in :class:`ScopeCreated` (frameworks add ``route``, ``endpoint``,
     ``path_params``...). ``outcome`` is ``"complete"``, ``"error"`` (the app raised),
-    ``"incomplete"`` (it returned before finishing its response) or ``"disconnect"``
-    (the client went away first). ``status`` is the status the client was sent,
-    by the app or by the server on its behalf (500), or 0 if none was.
+    ``"incomplete"`` (it returned before finishing its response), ``"disconnect"``
+    (the client went away first) or ``"unsupported"`` (a lifespan the app does not
+    support: it raised before startup, and ``--lifespan auto`` carried on).
+    ``status`` is the status the client was sent, by the app or by the server on
+    its behalf (500), or 0 if none was.
     """
 
     exchange: int

@@ -26,7 +26,8 @@ from asgi_scope.trace.events import (
     ScopeCreated,
     SpecViolation,
 )
-from asgi_scope.trace.spec import RULES, checker_for
+from asgi_scope.trace.rules import RULES
+from asgi_scope.trace.spec import checker_for
 from tests.live import TIMEOUT, Live
 from tests.server.ws_client import CLOSE, close_payload, frame, open_socket
 
@@ -201,8 +202,13 @@ CASES = [
         "500",
     ),
     Case(
-        "websocket.headers-shape",
+        "websocket.header-lowercase",
         ws_sender({"type": "websocket.accept", "headers": [(b"X-Up", b"1")]}),
+        "websocket",
+    ),
+    Case(
+        "websocket.headers-shape",
+        ws_sender({"type": "websocket.accept", "headers": [("x-up", "1")]}),
         "websocket",
     ),
     Case(

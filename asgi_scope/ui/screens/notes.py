@@ -23,7 +23,9 @@ def notes_text(notes: Sequence[ServerNote]) -> Text:
     for note in notes:
         text.append(f"{fmt_duration(note.t_ns):>9}  ", "dim")
         text.append(f"{safe_text(note.level):<8}", LEVEL_STYLES.get(note.level, ""))
-        text.append(safe_text(note.text) + "\n")
+        # A debug note holds a traceback: its lines, dim, below the note before it.
+        debug = note.level == "debug"
+        text.append(safe_text(note.text, keep_newlines=debug) + "\n", "dim" if debug else "")
     if not notes:
         text.append("No notes yet.", "dim")
     text.rstrip()
