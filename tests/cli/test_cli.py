@@ -252,7 +252,7 @@ def test_strict_warning_fails_on_warnings_too() -> None:
         assert httpx.get(f"{url}/Upper", timeout=5).status_code == 200
         time.sleep(0.3)
     finally:
-        out, err = stop(proc)
+        _out, err = stop(proc)
     assert proc.returncode == 4
     assert "1 spec violation(s); the first: http.header-lowercase" in err
 
