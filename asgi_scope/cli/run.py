@@ -128,6 +128,20 @@ if TYPE_CHECKING:
 @record_option
 @strict_options
 @click.option(
+    "--report",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="At shutdown, write the spec checker's findings to FILE (mode 0600) for CI.",
+)
+@click.option(
+    "--format",
+    "report_format",
+    type=click.Choice(["sarif", "junit", "json"]),
+    default="sarif",
+    show_default=True,
+    help="The --report format: SARIF 2.1.0, JUnit XML or JSON.",
+)
+@click.option(
     "--explain",
     is_flag=True,
     help="Explain each event in plain words, with its spec section (TUI: press i).",
@@ -149,6 +163,8 @@ def run(
     record: str | None,
     strict: str | None,
     ignore: tuple[str, ...],
+    report: str | None,
+    report_format: str,
     explain: bool,
     step: bool,
     break_: str | None,
@@ -201,8 +217,9 @@ def run(
         except OSError as exc:
             fail(f"cannot record to {record}: {exc.strerror or exc}", STARTUP_FAILURE)
     session.mute(policy)
-    if policy.strict:
-        session.watch_strictly(_say_loudly if headless else None, policy)
+    if policy.strict or report:  # --report alone: findings kept, nothing fails
+        loudly = _say_loudly if headless and policy.strict else None
+        session.watch_strictly(loudly, policy)
     try:
         error = session.run()
     except StartupError as exc:
@@ -212,6 +229,8 @@ def run(
     if isinstance(session.printer, Tally):
         click.echo(f"asgi-scope: {session.printer.summary()}", err=True)
     watch = session.strict
+    if report and watch is not None:
+        _write_report(report, report_format, watch.findings, config.app)
     if watch is not None and watch.count:
         click.secho(
             f"asgi-scope: {watch.count} spec violation(s); the first: {_violation(watch.first)}",
@@ -219,6 +238,16 @@ def run(
             fg="red",
         )
         sys.exit(STRICT_FAILURE)
+
+
+def _write_report(path: str, fmt: str, findings: list, app: str) -> None:
+    """``--report``: the findings in ``fmt``; a file that cannot be written is one line."""
+    from asgi_scope.export.report import write_report
+
+    try:
+        write_report(path, fmt, findings, app, __version__)
+    except OSError as exc:
+        click.echo(f"asgi-scope: cannot write the report {path}: {exc.strerror or exc}", err=True)
 
 
 def _gate(recorder: Recorder, step: bool, break_: str | None) -> object:
