@@ -3,7 +3,7 @@ zero-copy send, early hints, server push, debug, the WebSocket denial response."
 
 from __future__ import annotations
 
-from asgi_scope.trace.rules import Rule
+from asgi_scope.trace.rules.rule import Rule
 
 EXT = "ASGI Extensions"
 

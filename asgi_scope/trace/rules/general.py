@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from asgi_scope.trace.rules import Rule
+from asgi_scope.trace.rules.rule import Rule
 
 CORE = "ASGI 3.0"
 """The core spec, version 3.0 (``asgi.rst``)."""

@@ -4,7 +4,7 @@ where the ASGI spec defers to them."""
 
 from __future__ import annotations
 
-from asgi_scope.trace.rules import Rule
+from asgi_scope.trace.rules.rule import Rule
 
 WWW = "ASGI HTTP 2.5"
 

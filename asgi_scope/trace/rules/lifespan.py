@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asgi_scope.trace.rules import Rule
+from asgi_scope.trace.rules.rule import Rule
 
 LIFE = "ASGI Lifespan 2.0"
 

@@ -5,7 +5,7 @@ test our own server; under ``attach`` and ``proxy``, the other one."""
 
 from __future__ import annotations
 
-from asgi_scope.trace.rules import Rule
+from asgi_scope.trace.rules.rule import Rule
 
 WWW = "ASGI HTTP 2.5"
 WS = "ASGI WebSocket 2.5"

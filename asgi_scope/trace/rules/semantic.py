@@ -3,7 +3,7 @@ practice."""
 
 from __future__ import annotations
 
-from asgi_scope.trace.rules import Rule
+from asgi_scope.trace.rules.rule import Rule
 
 RULES = (
     Rule("http.tiny-body-messages", "semantic", "perf", "ASGI HTTP 2.5",

@@ -3,7 +3,7 @@ Message Format 2.5, WebSocket part; RFC 6455 where it defers to it)."""
 
 from __future__ import annotations
 
-from asgi_scope.trace.rules import Rule
+from asgi_scope.trace.rules.rule import Rule
 
 WS = "ASGI WebSocket 2.5"
 
