@@ -510,17 +510,17 @@ def _violation_line(event: SpecViolation, starts: dict[int, int]) -> list[Part]:
 
 register(
     SpecViolation,
-    label=lambda e: f"spec {_severity(e)}",
-    summary=lambda e: f"{short(e.rule)}: {short(e.detail, 80)}",
+    label="spec violation",
+    summary=lambda e: f"{_severity(e)} {short(e.rule)}: {short(e.detail, 80)}",
     explain=lambda e: Explanation(
         f"The app broke the ASGI rule {safe_text(e.rule)}: "
         f"{safe_text(e.detail)}. The detail quotes what the spec asks.",
         safe_text(e.section),
     ),
     line=_violation_line,
-    style=lambda e: _SEVERITY_STYLES[_severity(e)],
+    style="error",
     arrow="spec ⚠ app",
-    step=lambda e: ("app", "app", "⚠ " + safe_text(e.rule), _SEVERITY_STYLES[_severity(e)]),
+    step=lambda e: ("app", "app", "⚠ " + safe_text(e.rule), "error"),
     listed=True,
 )
 

@@ -160,17 +160,32 @@ def _check_headers(
     return findings, pairs
 
 
-def _fast_headers(headers: Any) -> bool:
-    """True for the common case, checked in C loops: a list of tuples of
-    lower-case byte strings, token names, values without CR, LF or NUL."""
-    return (
-        type(headers) is list
-        and all(type(h) is tuple and len(h) == 2 for h in headers)
-        and all(type(n) is bytes and type(v) is bytes and n.islower() for n, v in headers)
-        and not b"".join([n for n, _ in headers]).translate(None, _TCHAR)
-        and not _BAD_VALUE.search(b"".join([v for _, v in headers]))
-        and all(n for n, _ in headers)
-    )
+def _scan_headers(headers: Any) -> tuple[list[bytes], bool] | None:
+    """The common case, in one loop: a list of ``(name, value)`` tuples of bytes,
+    lower-case token names, values without CR, LF or NUL. Returns the
+    Content-Length values and whether Transfer-Encoding is set, or None for
+    anything else (which :func:`_check_headers` then walks)."""
+    if type(headers) is not list:
+        return None
+    names: list[bytes] = []
+    values: list[bytes] = []
+    lengths: list[bytes] = []
+    chunked = False
+    for h in headers:
+        if type(h) is not tuple or len(h) != 2:
+            return None
+        n, v = h
+        if type(n) is not bytes or type(v) is not bytes or not n.islower():
+            return None
+        names.append(n)
+        values.append(v)
+        if n == b"content-length":
+            lengths.append(v)
+        elif n == b"transfer-encoding":
+            chunked = True
+    if b"".join(names).translate(None, _TCHAR) or _BAD_VALUE.search(b"".join(values)):
+        return None
+    return lengths, chunked
 
 
 # -- the server's side: the scope ---------------------------------------------------
@@ -188,31 +203,41 @@ def _address(value: Any, port_may_be_none: bool) -> bool:
     return (type(port) is int) or (port_may_be_none and port is None)
 
 
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def check_scope(scope: Any) -> list[Finding] | None:
     """Check the scope a server built (``http``, ``websocket``, ``lifespan``): its
     keys, types and values (ASGI 3.0 Connection Scope; HTTP & WebSocket 2.5;
-    Lifespan 2.0). None when it follows the rules."""
-    if not isinstance(scope, Mapping):
+    Lifespan 2.0). None when it follows the rules.
+
+    On the hot path (once per exchange): a few ``type()`` checks and look-ups, and
+    one C-level pass over the keys and the headers."""
+    if not _is_mapping(scope):
         return [("asgi.scope-type", f"the scope is a {_type_name(scope)}, not a dict")]
     kind = scope.get("type")
     if type(kind) is not str:
         return [("asgi.scope-type", f"'type' is {_short(kind)}")]
     findings: list[Finding] = []
     asgi = scope.get("asgi")
-    if not isinstance(asgi, Mapping) or type(asgi.get("version")) is not str:
+    if not _is_mapping(asgi) or type(asgi.get("version")) is not str:
         findings.append(("asgi.scope-asgi", f"scope['asgi'] is {_short(asgi)}"))
         asgi = {}
     elif asgi["version"] not in ("3.0", "2.0"):
         findings.append(("asgi.scope-version", f"version {_short(asgi['version'])}"))
-    if not all(type(k) is str for k in scope):
+    try:
+        "".join(scope)  # every key a str (a TypeError names the first that is not)
+    except TypeError:
         findings.append(("asgi.scope-keys", "a key is not a str"))
     extensions = scope.get("extensions")
     if extensions is not None and not (
-        isinstance(extensions, Mapping) and all(isinstance(v, Mapping) for v in extensions.values())
-    ):
+        _is_mapping(extensions) and all(type(v) is dict or _is_mapping(v)
+                                        for v in extensions.values())
+    ):  # fmt: skip
         findings.append(("asgi.scope-extensions", f"extensions is {_short(extensions)}"))
     state = scope.get("state")
-    if state is not None and not isinstance(state, dict):
+    if state is not None and type(state) is not dict:
         rule_id = "lifespan.scope.state" if kind == "lifespan" else "asgi.scope-state"
         findings.append((rule_id, f"state is a {_type_name(state)}"))
     spec = asgi.get("spec_version")
@@ -222,34 +247,33 @@ def check_scope(scope: Any) -> list[Finding] | None:
     elif kind in ("http", "websocket"):
         if spec is not None and spec not in _SPEC_VERSIONS:
             findings.append((f"{kind}.scope.spec-version", f"spec_version {_short(spec)}"))
-        findings += _check_connection_scope(kind, scope)
+        _check_connection_scope(kind, scope, findings)
     return findings or None
 
 
-def _check_connection_scope(kind: str, scope: Mapping[str, Any]) -> list[Finding]:
-    """The keys ``http`` and ``websocket`` scopes share, and their own."""
-    findings: list[Finding] = []
+def _check_connection_scope(kind: str, scope: Mapping[str, Any], findings: list[Finding]) -> None:
+    """The keys ``http`` and ``websocket`` scopes share, and their own, into ``findings``."""
     p = f"{kind}.scope."
-    version = scope.get("http_version", "1.1")
+    get = scope.get
+    version = get("http_version", "1.1")
     if version not in _HTTP_VERSIONS or type(version) is not str:
         findings.append((p + "http-version", f"http_version is {_short(version)}"))
     if kind == "http":
-        method = scope.get("method")
+        method = get("method")
         if type(method) is not str:
             findings.append((p + "method", f"method is {_short(method)}"))
         elif not method.isupper():
             findings.append((p + "method-upper", f"method is {_short(method)}"))
-    scheme = scope.get("scheme", "http")
+    scheme = get("scheme", "http")
     if type(scheme) is not str or not scheme:
         findings.append((p + "scheme", f"scheme is {_short(scheme)}"))
-    path, raw_path = scope.get("path"), scope.get("raw_path")
-    root_path = scope.get("root_path", "")
+    path, raw_path, root_path = get("path"), get("raw_path"), get("root_path", "")
     if type(root_path) is not str:
         findings.append((p + "root-path", f"root_path is a {_type_name(root_path)}"))
         root_path = ""
     if type(path) is not str:
         findings.append((p + "path", f"path is {_short(path)}"))
-    elif not path.startswith("/") and not (kind == "http" and path == "*"):
+    elif path[:1] != "/" and not (kind == "http" and path == "*"):
         findings.append((p + "path-absolute", f"path is {_short(path)}"))
     if raw_path is not None:
         if type(raw_path) is not bytes:
@@ -257,7 +281,7 @@ def _check_connection_scope(kind: str, scope: Mapping[str, Any]) -> list[Finding
         elif b"?" in raw_path:
             findings.append((p + "raw-path-query", f"raw_path is {_short(raw_path)}"))
         elif type(path) is str:
-            if raw_path.isascii() and b"%" not in raw_path:
+            if b"%" not in raw_path and raw_path.isascii():
                 decoded = raw_path.decode("ascii")
             else:
                 decoded = unquote_to_bytes(raw_path).decode("utf-8", "replace")
@@ -265,28 +289,41 @@ def _check_connection_scope(kind: str, scope: Mapping[str, Any]) -> list[Finding
                 findings.append(
                     (p + "path-decoded", f"path {_short(path)} for raw_path {_short(raw_path)}")
                 )
-    query = scope.get("query_string", b"")
-    if type(query) is not bytes:
-        findings.append((p + "query-string", f"query_string is a {_type_name(query)}"))
-    headers = scope.get("headers")
-    if type(headers) not in (list, tuple) or not all(
-        type(h) in (list, tuple) and len(h) == 2 and type(h[0]) is bytes and type(h[1]) is bytes
-        for h in headers
-    ):
+    if type(get("query_string", b"")) is not bytes:
+        findings.append(
+            (p + "query-string", f"query_string is a {_type_name(get('query_string'))}")
+        )
+    headers = get("headers")
+    upper = _scope_headers(headers)
+    if upper is False:
         findings.append((p + "headers", f"headers are {_short(headers)}"))
-    else:
-        upper = next((n for n, _ in headers if not n.islower() and n.lower() != n), None)
-        if upper is not None:
-            findings.append((p + "header-lowercase", f"header name {_short(upper)}"))
-    if not _address(scope.get("client"), False):
-        findings.append((p + "client", f"client is {_short(scope.get('client'))}"))
-    if not _address(scope.get("server"), True):
-        findings.append((p + "server", f"server is {_short(scope.get('server'))}"))
+    elif upper is not None:
+        findings.append((p + "header-lowercase", f"header name {_short(upper)}"))
+    if not _address(get("client"), False):
+        findings.append((p + "client", f"client is {_short(get('client'))}"))
+    if not _address(get("server"), True):
+        findings.append((p + "server", f"server is {_short(get('server'))}"))
     if kind == "websocket":
-        subprotocols = scope.get("subprotocols", [])
+        subprotocols = get("subprotocols", [])
         if type(subprotocols) not in (list, tuple) or not all(type(s) is str for s in subprotocols):
             findings.append((p + "subprotocols", f"subprotocols is {_short(subprotocols)}"))
-    return findings
+
+
+def _scope_headers(headers: Any) -> bytes | bool | None:
+    """None for well-formed scope headers (byte pairs, lower-case names), False for
+    a wrong shape, or the first name that is not lower-case."""
+    if type(headers) not in (list, tuple):
+        return False
+    upper = None
+    for h in headers:
+        if type(h) not in (tuple, list) or len(h) != 2:
+            return False
+        n, v = h
+        if type(n) is not bytes or type(v) is not bytes:
+            return False
+        if upper is None and not n.islower() and n.lower() != n:
+            upper = n
+    return upper
 
 
 # -- the checkers -------------------------------------------------------------------
@@ -376,6 +413,9 @@ _HTTP_EXTENSIONS = frozenset(
 )
 """Message types of HTTP extensions: sent only when ``scope["extensions"]`` lists them."""
 
+_START_KEYS = frozenset(("type", "status", "headers", "trailers"))
+"""The keys of ``http.response.start``: a message with others has its values checked."""
+
 _TINY = 256
 """Bytes below which a body message is tiny (``http.tiny-body-messages``)."""
 
@@ -413,6 +453,19 @@ class HTTPChecker(Checker):
         self.no_body = scope.get("method") == "HEAD"
         extensions = scope.get("extensions")
         self.extensions = extensions if isinstance(extensions, Mapping) else {}
+
+    def received(self, message: Any) -> list[Finding] | None:
+        if (
+            type(message) is dict
+            and message.get("type") == "http.request"
+            and not self.disconnected
+            and not self.request_done
+        ):  # the hot path: a well-formed request body
+            body, more = message.get("body", b""), message.get("more_body", False)
+            if type(body) is bytes and type(more) is bool:
+                self.request_done = not more
+                return None
+        return super().received(message)
 
     def _received(self, kind: str, message: dict[str, Any]) -> list[Finding] | None:
         if kind == "http.request":
@@ -549,26 +602,27 @@ class HTTPChecker(Checker):
             findings.append(("http.status-informational", f"status {status}"))
         self.status = status
         headers = message.get("headers", ())
-        if _fast_headers(headers):
-            pairs = headers
-        else:
+        scan = _scan_headers(headers)
+        if scan is None:
             more, pairs = _check_headers(headers, "http")
             findings += more
+            lengths = [v for n, v in pairs if n.lower() == b"content-length"]
+            chunked = any(n.lower() == b"transfer-encoding" for n, _ in pairs)
+        else:
+            lengths, chunked = scan
         trailers = message.get("trailers", False)
         if type(trailers) is not bool:
             findings.append(("http.flag-bool", f"trailers is a {_type_name(trailers)}"))
         self.trailers = bool(trailers) if type(trailers) is bool else False
         self.state = self.BODY
-        if len(message) > 3 or type(trailers) is not bool:
+        if not _START_KEYS.issuperset(message):
             findings += _check_values(message)
-        findings += self._framing(pairs, status)
+        if lengths:
+            findings += self._framing(lengths, chunked, status)
         return findings or None
 
-    def _framing(self, pairs: list[tuple[bytes, bytes]], status: int) -> list[Finding]:
+    def _framing(self, lengths: list[bytes], chunked: bool, status: int) -> list[Finding]:
         """Content-Length and Transfer-Encoding (RFC 9110 §8.6, RFC 9112 §6)."""
-        lengths = [v for n, v in pairs if n == b"content-length" or n.lower() == b"content-length"]
-        if not lengths:
-            return []
         findings: list[Finding] = []
         if len(set(lengths)) > 1:
             findings.append(("http.content-length-once", f"Content-Length {lengths!r:.40}"))
@@ -577,7 +631,7 @@ class HTTPChecker(Checker):
             findings.append(("http.content-length-value", f"Content-Length {_short(value)}"))
         if status == 204 or 100 <= status < 200:
             findings.append(("http.content-length-forbidden", f"Content-Length on a {status}"))
-        if any(n.lower() == b"transfer-encoding" for n, _ in pairs):
+        if chunked:
             findings.append(("http.transfer-encoding-length", "Transfer-Encoding and "
                              "Content-Length both set"))  # fmt: skip
         if not findings and not (self.no_body or status in (204, 304) or status < 200):

@@ -27,7 +27,7 @@ from asgi_scope.trace.events import (
     SpecViolation,
 )
 from asgi_scope.trace.rules import COUNTED, RULES
-from asgi_scope.trace.spec import checker_for
+from asgi_scope.trace.spec import check_scope, checker_for
 from tests.live import TIMEOUT, Live
 from tests.server.ws_client import CLOSE, close_payload, frame, open_socket
 
@@ -515,6 +515,12 @@ def _no_violations(live: Live, count: int) -> None:
     live.collect(lambda s: len([e for e in s.events if isinstance(e, ExchangeEnded)]) >= count)
     found = live.events(SpecViolation)
     assert not found, [(v.rule, v.detail) for v in found]
+    # Our own server's HTTP scopes are not checked per request (the hot path):
+    # every scope it built breaks no scope rule.
+    scopes = live.events(ScopeCreated)
+    assert scopes and all(check_scope(e.scope) is None for e in scopes), [
+        (e.scope["type"], check_scope(e.scope)) for e in scopes
+    ]
 
 
 def test_no_false_alarms_on_the_demo_app(serve):
