@@ -191,6 +191,7 @@ def _scan_headers(headers: Any) -> tuple[list[bytes], bool] | None:
 # -- the server's side: the scope ---------------------------------------------------
 
 _HTTP_VERSIONS = frozenset(("1.0", "1.1", "2", "3"))
+_SCHEMES = {"http": ("http", "https"), "websocket": ("ws", "wss")}
 _SPEC_VERSIONS = frozenset(("2.0", "2.1", "2.2", "2.3", "2.4", "2.5"))
 
 
@@ -267,6 +268,8 @@ def _check_connection_scope(kind: str, scope: Mapping[str, Any], findings: list[
     scheme = get("scheme", "http")
     if type(scheme) is not str or not scheme:
         findings.append((p + "scheme", f"scheme is {_short(scheme)}"))
+    elif scheme not in _SCHEMES[kind]:
+        findings.append((p + "scheme-known", f"scheme is {_short(scheme)}"))
     path, raw_path, root_path = get("path"), get("raw_path"), get("root_path", "")
     if type(root_path) is not str:
         findings.append((p + "root-path", f"root_path is a {_type_name(root_path)}"))
@@ -289,10 +292,11 @@ def _check_connection_scope(kind: str, scope: Mapping[str, Any], findings: list[
                 findings.append(
                     (p + "path-decoded", f"path {_short(path)} for raw_path {_short(raw_path)}")
                 )
-    if type(get("query_string", b"")) is not bytes:
-        findings.append(
-            (p + "query-string", f"query_string is a {_type_name(get('query_string'))}")
-        )
+    query = get("query_string", b"")
+    if type(query) is not bytes:
+        findings.append((p + "query-string", f"query_string is a {_type_name(query)}"))
+    elif not query.isascii() or b" " in query:
+        findings.append((p + "query-encoded", f"query_string is {_short(query)}"))
     headers = get("headers")
     upper = _scope_headers(headers)
     if upper is False:

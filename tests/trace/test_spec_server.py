@@ -60,6 +60,8 @@ SERVER_CASES: list[tuple[str, Any]] = [
         for what, change in (
             ("http-version", {"http_version": "HTTP/1.1"}),
             ("scheme", {"scheme": ""}),
+            ("scheme-known", {"scheme": "ftp"}),
+            ("query-encoded", {"query_string": "q=é".encode()}),
             ("path", {"path": b"/"}),
             ("path-absolute", {"path": "a", "raw_path": b"a"}),
             ("path-decoded", {"path": "/a%20b"}),

@@ -19,6 +19,10 @@ _SCOPE_KEYS: dict[str, tuple[str, str, str]] = {
     "scheme": ("error", "scheme is a non-empty str",
                "scheme (Unicode string) - URL scheme portion (likely 'http' or 'https'). "
                "Optional (but must not be empty); default is 'http'."),
+    "scheme-known": ("info", "scheme is 'http' or 'https'",
+                     "scheme (Unicode string) - URL scheme portion (likely 'http' or 'https')."),
+    "query-encoded": ("warning", "query_string is percent-encoded ASCII",
+                      "query_string (byte string) - URL portion after the ?, percent-encoded."),
     "path": ("error", "path is a str",
              "path (Unicode string) - HTTP request target excluding any query string, with "
              "percent-encoded sequences and UTF-8 byte sequences decoded into characters."),
@@ -71,6 +75,8 @@ _SCOPE_KEYS: dict[str, tuple[str, str, str]] = {
 }  # fmt: skip
 
 _FIX = {
+    "scheme-known": "Give the request's scheme: 'http' or 'https' ('ws' or 'wss').",
+    "query-encoded": "Pass the query as received (RFC 9112 admits only ASCII in the target).",
     "http-version": "Give the HTTP version as '1.1' (a str), not 'HTTP/1.1' or 1.1.",
     "scheme": "Set scheme to 'http'/'https' ('ws'/'wss'), or leave it out.",
     "path": "Give path as a str, decoded.",
@@ -90,19 +96,25 @@ _FIX = {
     "subprotocols": "Give subprotocols as a list of str (from Sec-WebSocket-Protocol).",
 }
 
-_HTTP = ("http-version", "method", "method-upper", "scheme", "path", "path-absolute",
-         "path-decoded", "raw-path", "raw-path-query", "query-string", "root-path",
-         "headers", "header-lowercase", "client", "server", "spec-version")  # fmt: skip
-_WS = ("http-version", "scheme", "path", "path-absolute", "path-decoded", "raw-path",
-       "raw-path-query", "query-string", "root-path", "headers", "header-lowercase",
-       "client", "server", "subprotocols", "spec-version")  # fmt: skip
+_HTTP = (
+    "http-version", "method", "method-upper", "scheme", "scheme-known", "path",
+    "path-absolute", "path-decoded", "raw-path", "raw-path-query", "query-string",
+    "query-encoded", "root-path", "headers", "header-lowercase", "client", "server",
+    "spec-version",
+)  # fmt: skip
+_WS = (
+    "http-version", "scheme", "scheme-known", "path", "path-absolute", "path-decoded",
+    "raw-path", "raw-path-query", "query-string", "query-encoded", "root-path", "headers",
+    "header-lowercase", "client", "server", "subprotocols", "spec-version",
+)  # fmt: skip
 
 
 def _scope(protocol: str, spec: str, what: str) -> Rule:
     severity, title, text = _SCOPE_KEYS[what]
     if protocol == "websocket":
         text = text.replace("HTTP request target", "WebSocket request target")
-        title = title.replace("'http'", "'ws'")
+        text = text.replace("'http' or 'https'", "'ws' or 'wss'")
+        title = title.replace("'http' or 'https'", "'ws' or 'wss'")
     return Rule(f"{protocol}.scope.{what}", f"{protocol}.scope", severity, spec,  # type: ignore[arg-type]
                 "Connection Scope", title, text, _FIX[what], "server")  # fmt: skip
 
