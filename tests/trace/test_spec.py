@@ -667,15 +667,15 @@ def test_no_false_alarms_on_litestar(serve):
     async def index() -> str:
         return "hello"
 
-    @litestar.get("/items/{item_id:int}")
-    async def item(item_id: int, q: str = "") -> dict[str, Any]:
-        return {"id": item_id, "q": q}
+    @litestar.get("/json")
+    async def item() -> dict[str, Any]:
+        return {"id": 4}
 
     app = litestar.Litestar([index, item])
     live = serve(app, lifespan="on")
     with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
         assert client.get("/").status_code == 200
-        assert client.get("/items/4", params={"q": "x"}).json() == {"id": 4, "q": "x"}
+        assert client.get("/json").json() == {"id": 4}
         client.get("/nope")
     live.stop()
     _no_violations(live, 4)
