@@ -20,6 +20,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from asgi_scope.trace.rules import (
+    extensions,
+    general,
+    http,
+    lifespan,
+    scope,
+    semantic,
+    websocket,
+)
+from asgi_scope.trace.rules.rule import COUNTED, SEVERITIES, Rule, Severity
+
 __all__ = [
     "COUNTED",
     "LAYERS",
@@ -32,17 +43,6 @@ __all__ = [
     "rule",
     "severity_of",
 ]
-
-from asgi_scope.trace.rules import (
-    extensions,
-    general,
-    http,
-    lifespan,
-    scope,
-    semantic,
-    websocket,
-)
-from asgi_scope.trace.rules.rule import COUNTED, SEVERITIES, Rule, Severity
 
 LAYERS: tuple[str, ...] = (
     "general",
