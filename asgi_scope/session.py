@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from asgi_scope.console import Printer, Tally
     from asgi_scope.trace.capture import Capture, CaptureWriter, Header
     from asgi_scope.trace.recorder import Recorder
+    from asgi_scope.trace.rules import Policy
     from asgi_scope.trace.spec import Strict
 
 QUIT_AT_ONCE_TIMEOUT = 0.5
@@ -176,12 +177,22 @@ class Session:
         self.writer = CaptureWriter(path, self.header)
         self.recorder.taps.append(self.writer)
 
-    def watch_strictly(self, loudly: Callable[[object], None] | None) -> Strict:
-        """Count spec violations as they are drained (``--strict``); ``loudly`` is
-        called with the first one."""
+    def mute(self, policy: Policy) -> None:
+        """Drop the spec violations of the rules ``policy`` mutes (``--ignore``,
+        ``[tool.asgi-scope]``) before any view or tap sees them."""
+        from asgi_scope.trace.spec import Mute
+
+        if policy.ignore:
+            self.recorder.taps.insert(0, Mute(policy))
+
+    def watch_strictly(
+        self, loudly: Callable[[object], None] | None, policy: Policy | None = None
+    ) -> Strict:
+        """Count the spec violations that fail ``policy`` (default: errors) as they
+        are drained (``--strict``); ``loudly`` is called with the first one."""
         from asgi_scope.trace.spec import Strict
 
-        self.strict = Strict(loudly)
+        self.strict = Strict(loudly, policy)
         self.recorder.taps.append(self.strict)
         return self.strict
 

@@ -1,10 +1,11 @@
 """The ``asgi-scope`` command: one click group, one module per command family.
 
 :mod:`~asgi_scope.cli.run` (``run``, the default), :mod:`~asgi_scope.cli.captures`
-(``open``, ``export``, ``replay``) and :mod:`~asgi_scope.cli.remote`
-(``attach``, ``proxy``); the options and exit codes they share are in
-:mod:`~asgi_scope.cli.options`. Each command builds a config and an event
-source and runs a :class:`~asgi_scope.session.Session`.
+(``open``, ``export``, ``replay``), :mod:`~asgi_scope.cli.remote`
+(``attach``, ``proxy``) and :mod:`~asgi_scope.cli.rules` (``rules``); the
+options and exit codes they share are in :mod:`~asgi_scope.cli.options`. Each
+command builds a config and an event source and runs a
+:class:`~asgi_scope.session.Session`.
 
 Flags follow uvicorn's where they overlap. Exit codes: 0 after a clean stop;
 1 for a file, address or upstream that cannot be used; 2 for a usage error
@@ -21,6 +22,7 @@ import click
 from asgi_scope.cli.captures import export, open_capture, replay
 from asgi_scope.cli.options import CONTEXT
 from asgi_scope.cli.remote import attach, proxy
+from asgi_scope.cli.rules import rules
 from asgi_scope.cli.run import run
 
 
@@ -51,5 +53,5 @@ def main() -> None:
     elsewhere (``attach``, ``proxy``), or work with captures."""
 
 
-for _command in (run, open_capture, export, replay, attach, proxy):
+for _command in (run, open_capture, export, replay, attach, proxy, rules):
     main.add_command(_command)

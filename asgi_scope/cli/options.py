@@ -6,6 +6,7 @@ Imports nothing heavy (``--help`` stays fast).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -13,6 +14,7 @@ from typing import NoReturn
 import click
 
 from asgi_scope.trace.recorder import DEFAULT_MAX_BODY
+from asgi_scope.trace.rules import Policy, PolicyError
 from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES
 
 BAD_INPUT = 1
@@ -23,7 +25,8 @@ STARTUP_FAILURE = 3
 """Exit code when the app cannot be loaded or the server cannot start (uvicorn's)."""
 
 STRICT_FAILURE = 4
-"""Exit code after a ``--strict`` run in which the app broke an ASGI rule."""
+"""Exit code after a ``--strict`` run in which the app broke an ASGI rule of the
+failing severity (``--strict``: error; ``--strict=warning``: error or warning)."""
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -110,3 +113,60 @@ max_body_option = click.option(
     help="Bytes of body (and raw bytes) kept per exchange and direction; the rest is counted.",
 )
 """``--max-body``, for every command that serves (run, proxy)."""
+
+
+class StrictCommand(click.Command):
+    """A command with ``--strict[=LEVEL]``: a bare ``--strict`` never takes the next
+    argument (the APP) as its level; ``--strict=warning`` gives one."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        args = [f"{a}=on" if a == "--strict" and i < end else a for i, a in enumerate(args)]
+        return super().parse_args(ctx, args)
+
+
+def strict_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--strict[=error|warning]`` and ``--ignore RULE`` (repeatable): the spec
+    checker's policy, for every command that checks an app (run, attach)."""
+    command = click.option(
+        "--ignore",
+        "ignore",
+        multiple=True,
+        metavar="RULE",
+        help="Mute a spec rule (repeatable; 'http.scope.' mutes a prefix). "
+        "`asgi-scope rules` lists them.",
+    )(command)
+    return click.option(
+        "--strict",
+        type=click.Choice(["on", "error", "warning"]),
+        default=None,
+        metavar="[=error|=warning]",
+        help="Exit with code 4 if the app broke an ASGI rule of severity error "
+        "(=warning: or warning); headless, say so loudly at once. The default level "
+        "is [tool.asgi-scope] strict in pyproject.toml, else error.",
+    )(command)
+
+
+def load_policy(directory: str, ignore: tuple[str, ...], strict: str | None) -> Policy:
+    """The spec checker's policy: ``[tool.asgi-scope]`` of ``directory``'s
+    pyproject.toml (``ignore``, ``strict``: the level ``--strict`` fails at), then
+    ``--ignore`` and ``--strict``. Exits with :data:`BAD_INPUT` and one line for a
+    file or table that cannot be used, or a rule id nobody knows."""
+    policy = Policy()
+    path = os.path.join(directory, "pyproject.toml")
+    try:
+        if os.path.isfile(path):
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10: no TOML reader of its own
+                tomllib = None  # type: ignore[assignment]
+            if tomllib is not None:
+                with open(path, "rb") as file:
+                    table = tomllib.load(file).get("tool", {}).get("asgi-scope")
+                if table is not None:
+                    policy = Policy.from_table(table)
+        level = policy.strict if strict == "on" else strict
+        policy = policy.merged(ignore)
+        return Policy(policy.ignore, (level or "error") if strict else None)  # type: ignore[arg-type]
+    except (OSError, ValueError) as exc:  # PolicyError, tomllib's TOMLDecodeError
+        fail(f"{path}: {exc}" if not isinstance(exc, PolicyError) else str(exc), BAD_INPUT)

@@ -3,7 +3,7 @@ server, and show the session.
 
 Exit codes: 0 after a clean stop; 2 for a usage error; 3 when the app cannot be
 loaded or the server cannot start; 4 after a ``--strict`` run in which the app
-broke an ASGI rule.
+broke an ASGI rule of the failing severity.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ from asgi_scope.cli.options import (
     CONTEXT,
     STARTUP_FAILURE,
     STRICT_FAILURE,
+    StrictCommand,
     bind_options,
     fail,
     keep_options,
+    load_policy,
     max_body_option,
     record_option,
     redact_option,
+    strict_options,
     warn_all_interfaces,
 )
 from asgi_scope.config import DEMO_APP, Config
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
     from asgi_scope.trace.capture import Header
 
 
-@click.command("run", context_settings=CONTEXT)
+@click.command("run", cls=StrictCommand, context_settings=CONTEXT)
 @click.argument("app", required=False, metavar="[APP]")
 @bind_options
 @click.option(
@@ -214,10 +217,20 @@ if TYPE_CHECKING:
 )
 @record_option
 @redact_option
+@strict_options
 @click.option(
-    "--strict",
-    is_flag=True,
-    help="Exit with code 4 if the app broke an ASGI rule; headless, say so loudly at once.",
+    "--report",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="At shutdown, write the spec checker's findings to FILE (mode 0600) for CI.",
+)
+@click.option(
+    "--format",
+    "report_format",
+    type=click.Choice(["sarif", "junit", "json"]),
+    default="sarif",
+    show_default=True,
+    help="The --report format: SARIF 2.1.0, JUnit XML or JSON.",
 )
 @click.option(
     "--explain",
@@ -240,7 +253,10 @@ def run(
     app: str | None,
     record: str | None,
     redact_names: tuple[str, ...],
-    strict: bool,
+    strict: str | None,
+    ignore: tuple[str, ...],
+    report: str | None,
+    report_format: str,
     explain: bool,
     step: bool,
     break_: str | None,
@@ -266,6 +282,7 @@ def run(
     _check_uvicorn_flags(http, loop, workers)
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
     _check_step_flags(config, step, break_)
+    policy = load_policy(config.app_dir, ignore, strict)
     if config.binds_all_interfaces:
         warn_all_interfaces(config.host, "send requests to the app")
     _tune_gc()
@@ -295,8 +312,10 @@ def run(
             session.record_to(record)
         except OSError as exc:
             fail(f"cannot record to {record}: {exc.strerror or exc}", STARTUP_FAILURE)
-    if strict:
-        session.watch_strictly(_say_loudly if headless else None)
+    session.mute(policy)
+    if policy.strict or report:  # --report alone: findings kept, nothing fails
+        loudly = _say_loudly if headless and policy.strict else None
+        session.watch_strictly(loudly, policy)
     try:
         error = session.run()
     except AppStartError as exc:
@@ -310,6 +329,8 @@ def run(
     if isinstance(session.printer, Tally):
         click.echo(f"asgi-scope: {session.printer.summary()}", err=True)
     watch = session.strict
+    if report and watch is not None:
+        _write_report(report, report_format, watch.findings, config.app)
     if watch is not None and watch.count:
         click.secho(
             f"asgi-scope: {watch.count} spec violation(s); the first: {_violation(watch.first)}",
@@ -320,6 +341,16 @@ def run(
     if server.died is not None and headless:
         click.secho(f"asgi-scope: the app process ended: {server.died}", err=True, fg="red")
         sys.exit(STARTUP_FAILURE)
+
+
+def _write_report(path: str, fmt: str, findings: list, app: str) -> None:
+    """``--report``: the findings in ``fmt``; a file that cannot be written is one line."""
+    from asgi_scope.export.report import write_report
+
+    try:
+        write_report(path, fmt, findings, app, __version__)
+    except OSError as exc:
+        click.echo(f"asgi-scope: cannot write the report {path}: {exc.strerror or exc}", err=True)
 
 
 def _watch(config: Config) -> Watch | None:

@@ -1,7 +1,9 @@
 """The lifespan protocol (ASGI Lifespan spec 2.0), run as exchange on conn 0.
 
 ``--lifespan auto`` runs startup and shutdown if the app supports them and
-carries on without if it raises before startup completes; ``on`` makes that a
+carries on without if it raises before startup completes (as uvicorn: one info
+note, "ASGI 'lifespan' protocol appears unsupported.", and the traceback in a
+``debug`` note, no error); ``on`` makes that a
 startup failure; ``off`` never calls the app with a lifespan scope. An app that
 sends ``lifespan.startup.failed`` stops the server in any mode. The ``state``
 dict the app fills during startup is copied into every request's scope.
@@ -10,6 +12,7 @@ dict the app fills during startup is copied into every request's scope.
 from __future__ import annotations
 
 import asyncio
+import traceback
 from typing import Any
 
 from asgi_scope.server.scope import lifespan_scope
@@ -74,12 +77,20 @@ class Lifespan:
         try:
             await self.state.app(scope, shim.receive, shim.send)
         except BaseException as exc:  # an app without lifespan raises
-            shim.raised(exc)
             outcome = "error"
+            auto = self.state.config.lifespan == "auto"
+            if not self.startup_done.is_set() and auto and isinstance(exc, Exception):
+                # uvicorn's --lifespan auto: one info line, no error; the traceback
+                # is a "debug" note, which the notes panel (l) shows.
+                self.unsupported = True
+                outcome = "unsupported"
+                self._note("info", "ASGI 'lifespan' protocol appears unsupported.")
+                self._note("debug", "".join(traceback.format_exception(exc)).rstrip())
+                return
+            shim.raised(exc)
             if not self.startup_done.is_set():
                 self.unsupported = True
-                level = "error" if self.state.config.lifespan == "on" else "info"
-                self._note(level, f"lifespan unsupported by the app ({type(exc).__name__})")
+                self._note("error", f"lifespan unsupported by the app ({type(exc).__name__})")
             elif not isinstance(exc, asyncio.CancelledError):
                 # After startup: the app's lifespan failed while serving or at
                 # shutdown (as uvicorn's "Exception in 'lifespan' protocol").

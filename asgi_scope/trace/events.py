@@ -42,12 +42,14 @@ Direction = Literal["in", "out"]
 """A direction on a wire: ``"in"`` is read by us (client → server, or the
 upstream → the proxy), ``"out"`` written by us."""
 
-Outcome = Literal["complete", "error", "incomplete", "disconnect", "aborted"]
+Outcome = Literal["complete", "error", "incomplete", "disconnect", "aborted", "unsupported"]
 """How the app's call for an exchange ended (see :class:`ExchangeEnded`)."""
 
-Level = Literal["info", "warning", "error", "output", "reload"]
-"""A :class:`ServerNote`'s severity or kind: ``"output"`` is a line the app wrote
-to stdout or stderr, ``"reload"`` a restart of the app process (``--reload``)."""
+Level = Literal["info", "warning", "error", "debug", "output", "reload"]
+"""A :class:`ServerNote`'s severity or kind: ``"debug"`` is detail shown only on
+demand (such as the traceback of an app without lifespan support), ``"output"`` a
+line the app wrote to stdout or stderr, ``"reload"`` a restart of the app process
+(``--reload``)."""
 
 Source = Literal["middleware", "proxy"]
 """Who recorded a connection when not our own server (:class:`ConnectionOrigin`)."""
@@ -212,7 +214,9 @@ class ExchangeEnded(Event):
     in :class:`ScopeCreated` (frameworks add ``route``, ``endpoint``,
     ``path_params``...). ``outcome`` is ``"complete"``, ``"error"`` (the app raised),
     ``"incomplete"`` (it returned before finishing its response), ``"disconnect"``
-    (the client went away first) or ``"aborted"`` (the app process died first).
+    (the client went away first), ``"aborted"`` (the app process died first) or
+    ``"unsupported"`` (a lifespan the app does not support: it raised before startup,
+    and ``--lifespan auto`` carried on).
     ``status`` is the status the client was sent, by the app or by the server on
     its behalf (500), or 0 if none was.
     """

@@ -200,6 +200,13 @@ def message_explanation(message: Any) -> Explanation:
 def outcome_explanation(outcome: str, lifespan: bool = False) -> Explanation:
     """The words for how the app's call ended (``outcome`` of ``ExchangeEnded``);
     ``lifespan``: the call was the lifespan's."""
+    if lifespan and outcome == "unsupported":
+        return Explanation(
+            "The app raised on the lifespan scope before answering startup: it does not "
+            "support lifespan, and the server carries on without (as uvicorn's --lifespan "
+            "auto). The traceback is in the notes panel.",
+            f"{LIFE}, Scope",
+        )
     if lifespan and outcome == "complete":
         return Explanation(
             "The app's lifespan call returned, startup and shutdown answered: the server can exit.",

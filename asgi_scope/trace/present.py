@@ -55,6 +55,7 @@ from asgi_scope.trace.explain import (
     opcode_explanation,
     outcome_explanation,
 )
+from asgi_scope.trace.rules import COUNTED, severity_of
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange
 from asgi_scope.trace.summary import (
@@ -478,7 +479,7 @@ register(
 def _ended_line(event: ExchangeEnded, starts: dict[int, int]) -> list[Part]:
     took = fmt_duration(event.t_ns - starts.pop(event.exchange, event.t_ns))
     status = f" {_safe(event.status)}" if event.status else ""
-    style = "ok" if event.outcome == "complete" else "error"
+    style = {"complete": "ok", "unsupported": "info"}.get(event.outcome, "error")
     return [(f"{_safe(event.outcome)}{status} in {took}", style)]
 
 
@@ -503,10 +504,21 @@ register(
 )
 
 
+_SEVERITY_STYLES = {"error": "error", "warning": "warning", "info": "info", "perf": "info"}
+"""The style name of a finding's severity."""
+
+
+def _severity(event: SpecViolation) -> str:
+    return severity_of(event.rule)
+
+
 def _violation_line(event: SpecViolation, starts: dict[int, int]) -> list[Part]:
+    severity = _severity(event)
+    mark = "⚠" if severity in COUNTED else "ⓘ"
+    style = _SEVERITY_STYLES[severity]
     return [
-        (f"⚠ spec violation {safe_text(event.rule)}: ", "warning"),
-        (safe_text(event.detail), "warning.detail"),
+        (f"{mark} spec {severity} {safe_text(event.rule)}: ", style),
+        (safe_text(event.detail), f"{style}.detail" if severity in COUNTED else "dim"),
         (f"  ({safe_text(event.section)})", "dim"),
     ]
 
@@ -514,7 +526,7 @@ def _violation_line(event: SpecViolation, starts: dict[int, int]) -> list[Part]:
 register(
     SpecViolation,
     label="spec violation",
-    summary=lambda e: f"{short(e.rule)}: {short(e.detail, 80)}",
+    summary=lambda e: f"{_severity(e)} {short(e.rule)}: {short(e.detail, 80)}",
     explain=lambda e: Explanation(
         f"The app broke the ASGI rule {safe_text(e.rule)}: "
         f"{safe_text(e.detail)}. The detail quotes what the spec asks.",
@@ -587,7 +599,10 @@ register(
         "of any exchange.",
         "asgi-scope",
     ),
-    line=lambda e, _: [(safe_text(e.text), _LEVELS.get(e.level, ""))],
+    # A debug note (a traceback kept for the notes panel) prints no line.
+    line=lambda e, _: (
+        None if e.level == "debug" else [(safe_text(e.text), _LEVELS.get(e.level, ""))]
+    ),
     style=lambda e: _LEVELS.get(e.level, ""),
     note=True,
 )

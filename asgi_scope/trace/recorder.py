@@ -36,6 +36,9 @@ class Recorder:
     :meth:`drain` returns it: the one fan-out point where a second consumer, such
     as the capture writer, sees exactly what the view's store sees, in the
     consumer's thread, never the server's. A tap must be quick (queue, not write).
+    A tap may drop events from the batch in place (the rule muting of
+    :class:`~asgi_scope.trace.spec.Mute` does, first); the taps after it and the
+    caller see what is left.
     """
 
     __slots__ = (

@@ -27,8 +27,9 @@ from asgi_scope.trace.events import (
     Wire,
 )
 from asgi_scope.trace.recorder import Recorder
+from asgi_scope.trace.rules import RULES
 from asgi_scope.trace.snapshot import snapshot, snapshot_message, snapshot_since
-from asgi_scope.trace.spec import RULES, Checker, Finding, checker_for
+from asgi_scope.trace.spec import Checker, Finding, check_scope, checker_for
 
 ServerReceive = Callable[[], Awaitable[tuple[dict[str, Any], Wire | None]]]
 ServerSend = Callable[[dict[str, Any]], Awaitable[None]]
@@ -86,9 +87,15 @@ class Shim:
         """
         self._scope = snapshot(scope) if snap is None else snap
         self._check = checker_for(scope)
-        self._recorder.emit[ScopeCreated](
+        event = self._recorder.emit[ScopeCreated](
             conn=self.conn, exchange=self.exchange, scope=self._scope, wire=wire
         )
+        if self._check is not None and snap is None:
+            # The server's side: the scope it built. Our own server's HTTP scopes
+            # (built knowing their shape, hence ``snap``) are checked by its tests
+            # against every scope rule, not per request on the hot path; another
+            # server's (attach) and every other scope are checked here.
+            self._checked(check_scope, scope, event.seq)
 
     async def receive(self) -> dict[str, Any]:
         """ASGI ``receive``: await the server's next message, record it, return it

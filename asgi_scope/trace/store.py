@@ -44,6 +44,7 @@ from asgi_scope.trace.events import (
     WebSocketFrame,
     Wire,
 )
+from asgi_scope.trace.rules import COUNTED, severity_of
 
 ExchangeState = Literal["open", "streaming", "done", "error"]
 """Where an exchange has got (see :class:`Exchange`)."""
@@ -86,7 +87,8 @@ class Exchange:
     close_code: int | None = None
     lifespan_state: dict[str, Any] | None = None
     violations: int = 0
-    """Spec violations found in this exchange (:class:`SpecViolation` events)."""
+    """Spec violations found in this exchange (:class:`SpecViolation` events) of the
+    severities that count (errors and warnings: ``trace/rules``)."""
     pid: int = 0
     """The pid of the process that recorded it, when attached to a stream
     (its connection's :class:`ConnectionOrigin`); 0 for our own server."""
@@ -296,7 +298,7 @@ class Store:
         self.bytes_out = 0
         self.errors = 0
         self.violations = 0
-        """Spec violations found so far, in every exchange."""
+        """Spec violations (errors and warnings) found so far, in every exchange."""
         self._lane_pid = 0  # the pid of the last ConnectionOrigin for conn 0
 
     def clear(self) -> None:
@@ -566,8 +568,9 @@ class Store:
         exchange.t_end = event.t_ns
         exchange.status = event.status or exchange.status
         if exchange.state != "error":
-            exchange.state = "done" if event.outcome == "complete" else "error"
-            if event.outcome != "complete" and not exchange.error:
+            ok = event.outcome in ("complete", "unsupported")  # unsupported: a lifespan
+            exchange.state = "done" if ok else "error"
+            if not ok and not exchange.error:
                 exchange.error = event.outcome
 
     def _on_lifespan_state(self, exchange: Exchange, event: LifespanState) -> None:
@@ -583,8 +586,9 @@ class Store:
             exchange.close_code = code if len(event.payload) >= 2 else 1005
 
     def _on_spec_violation(self, exchange: Exchange, event: SpecViolation) -> None:
-        exchange.violations += 1
-        self.violations += 1
+        if severity_of(event.rule) in COUNTED:  # info and perf are shown, not counted
+            exchange.violations += 1
+            self.violations += 1
 
     def _on_upstream_bytes(self, exchange: Exchange, event: UpstreamBytes) -> None:
         # asgi-scope proxy's upstream side

@@ -258,7 +258,7 @@ def test_help_and_version_import_neither_textual_nor_the_server(flag: str) -> No
     assert result.stderr.strip().splitlines()[-1] == "[]"
 
 
-def test_strict_says_the_first_violation_loudly_and_exits_4() -> None:
+def test_strict_says_the_first_error_loudly_and_exits_4() -> None:
     proc, url = start_headless("tests.apps.broken:app", "--strict")
     try:
         assert httpx.get(f"{url}/", timeout=5).status_code == 200
@@ -269,11 +269,62 @@ def test_strict_says_the_first_violation_loudly_and_exits_4() -> None:
     finally:
         out, err = stop(proc)
     assert proc.returncode == 4
-    assert "⚠ spec violation http.header-lowercase: header name b'Content-Type'" in out
-    assert "spec violation http.body-bytes: body is a str (encode it)" in out
+    assert "⚠ spec warning http.header-lowercase: header name b'Content-Type'" in out
+    assert "⚠ spec error http.body-bytes: body is a str (encode it)" in out
     loud = [line for line in err.splitlines() if "SPEC VIOLATION" in line]
-    assert len(loud) == 1 and "http.header-lowercase" in loud[0], err
-    assert "2 spec violation(s); the first: http.header-lowercase" in err
+    assert len(loud) == 1 and "http.body-bytes" in loud[0], err  # a warning does not fail
+    assert "1 spec violation(s); the first: http.body-bytes" in err
+
+
+def test_strict_warning_fails_on_warnings_too() -> None:
+    proc, url = start_headless("tests.apps.broken:app", "--strict=warning")
+    try:
+        assert httpx.get(f"{url}/Upper", timeout=5).status_code == 200
+        time.sleep(0.3)
+    finally:
+        _out, err = stop(proc)
+    assert proc.returncode == 4
+    assert "1 spec violation(s); the first: http.header-lowercase" in err
+
+
+def test_a_warning_alone_does_not_fail_strict_and_ignore_mutes_a_rule() -> None:
+    proc, url = start_headless(
+        "tests.apps.broken:app", "--strict=warning", "--ignore", "http.header-lowercase"
+    )
+    try:
+        assert httpx.get(f"{url}/Upper", timeout=5).status_code == 200
+        time.sleep(0.3)
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 0, err
+    assert "http.header-lowercase" not in out  # muted: not even shown
+
+
+def test_pyproject_mutes_rules_and_sets_the_strict_level(tmp_path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.asgi-scope]\nignore = ["http.body-bytes"]\nstrict = "warning"\n'
+    )
+    (tmp_path / "app_mod.py").write_text("from tests.apps.broken import app\n")
+    proc, url = start_headless("app_mod:app", "--app-dir", str(tmp_path), "--strict")
+    try:
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{url}/str-body", timeout=5)  # muted by the pyproject
+        assert httpx.get(f"{url}/Upper", timeout=5).status_code == 200  # a warning: fails
+        time.sleep(0.3)
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 4, err
+    assert "http.body-bytes" not in out
+    assert "the first: http.header-lowercase" in err
+
+
+def test_an_unknown_rule_to_ignore_is_one_line_and_exit_1(tmp_path) -> None:
+    result = subprocess.run(
+        [COMMAND, "--headless", "--ignore", "http.no-such-rule"],
+        cwd=ROOT, capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "unknown rule 'http.no-such-rule'" in one_line_error(result)
 
 
 def test_without_strict_violations_are_shown_and_the_exit_code_is_0() -> None:
@@ -284,7 +335,7 @@ def test_without_strict_violations_are_shown_and_the_exit_code_is_0() -> None:
     finally:
         out, err = stop(proc)
     assert proc.returncode == 0
-    assert "spec violation http.header-lowercase" in out
+    assert "spec warning http.header-lowercase" in out
     assert "SPEC VIOLATION" not in err
 
 

@@ -13,7 +13,7 @@ from asgi_scope.trace import events as events_module
 from asgi_scope.trace.events import Event, MessageReceived, MessageSent, SpecViolation
 from asgi_scope.trace.explain import _UNKNOWN_MESSAGE, MESSAGES
 from asgi_scope.trace.present import explain
-from asgi_scope.trace.spec import RULES
+from asgi_scope.trace.rules import RULES
 
 KINDS = [
     cls

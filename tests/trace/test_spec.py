@@ -26,7 +26,8 @@ from asgi_scope.trace.events import (
     ScopeCreated,
     SpecViolation,
 )
-from asgi_scope.trace.spec import RULES, checker_for
+from asgi_scope.trace.rules import COUNTED, RULES
+from asgi_scope.trace.spec import check_scope, checker_for
 from tests.live import TIMEOUT, Live
 from tests.server.ws_client import CLOSE, close_payload, frame, open_socket
 
@@ -77,6 +78,42 @@ async def ws_receive_after_disconnect(scope: dict[str, Any], receive: Any, send:
     while (await receive())["type"] != "websocket.disconnect":
         pass
     await receive()
+
+
+async def send_after_disconnect(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await receive()
+    assert (await receive())["type"] == "http.disconnect"  # the client hung up
+    await send(START)  # nobody to read it
+
+
+async def ws_send_after_disconnect(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    while (await receive())["type"] != "websocket.disconnect":
+        pass
+    await send({"type": "websocket.send", "text": "too late"})
+
+
+async def lifespan_returns(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        await receive()  # lifespan.startup, never answered
+        return
+    await receive()
+    await send(START)
+    await send(BODY)
+
+
+async def lifespan_int_state_key(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        await receive()
+        scope["state"][1] = "one"
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await receive()
+    await send(START)
+    await send(BODY)
 
 
 async def ws_no_answer(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -181,7 +218,86 @@ CASES = [
     Case("http.incomplete", sender(START), answer="closed"),
     Case("http.incomplete", sender(), answer="500"),
     Case("http.receive-after-disconnect", receive_after_disconnect, answer="200"),
+    Case("http.status-informational", sender(_start(status=103), BODY)),
+    Case("http.header-name-token", sender(_start(headers=[(b"bad name", b"x")]), BODY)),
+    Case("http.header-value-chars", sender(_start(headers=[(b"x-a", b"a\r\nb")]), BODY)),
+    Case("http.content-length-value", sender(_start(headers=[(b"content-length", b"x")]), BODY)),
+    Case(
+        "http.content-length-once",
+        sender(_start(headers=[(b"content-length", b"2"), (b"content-length", b"3")]), BODY),
+    ),
+    Case(
+        "http.content-length-forbidden",
+        sender(
+            _start(status=204, headers=[(b"content-length", b"0")]), {"type": "http.response.body"}
+        ),
+    ),
+    Case(
+        "http.transfer-encoding-length",
+        sender(
+            _start(headers=[(b"transfer-encoding", b"chunked"), (b"content-length", b"2")]), BODY
+        ),
+    ),
+    Case("http.no-content-body", sender(_start(status=204), BODY)),
+    Case("http.send-after-disconnect", send_after_disconnect, "http-hangup"),
+    Case(
+        "http.tiny-body-messages",
+        sender(
+            START, *[{"type": "http.response.body", "body": b"x", "more_body": True}] * 100, BODY
+        ),
+        answer="200",
+    ),
+    Case("asgi.key-str", sender({**START, 1: 2}, BODY)),
+    Case("asgi.float-finite", sender({**START, "x": float("nan")}, BODY)),
+    Case("asgi.int-64bit", sender({**START, "x": 2**70}, BODY)),
+    Case("asgi.value-type", sender({**START, "x": {1, 2}}, BODY)),
+    Case(
+        "asgi.bytes-exact", sender(START, {"type": "http.response.body", "body": bytearray(b"ok")})
+    ),
+    # extensions
+    Case(
+        "http.trailers-forbidden",
+        sender(
+            _start(trailers=True),
+            BODY,
+            {"type": "http.response.trailers", "headers": [(b"content-length", b"2")]},
+        ),
+    ),
+    Case("http.pathsend-absolute", sender(START, {"type": "http.response.pathsend", "path": "f"})),
+    Case(
+        "http.pathsend-order",
+        sender(
+            START,
+            {"type": "http.response.body", "body": b"a", "more_body": True},
+            {"type": "http.response.pathsend", "path": os.path.abspath(__file__)},
+        ),
+    ),
+    Case("http.debug-info", sender({"type": "http.response.debug", "info": "x"}, START, BODY)),
+    Case(
+        "websocket.denial-status",
+        ws_sender({"type": "websocket.http.response.start", "status": "403"}),
+        "websocket",
+    ),
+    Case(
+        "websocket.denial-body",
+        ws_sender(
+            {"type": "websocket.http.response.start", "status": 403},
+            {"type": "websocket.http.response.body", "body": "no"},
+        ),
+        "websocket",
+    ),
     # WebSocket
+    Case(
+        "websocket.header-reserved",
+        ws_sender({"type": "websocket.accept", "headers": [(b"sec-websocket-protocol", b"x")]}),
+        "websocket",
+    ),
+    Case(
+        "websocket.text-encodable",
+        ws_sender({"type": "websocket.accept"}, {"type": "websocket.send", "text": "\ud800"}),
+        "websocket",
+    ),
+    Case("websocket.send-after-disconnect", ws_send_after_disconnect, "websocket-close"),
     Case(
         "websocket.accept-first",
         ws_sender({"type": "websocket.send", "text": "hi"}),
@@ -201,8 +317,13 @@ CASES = [
         "500",
     ),
     Case(
-        "websocket.headers-shape",
+        "websocket.header-lowercase",
         ws_sender({"type": "websocket.accept", "headers": [(b"X-Up", b"1")]}),
+        "websocket",
+    ),
+    Case(
+        "websocket.headers-shape",
+        ws_sender({"type": "websocket.accept", "headers": [("x-up", "1")]}),
         "websocket",
     ),
     Case(
@@ -267,6 +388,8 @@ CASES = [
         lifespan(STARTUP_OK, [{"type": "lifespan.ready"}, *SHUTDOWN_OK]),
         "lifespan",
     ),
+    Case("lifespan.no-answer", lifespan_returns, "lifespan"),
+    Case("lifespan.state-keys", lifespan_int_state_key, "lifespan"),
 ]
 
 
@@ -292,6 +415,9 @@ def _drive(live: Live, case: Case) -> str:
             raw.closed_within(TIMEOUT)
             return str(status)
         raw.send(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        if case.kind == "http-hangup":
+            raw.close()
+            return "closed"
         try:
             response = raw.read_response()
         except EOFError:
@@ -320,7 +446,8 @@ def test_each_rule_is_caught_alone_next_to_its_message(serve, case: Case):
     assert [v.rule for v in found] == [case.rule], [(v.rule, v.detail) for v in found]
     violation = found[0]
     assert violation.exchange == exchange
-    assert live.store.exchanges[exchange].violations == 1
+    counted = RULES[case.rule].severity in COUNTED  # info and perf: shown, not counted
+    assert live.store.exchanges[exchange].violations == (1 if counted else 0)
     assert violation.section == RULES[case.rule].section
     assert violation.detail
     if violation.cause:  # next to the message that broke it: the event just before
@@ -329,19 +456,29 @@ def test_each_rule_is_caught_alone_next_to_its_message(serve, case: Case):
         before = [e for e in events[:index] if isinstance(e, (MessageSent, MessageReceived))]
         assert before[-1].seq == violation.cause
     else:
-        assert case.rule in ("http.incomplete", "websocket.no-answer")
+        assert case.rule in ("http.incomplete", "websocket.no-answer", "lifespan.no-answer")
     if case.answer:
         assert answer in case.answer.split("|"), answer
 
 
 def test_the_catalogue_covers_every_rule():
-    assert {case.rule for case in CASES} == set(RULES)
+    from tests.trace.test_spec_server import SERVER_CASES, UNIT_CASES
+
+    covered = {case.rule for case in CASES} | {c[0] for c in SERVER_CASES + UNIT_CASES}
+    assert covered == set(RULES), set(RULES) ^ covered
 
 
 def test_every_rule_says_where_it_comes_from():
+    from asgi_scope.trace.rules import LAYERS, SEVERITIES
+
     for rule in RULES.values():
         assert rule.id.split(".")[0] == rule.protocol
         assert rule.section and rule.title and rule.text.endswith((".", ")"))
+        assert rule.severity in SEVERITIES and rule.layer in LAYERS
+        assert (rule.spec.startswith(("ASGI", "RFC")) and rule.spec[-1].isdigit()) or (
+            rule.spec == "ASGI Extensions"
+        )
+        assert rule.fix.endswith((".", ")")) and rule.side in ("app", "server")
 
 
 def test_the_checker_never_raises_on_strange_messages():
@@ -378,6 +515,12 @@ def _no_violations(live: Live, count: int) -> None:
     live.collect(lambda s: len([e for e in s.events if isinstance(e, ExchangeEnded)]) >= count)
     found = live.events(SpecViolation)
     assert not found, [(v.rule, v.detail) for v in found]
+    # Our own server's HTTP scopes are not checked per request (the hot path):
+    # every scope it built breaks no scope rule.
+    scopes = live.events(ScopeCreated)
+    assert scopes and all(check_scope(e.scope) is None for e in scopes), [
+        (e.scope["type"], check_scope(e.scope)) for e in scopes
+    ]
 
 
 def test_no_false_alarms_on_the_demo_app(serve):
@@ -493,3 +636,46 @@ def test_a_task_that_never_finishes_its_response_is_caught_at_shutdown(serve):
     found = live.events(SpecViolation)
     assert [(v.rule, v.cause) for v in found] == [("http.incomplete", 0)]
     assert "cancelled it at shutdown" in found[0].detail
+
+
+def test_no_false_alarms_on_quart(serve):
+    quart = pytest.importorskip("quart")
+    app = quart.Quart(__name__)
+
+    @app.route("/")
+    async def index() -> str:
+        return "hello"
+
+    @app.route("/json", methods=["POST"])
+    async def echo() -> Any:
+        return await quart.request.get_json()
+
+    live = serve(app, lifespan="on")
+    with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
+        assert client.get("/").status_code == 200
+        assert client.post("/json", json={"a": 1}).json() == {"a": 1}
+        client.get("/nope")
+        client.head("/")
+    live.stop()
+    _no_violations(live, 5)
+
+
+def test_no_false_alarms_on_litestar(serve):
+    litestar = pytest.importorskip("litestar")
+
+    @litestar.get("/")
+    async def index() -> str:
+        return "hello"
+
+    @litestar.get("/json")
+    async def item() -> dict[str, Any]:
+        return {"id": 4}
+
+    app = litestar.Litestar([index, item])
+    live = serve(app, lifespan="on")
+    with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
+        assert client.get("/").status_code == 200
+        assert client.get("/json").json() == {"id": 4}
+        client.get("/nope")
+    live.stop()
+    _no_violations(live, 4)

@@ -38,8 +38,9 @@ def test_a_violation_marks_the_row_and_sits_under_its_message() -> None:
         assert "b'Content-Type'" in text
         await select_message(ui, pilot, "spec violation")
         text = detail_text(ui)
-        assert "⚠ http.header-lowercase  header names are lower-case" in text
+        assert "⚠ warning http.header-lowercase  header names are lower-case" in text
         assert "The spec says: Header names must be lowercased." in text
+        assert "Fix: Lower-case header names" in text
         assert "ASGI HTTP 2.5, Response Start - send event" in text
 
     run_live(broken_app, check)

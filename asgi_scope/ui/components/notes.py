@@ -46,7 +46,8 @@ class NotesBar(Static):
         if not notes:
             self.update("")
             return
-        note = notes[-1]
+        # The newest note worth a line: a debug note (a traceback) waits in the panel.
+        note = next((n for n in reversed(notes) if n.level != "debug"), notes[-1])
         level = note.level if note.level in LEVEL_STYLES else "info"
         style = self.get_component_rich_style(f"notes--{level}", partial=True)
         text = Text(no_wrap=True, overflow="ellipsis")

@@ -23,7 +23,10 @@ def notes_text(notes: Sequence[ServerNote]) -> Text:
     for note in notes:
         text.append(f"{fmt_duration(note.t_ns):>9}  ", "dim")
         text.append(f"{safe_text(note.level):<8}", LEVEL_STYLES.get(note.level, ""))
-        text.append(note_text(note))
+        if note.level == "debug":  # a traceback: its lines, dim, below the note before it
+            text.append(safe_text(note.text, keep_newlines=True), "dim")
+        else:
+            text.append(note_text(note))
         text.append("\n")
     if not notes:
         text.append("No notes yet.", "dim")

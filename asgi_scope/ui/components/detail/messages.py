@@ -26,8 +26,9 @@ from asgi_scope.trace.events import (
     WebSocketFrame,
     Wire,
 )
+from asgi_scope.trace.rules import rule as spec_rule
+from asgi_scope.trace.rules import severity_of
 from asgi_scope.trace.safe import safe_bytes, safe_text
-from asgi_scope.trace.spec import rule as spec_rule
 from asgi_scope.trace.store import EVENTS_KEPT, Exchange
 from asgi_scope.trace.summary import (
     fmt_bytes,
@@ -114,17 +115,24 @@ def explanation_text(event: Event) -> Text:
     return text
 
 
+_SEVERITY_STYLES = {"error": "bold red", "warning": "bold yellow", "info": "bold cyan",
+                    "perf": "bold cyan"}  # fmt: skip
+
+
 def violation_text(event: SpecViolation) -> Text:
     """A spec violation in full: the rule, what the app did, the spec's words, where."""
     rule = spec_rule(event.rule)
+    severity = severity_of(event.rule)
     text = Text()
-    text.append(f"⚠ {safe_text(event.rule)}", "bold red")
+    text.append(f"⚠ {severity} {safe_text(event.rule)}", _SEVERITY_STYLES[severity])
     if rule is not None:
         text.append(f"  {rule.title}", "bold")
     text.append("\n" + safe_text(event.detail) + "\n\n")
     if rule is not None:
         text.append("The spec says: ", "dim")
         text.append(f"{rule.text}\n", "italic")
+        text.append("Fix: ", "dim")
+        text.append(f"{rule.fix}\n")
     text.append(f"{safe_text(event.section)}", "dim")
     if event.cause:
         text.append(f"\nBroken by the message with seq {event.cause}, just above.", "dim")
