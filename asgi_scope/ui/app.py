@@ -164,6 +164,7 @@ class ScopeApp(App[None]):
         "components/exchanges.tcss",
         "components/detail/pane.tcss",
         "components/detail/messages.tcss",
+        "components/detail/body_view.tcss",
         "components/detail/scope_view.tcss",
         "components/detail/hex_view.tcss",
         "components/detail/timeline.tcss",

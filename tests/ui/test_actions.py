@@ -11,6 +11,7 @@ from textual.binding import Binding
 from asgi_scope.ui import keymap as keymap_module
 from asgi_scope.ui.actions import ACTIONS, BY_ID, HELP_PLACES, actions
 from asgi_scope.ui.app import ScopeApp
+from asgi_scope.ui.components.detail.body_view import BodyView
 from asgi_scope.ui.components.detail.hex_view import HexView
 from asgi_scope.ui.components.detail.messages import MessageList
 from asgi_scope.ui.components.detail.sequence import SequenceView
@@ -29,6 +30,7 @@ PLACES = {
     "app": ScopeApp,
     "exchanges": ExchangeTable,
     "messages": MessageList,
+    "body": BodyView,
     "hex": HexView,
     "sequence": SequenceView,
     "filter": FilterBar,

@@ -38,7 +38,7 @@ from asgi_scope.trace.summary import (
 )
 from asgi_scope.ui.actions import bindings
 from asgi_scope.ui.render import pretty
-from asgi_scope.ui.search import find, hits_text, searchable
+from asgi_scope.ui.search import decoded_bodies, find, hits_text, searchable
 
 _UNKEPT = "unkept"
 """The key of the list's last row once an exchange has events not kept."""
@@ -377,9 +377,10 @@ class MessagesView(Container):
             return False
         # From the "not kept" row, the last (it has no event), start again at the top.
         start = table.cursor_row if table.cursor_row < len(events) else -1
+        decoded = decoded_bodies(self._exchange) if self._exchange is not None else {}
         for step in range(1, len(events) + 1):
             index = (start + step) % len(events)
-            if find(searchable(events[index]), term):
+            if find(searchable(events[index], decoded.get(events[index].seq)), term):
                 if index == table.cursor_row:
                     self._show_detail(events[index])
                 else:
@@ -396,7 +397,10 @@ class MessagesView(Container):
             static.update(Text("Select a message.", "dim"))
         else:
             text = detail(event, self._exchange, max(self.size.width - 4, 40))
-            hits = find(searchable(event), self.search_term) if self.search_term else []
+            hits = []
+            if self.search_term:
+                decoded = decoded_bodies(self._exchange).get(event.seq)
+                hits = find(searchable(event, decoded), self.search_term)
             if hits:  # on top, in view: the matches may be past the rendered cut
                 text = Text.assemble(hits_text(hits, self.search_term), "\n", text)
             if self.explain:

@@ -1,5 +1,5 @@
-"""The detail pane: tabs that show the selected exchange five ways (Messages,
-Scope, Hex, Timeline, Sequence)."""
+"""The detail pane: tabs that show the selected exchange six ways (Messages,
+Body, Scope, Hex, Timeline, Sequence)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ from asgi_scope.trace import present
 from asgi_scope.trace.events import Event
 from asgi_scope.trace.framing import event_at
 from asgi_scope.trace.store import Exchange, Store
+from asgi_scope.ui.components.detail.body_view import BodyView
 from asgi_scope.ui.components.detail.hex_view import HexView, Highlight
 from asgi_scope.ui.components.detail.messages import MessagesView
 from asgi_scope.ui.components.detail.scope_view import ScopeView
 from asgi_scope.ui.components.detail.sequence import SequenceView
 from asgi_scope.ui.components.detail.timeline import TimelineView
 
-TABS = ("messages", "scope", "hex", "timeline", "sequence")
+TABS = ("messages", "body", "scope", "hex", "timeline", "sequence")
 """Tab ids, left to right (each pane's id is ``tab-<name>``)."""
 
 MAIN_WIDGETS: dict[str, str | type] = {
     "messages": "#message-list",
+    "body": BodyView,
     "scope": ScopeView,
     "hex": HexView,
     "timeline": TimelineView,
@@ -58,6 +60,8 @@ class DetailPane(Container):
         with TabbedContent(id="tabs", initial="tab-messages"):
             with TabPane("Messages", id="tab-messages"):
                 yield MessagesView(id="messages")
+            with TabPane("Body", id="tab-body"):
+                yield BodyView(id="body")
             with TabPane("Scope", id="tab-scope"):
                 yield ScopeView(id="scope")
             with TabPane("Hex", id="tab-hex"):
@@ -68,7 +72,7 @@ class DetailPane(Container):
                 yield SequenceView(id="sequence")
 
     def on_mount(self) -> None:
-        # Tabs switch with keys (m, s, x, t, d) or the mouse; Tab moves between lists.
+        # Tabs switch with keys (m, o, s, x, t, d) or the mouse; Tab moves between lists.
         self.query_one(Tabs).can_focus = False
 
     @property
@@ -112,7 +116,9 @@ class DetailPane(Container):
         self._stale.discard(tab)
         exchange, store = self._exchange, self._store
         connection = store.connections.get(exchange.conn) if exchange and store else None
-        if tab == "scope":
+        if tab == "body":
+            self.query_one(BodyView).show(store, exchange)
+        elif tab == "scope":
             self.query_one(ScopeView).show(exchange)
         elif tab == "hex":
             hex_view = self.query_one(HexView)

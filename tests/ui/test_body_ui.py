@@ -1,0 +1,156 @@
+"""The Body tab on a real Starlette app (tests/apps/bodies.py): a GZip'd JSON
+response shown decoded and pretty, raw one key away, forms and multipart parts
+as tables, cookies parsed, an image named with its size; side by side when wide;
+ctrl+f finds words only the decoded body holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from asgi_scope.config import Config
+from asgi_scope.server.runner import Server
+from asgi_scope.session import LoopThread
+from asgi_scope.trace.filter import parse
+from asgi_scope.trace.recorder import Recorder
+from asgi_scope.ui.app import ScopeApp
+from asgi_scope.ui.components.detail.body_view import BodyView
+from tests.apps.bodies import app as bodies_app
+from tests.ui.test_app import detail_text, select_exchange, table_rows
+from tests.ui.test_live import until
+from tests.ui.test_search_ui import search, selected_type
+
+
+def body_texts(ui: ScopeApp) -> tuple[str, str]:
+    view = ui.query_one(BodyView)
+    return (
+        str(view.query_one("#body-request").render()),
+        str(view.query_one("#body-response").render()),
+    )
+
+
+def run(
+    requests: Callable[[httpx.Client], None],
+    check: Callable[[ScopeApp, Any], Any],
+    size: tuple[int, int] = (140, 40),
+) -> None:
+    recorder = Recorder()
+    server = LoopThread(Server(Config(port=0, lifespan="off"), bodies_app, recorder))
+    server.start()
+    ui = ScopeApp(recorder, app_name="bodies", url=server.url, on_quit=server.stop)
+
+    def talk() -> None:
+        with httpx.Client(base_url=server.url, timeout=5) as client:
+            requests(client)
+
+    async def main() -> None:
+        async with ui.run_test(size=size) as pilot:
+            await asyncio.to_thread(talk)
+            await check(ui, pilot)
+
+    try:
+        asyncio.run(main())
+    finally:
+        server.stop(5)
+
+
+async def open_body(ui: ScopeApp, pilot: Any, path: str) -> None:
+    await until(pilot, lambda: any(path in r and "done" in r for r in table_rows(ui)))
+    row = next(r for r in table_rows(ui) if path in r)
+    await select_exchange(ui, pilot, int(row.split()[0]))
+    await pilot.press("o")
+    await pilot.pause()
+
+
+def test_a_gzipped_json_response_shows_pretty_json_and_raw_one_key_away() -> None:
+    def requests(client: httpx.Client) -> None:
+        answer = client.get("/json", headers={"accept-encoding": "gzip"})
+        assert answer.headers["content-encoding"] == "gzip"
+
+    async def check(ui: ScopeApp, pilot: Any) -> None:
+        await open_body(ui, pilot, "/json")
+        _, response = body_texts(ui)
+        assert "application/json  gzip:" in response
+        assert '"name": "item 42",' in response  # one key a line, indented
+        assert "  {\n" in response
+        assert "Set-Cookie\nsession = abc123; HttpOnly; Path=/" in response
+        await pilot.press("v")
+        await pilot.pause()
+        _, raw = body_texts(ui)
+        assert "raw" in raw and "item 42" not in raw and "1f 8b 08" in raw  # gzip magic
+        await pilot.press("v")
+        await pilot.pause()
+        assert '"name": "item 42",' in body_texts(ui)[1]
+
+    run(requests, check)
+
+
+def test_forms_multipart_query_and_images() -> None:
+    def requests(client: httpx.Client) -> None:
+        client.post("/form?page=2&q=caf%C3%A9", data={"user": "ada", "note": "a\x1b[31m"})
+        client.post("/form", data={"title": "t"}, files={"up": ("a.txt", b"file words")})
+        client.get("/pixel.png", headers={"cookie": "theme=dark; sid=1"})
+
+    async def check(ui: ScopeApp, pilot: Any) -> None:
+        await until(pilot, lambda: sum("/form" in r and "done" in r for r in table_rows(ui)) == 2)
+        first, second = (r for r in table_rows(ui) if "/form" in r)
+        await select_exchange(ui, pilot, int(first.split()[0]))
+        await pilot.press("o")
+        await pilot.pause()
+        request, _ = body_texts(ui)
+        assert "Query\npage  2\nq     café" in request
+        assert "user  ada\nnote  a\\x1b[31m" in request  # escaped, never raw
+        await select_exchange(ui, pilot, int(second.split()[0]))
+        request, _ = body_texts(ui)
+        assert "up  file a.txt  text/plain" in request
+        assert "file words" in request
+        await open_body(ui, pilot, "/pixel.png")
+        request, response = body_texts(ui)
+        assert "Cookies\ntheme  dark\nsid    1" in request
+        assert "PNG image, 3 × 2 px" in response
+
+    run(requests, check)
+
+
+def test_request_and_response_stand_side_by_side_when_wide() -> None:
+    def requests(client: httpx.Client) -> None:
+        client.get("/json")
+
+    async def check(ui: ScopeApp, pilot: Any) -> None:
+        await open_body(ui, pilot, "/json")
+        view = ui.query_one(BodyView)
+        left = view.query_one("#body-request-scroll")
+        right = view.query_one("#body-response-scroll")
+        assert left.region.y == right.region.y and left.region.x < right.region.x
+
+    run(requests, check, size=(180, 40))
+
+    async def narrow(ui: ScopeApp, pilot: Any) -> None:
+        await open_body(ui, pilot, "/json")
+        view = ui.query_one(BodyView)
+        left = view.query_one("#body-request-scroll")
+        right = view.query_one("#body-response-scroll")
+        assert left.region.x == right.region.x and left.region.y < right.region.y
+
+    run(requests, narrow, size=(140, 40))
+
+
+def test_search_and_the_body_filter_read_the_decoded_body() -> None:
+    def requests(client: httpx.Client) -> None:
+        client.get("/json", headers={"accept-encoding": "gzip"})
+
+    async def check(ui: ScopeApp, pilot: Any) -> None:
+        await open_body(ui, pilot, "/json")
+        await pilot.press("m")
+        await search(ui, pilot, "item 42")
+        assert selected_type(ui) == "http.response.body"
+        assert "decoded body @" in detail_text(ui)
+        flt = parse("~bs 'item 42'")
+        exchange = next(x for x in ui.store.exchanges.values() if x.path == "/json")
+        assert flt is not None and flt(exchange)
+        assert not parse("~bq 'item 42'")(exchange)
+
+    run(requests, check)
