@@ -104,6 +104,13 @@ ACTIONS: tuple[Action, ...] = (
         "Body",
         _TAB.format("Body") + ": request and response bodies, decoded and read",
     ),
+    Action(
+        "detail.tab.stream",
+        "E",
+        "show_tab('stream')",
+        "Stream",
+        _TAB.format("Stream") + ": a text/event-stream response's events",
+    ),
     Action("detail.tab.scope", "s", "show_tab('scope')", "Scope", _TAB.format("Scope")),
     Action("detail.tab.hex", "x", "show_tab('hex')", "Hex", _TAB.format("Hex")),
     Action("detail.tab.timeline", "t", "show_tab('timeline')", "Timeline", _TAB.format("Timeline")),

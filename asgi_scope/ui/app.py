@@ -165,6 +165,7 @@ class ScopeApp(App[None]):
         "components/detail/pane.tcss",
         "components/detail/messages.tcss",
         "components/detail/body_view.tcss",
+        "components/detail/stream_view.tcss",
         "components/detail/scope_view.tcss",
         "components/detail/hex_view.tcss",
         "components/detail/timeline.tcss",
@@ -368,6 +369,7 @@ class ScopeApp(App[None]):
             bytes_out=store.bytes_out,
             errors=store.errors,
             dropped=store.dropped,
+            gone=store.clients_gone,
         )
 
     def on_print(self, event: Print) -> None:

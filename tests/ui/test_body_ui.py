@@ -62,7 +62,12 @@ async def open_body(ui: ScopeApp, pilot: Any, path: str) -> None:
     row = next(r for r in table_rows(ui) if path in r)
     await select_exchange(ui, pilot, int(row.split()[0]))
     await pilot.press("o")
-    await pilot.pause()
+    await shown(ui, pilot, "Request", side=0)
+
+
+async def shown(ui: ScopeApp, pilot: Any, needle: str, side: int = 1) -> None:
+    """Wait until the request's (``side`` 0) or response's body text holds ``needle``."""
+    await until(pilot, lambda: needle in body_texts(ui)[side])
 
 
 def test_a_gzipped_json_response_shows_pretty_json_and_raw_one_key_away() -> None:
@@ -72,18 +77,18 @@ def test_a_gzipped_json_response_shows_pretty_json_and_raw_one_key_away() -> Non
 
     async def check(ui: ScopeApp, pilot: Any) -> None:
         await open_body(ui, pilot, "/json")
+        await shown(ui, pilot, "item 42")
         _, response = body_texts(ui)
         assert "application/json  gzip:" in response
         assert '"name": "item 42",' in response  # one key a line, indented
         assert "  {\n" in response
         assert "Set-Cookie\nsession = abc123; HttpOnly; Path=/" in response
         await pilot.press("v")
-        await pilot.pause()
+        await shown(ui, pilot, "raw")
         _, raw = body_texts(ui)
         assert "raw" in raw and "item 42" not in raw and "1f 8b 08" in raw  # gzip magic
         await pilot.press("v")
-        await pilot.pause()
-        assert '"name": "item 42",' in body_texts(ui)[1]
+        await shown(ui, pilot, '"name": "item 42",')
 
     run(requests, check)
 
@@ -99,15 +104,17 @@ def test_forms_multipart_query_and_images() -> None:
         first, second = (r for r in table_rows(ui) if "/form" in r)
         await select_exchange(ui, pilot, int(first.split()[0]))
         await pilot.press("o")
-        await pilot.pause()
+        await shown(ui, pilot, "user", side=0)
         request, _ = body_texts(ui)
         assert "Query\npage  2\nq     café" in request
         assert "user  ada\nnote  a\\x1b[31m" in request  # escaped, never raw
         await select_exchange(ui, pilot, int(second.split()[0]))
+        await shown(ui, pilot, "file words", side=0)
         request, _ = body_texts(ui)
         assert "up  file a.txt  text/plain" in request
         assert "file words" in request
         await open_body(ui, pilot, "/pixel.png")
+        await shown(ui, pilot, "PNG image")
         request, response = body_texts(ui)
         assert "Cookies\ntheme  dark\nsid    1" in request
         assert "PNG image, 3 × 2 px" in response

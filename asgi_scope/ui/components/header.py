@@ -22,6 +22,7 @@ class ScopeHeader(Static):
         "scope-header--url",
         "scope-header--label",
         "scope-header--errors",
+        "scope-header--gone",
         "scope-header--follow",
         "scope-header--paused",
     }
@@ -30,7 +31,7 @@ class ScopeHeader(Static):
         super().__init__(**kwargs)
         self._app_name = safe_text(app_name)
         self._url = safe_text(url)
-        self._counters = (0, 0, 0, 0, 0, 0)
+        self._counters = (0, 0, 0, 0, 0, 0, 0)
         self._follow = True
 
     def on_mount(self) -> None:
@@ -44,10 +45,12 @@ class ScopeHeader(Static):
         bytes_out: int,
         errors: int,
         dropped: int = 0,
+        gone: int = 0,
     ) -> None:
         """Show new counter values (redraws only when they changed). ``dropped``:
-        exchanges the store dropped to stay within its caps (shown once there are)."""
-        counters = (connections, requests, bytes_in, bytes_out, errors, dropped)
+        exchanges the store dropped to stay within its caps; ``gone``: exchanges
+        whose client left mid-response (each shown once there are any)."""
+        counters = (connections, requests, bytes_in, bytes_out, errors, dropped, gone)
         if counters != self._counters:
             self._counters = counters
             self._redraw()
@@ -76,7 +79,7 @@ class ScopeHeader(Static):
         return text
 
     def _redraw(self) -> None:
-        connections, requests, bytes_in, bytes_out, errors, dropped = self._counters
+        connections, requests, bytes_in, bytes_out, errors, dropped, gone = self._counters
         wide = self.size.width >= WIDE
         counters = Text(no_wrap=True)
         for wide_label, label, value, name in (
@@ -88,6 +91,10 @@ class ScopeHeader(Static):
         ):
             counters.append(wide_label if wide else label, self._style("label"))
             counters.append(value, self._style(name) if name else Style.null())
+            counters.append("  ")
+        if gone:  # not errors: a browser leaving an event stream is how streams end
+            counters.append("client gone " if wide else "gone ", self._style("label"))
+            counters.append(str(gone), self._style("gone"))
             counters.append("  ")
         if dropped:
             counters.append("dropped ", self._style("label"))

@@ -186,7 +186,7 @@ def _image_body(read: Content) -> Text:
 
 def _stream_body(read: Content) -> Text:
     events = content.events(read.body)
-    text = Text(f"{len(events)} events\n\n", STYLE_NOTE)
+    text = Text(f"{len(events)} events: the Stream tab (E) lists them\n\n", STYLE_NOTE)
     return text.append_text(_text_body(read))
 
 
