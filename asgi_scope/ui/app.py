@@ -228,14 +228,15 @@ class ScopeApp(App[None]):
     # -- layout -----------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield ScopeHeader(self.app_name, self.url, id="header")
+        live = not self.finished  # a capture opened: nothing listens, nothing comes
+        yield ScopeHeader(self.app_name, self.url, live=live, id="header")
         yield Static(empty_state(self.url), id="empty")
         with Vertical(id="body"):
             yield FilterBar(id="filter-bar")
             yield ExchangeTable(self.view, id="exchanges")
             yield DetailPane(id="detail")
         yield StepBar(id="step-bar")
-        yield NotesBar(id="notes")
+        yield NotesBar(live=live, id="notes")
         yield Footer()
 
     def on_mount(self) -> None:

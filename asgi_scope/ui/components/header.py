@@ -27,8 +27,11 @@ class ScopeHeader(Static):
         "scope-header--paused",
     }
 
-    def __init__(self, app_name: str, url: str, **kwargs) -> None:
+    def __init__(self, app_name: str, url: str, live: bool = True, **kwargs) -> None:
+        """``live``: a running server (else a capture reopened, where the header
+        says nothing of following: no exchange is coming)."""
         super().__init__(**kwargs)
+        self._live = live
         self._app_name = safe_text(app_name)
         self._url = safe_text(url)
         self._counters = (0, 0, 0, 0, 0, 0, 0)
@@ -100,11 +103,10 @@ class ScopeHeader(Static):
             counters.append("dropped ", self._style("label"))
             counters.append(str(dropped))
             counters.append("  ")
-        if self._follow:
-            counters.append("follow", self._style("follow"))
-        else:
-            counters.append("paused", self._style("paused"))
-        counters.append(" ")
+        if self._live:  # a capture reopened has nothing to follow
+            word = "follow" if self._follow else "paused"
+            counters.append(word, self._style(word))
+            counters.append(" ")
         room = self.size.width - counters.cell_len
         text = self._names(wide, with_app=True)
         if text.cell_len > room:  # the URL is what a user needs: the app name goes first
