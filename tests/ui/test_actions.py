@@ -190,3 +190,22 @@ def test_the_palette_runs_an_action_by_its_name(traffic) -> None:
         assert not app.follow
 
     run_app(traffic, check)
+
+
+def test_the_palette_names_keys_as_they_are_typed(traffic) -> None:
+    """``/`` and ``?``, never Textual's names for them (``slash``, ``question_mark``)."""
+
+    async def check(app, pilot):
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        seen = ""
+        for _ in range(100):  # the palette lists its commands from a worker
+            await pilot.pause(0.02)
+            seen = screen_text(app)
+            if "(/)" in seen and "(?)" in seen:
+                break
+        else:
+            raise AssertionError(seen)
+        assert "slash" not in seen and "question_mark" not in seen
+
+    run_app(traffic, check, size=(120, 60))

@@ -19,6 +19,7 @@ from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.components.detail.body_view import BodyView
 from tests.apps.bodies import app as bodies_app
+from tests.ui.conftest import screen_text
 from tests.ui.test_app import detail_text, select_exchange, table_rows
 from tests.ui.test_live import until
 from tests.ui.test_search_ui import search, selected_type
@@ -161,3 +162,25 @@ def test_search_and_the_body_filter_read_the_decoded_body() -> None:
         assert not parse("~bq 'item 42'")(exchange)
 
     run(requests, check)
+
+
+def test_the_message_summary_takes_the_width_it_is_given() -> None:
+    def requests(client: httpx.Client) -> None:
+        client.post("/form", data={"user": "ada" * 40})
+
+    for columns in (140, 200):
+
+        async def check(ui: ScopeApp, pilot: Any, columns: int = columns) -> None:
+            await until(pilot, lambda: any("/form" in r and "done" in r for r in table_rows(ui)))
+            await pilot.press("m")
+            table = ui.query_one("#message-list")
+            await until(pilot, lambda: table.row_count >= 4)
+            await pilot.pause()
+            widths = sum(c.get_render_width(table) for c in table.columns.values())
+            assert widths == table.scrollable_content_region.width  # no cell left unused
+            row = next(r for r in screen_text(ui).splitlines() if "http.request" in r)
+            summary = row.split("http.request", 1)[1].split("│", 1)[0].strip()
+            assert summary.startswith("125 B b'user=adaada")
+            assert "…" in summary  # cut with an ellipsis, never mid-character
+
+        run(requests, check, size=(columns, 40))

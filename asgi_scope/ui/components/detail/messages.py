@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from asgi_scope.trace import present
 from asgi_scope.trace.events import (
@@ -213,9 +214,31 @@ def unkept_text(unkept: int) -> Text:
 
 class MessageList(DataTable):
     """The list of messages: a DataTable whose Home and End go to the first and
-    last row, as they do in the exchange table."""
+    last row, as they do in the exchange table, and whose summary column takes
+    the width the other columns leave (its text cut there with "…")."""
 
     BINDINGS = bindings("messages")
+
+    def on_resize(self) -> None:
+        self.fit_summary()
+
+    def fit_summary(self) -> None:
+        """Give the summary column every cell the other columns leave."""
+        summary = self.columns.get(ColumnKey("summary"))
+        if summary is None or not self.size.width:
+            return
+        others = sum(c.get_render_width(self) for k, c in self.columns.items() if k != "summary")
+        room = self.scrollable_content_region.width - others - 2 * self.cell_padding
+        width = max(room, MIN_SUMMARY)
+        if summary.auto_width or summary.width != width:
+            summary.auto_width = False
+            summary.width = width
+            self._require_update_dimensions = True  # as DataTable's own width changes do
+            self.refresh()
+
+
+MIN_SUMMARY = 12
+"""The summary column's narrowest width, in cells."""
 
 
 class MessagesView(Container):
@@ -267,7 +290,7 @@ class MessagesView(Container):
 
     def show(self, exchange: Exchange | None) -> None:
         """Show ``exchange``'s messages; for the same exchange, append only new ones."""
-        table = self.query_one("#message-list", DataTable)
+        table = self.query_one("#message-list", MessageList)
         if exchange is not self._exchange:
             self._exchange = exchange
             self._seen = 0
@@ -320,7 +343,7 @@ class MessagesView(Container):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"messages--{name}", partial=True)
 
-    def _add_row(self, table: DataTable, exchange: Exchange, event: Event) -> None:
+    def _add_row(self, table: MessageList, exchange: Exchange, event: Event) -> None:
         shown = present.of(event)
         arrow, style = shown.arrow(event), shown.style(event)
         kind, summary = shown.label(event), shown.summary(event)
@@ -330,9 +353,10 @@ class MessagesView(Container):
             Text(arrow, self._style(style)),
             Text("+" + fmt_duration(event.t_ns - exchange.t_start), justify="right"),
             Text(kind, self._style("error") if style == "error" else ""),
-            Text(summary),
+            Text(summary, no_wrap=True, overflow="ellipsis"),
             key=key,
         )
+        table.fit_summary()  # the other columns may have grown
         if isinstance(event, SpecViolation) and str(event.cause) in self._events:
             # Mark the message that broke the rule, too: its row reads "type ⚠".
             cause = self._events[str(event.cause)]
