@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from asgi_scope.cli.options import BAD_INPUT, CONTEXT, STARTUP_FAILURE, fail
+from asgi_scope.cli.options import (
+    BAD_INPUT,
+    CONTEXT,
+    STARTUP_FAILURE,
+    check_headless,
+    fail,
+    headless_options,
+)
 from asgi_scope.config import Config
 from asgi_scope.importer import AppLoadError, load_app
 from asgi_scope.trace.recorder import Recorder
@@ -40,7 +47,8 @@ def _read(path: str) -> Capture:
 @click.command("open", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(dir_okay=True))
 @click.option("--headless", is_flag=True, help="Print the capture as lines instead of the TUI.")
-def open_capture(file: str, headless: bool) -> None:
+@headless_options
+def open_capture(file: str, headless: bool, format_: str, filter_: str) -> None:
     """Show a capture FILE (from --record or the UI's save) in the inspector,
     with no server running; --headless prints it as lines.
 
@@ -48,11 +56,13 @@ def open_capture(file: str, headless: bool) -> None:
     """
     from asgi_scope.session import CaptureSource, Session
 
+    check_headless(headless, format_, filter_)
     capture = _read(file)
     header = capture.header
     name = f"{header.app or '?'} (capture of {header.started[:19].replace('T', ' ')} UTC)"
     view = "headless" if headless else "tui"
-    Session(CaptureSource(capture, file), title=name, header=header, view=view).run()
+    source = CaptureSource(capture, file)
+    Session(source, title=name, header=header, view=view, format=format_, filter=filter_).run()
 
 
 def _store_of(capture: Capture) -> Store:

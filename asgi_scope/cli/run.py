@@ -20,7 +20,9 @@ from asgi_scope.cli.options import (
     STARTUP_FAILURE,
     STRICT_FAILURE,
     bind_options,
+    check_headless,
     fail,
+    headless_options,
     keep_options,
     max_body_option,
     record_option,
@@ -144,10 +146,13 @@ if TYPE_CHECKING:
     metavar="FILTER",
     help="Step only through exchanges matching FILTER, e.g. '~m POST' (implies --step).",
 )
+@headless_options
 @click.version_option(__version__, "--version", prog_name="asgi-scope")
 def run(
     app: str | None,
     record: str | None,
+    format_: str,
+    filter_: str,
     strict: bool,
     explain: bool,
     step: bool,
@@ -167,6 +172,7 @@ def run(
 
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
     _check_step_flags(config, step, break_)
+    check_headless(config.headless, format_, filter_)
     try:
         asgi_app = load_app(
             config.app, app_dir=config.app_dir, factory=config.factory, interface=config.interface
@@ -189,6 +195,8 @@ def run(
         header=capture_header(config, server.recorder),
         view="quiet" if config.quiet else "headless" if config.headless else "tui",
         explain=explain,
+        format=format_,
+        filter=filter_,
         keep=config.keep,
         keep_bytes=config.keep_bytes,
         resend=True,
