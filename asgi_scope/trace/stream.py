@@ -1,5 +1,5 @@
-"""A ``text/event-stream`` response as its events in time: what the Stream tab
-lists, UI-neutral.
+"""A ``text/event-stream`` response as its events in time, and a WebSocket
+session as its messages: what the Stream tab lists, UI-neutral.
 
 The body messages of the response are joined into the stream (its
 ``content-encoding`` undone, if any) and parsed as the WHATWG HTML standard's
@@ -13,11 +13,12 @@ without the chunk framing around its data.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass
 
 from asgi_scope.trace import content, present
 from asgi_scope.trace.content import ServerSentEvent
-from asgi_scope.trace.events import MessageSent, Wire
+from asgi_scope.trace.events import MessageReceived, MessageSent, Wire
 from asgi_scope.trace.flow import wire_bytes
 from asgi_scope.trace.store import Connection, Exchange
 
@@ -113,3 +114,61 @@ def is_event_stream(exchange: Exchange) -> bool:
             kind = content.header(message.get("headers"), b"content-type")
             return content.media_type(kind)[0] == "text/event-stream"
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketItem:
+    """One WebSocket message of an exchange: ``direction`` ``"in"`` (client → app,
+    a ``websocket.receive``) or ``"out"`` (app → client, a ``websocket.send``),
+    ``t_ns``, ``data`` (text, or bytes for a binary message) and the message
+    ``event`` itself (for its wire range)."""
+
+    direction: str
+    t_ns: int
+    data: str | bytes
+    event: MessageReceived | MessageSent
+
+    @property
+    def size(self) -> int:
+        """The message's length in bytes (text as UTF-8)."""
+        data = self.data
+        return len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+
+    @property
+    def text(self) -> str:
+        """The data as text (a binary message's bytes as UTF-8, others as ``\\xNN``)."""
+        data = self.data
+        return data if isinstance(data, str) else data.decode("utf-8", "backslashreplace")
+
+
+def websocket_messages(exchange: Exchange) -> list[WebSocketItem]:
+    """The data messages of a WebSocket ``exchange``, in order (ASGI spec,
+    WebSocket: ``websocket.receive`` and ``websocket.send`` with ``text`` or
+    ``bytes``)."""
+    out = []
+    for event in exchange.events:
+        if not isinstance(event, (MessageReceived, MessageSent)):
+            continue
+        message = event.message
+        wanted = "websocket.receive" if isinstance(event, MessageReceived) else "websocket.send"
+        if not isinstance(message, dict) or message.get("type") != wanted:
+            continue
+        text, data = message.get("text"), message.get("bytes")
+        value = text if isinstance(text, str) else data if isinstance(data, bytes) else b""
+        direction = "in" if isinstance(event, MessageReceived) else "out"
+        out.append(WebSocketItem(direction, event.t_ns, value, event))
+    return out
+
+
+def matching(
+    items: list[WebSocketItem], direction: str = "", pattern: re.Pattern[str] | None = None
+) -> list[WebSocketItem]:
+    """The items of ``direction`` (``"in"``, ``"out"``, ``""`` both) whose text
+    ``pattern`` finds (:meth:`re.Pattern.search`; None: all), as the filters
+    of a browser's WebSocket message pane do."""
+    return [
+        item
+        for item in items
+        if (not direction or item.direction == direction)
+        and (pattern is None or pattern.search(item.text) is not None)
+    ]

@@ -109,7 +109,7 @@ ACTIONS: tuple[Action, ...] = (
         "E",
         "show_tab('stream')",
         "Stream",
-        _TAB.format("Stream") + ": a text/event-stream response's events",
+        _TAB.format("Stream") + ": an event stream's events, a WebSocket's messages",
     ),
     Action("detail.tab.scope", "s", "show_tab('scope')", "Scope", _TAB.format("Scope")),
     Action("detail.tab.hex", "x", "show_tab('hex')", "Hex", _TAB.format("Hex")),
@@ -164,6 +164,16 @@ ACTIONS: tuple[Action, ...] = (
         "Raw/decoded",
         "Body: the bytes as kept, or decoded and read by type",
         "body",
+        show=True,
+    ),
+    # -- the Stream tab (components/detail/stream_view.py) -----------------------
+    Action(
+        "stream.direction",
+        "g",
+        "cycle_direction",
+        "Direction",
+        "Stream: WebSocket messages of both directions, client → app, app → client",
+        "stream",
         show=True,
     ),
     # -- the Sequence tab (components/detail/sequence.py) ----------------------
@@ -223,7 +233,7 @@ ACTIONS: tuple[Action, ...] = (
 BY_ID: Mapping[str, Action] = {action.id: action for action in ACTIONS}
 """The actions by id."""
 
-HELP_PLACES = ("app", "exchanges", "messages", "body", "hex", "sequence")
+HELP_PLACES = ("app", "exchanges", "messages", "body", "stream", "hex", "sequence")
 """The places whose keys the help screen lists, in its order (after the app's,
 Textual's own Tab and Shift+Tab)."""
 

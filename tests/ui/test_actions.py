@@ -15,6 +15,7 @@ from asgi_scope.ui.components.detail.body_view import BodyView
 from asgi_scope.ui.components.detail.hex_view import HexView
 from asgi_scope.ui.components.detail.messages import MessageList
 from asgi_scope.ui.components.detail.sequence import SequenceView
+from asgi_scope.ui.components.detail.stream_view import StreamView
 from asgi_scope.ui.components.exchanges import ExchangeTable
 from asgi_scope.ui.components.filter_bar import FilterBar
 from asgi_scope.ui.keymap import keymap_path, load_keymap, parse_keymap
@@ -31,6 +32,7 @@ PLACES = {
     "exchanges": ExchangeTable,
     "messages": MessageList,
     "body": BodyView,
+    "stream": StreamView,
     "hex": HexView,
     "sequence": SequenceView,
     "filter": FilterBar,

@@ -81,6 +81,49 @@ def test_the_stream_tab_says_what_it_is_for_other_exchanges() -> None:
     async def check(ui: ScopeApp, pilot: Any) -> None:
         await until(pilot, lambda: any("/json" in r and "done" in r for r in table_rows(ui)))
         await pilot.press("E")
-        await until(pilot, lambda: "Not an event" in str(ui.query_one("#stream-detail").render()))
+        await until(pilot, lambda: "Not a stream" in str(ui.query_one("#stream-detail").render()))
+
+    run(requests, check)
+
+
+def test_websocket_messages_filter_by_direction_and_regex_and_json_is_pretty() -> None:
+    from websockets.sync.client import connect
+
+    def requests(client: httpx.Client) -> None:
+        url = str(client.base_url).replace("http", "ws") + "/ws"
+        with connect(url, open_timeout=5) as ws:
+            for text in ('{"op": "ping", "n": 1}', "hello \x1b[2J", "bye"):
+                ws.send(text)
+                ws.recv(5)
+
+    async def check(ui: ScopeApp, pilot: Any) -> None:
+        rows = table_rows
+        await until(pilot, lambda: any("/ws" in r and "done" in r for r in rows(ui)))
+        exchange = next(x for x in ui.store.exchanges.values() if x.kind == "websocket")
+        await select_exchange(ui, pilot, exchange.id)
+        await pilot.press("E")
+        await until(pilot, lambda: len(stream_rows(ui)) == 6)
+        cells = stream_rows(ui)
+        assert [r[2] for r in cells[:2]] == ["client → app", "app → client"]
+        assert cells[1][4] == 'echo: {"op": "ping", "n": 1}'
+        assert cells[2][4] == "hello \\x1b[2J"  # escaped, never raw
+        detail = str(ui.query_one("#stream-detail").render())
+        assert detail.startswith("client → app  text  22 B") and '  "op": "ping",' in detail
+        await pilot.press("g")  # client → app only
+        await until(pilot, lambda: len(stream_rows(ui)) == 3)
+        assert {r[2] for r in stream_rows(ui)} == {"client → app"}
+        await pilot.press("g")  # app → client only
+        await until(pilot, lambda: {r[2] for r in stream_rows(ui)} == {"app → client"})
+        await pilot.press("g")  # all again
+        ui.query_one("#stream-regex").value = "^b|ping"
+        await until(pilot, lambda: len(stream_rows(ui)) == 3)
+        assert [r[4] for r in stream_rows(ui)] == [
+            '{"op": "ping", "n": 1}',
+            'echo: {"op": "ping", "n": 1}',
+            "bye",
+        ]
+        ui.query_one("#stream-regex").value = "(unclosed"  # the last good filter stays
+        await until(pilot, lambda: ui.query_one("#stream-regex").has_class("-invalid"))
+        assert len(stream_rows(ui)) == 3
 
     run(requests, check)
