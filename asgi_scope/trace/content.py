@@ -392,13 +392,37 @@ _LINE = re.compile(rb"\r\n|\r|\n")
 
 def _lines(stream: bytes) -> Iterator[tuple[bytes, int]]:
     """Each line of ``stream`` (CRLF, LF or CR ends one) and the offset just past
-    its end; a last line with no end comes with offset -1."""
+    its end; a last line with no end comes with the stream's length."""
     pos = 0
     for match in _LINE.finditer(stream):
         yield stream[pos : match.start()], match.end()
         pos = match.end()
     if pos < len(stream):
-        yield stream[pos:], -1
+        yield stream[pos:], len(stream)
+
+
+class _Block:
+    """The fields of the block being read (WHATWG HTML §9.2.6's buffers)."""
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.event = ""
+        self.data: list[str] = []
+        self.retry: int | None = None
+        self.comments: list[str] = []
+        self.touched = False
+
+    def done(self, last_id: str | None, end: int, ended: bool) -> ServerSentEvent:
+        return ServerSentEvent(
+            self.event or "message",
+            "\n".join(self.data),
+            last_id,
+            self.retry,
+            tuple(self.comments),
+            self.start,
+            end,
+            ended and bool(self.data),
+        )
 
 
 def events(stream: bytes) -> list[ServerSentEvent]:
@@ -410,56 +434,31 @@ def events(stream: bytes) -> list[ServerSentEvent]:
     out: list[ServerSentEvent] = []
     start = 3 if stream.startswith(b"\xef\xbb\xbf") else 0
     last_id: str | None = None
-    event, data, retry, comments = "", [], None, []
-    block = start
-    touched = False
+    block = _Block(start)
     for raw, end in _lines(stream[start:]):
-        end = -1 if end < 0 else end + start
+        end += start
         line = raw.decode("utf-8", "replace")
         if not line:
-            if touched:
-                out.append(
-                    ServerSentEvent(
-                        event or "message",
-                        "\n".join(data),
-                        last_id,
-                        retry,
-                        tuple(comments),
-                        block,
-                        end,
-                        bool(data),
-                    )
-                )
-            event, data, retry, comments, touched = "", [], None, [], False
-            block = end
+            if block.touched:
+                out.append(block.done(last_id, end, ended=True))
+            block = _Block(end)
             continue
-        touched = True
+        block.touched = True
         if line.startswith(":"):
-            comments.append(line[1:].removeprefix(" "))
+            block.comments.append(line[1:].removeprefix(" "))
             continue
         name, sep, value = line.partition(":")
         value = value.removeprefix(" ") if sep else ""
         if name == "event":
-            event = value
+            block.event = value
         elif name == "data":
-            data.append(value)
+            block.data.append(value)
         elif name == "id" and "\0" not in value:
             last_id = value
         elif name == "retry" and value.isascii() and value.isdigit():
-            retry = int(value)
-    if touched:
-        out.append(
-            ServerSentEvent(
-                event or "message",
-                "\n".join(data),
-                last_id,
-                retry,
-                tuple(comments),
-                block,
-                len(stream),
-                False,
-            )
-        )
+            block.retry = int(value)
+    if block.touched:  # the stream stopped inside a block: nothing dispatched (yet)
+        out.append(block.done(last_id, len(stream), ended=False))
     return out
 
 

@@ -356,7 +356,7 @@ class MessagesView(Container):
             Text(summary, no_wrap=True, overflow="ellipsis"),
             key=key,
         )
-        table.fit_summary()  # the other columns may have grown
+        table.call_after_refresh(table.fit_summary)  # once the other columns grew
         if isinstance(event, SpecViolation) and str(event.cause) in self._events:
             # Mark the message that broke the rule, too: its row reads "type ⚠".
             cause = self._events[str(event.cause)]
