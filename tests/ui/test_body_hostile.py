@@ -1,7 +1,7 @@
-"""Every content view escapes what the network sent: JSON keys and strings,
+"""Every content view escapes what the network sent (JSON keys and strings,
 form fields, multipart names and file names, cookies, text in any charset,
-event-stream fields and WebSocket text. No ESC, BEL, C1 or bidi control ever
-reaches the terminal."""
+event-stream fields and WebSocket text): no ESC, BEL, C1 or bidi control ever
+reaches the terminal. And a huge body is drawn cut, not whole."""
 
 from __future__ import annotations
 
@@ -61,3 +61,13 @@ def test_stream_rows_in_full_escape() -> None:
     assert_safe(event_text(StreamEvent(event, 0), 0).plain)
     message = MessageReceived(1, 0, 1, 1, {"type": "websocket.receive"}, None, 0)
     assert_safe(message_text(WebSocketItem("in", 0, EVIL, message), 0).plain)
+
+
+def test_a_large_json_body_is_drawn_cut_not_whole() -> None:
+    """A 1 MB document: the view stops near MAX_SHOWN characters, and says so."""
+    from asgi_scope.ui.components.detail.body_view import MAX_SHOWN
+
+    body = json.dumps([{"id": i, "name": f"item {i}"} for i in range(30_000)]).encode()
+    text = side_text("Response  200", [(b"content-type", b"application/json")], body, len(body))
+    assert len(text) < 2 * MAX_SHOWN
+    assert '"name": "item 0"' in text.plain and text.plain.rstrip().endswith("v shows it raw)")

@@ -50,15 +50,25 @@ def _cut_note(text: Text, more: int, unit: str) -> None:
         text.append(f"\n… {more:,} more {unit} (the view stops here; search reads all)", STYLE_CUT)
 
 
-def json_text(value: Any, indent: int = 0) -> Text:
+class _Full(Exception):
+    """The view's budget of characters is spent."""
+
+
+def json_text(value: Any, limit: int = MAX_SHOWN) -> Text:
     """Parsed JSON as indented, coloured, safe ``Text`` (keys bold, strings green,
-    numbers cyan, ``true``/``false``/``null`` italic), two spaces a level."""
+    numbers cyan, ``true``/``false``/``null`` italic), two spaces a level; cut
+    after about ``limit`` characters (a large document stays quick to draw)."""
     text = Text()
-    _json(text, value, indent)
+    try:
+        _json(text, value, 0, limit)
+    except (_Full, RecursionError):
+        text.append("\n… cut here (the view stops; search reads all, v shows it raw)", STYLE_CUT)
     return text
 
 
-def _json(text: Text, value: Any, depth: int) -> None:
+def _json(text: Text, value: Any, depth: int, limit: int) -> None:
+    if len(text) > limit:
+        raise _Full
     pad = "  " * (depth + 1)
     if isinstance(value, dict) and value:
         text.append("{\n", STYLE_PUNCT)
@@ -66,14 +76,14 @@ def _json(text: Text, value: Any, depth: int) -> None:
             text.append(pad)
             text.append(safe_text(content.pretty_json(key)), STYLE_KEY)
             text.append(": ", STYLE_PUNCT)
-            _json(text, item, depth + 1)
+            _json(text, item, depth + 1, limit)
             text.append(",\n" if index < len(value) - 1 else "\n", STYLE_PUNCT)
         text.append("  " * depth + "}", STYLE_PUNCT)
     elif isinstance(value, list) and value:
         text.append("[\n", STYLE_PUNCT)
         for index, item in enumerate(value):
             text.append(pad)
-            _json(text, item, depth + 1)
+            _json(text, item, depth + 1, limit)
             text.append(",\n" if index < len(value) - 1 else "\n", STYLE_PUNCT)
         text.append("  " * depth + "]", STYLE_PUNCT)
     elif isinstance(value, str):
