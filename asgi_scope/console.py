@@ -1,4 +1,6 @@
-"""Headless mode: the trace as one line per event, for terminals and scripts.
+"""Headless mode: the trace as one line per event (or, ``--format access``, one
+line per exchange), for terminals and scripts; ``--filter`` keeps only the
+exchanges a filter expression matches.
 
 Lines are Rich ``Text`` built from plain strings (never markup), styled on a
 terminal and plain when piped. Every untrusted part goes through the shared
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import sys
 from collections.abc import AsyncIterator
 from typing import IO
 
@@ -22,12 +25,29 @@ from rich.text import Text
 
 from asgi_scope.export.redact import DEFAULT, Redactor
 from asgi_scope.trace import present
-from asgi_scope.trace.events import BytesReceived, BytesSent, Event, UpstreamBytes
+from asgi_scope.trace.events import (
+    BytesReceived,
+    BytesSent,
+    Event,
+    ExchangeEnded,
+    ServerNote,
+    UpstreamBytes,
+)
+from asgi_scope.trace.filter import Filter, parse
 from asgi_scope.trace.recorder import Recorder
-from asgi_scope.trace.summary import PREVIEW
+from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.store import Exchange, Store
+from asgi_scope.trace.summary import PREVIEW, fmt_bytes, fmt_duration
 
 RAW = (BytesReceived, BytesSent, UpstreamBytes)
 """Events whose line previews raw bytes: redacted before they are printed."""
+
+FORMATS = ("events", "access")
+"""The headless formats: a line per event, or a line per exchange."""
+
+HELD = 1000
+"""Exchanges a filtered or access-log printer holds until they end (the oldest
+go past that, as the store's cap drops them)."""
 
 DRAIN_INTERVAL = 1 / 30
 """Seconds between two drains of the recorder (about 30 Hz)."""
@@ -148,6 +168,101 @@ def _who(event: Event) -> str:
     exchange = getattr(event, "exchange", 0)
     who = f"c{event.conn}" if event.conn else "server"
     return f"{who} #{exchange}" if exchange else who
+
+
+def access_line(exchange: Exchange, redact: Redactor = DEFAULT) -> str:
+    """One access-log line for an ended ``exchange``, as uvicorn's and the common
+    log format's habits have it: client, the request line, status, duration,
+    bytes sent, and the outcome when it is not ``done``; secret query parameters
+    go through ``redact``::
+
+        127.0.0.1:50432 - "GET /json?x=1 HTTP/1.1" 200 1.5 ms 774 B
+    """
+    scope = exchange.scope or {}
+    client = scope.get("client")
+    who = f"{client[0]}:{client[1]}" if isinstance(client, (list, tuple)) and client else "-"
+    method = exchange.method or ("WS" if exchange.kind == "websocket" else "-")
+    query = scope.get("query_string")
+    target = exchange.path + (
+        f"?{redact.query(query).decode('latin-1')}" if isinstance(query, bytes) and query else ""
+    )
+    version = scope.get("http_version", "1.1")
+    status = exchange.status if exchange.status else "-"
+    took = fmt_duration(exchange.duration_ns) if exchange.duration_ns is not None else "-"
+    sent = fmt_bytes(exchange.bytes_out)
+    line = f'{who} - "{method} {target} HTTP/{version}" {status} {took} {sent}'
+    if exchange.state != "done":
+        line += f" {exchange.state}"
+    return safe_text(line)
+
+
+class ExchangePrinter:
+    """Prints what :class:`Printer` prints, but exchange by exchange: each
+    exchange's lines once it ended, and only if ``keep`` matches it (a
+    :class:`~asgi_scope.trace.filter.Filter`; None keeps all); with ``access``,
+    one :func:`access_line` per exchange instead. The server's own notes print
+    as they come (connection lines belong to no exchange and are left out): in
+    the events format as lines, beside the access log on stderr. The access log
+    lists no lifespan.
+    """
+
+    def __init__(self, printer: Printer, keep: Filter | None, access: bool) -> None:
+        self.printer = printer
+        self.keep = keep
+        self.access = access
+        self.store = Store(keep=HELD)
+
+    def print(self, events: list[Event]) -> None:
+        """Index ``events``; print the exchanges that ended among them."""
+        store = self.store
+        store.add(events)
+        out: list[Event] = []
+        for event in events:
+            exchange_id = getattr(event, "exchange", 0)
+            if not exchange_id:
+                if isinstance(event, ServerNote) and self.access:
+                    self._note(event)
+                elif not event.conn and not self.access:  # the server's own notes
+                    out.append(event)
+                continue
+            if not isinstance(event, ExchangeEnded):
+                continue
+            exchange = store.exchanges.get(exchange_id)
+            if exchange is None or exchange.kind == "lifespan":
+                continue
+            if self.keep is None or self.keep(exchange):
+                if self.access:
+                    self._write(access_line(exchange, self.printer.redact))
+                else:
+                    out.extend(exchange.events)
+        if out:
+            self.printer.print(out)
+
+    def _note(self, note: ServerNote) -> None:
+        """A server note beside an access log goes to stderr, as servers log
+        (``asgi-scope: info: listening on …``): stdout stays one line per exchange."""
+        print(f"asgi-scope: {safe_text(note.level)}: {safe_text(note.text)}", file=sys.stderr)
+
+    def _write(self, line: str) -> None:
+        if self.printer.plain:
+            self.printer.console.file.write(line + "\n")
+            self.printer.console.file.flush()
+        else:
+            self.printer.console.print(Text(line))
+
+
+def headless_printer(
+    format_: str = "events", keep: str = "", explain: bool = False, redact: Redactor = DEFAULT
+) -> Printer | ExchangePrinter:
+    """The printer of a headless session: ``format_`` one of :data:`FORMATS`,
+    ``keep`` a filter expression (empty: every exchange), ``redact`` what raw bytes
+    and access-log targets go through. Raises
+    :class:`~asgi_scope.trace.filter.FilterError` for a filter that does not parse."""
+    printer = Printer(explain=explain, redact=redact)
+    flt = parse(keep)
+    if format_ == "events" and flt is None:
+        return printer
+    return ExchangePrinter(printer, flt, access=format_ == "access")
 
 
 class Tally:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from asgi_scope.export.redact import DEFAULT, Redactor
 
 if TYPE_CHECKING:
-    from asgi_scope.console import Printer, Tally
+    from asgi_scope.console import ExchangePrinter, Printer, Tally
     from asgi_scope.trace.capture import Capture, CaptureWriter, Header
     from asgi_scope.trace.recorder import Recorder
     from asgi_scope.trace.rules import Policy
@@ -153,6 +153,10 @@ class Session:
     header: Header
     view: View = "tui"
     explain: bool = False
+    format: str = "events"
+    """Headless: a line per event (``events``) or per exchange (``access``)."""
+    filter: str = ""
+    """Headless: only the exchanges this filter expression matches (trace/filter.py)."""
     keep: int | None = None
     keep_bytes: int | None = None
     resend: bool = False
@@ -163,7 +167,7 @@ class Session:
     """The capture writer, once :meth:`record_to` was called."""
     strict: Strict | None = field(default=None, init=False)
     """The strict watch, once :meth:`watch_strictly` was called."""
-    printer: Printer | Tally | None = field(default=None, init=False)
+    printer: Printer | ExchangePrinter | Tally | None = field(default=None, init=False)
     """The headless printer (a tally for ``--quiet``), once running headless."""
 
     @property
@@ -216,10 +220,12 @@ class Session:
         return self.writer.error if self.writer is not None else None
 
     def _run_headless(self) -> None:
-        from asgi_scope.console import Printer, Tally, printing
+        from asgi_scope.console import Tally, headless_printer, printing
 
         printer = self.printer = (
-            Tally() if self.view == "quiet" else Printer(explain=self.explain, redact=self.redact)
+            Tally()
+            if self.view == "quiet"
+            else headless_printer(self.format, self.filter, self.explain, self.redact)
         )
 
         async def run() -> None:

@@ -3,7 +3,8 @@
 Run from the repository root::
 
     .venv/bin/python -m tests.screenshots               # all of them
-    .venv/bin/python -m tests.screenshots inspect proxy  # some: demo fastapi attach proxy inspect
+    .venv/bin/python -m tests.screenshots inspect proxy  # some: demo fastapi bodies attach
+                                                        # proxy inspect
 
 Each shot starts the real server on a free port with a real app (the demo app,
 the FastAPI test app), sends real requests with httpx, and saves what the
@@ -46,6 +47,16 @@ def fastapi_traffic(client: httpx.Client) -> None:
     client.post("/user", json={"name": "Ada", "age": 36})
     client.get("/boom")
     client.get("/items/42", params={"q": "hello"})
+
+
+def bodies_traffic(client: httpx.Client) -> None:
+    client.get("/json", headers={"accept-encoding": "gzip"})
+    with client.stream("GET", "/events?gap=0.05") as response:  # left after five events
+        seen = 0
+        for line in response.iter_lines():
+            seen += line.startswith("data:")
+            if seen == 5:
+                break
 
 
 async def shoot(spec: str, traffic: Traffic, shots: dict[str, list[str]]) -> None:
@@ -265,8 +276,8 @@ async def shoot_stream_hex() -> None:
 
 
 async def main(groups: list[str]) -> None:
-    """Take the screenshots of ``groups`` (demo, fastapi, attach, proxy, inspect; all
-    if none)."""
+    """Take the screenshots of ``groups`` (demo, fastapi, bodies, attach, proxy,
+    inspect; all if none)."""
     OUT.mkdir(exist_ok=True)
     if not groups or "demo" in groups:
         await shoot(
@@ -284,6 +295,12 @@ async def main(groups: list[str]) -> None:
                 "fastapi-hex": ["x"],
                 "fastapi-timeline": ["t"],
             },
+        )
+    if not groups or "bodies" in groups:
+        await shoot(
+            "tests.apps.bodies:app",
+            bodies_traffic,
+            {"bodies-stream": ["E", "down"], "bodies-json": ["k", "o"]},
         )
     if not groups or "attach" in groups:
         await shoot_attach()

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from asgi_scope.cli.options import BAD_INPUT, CONTEXT, STARTUP_FAILURE, fail, redact_option
+from asgi_scope.cli.options import (
+    BAD_INPUT,
+    CONTEXT,
+    STARTUP_FAILURE,
+    check_headless,
+    fail,
+    headless_options,
+    redact_option,
+)
 from asgi_scope.config import Config
 from asgi_scope.export.redact import Redactor
 from asgi_scope.importer import AppLoadError, load_app
@@ -44,7 +52,10 @@ def _read(path: str) -> Capture:
 @click.argument("file", type=click.Path(dir_okay=True))
 @click.option("--headless", is_flag=True, help="Print the capture as lines instead of the TUI.")
 @redact_option
-def open_capture(file: str, headless: bool, redact_names: tuple[str, ...]) -> None:
+@headless_options
+def open_capture(
+    file: str, headless: bool, redact_names: tuple[str, ...], format_: str, filter_: str
+) -> None:
     """Show a capture FILE (from --record or the UI's save) in the inspector,
     with no server running; --headless prints it as lines.
 
@@ -52,13 +63,22 @@ def open_capture(file: str, headless: bool, redact_names: tuple[str, ...]) -> No
     """
     from asgi_scope.session import CaptureSource, Session
 
+    check_headless(headless, format_, filter_)
     capture = _read(file)
     header = capture.header
     name = f"{header.app or '?'} (capture of {header.started[:19].replace('T', ' ')} UTC)"
     view = "headless" if headless else "tui"
     redact = Redactor.with_names(redact_names)
     source = CaptureSource(capture, file)
-    Session(source, title=name, header=header, view=view, redact=redact).run()
+    Session(
+        source,
+        title=name,
+        header=header,
+        view=view,
+        redact=redact,
+        format=format_,
+        filter=filter_,
+    ).run()
 
 
 _controls = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search

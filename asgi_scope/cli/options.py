@@ -170,3 +170,38 @@ def load_policy(directory: str, ignore: tuple[str, ...], strict: str | None) -> 
         return Policy(policy.ignore, (level or "error") if strict else None)  # type: ignore[arg-type]
     except (OSError, ValueError) as exc:  # PolicyError, tomllib's TOMLDecodeError
         fail(f"{path}: {exc}" if not isinstance(exc, PolicyError) else str(exc), BAD_INPUT)
+def _filter(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from asgi_scope.trace.filter import FilterError, parse
+
+    try:
+        parse(value)
+    except FilterError as exc:
+        raise click.BadParameter(f"{exc} (at character {exc.position + 1})") from None
+    return value
+
+
+def check_headless(headless: bool, format_: str, filter_: str) -> None:
+    """``--format`` and ``--filter`` shape headless output only: a usage error
+    without ``--headless``."""
+    if not headless and (format_ != "events" or filter_):
+        raise click.UsageError("--format and --filter shape --headless output: add --headless")
+
+
+def headless_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--format`` and ``--filter``: what a headless session prints (run, open)."""
+    command = click.option(
+        "--filter",
+        "filter_",
+        metavar="FILTER",
+        default="",
+        callback=_filter,
+        help="Headless: only the exchanges FILTER matches (~c 5xx, ~m POST & ~p '/api/*').",
+    )(command)
+    return click.option(
+        "--format",
+        "format_",
+        type=click.Choice(["events", "access"]),
+        default="events",
+        show_default=True,
+        help="Headless: a line per event, or per exchange as an access log.",
+    )(command)

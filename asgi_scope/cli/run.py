@@ -20,7 +20,9 @@ from asgi_scope.cli.options import (
     STRICT_FAILURE,
     StrictCommand,
     bind_options,
+    check_headless,
     fail,
+    headless_options,
     keep_options,
     load_policy,
     max_body_option,
@@ -248,11 +250,14 @@ if TYPE_CHECKING:
     metavar="FILTER",
     help="Step only through exchanges matching FILTER, e.g. '~m POST' (implies --step).",
 )
+@headless_options
 @click.version_option(__version__, "--version", prog_name="asgi-scope")
 def run(
     app: str | None,
     record: str | None,
     redact_names: tuple[str, ...],
+    format_: str,
+    filter_: str,
     strict: str | None,
     ignore: tuple[str, ...],
     report: str | None,
@@ -283,6 +288,7 @@ def run(
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
     _check_step_flags(config, step, break_)
     policy = load_policy(config.app_dir, ignore, strict)
+    check_headless(config.headless, format_, filter_)
     if config.binds_all_interfaces:
         warn_all_interfaces(config.host, "send requests to the app")
     _tune_gc()
@@ -301,6 +307,8 @@ def run(
         header=capture_header(config, server.recorder),
         view="quiet" if config.quiet else "headless" if config.headless else "tui",
         explain=explain,
+        format=format_,
+        filter=filter_,
         keep=config.keep,
         keep_bytes=config.keep_bytes,
         resend=config.uds is None and not config.ssl_certfile,  # re-sent over plain TCP

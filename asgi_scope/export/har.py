@@ -27,6 +27,7 @@ start plus the first byte's ``t_ns``.
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import ipaddress
 import json
@@ -36,6 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from asgi_scope import __version__
 from asgi_scope.export.redact import DEFAULT, REDACTED, Redactor
+from asgi_scope.trace import content as body_content
 from asgi_scope.trace.capture import iso8601
 from asgi_scope.trace.flow import Flow, Headers, Request, Response
 from asgi_scope.trace.private_file import create_private
@@ -266,14 +268,44 @@ def response(resp: Response | None, *, redact: Redactor | None = DEFAULT) -> dic
 
 
 def content(resp: Response) -> dict[str, Any]:
-    """HAR ``content``: ``text`` as UTF-8, or base64 with ``encoding``."""
-    out: dict[str, Any] = {"size": resp.body_size, "mimeType": _mime(resp.headers) or "x-unknown"}
-    if resp.body:
-        try:
-            out["text"] = resp.body.decode("utf-8")
-        except UnicodeDecodeError:
-            out["text"] = _b64(resp.body)
+    """HAR ``content`` as Chrome DevTools writes it: the body with its
+    ``content-encoding`` undone (:func:`asgi_scope.trace.content.decode`),
+    ``size`` its decoded length and ``compression`` the bytes the coding saved;
+    ``text`` in the body's charset for text, base64 with ``encoding`` only for a
+    binary body. A body that does not decode is given as sent, with a comment."""
+    read = body_content.content_of(resp.headers, resp.body)
+    body = read.body
+    size = len(body) if read.decoded.changed and not resp.truncated else resp.body_size
+    out: dict[str, Any] = {"size": size, "mimeType": _mime(resp.headers) or "x-unknown"}
+    if read.decoded.changed and not resp.truncated:
+        out["compression"] = size - resp.body_size
+    if body:
+        text = _body_text(body, read.kind, read.params.get("charset"))
+        if text is None:
+            out["text"] = _b64(body)
             out["encoding"] = "base64"
+        else:
+            out["text"] = text
+    notes = []
     if resp.truncated:
-        out["comment"] = f"truncated: {len(resp.body)} of {resp.body_size} bytes kept"
+        notes.append(f"truncated: {len(resp.body)} of {resp.body_size} bytes kept")
+    if read.decoded.error:
+        notes.append(f"not decoded: {read.decoded.error}")
+    if notes:
+        out["comment"] = "; ".join(notes)
     return out
+
+
+def _body_text(body: bytes, kind: str, charset: str | None) -> str | None:
+    """``body`` as text in its charset (UTF-8 if none or unknown), or None for an
+    image or bytes the charset cannot decode (binary)."""
+    if kind == "image":
+        return None
+    encoding = "utf-8"
+    if charset:
+        with contextlib.suppress(LookupError):
+            encoding = codecs.lookup(charset).name
+    try:
+        return body.decode(encoding)
+    except UnicodeDecodeError:
+        return None

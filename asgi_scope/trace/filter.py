@@ -16,7 +16,7 @@ The syntax (:data:`HELP` is the same table, for the help screen)::
     ~e              ended in error (the app raised, a protocol error, incomplete)
     ~h TEXT         a request or response header (name: value) contains TEXT
     ~hq, ~hs        ...request headers only, response headers only
-    ~b TEXT         a request or response body, as stored, contains TEXT
+    ~b TEXT         a request or response body, as stored or decoded, contains TEXT
     ~bq, ~bs        ...the request body only, the response body only
     ~d MS           took more than MS milliseconds (ended exchanges)
     WORD            the path contains WORD (case-insensitive)
@@ -27,7 +27,8 @@ The syntax (:data:`HELP` is the same table, for the help screen)::
 
 Matching reads only what the store keeps: headers from the scope and from
 ``http.response.start``, bodies from the message snapshots (up to the body cap;
-WebSocket ``text`` and ``bytes`` count as bodies), never the raw bytes.
+WebSocket ``text`` and ``bytes`` count as bodies; a body with a
+``content-encoding`` is also searched decoded), never the raw bytes.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from asgi_scope.trace import content
 from asgi_scope.trace.events import MessageReceived, MessageSent
 from asgi_scope.trace.store import Exchange
 
@@ -362,6 +364,21 @@ def _bodies(exchange: Exchange, side: str) -> Iterator[bytes | str]:
                 joined[type(event)].append(value.encode("utf-8", "surrogateescape"))
             elif isinstance(value, (bytes, bytearray)):
                 joined[type(event)].append(bytes(value))
-    for parts in joined.values():
+    for kind, parts in joined.items():
         if parts:
-            yield b"".join(parts)
+            whole = b"".join(parts)
+            yield whole
+            coding = content.header(_side_headers(exchange, kind), b"content-encoding")
+            if coding:  # a gzip'd body is searched as the text it stands for
+                yield content.decode(whole, coding).body
+
+
+def _side_headers(exchange: Exchange, kind: type) -> Any:
+    """The headers of the request (``kind`` MessageReceived) or of the response."""
+    if kind is MessageReceived:
+        return exchange.scope.get("headers") if exchange.scope else None
+    for event in exchange.events:
+        message = event.message if isinstance(event, MessageSent) else None
+        if isinstance(message, dict) and message.get("type") == "http.response.start":
+            return message.get("headers")
+    return None

@@ -476,11 +476,17 @@ register(
 )
 
 
+OUTCOMES = {"disconnect": "client gone"}
+"""Outcomes named for people where the event's word is the spec's."""
+
+_OUTCOME_STYLES = {"complete": "ok", "disconnect": "warning", "unsupported": "info"}
+
+
 def _ended_line(event: ExchangeEnded, starts: dict[int, int]) -> list[Part]:
     took = fmt_duration(event.t_ns - starts.pop(event.exchange, event.t_ns))
     status = f" {_safe(event.status)}" if event.status else ""
-    style = {"complete": "ok", "unsupported": "info"}.get(event.outcome, "error")
-    return [(f"{_safe(event.outcome)}{status} in {took}", style)]
+    style = _OUTCOME_STYLES.get(event.outcome, "error")
+    return [(f"{_safe(OUTCOMES.get(event.outcome, event.outcome))}{status} in {took}", style)]
 
 
 def _ended_explanation(event: ExchangeEnded) -> Explanation:
@@ -491,7 +497,9 @@ def _ended_explanation(event: ExchangeEnded) -> Explanation:
 register(
     ExchangeEnded,
     label="app returned",
-    summary=lambda e: f"{short(e.outcome)}{f', status {e.status}' if e.status else ''}",
+    summary=lambda e: (
+        f"{short(OUTCOMES.get(e.outcome, e.outcome))}{f', status {e.status}' if e.status else ''}"
+    ),
     explain=_ended_explanation,
     line=_ended_line,
     step=lambda e: (

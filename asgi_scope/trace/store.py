@@ -46,7 +46,7 @@ from asgi_scope.trace.events import (
 )
 from asgi_scope.trace.rules import COUNTED, severity_of
 
-ExchangeState = Literal["open", "streaming", "done", "error"]
+ExchangeState = Literal["open", "streaming", "done", "error", "client gone"]
 """Where an exchange has got (see :class:`Exchange`)."""
 
 
@@ -55,7 +55,9 @@ class Exchange:
     """One request/response (or lifespan) exchange, as far as it has got.
 
     ``state`` is ``"open"`` (request being read or app thinking), ``"streaming"``
-    (response started, body still coming), ``"done"`` or ``"error"``. Times are
+    (response started, body still coming), ``"done"``, ``"error"`` or ``"client
+    gone"`` (the client left before the response was complete, as a browser
+    leaving an event stream does: not a fault of the app's). Times are
     ``t_ns`` values; ``duration_ns`` is None until the exchange ends. ``wire_in``
     and ``wire_out`` are the received and sent byte ranges it spans on its
     connection, or None before any byte.
@@ -297,6 +299,8 @@ class Store:
         self.bytes_in = 0
         self.bytes_out = 0
         self.errors = 0
+        self.clients_gone = 0
+        """Exchanges whose client left before the response was complete."""
         self.violations = 0
         """Spec violations (errors and warnings) found so far, in every exchange."""
         self._lane_pid = 0  # the pid of the last ConnectionOrigin for conn 0
@@ -567,11 +571,16 @@ class Store:
         exchange.scope_after = event.scope
         exchange.t_end = event.t_ns
         exchange.status = event.status or exchange.status
-        if exchange.state != "error":
-            ok = event.outcome in ("complete", "unsupported")  # unsupported: a lifespan
-            exchange.state = "done" if ok else "error"
-            if not ok and not exchange.error:
-                exchange.error = event.outcome
+        if exchange.state == "error":
+            return
+        if event.outcome == "disconnect":
+            exchange.state = "client gone"
+            self.clients_gone += 1
+            return
+        ok = event.outcome in ("complete", "unsupported")  # unsupported: a lifespan
+        exchange.state = "done" if ok else "error"
+        if not ok and not exchange.error:
+            exchange.error = event.outcome
 
     def _on_lifespan_state(self, exchange: Exchange, event: LifespanState) -> None:
         exchange.lifespan_state = event.state

@@ -97,6 +97,20 @@ ACTIONS: tuple[Action, ...] = (
     Action("share.resend", "r", "resend", "Re-send", "Send the selected request again"),
     Action("share.edit_resend", "R", "edit_resend", "Edit+send", "Edit the request, then send it"),
     Action("detail.tab.messages", "m", "show_tab('messages')", "Messages", _TAB.format("Messages")),
+    Action(
+        "detail.tab.body",
+        "o",
+        "show_tab('body')",
+        "Body",
+        _TAB.format("Body") + ": request and response bodies, decoded and read",
+    ),
+    Action(
+        "detail.tab.stream",
+        "E",
+        "show_tab('stream')",
+        "Stream",
+        _TAB.format("Stream") + ": an event stream's events, a WebSocket's messages",
+    ),
     Action("detail.tab.scope", "s", "show_tab('scope')", "Scope", _TAB.format("Scope")),
     Action("detail.tab.hex", "x", "show_tab('hex')", "Hex", _TAB.format("Hex")),
     Action("detail.tab.timeline", "t", "show_tab('timeline')", "Timeline", _TAB.format("Timeline")),
@@ -141,6 +155,26 @@ ACTIONS: tuple[Action, ...] = (
         "Next part",
         "Hex: to the next part of the message",
         "hex",
+    ),
+    # -- the Body tab (components/detail/body_view.py) -------------------------
+    Action(
+        "body.raw",
+        "v",
+        "toggle_raw",
+        "Raw/decoded",
+        "Body: the bytes as kept, or decoded and read by type",
+        "body",
+        show=True,
+    ),
+    # -- the Stream tab (components/detail/stream_view.py) -----------------------
+    Action(
+        "stream.direction",
+        "g",
+        "cycle_direction",
+        "Direction",
+        "Stream: WebSocket messages of both directions, client → app, app → client",
+        "stream",
+        show=True,
     ),
     # -- the Sequence tab (components/detail/sequence.py) ----------------------
     Action(
@@ -199,7 +233,7 @@ ACTIONS: tuple[Action, ...] = (
 BY_ID: Mapping[str, Action] = {action.id: action for action in ACTIONS}
 """The actions by id."""
 
-HELP_PLACES = ("app", "exchanges", "messages", "hex", "sequence")
+HELP_PLACES = ("app", "exchanges", "messages", "body", "stream", "hex", "sequence")
 """The places whose keys the help screen lists, in its order (after the app's,
 Textual's own Tab and Shift+Tab)."""
 

@@ -165,6 +165,8 @@ class ScopeApp(App[None]):
         "components/exchanges.tcss",
         "components/detail/pane.tcss",
         "components/detail/messages.tcss",
+        "components/detail/body_view.tcss",
+        "components/detail/stream_view.tcss",
         "components/detail/scope_view.tcss",
         "components/detail/hex_view.tcss",
         "components/detail/timeline.tcss",
@@ -230,14 +232,15 @@ class ScopeApp(App[None]):
     # -- layout -----------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield ScopeHeader(self.app_name, self.url, id="header")
+        live = not self.finished  # a capture opened: nothing listens, nothing comes
+        yield ScopeHeader(self.app_name, self.url, live=live, id="header")
         yield Static(empty_state(self.url), id="empty")
         with Vertical(id="body"):
             yield FilterBar(id="filter-bar")
             yield ExchangeTable(self.view, id="exchanges")
             yield DetailPane(id="detail")
         yield StepBar(id="step-bar")
-        yield NotesBar(id="notes")
+        yield NotesBar(live=live, id="notes")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -371,6 +374,7 @@ class ScopeApp(App[None]):
             bytes_out=store.bytes_out,
             errors=store.errors,
             dropped=store.dropped,
+            gone=store.clients_gone,
         )
 
     def on_print(self, event: Print) -> None:

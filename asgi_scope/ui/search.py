@@ -4,7 +4,8 @@ The Messages detail shows a body cut at :data:`~asgi_scope.ui.render.MAX_VALUE`
 characters; search reads the whole stored value instead (every str and bytes in
 the message or scope snapshot: bodies up to the body cap, header names and
 values, paths), so a word at byte 50,000 of a body is found and shown, as a
-snippet with its offset, under the detail.
+snippet with its offset, under the detail. A body with a ``content-encoding``
+is searched decoded too, at its first body message.
 
 Matching is case-insensitive (ASCII case for bytes), with :func:`re.finditer` on
 the value itself: offsets from ``value.lower()`` would be wrong after a character
@@ -21,8 +22,10 @@ from typing import Any
 
 from rich.text import Text
 
+from asgi_scope.trace import content
 from asgi_scope.trace.events import Event, MessageReceived, MessageSent, ScopeCreated
 from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.store import Exchange
 
 CONTEXT = 30
 """Characters shown either side of a match in a snippet."""
@@ -56,9 +59,43 @@ def _leaves(value: Any, where: str, depth: int = 0) -> Iterator[tuple[str, str |
             yield from _leaves(item, f"{where}[{index}]", depth + 1)
 
 
-def searchable(event: Event) -> Any:
-    """What search reads in ``event``: a message or scope snapshot, else None."""
+def decoded_bodies(exchange: Exchange) -> dict[int, bytes]:
+    """The request and response bodies of ``exchange`` that have a
+    ``content-encoding``, decoded whole (:func:`~asgi_scope.trace.content.decode`),
+    by the seq of the side's first body message, where search shows them."""
+    scope_headers = exchange.scope.get("headers") if exchange.scope else None
+    sides: dict[type, tuple[Any, list[int], list[bytes]]] = {
+        MessageReceived: (scope_headers, [], []),
+        MessageSent: (None, [], []),
+    }
+    for event in exchange.events:
+        if not isinstance(event, (MessageReceived, MessageSent)):
+            continue
+        message = event.message if isinstance(event.message, dict) else {}
+        kind = message.get("type")
+        if kind == "http.response.start":
+            sides[MessageSent] = (message.get("headers"), *sides[MessageSent][1:])
+        elif kind in ("http.request", "http.response.body"):
+            _, seqs, parts = sides[type(event)]
+            body = message.get("body")
+            if isinstance(body, bytes):
+                seqs.append(event.seq)
+                parts.append(body)
+    out = {}
+    for headers, seqs, parts in sides.values():
+        coding = content.header(headers, b"content-encoding")
+        if coding and seqs:
+            out[seqs[0]] = content.decode(b"".join(parts), coding).body
+    return out
+
+
+def searchable(event: Event, decoded: bytes | None = None) -> Any:
+    """What search reads in ``event``: a message or scope snapshot, else None;
+    with ``decoded`` (from :func:`decoded_bodies`), the message and that body,
+    as ``decoded body``."""
     if isinstance(event, (MessageReceived, MessageSent)):
+        if decoded is not None and isinstance(event.message, dict):
+            return {**event.message, "decoded body": decoded}
         return event.message
     if isinstance(event, ScopeCreated):
         return event.scope

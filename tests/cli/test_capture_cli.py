@@ -173,3 +173,17 @@ def test_a_websocket_session_records_and_reopens_the_same(tmp_path: Path):
     assert "websocket" in out
     kinds = {json.loads(line).get("kind") for line in path.read_text().splitlines()[1:]}
     assert {"ScopeCreated", "MessageSent", "BytesReceived", "WebSocketFrame"} <= kinds
+
+
+def test_open_headless_as_an_access_log_with_a_filter(recorded):
+    path, _ = recorded
+    result = run("open", str(path), "--headless", "--format", "access", "--filter", "!~c 2xx")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1, result.stdout
+    assert '"GET /boom HTTP/1.1" 500' in result.stdout
+    every = run("open", str(path), "--headless", "--format", "access").stdout.splitlines()
+    assert [line.split('"')[1] for line in every] == [
+        "GET /items/42?q=x HTTP/1.1",
+        "POST /user HTTP/1.1",
+        "GET /boom HTTP/1.1",
+    ]

@@ -374,3 +374,68 @@ def test_explained_lines_keep_their_durations_and_explain_only_what_prints() -> 
     assert "complete in 2.00 s" in lines[2]  # the duration survives explaining
     assert lines[3].split(None, 1)[1].startswith("↳ The app's lifespan call returned")
     assert lines[1][:22].split() == ["1.0000"]  # an explanation has no who column
+
+
+def start_headless_on_port_0(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start ``asgi-scope --headless --port 0 ARGS``; its URL read from its own
+    ``listening on`` line (on stderr beside an access log, else on stdout)."""
+    proc = subprocess.Popen(
+        [COMMAND, "--headless", "--port", "0", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stream = proc.stderr if "access" in args else proc.stdout
+    assert stream is not None
+    for line in stream:  # ends when the process does
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+        if found:
+            return proc, found.group(1)
+    proc.kill()
+    raise AssertionError(f"asgi-scope did not start:\n{proc.communicate()}")
+
+
+def test_access_format_prints_one_line_per_matching_exchange() -> None:
+    proc, url = start_headless_on_port_0(
+        "--format", "access", "--filter", "~c 4xx | ~m POST", "tests.apps.bodies:app"
+    )
+    try:
+        with httpx.Client(base_url=url, timeout=5) as client:
+            client.get("/json")
+            client.get("/nowhere?x=1")
+            client.post("/form", data={"a": "1"})
+    finally:
+        out, _ = stop(proc)
+    lines = out.splitlines()
+    assert len(lines) == 2, out
+    assert re.fullmatch(
+        r'127\.0\.0\.1:\d+ - "GET /nowhere\?x=1 HTTP/1\.1" 404 [\d.]+ \S+ \d+ B', lines[0]
+    )
+    assert re.fullmatch(r'127\.0\.0\.1:\d+ - "POST /form HTTP/1\.1" 200 [\d.]+ \S+ \d+ B', lines[1])
+
+
+def test_filter_keeps_only_matching_exchanges_in_the_events_format() -> None:
+    proc, url = start_headless_on_port_0("--filter", "~p /json", "tests.apps.bodies:app")
+    try:
+        with httpx.Client(base_url=url, timeout=5) as client:
+            client.get("/pixel.png")
+            client.get("/json")
+    finally:
+        out, _ = stop(proc)
+    assert "/json" in out and "http.response.start" in out
+    assert "pixel" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--headless", "--filter", "~c"], "Invalid value for '--filter'"),
+        (["--filter", "~m GET"], "add --headless"),
+        (["--headless", "--format", "json"], "Invalid value for '--format'"),
+    ],
+)
+def test_bad_format_or_filter_is_a_usage_error(args: list[str], words: str) -> None:
+    result = run(*args)
+    assert result.returncode == 2 and words in result.stderr
+    assert "Traceback" not in result.stderr

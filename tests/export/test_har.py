@@ -208,3 +208,32 @@ def test_an_export_keeps_every_event_of_a_long_stream(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     (entry,) = json.loads(out.read_text())["log"]["entries"]
     assert entry["response"]["content"]["size"] == chunks
+
+
+def test_a_gzipped_response_is_in_the_har_decoded_as_devtools_writes_it(serve):
+    """Starlette's GZipMiddleware: ``content.text`` is the JSON itself, ``size``
+    its decoded length, ``bodySize`` the gzip'd bytes sent, ``compression`` the
+    difference; an image stays base64; the document validates."""
+    from tests.apps.bodies import DOCUMENT
+    from tests.apps.bodies import app as bodies_app
+
+    live = serve(bodies_app)
+    with httpx.Client(base_url=live.url, timeout=5) as client:
+        assert client.get("/json", headers={"accept-encoding": "gzip"}).json() == DOCUMENT
+        client.get("/pixel.png")
+        client.post("/form", data={"a": "1", "b": "x y"})
+    live.collect(lambda s: sum(isinstance(e, ExchangeEnded) for e in s.events) >= 3)
+    document = json.loads(json.dumps(har(flows(live.store), STARTED)))
+    validate(document)
+    by_path = {e["request"]["url"].rsplit("/", 1)[1]: e for e in document["log"]["entries"]}
+    gzipped = by_path["json"]["response"]
+    assert {"name": "content-encoding", "value": "gzip"} in gzipped["headers"]
+    assert "encoding" not in gzipped["content"]
+    assert json.loads(gzipped["content"]["text"]) == DOCUMENT
+    assert gzipped["content"]["size"] == len(gzipped["content"]["text"].encode())
+    assert 0 < gzipped["bodySize"] < gzipped["content"]["size"] / 3
+    assert gzipped["content"]["compression"] == gzipped["content"]["size"] - gzipped["bodySize"]
+    image = by_path["pixel.png"]["response"]["content"]
+    assert image["encoding"] == "base64" and base64.b64decode(image["text"]).startswith(b"\x89PNG")
+    post = by_path["form"]["request"]["postData"]
+    assert post["params"] == [{"name": "a", "value": "1"}, {"name": "b", "value": "x y"}]

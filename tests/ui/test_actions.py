@@ -11,9 +11,11 @@ from textual.binding import Binding
 from asgi_scope.ui import keymap as keymap_module
 from asgi_scope.ui.actions import ACTIONS, BY_ID, HELP_PLACES, actions
 from asgi_scope.ui.app import ScopeApp
+from asgi_scope.ui.components.detail.body_view import BodyView
 from asgi_scope.ui.components.detail.hex_view import HexView
 from asgi_scope.ui.components.detail.messages import MessageList
 from asgi_scope.ui.components.detail.sequence import SequenceView
+from asgi_scope.ui.components.detail.stream_view import StreamView
 from asgi_scope.ui.components.exchanges import ExchangeTable
 from asgi_scope.ui.components.filter_bar import FilterBar
 from asgi_scope.ui.keymap import keymap_path, load_keymap, parse_keymap
@@ -29,6 +31,8 @@ PLACES = {
     "app": ScopeApp,
     "exchanges": ExchangeTable,
     "messages": MessageList,
+    "body": BodyView,
+    "stream": StreamView,
     "hex": HexView,
     "sequence": SequenceView,
     "filter": FilterBar,
@@ -188,3 +192,22 @@ def test_the_palette_runs_an_action_by_its_name(traffic) -> None:
         assert not app.follow
 
     run_app(traffic, check)
+
+
+def test_the_palette_names_keys_as_they_are_typed(traffic) -> None:
+    """``/`` and ``?``, never Textual's names for them (``slash``, ``question_mark``)."""
+
+    async def check(app, pilot):
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        seen = ""
+        for _ in range(100):  # the palette lists its commands from a worker
+            await pilot.pause(0.02)
+            seen = screen_text(app)
+            if "(/)" in seen and "(?)" in seen:
+                break
+        else:
+            raise AssertionError(seen)
+        assert "slash" not in seen and "question_mark" not in seen
+
+    run_app(traffic, check, size=(120, 60))

@@ -142,3 +142,27 @@ def test_a_capture_s_running_times_stand_at_its_end() -> None:
             assert next(a for a in ui.described_actions() if a.id == "app.quit").help == "Quit"
 
     asyncio.run(main())
+
+
+def test_a_capture_opened_says_nothing_of_listening_or_following() -> None:
+    """Nothing listens and nothing comes in a capture: the header has no follow
+    (or paused) and the notes bar never repeats the recorded "listening on";
+    the notes panel still lists it, as history; a recorded warning still shows."""
+    from tests.ui.fake_traffic import standard_trace
+
+    traffic = standard_trace()
+    traffic.note("listening on http://127.0.0.1:8000")
+    capture = Capture(Header("demo:app", 0, {}), traffic.recorder.drain())
+    ui = ScopeApp(Playback(capture), app_name="demo:app", url="session.jsonl")
+
+    async def main() -> None:
+        async with ui.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: bool(table_rows(ui)))
+            await settle(ui, pilot)
+            screen = screen_text(ui)
+            assert "follow" not in screen.splitlines()[0] and "paused" not in screen
+            assert "listening" not in screen and "recorded notes:" in screen
+            await pilot.press("l")
+            await until(pilot, lambda: "listening on" in screen_text(ui))
+
+    asyncio.run(main())

@@ -117,6 +117,7 @@ class ExchangeTable(ScrollView, can_focus=True):
         "exchanges--streaming",
         "exchanges--done",
         "exchanges--error",
+        "exchanges--client-gone",
         "exchanges--status-ok",
         "exchanges--status-redirect",
         "exchanges--status-client",
@@ -530,7 +531,7 @@ class ExchangeTable(ScrollView, can_focus=True):
         )
 
     def _state(self, exchange: Exchange) -> Text:
-        text = Text(exchange.state, self._style(exchange.state))
+        text = Text(exchange.state, self._style(exchange.state.replace(" ", "-")))
         if exchange.violations:  # the spec checker's findings (trace/spec.py)
             text.append(f" ⚠{exchange.violations}", self._style("error"))
         return text

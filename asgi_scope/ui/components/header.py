@@ -22,15 +22,19 @@ class ScopeHeader(Static):
         "scope-header--url",
         "scope-header--label",
         "scope-header--errors",
+        "scope-header--gone",
         "scope-header--follow",
         "scope-header--paused",
     }
 
-    def __init__(self, app_name: str, url: str, **kwargs) -> None:
+    def __init__(self, app_name: str, url: str, live: bool = True, **kwargs) -> None:
+        """``live``: a running server (else a capture reopened, where the header
+        says nothing of following: no exchange is coming)."""
         super().__init__(**kwargs)
+        self._live = live
         self._app_name = safe_text(app_name)
         self._url = safe_text(url)
-        self._counters = (0, 0, 0, 0, 0, 0)
+        self._counters = (0, 0, 0, 0, 0, 0, 0)
         self._follow = True
 
     def on_mount(self) -> None:
@@ -44,10 +48,12 @@ class ScopeHeader(Static):
         bytes_out: int,
         errors: int,
         dropped: int = 0,
+        gone: int = 0,
     ) -> None:
         """Show new counter values (redraws only when they changed). ``dropped``:
-        exchanges the store dropped to stay within its caps (shown once there are)."""
-        counters = (connections, requests, bytes_in, bytes_out, errors, dropped)
+        exchanges the store dropped to stay within its caps; ``gone``: exchanges
+        whose client left mid-response (each shown once there are any)."""
+        counters = (connections, requests, bytes_in, bytes_out, errors, dropped, gone)
         if counters != self._counters:
             self._counters = counters
             self._redraw()
@@ -76,7 +82,7 @@ class ScopeHeader(Static):
         return text
 
     def _redraw(self) -> None:
-        connections, requests, bytes_in, bytes_out, errors, dropped = self._counters
+        connections, requests, bytes_in, bytes_out, errors, dropped, gone = self._counters
         wide = self.size.width >= WIDE
         counters = Text(no_wrap=True)
         for wide_label, label, value, name in (
@@ -89,15 +95,18 @@ class ScopeHeader(Static):
             counters.append(wide_label if wide else label, self._style("label"))
             counters.append(value, self._style(name) if name else Style.null())
             counters.append("  ")
+        if gone:  # not errors: a browser leaving an event stream is how streams end
+            counters.append("client gone " if wide else "gone ", self._style("label"))
+            counters.append(str(gone), self._style("gone"))
+            counters.append("  ")
         if dropped:
             counters.append("dropped ", self._style("label"))
             counters.append(str(dropped))
             counters.append("  ")
-        if self._follow:
-            counters.append("follow", self._style("follow"))
-        else:
-            counters.append("paused", self._style("paused"))
-        counters.append(" ")
+        if self._live:  # a capture reopened has nothing to follow
+            word = "follow" if self._follow else "paused"
+            counters.append(word, self._style(word))
+            counters.append(" ")
         room = self.size.width - counters.cell_len
         text = self._names(wide, with_app=True)
         if text.cell_len > room:  # the URL is what a user needs: the app name goes first

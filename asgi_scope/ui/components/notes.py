@@ -30,7 +30,10 @@ def note_text(note: ServerNote) -> Text:
 
 
 class NotesBar(Static):
-    """Shows the newest :class:`ServerNote`, styled by level, with a count of all of them."""
+    """Shows the newest :class:`ServerNote`, styled by level, with a count of all of
+    them. For a capture reopened (not ``live``) the server's notes are history: the
+    bar shows only its warnings and errors, never "listening on", since nothing
+    listens now."""
 
     COMPONENT_CLASSES = {
         "notes--info",
@@ -41,13 +44,19 @@ class NotesBar(Static):
         "notes--count",
     }
 
+    def __init__(self, live: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._live = live
+
     def show(self, notes: Sequence[ServerNote]) -> None:
         """Show the last of ``notes`` (all notes of the store, oldest first)."""
-        if not notes:
-            self.update("")
+        shown = notes if self._live else [n for n in notes if n.level in ("warning", "error")]
+        if not shown:
+            text = Text(f"recorded notes: {len(notes)}, l lists them", "dim") if notes else ""
+            self.update(text)
             return
         # The newest note worth a line: a debug note (a traceback) waits in the panel.
-        note = next((n for n in reversed(notes) if n.level != "debug"), notes[-1])
+        note = next((n for n in reversed(shown) if n.level != "debug"), shown[-1])
         level = note.level if note.level in LEVEL_STYLES else "info"
         style = self.get_component_rich_style(f"notes--{level}", partial=True)
         text = Text(no_wrap=True, overflow="ellipsis")

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from asgi_scope.trace import present
 from asgi_scope.trace.events import (
@@ -39,7 +40,7 @@ from asgi_scope.trace.summary import (
 )
 from asgi_scope.ui.actions import bindings
 from asgi_scope.ui.render import pretty
-from asgi_scope.ui.search import find, hits_text, searchable
+from asgi_scope.ui.search import decoded_bodies, find, hits_text, searchable
 
 _UNKEPT = "unkept"
 """The key of the list's last row once an exchange has events not kept."""
@@ -221,9 +222,31 @@ def unkept_text(unkept: int) -> Text:
 
 class MessageList(DataTable):
     """The list of messages: a DataTable whose Home and End go to the first and
-    last row, as they do in the exchange table."""
+    last row, as they do in the exchange table, and whose summary column takes
+    the width the other columns leave (its text cut there with "…")."""
 
     BINDINGS = bindings("messages")
+
+    def on_resize(self) -> None:
+        self.fit_summary()
+
+    def fit_summary(self) -> None:
+        """Give the summary column every cell the other columns leave."""
+        summary = self.columns.get(ColumnKey("summary"))
+        if summary is None or not self.size.width:
+            return
+        others = sum(c.get_render_width(self) for k, c in self.columns.items() if k != "summary")
+        room = self.scrollable_content_region.width - others - 2 * self.cell_padding
+        width = max(room, MIN_SUMMARY)
+        if summary.auto_width or summary.width != width:
+            summary.auto_width = False
+            summary.width = width
+            self._require_update_dimensions = True  # as DataTable's own width changes do
+            self.refresh()
+
+
+MIN_SUMMARY = 12
+"""The summary column's narrowest width, in cells."""
 
 
 class MessagesView(Container):
@@ -275,7 +298,7 @@ class MessagesView(Container):
 
     def show(self, exchange: Exchange | None) -> None:
         """Show ``exchange``'s messages; for the same exchange, append only new ones."""
-        table = self.query_one("#message-list", DataTable)
+        table = self.query_one("#message-list", MessageList)
         if exchange is not self._exchange:
             self._exchange = exchange
             self._seen = 0
@@ -328,7 +351,7 @@ class MessagesView(Container):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"messages--{name}", partial=True)
 
-    def _add_row(self, table: DataTable, exchange: Exchange, event: Event) -> None:
+    def _add_row(self, table: MessageList, exchange: Exchange, event: Event) -> None:
         shown = present.of(event)
         arrow, style = shown.arrow(event), shown.style(event)
         kind, summary = shown.label(event), shown.summary(event)
@@ -338,9 +361,10 @@ class MessagesView(Container):
             Text(arrow, self._style(style)),
             Text("+" + fmt_duration(event.t_ns - exchange.t_start), justify="right"),
             Text(kind, self._style("error") if style == "error" else ""),
-            Text(summary),
+            Text(summary, no_wrap=True, overflow="ellipsis"),
             key=key,
         )
+        table.call_after_refresh(table.fit_summary)  # once the other columns grew
         if isinstance(event, SpecViolation) and str(event.cause) in self._events:
             # Mark the message that broke the rule, too: its row reads "type ⚠".
             cause = self._events[str(event.cause)]
@@ -385,9 +409,10 @@ class MessagesView(Container):
             return False
         # From the "not kept" row, the last (it has no event), start again at the top.
         start = table.cursor_row if table.cursor_row < len(events) else -1
+        decoded = decoded_bodies(self._exchange) if self._exchange is not None else {}
         for step in range(1, len(events) + 1):
             index = (start + step) % len(events)
-            if find(searchable(events[index]), term):
+            if find(searchable(events[index], decoded.get(events[index].seq)), term):
                 if index == table.cursor_row:
                     self._show_detail(events[index])
                 else:
@@ -404,7 +429,10 @@ class MessagesView(Container):
             static.update(Text("Select a message.", "dim"))
         else:
             text = detail(event, self._exchange, max(self.size.width - 4, 40))
-            hits = find(searchable(event), self.search_term) if self.search_term else []
+            hits = []
+            if self.search_term:
+                decoded = decoded_bodies(self._exchange).get(event.seq)
+                hits = find(searchable(event, decoded), self.search_term)
             if hits:  # on top, in view: the matches may be past the rendered cut
                 text = Text.assemble(hits_text(hits, self.search_term), "\n", text)
             if self.explain:

@@ -1,5 +1,5 @@
-"""The detail pane: tabs that show the selected exchange five ways (Messages,
-Scope, Hex, Timeline, Sequence)."""
+"""The detail pane: tabs that show the selected exchange seven ways (Messages,
+Body, Stream, Scope, Hex, Timeline, Sequence)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,21 @@ from asgi_scope.trace import present
 from asgi_scope.trace.events import Event
 from asgi_scope.trace.framing import event_at
 from asgi_scope.trace.store import Exchange, Store
+from asgi_scope.ui.components.detail.body_view import BodyView
 from asgi_scope.ui.components.detail.hex_view import HexView, Highlight
 from asgi_scope.ui.components.detail.messages import MessagesView
 from asgi_scope.ui.components.detail.scope_view import ScopeView
 from asgi_scope.ui.components.detail.sequence import SequenceView
+from asgi_scope.ui.components.detail.stream_view import StreamView
 from asgi_scope.ui.components.detail.timeline import TimelineView
 
-TABS = ("messages", "scope", "hex", "timeline", "sequence")
+TABS = ("messages", "body", "stream", "scope", "hex", "timeline", "sequence")
 """Tab ids, left to right (each pane's id is ``tab-<name>``)."""
 
 MAIN_WIDGETS: dict[str, str | type] = {
     "messages": "#message-list",
+    "body": BodyView,
+    "stream": "#stream-list",
     "scope": ScopeView,
     "hex": HexView,
     "timeline": TimelineView,
@@ -53,11 +57,16 @@ class DetailPane(Container):
         self._now = 0
         self._stale: set[str] = set()
         self._hex_picked = 0  # seq of the message the Hex cursor selected, until Picked
+        self._stream_wire: Highlight | None = None  # the Stream tab's pick, until Picked
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="tabs", initial="tab-messages"):
             with TabPane("Messages", id="tab-messages"):
                 yield MessagesView(id="messages")
+            with TabPane("Body", id="tab-body"):
+                yield BodyView(id="body")
+            with TabPane("Stream", id="tab-stream"):
+                yield StreamView(id="stream")
             with TabPane("Scope", id="tab-scope"):
                 yield ScopeView(id="scope")
             with TabPane("Hex", id="tab-hex"):
@@ -68,7 +77,7 @@ class DetailPane(Container):
                 yield SequenceView(id="sequence")
 
     def on_mount(self) -> None:
-        # Tabs switch with keys (m, s, x, t, d) or the mouse; Tab moves between lists.
+        # Tabs switch with keys (m, o, E, s, x, t, d) or the mouse; Tab moves between lists.
         self.query_one(Tabs).can_focus = False
 
     @property
@@ -92,7 +101,10 @@ class DetailPane(Container):
     def show(self, store: Store, exchange_id: int | None, now_ns: int) -> None:
         """Show (or bring up to date) exchange ``exchange_id`` of ``store``."""
         self._store = store
-        self._exchange = store.exchanges.get(exchange_id) if exchange_id else None
+        exchange = store.exchanges.get(exchange_id) if exchange_id else None
+        if exchange is not self._exchange:
+            self._stream_wire = None
+        self._exchange = exchange
         self._now = now_ns
         self._stale = set(TABS)
         self.query_one(MessagesView).show(self._exchange)
@@ -112,12 +124,15 @@ class DetailPane(Container):
         self._stale.discard(tab)
         exchange, store = self._exchange, self._store
         connection = store.connections.get(exchange.conn) if exchange and store else None
-        if tab == "scope":
+        if tab == "body":
+            self.query_one(BodyView).show(store, exchange)
+        elif tab == "scope":
             self.query_one(ScopeView).show(exchange)
         elif tab == "hex":
             hex_view = self.query_one(HexView)
             hex_view.show(exchange, connection)
-            hex_view.set_highlight(wire_of(self.query_one(MessagesView).selected, exchange))
+            picked = self._stream_wire or wire_of(self.query_one(MessagesView).selected, exchange)
+            hex_view.set_highlight(picked)
         elif tab == "timeline":
             exchanges = []
             if connection is not None and store is not None:
@@ -125,6 +140,8 @@ class DetailPane(Container):
                     store.exchanges[i] for i in connection.exchanges if i in store.exchanges
                 ]
             self.query_one(TimelineView).show(exchange, connection, exchanges, self._now)
+        elif tab == "stream":
+            self.query_one(StreamView).show(exchange, connection)
         elif tab == "sequence":
             self.query_one(SequenceView).show(store, exchange)
 
@@ -145,8 +162,15 @@ class DetailPane(Container):
             return
         self.screen.set_focus(self.query_one(MAIN_WIDGETS[tab]))
 
+    def on_stream_view_picked(self, event: StreamView.Picked) -> None:
+        """An event of the stream was selected: its bytes light up in the Hex tab."""
+        event.stop()
+        self._stream_wire = None if event.wire is None else (event.wire[0], *event.wire[1])
+        self.query_one(HexView).set_highlight(self._stream_wire)
+
     def on_messages_view_picked(self, event: MessagesView.Picked) -> None:
         event.stop()
+        self._stream_wire = None
         from_hex = event.event is not None and event.event.seq == self._hex_picked
         self._hex_picked = 0
         self.query_one(HexView).set_highlight(
