@@ -227,7 +227,7 @@ if TYPE_CHECKING:
     help="At shutdown, write the spec checker's findings to FILE (mode 0600) for CI.",
 )
 @click.option(
-    "--format",
+    "--report-format",
     "report_format",
     type=click.Choice(["sarif", "junit", "json"]),
     default="sarif",

@@ -1,6 +1,6 @@
 """The spec checker's findings as a CI report: SARIF 2.1.0, JUnit XML or JSON.
 
-``asgi-scope APP --report FILE --format sarif|junit|json`` writes one at shutdown
+``asgi-scope APP --report FILE --report-format sarif|junit|json`` writes one at shutdown
 from the :class:`~asgi_scope.trace.events.SpecViolation` events of the session
 (muted rules left out). Each finding names its rule (id, severity, the spec's
 words, where, a fix: :mod:`asgi_scope.trace.rules`), the exchange and what the
@@ -29,7 +29,7 @@ from asgi_scope.trace.private_file import create_private
 from asgi_scope.trace.rules import COUNTED, RULES, rule, severity_of
 
 FORMATS = ("sarif", "junit", "json")
-"""The report formats ``--format`` takes."""
+"""The report formats ``--report-format`` takes."""
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note", "perf": "note"}

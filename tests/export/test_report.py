@@ -90,7 +90,7 @@ def test_asgi_scope_report_writes_the_findings_at_shutdown(tmp_path, fmt):
     out = tmp_path / f"report.{fmt}"
     proc = subprocess.Popen(
         [COMMAND, "tests.apps.broken:app", "--headless", "--port", "0", "--report", str(out),
-         "--format", fmt],
+         "--report-format", fmt],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
