@@ -28,6 +28,8 @@ class Config:
     (the ``close_timeout`` of the websockets library; uvicorn fixes it at 10 s).
     ``quiet`` records without printing (headless, no line per event); ``keep``
     and ``keep_bytes`` cap the exchanges and the bytes of bodies a view keeps.
+    ``layers`` traces each middleware layer's boundary: None where the app has a
+    chain of layers, True demands one, False never (trace/layers.py).
     """
 
     app: str = DEMO_APP
@@ -52,6 +54,7 @@ class Config:
     ws_max_size: int = 16 * 1024 * 1024
     server_header: bool = True
     date_header: bool = True
+    layers: bool | None = None
 
     @property
     def is_demo(self) -> bool:

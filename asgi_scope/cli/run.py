@@ -60,6 +60,12 @@ if TYPE_CHECKING:
     show_default=True,
     help="Run the lifespan protocol: auto carries on if the app does not support it.",
 )
+@click.option(
+    "--layers/--no-layers",
+    default=None,
+    help="Trace every middleware layer's boundary (default: on where the app has a chain; "
+    "--layers fails if it has none).",
+)
 @click.option("--headless", is_flag=True, help="Print the trace as lines instead of the TUI.")
 @click.option(
     "--quiet",
@@ -164,6 +170,7 @@ def run(
     from asgi_scope.console import Tally
     from asgi_scope.server.runner import Server, StartupError
     from asgi_scope.session import Session
+    from asgi_scope.trace.layers import NoLayersError, wrap_layers
 
     config = Config(app=app or DEMO_APP, **options)  # type: ignore[arg-type]
     _check_step_flags(config, step, break_)
@@ -176,6 +183,11 @@ def run(
     except Exception as exc:  # raised inside the user's own module: theirs to see
         click.echo(_user_traceback(exc), err=True)
         fail(f"error while importing {config.app!r} (traceback above)", STARTUP_FAILURE)
+    if config.layers is not False:
+        try:
+            asgi_app, _ = wrap_layers(asgi_app, required=bool(config.layers))
+        except NoLayersError as exc:
+            fail(str(exc), STARTUP_FAILURE)
     if config.binds_all_interfaces:
         warn_all_interfaces(config.host, "send requests to the app")
     _tune_gc()

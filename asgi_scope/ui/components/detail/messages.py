@@ -44,7 +44,6 @@ _UNKEPT = "unkept"
 """The key of the list's last row once an exchange has events not kept."""
 
 
-
 def _wire(label: str, wire: Wire | None) -> str:
     if wire is None:
         return ""
