@@ -21,6 +21,7 @@ from rich.text import Text
 
 from asgi_scope.trace import present
 from asgi_scope.trace.events import Event
+from asgi_scope.trace.layer_changes import Change, ChangeTracker
 from asgi_scope.trace.recorder import Recorder
 
 DRAIN_INTERVAL = 1 / 30
@@ -67,6 +68,7 @@ class Printer:
             force_terminal=color,
         )
         self._starts: dict[int, int] = {}
+        self._changes = ChangeTracker()  # what each middleware layer changed, per exchange
         self.plain = color is not True and not self.console.is_terminal
         """True when lines are written as plain text, without Rich."""
 
@@ -76,6 +78,8 @@ class Printer:
         if self.plain:
             lines = []
             for event in events:
+                for change in self._changes.feed(event):
+                    lines.append(_plain(event.t_ns, _who(event), [_change(change)]))
                 line = self.plain_line(event)
                 if line is not None:
                     lines.append(line)
@@ -88,6 +92,8 @@ class Printer:
                 file.flush()
             return
         for event in events:
+            for change in self._changes.feed(event):
+                self.console.print(_styled(event.t_ns, _who(event), [_change(change)]))
             line = self.line(event)
             if line is not None:
                 self.console.print(line)
@@ -115,6 +121,11 @@ def _styled(t_ns: int, who: str, parts: list[present.Part]) -> Text:
 
 def _plain(t_ns: int, who: str, parts: list[present.Part]) -> str:
     return "".join([f"{t_ns / 1e9:10.4f}  {who:<10} ", *(part for part, _ in parts)])
+
+
+def _change(change: Change) -> present.Part:
+    """A layer's change as a line of its own: ``CORSMiddleware added header …``."""
+    return change.line, "info"
 
 
 def _explanation(event: Event) -> present.Part:

@@ -339,15 +339,17 @@ class LayerEntered(Event):
     (:mod:`asgi_scope.trace.layers`). ``depth`` counts from 0, the outermost
     layer, which the server called: its scope is :class:`ScopeCreated`'s and
     ``scope`` is then None. ``layer`` is the class name (``GZipMiddleware``; an
-    endpoint's function name), ``module`` the module it comes from. A layer
-    entered twice in one exchange (a retry) has two of these, the later one
-    starting its second visit.
+    endpoint's function name), ``module`` the module it comes from;
+    ``endpoint`` is True for a layer that holds no next layer (an endpoint,
+    the end of the chain). A layer entered twice in one exchange (a retry) has
+    two of these, the later one starting its second visit.
     """
 
     exchange: int
     depth: int
     layer: str
     module: str
+    endpoint: bool
     scope: dict[str, Any] | None
 
 

@@ -114,13 +114,16 @@ class LayerShim:
     walks through).
     """
 
-    __slots__ = ("app", "module", "name", "root")
+    __slots__ = ("app", "endpoint", "module", "name", "root")
 
-    def __init__(self, app: ASGIApp, name: str, module: str, *, root: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, name: str, module: str, *, root: bool = False, endpoint: bool = False
+    ) -> None:
         self.app = app
         self.name = name
         self.module = module
         self.root = root
+        self.endpoint = endpoint
 
     def __repr__(self) -> str:
         return f"LayerShim({self.app!r})"
@@ -136,6 +139,7 @@ class LayerShim:
                 depth=0,
                 layer=self.name,
                 module=self.module,
+                endpoint=False,
                 scope=None,
             )
             token = _CALL.set(call)
@@ -160,7 +164,13 @@ class LayerShim:
         call = _Call(recorder, conn, exchange, depth, snap)
         emit = recorder.emit
         emit[LayerEntered](
-            conn=conn, exchange=exchange, depth=depth, layer=name, module=self.module, scope=snap
+            conn=conn,
+            exchange=exchange,
+            depth=depth,
+            layer=name,
+            module=self.module,
+            endpoint=self.endpoint,
+            scope=snap,
         )
         emit_received, emit_sent = emit[LayerReceived], emit[LayerSent]
 
@@ -319,8 +329,9 @@ def _wrap_below(node: Any, seen: set[int], walked: int) -> None:
         if isinstance(inner, LayerShim):
             continue
         name, module = named or _name(inner)
+        endpoint = not _links(inner)
         try:
-            setattr(holder, attribute, LayerShim(inner, name, module))
+            setattr(holder, attribute, LayerShim(inner, name, module, endpoint=endpoint))
         except (AttributeError, TypeError):  # a read-only slot: the chain ends here
             continue
         _wrap_below(inner, seen, walked + 1)
