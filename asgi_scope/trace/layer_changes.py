@@ -62,8 +62,9 @@ class Change:
 @dataclass(slots=True)
 class Visit:
     """One layer's call in an exchange: its name, module, whether it is an
-    endpoint (it holds no next layer), the scope as it entered (None: unknown), the messages it received from above and sent up,
-    with their times, and how its call ended (``outcome`` ``""`` while running)."""
+    endpoint (it holds no next layer), the scope as it entered (None: unknown),
+    the messages it received from above and sent up, with their times, and how
+    its call ended (``outcome`` ``""`` while running)."""
 
     depth: int
     layer: str
@@ -277,6 +278,9 @@ def _request(above: list[Timed], below: list[Timed]) -> list[tuple[str, str]]:
     if got and gave and _joined(got) != _joined(gave):
         return [("request", f"changed the request body: {_count(got)} became {_count(gave)}")]
     return []
+
+
+_ATOMS = (str, bytes, int, float)
 
 
 def _scope(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str]]:
