@@ -76,7 +76,16 @@ class Layer:
 class _Call:
     """One layer's call within one exchange: where to record and what it saw."""
 
-    __slots__ = ("budget_in", "budget_out", "conn", "depth", "exchange", "recorder", "scope")
+    __slots__ = (
+        "budget_in",
+        "budget_out",
+        "conn",
+        "depth",
+        "exchange",
+        "memo",
+        "recorder",
+        "scope",
+    )
 
     def __init__(
         self,
@@ -85,6 +94,7 @@ class _Call:
         exchange: int,
         depth: int,
         scope: dict[str, Any] | None,
+        memo: list[Any] | None = None,
     ) -> None:
         self.recorder = recorder
         self.conn = conn
@@ -92,6 +102,27 @@ class _Call:
         self.depth = depth
         self.scope = scope  # the snapshot of the scope as it entered this layer
         self.budget_in = self.budget_out = recorder.max_body
+        self.memo = [None, None, 0] if memo is None else memo
+        """The exchange's last message snapshotted, shared by its layers: ``[message,
+        snapshot, body bytes kept]``. A layer that passes a message on unchanged
+        (most do) reuses the snapshot instead of copying it again."""
+
+
+def _snapshot(call: _Call, message: Any, budget: int) -> tuple[Any, int, int]:
+    """:func:`snapshot_message` for one layer, reusing the snapshot the layer
+    before took of the same message when it is still equal (compared in C) and
+    was kept whole within this layer's budget."""
+    memo = call.memo
+    if message is memo[0] and memo[2] <= budget:
+        try:
+            if message == memo[1]:
+                return memo[1], memo[2], 0
+        except Exception:  # an app object with a strange __eq__ inside
+            pass
+    copy, kept, dropped = snapshot_message(message, budget)
+    if not dropped:
+        memo[0], memo[1], memo[2] = message, copy, kept
+    return copy, kept, dropped
 
 
 _CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
@@ -161,7 +192,7 @@ class LayerShim:
             self.name,
         )
         snap = _scope_snapshot(scope, above.scope)
-        call = _Call(recorder, conn, exchange, depth, snap)
+        call = _Call(recorder, conn, exchange, depth, snap, above.memo)
         emit = recorder.emit
         emit[LayerEntered](
             conn=conn,
@@ -176,7 +207,7 @@ class LayerShim:
 
         async def layer_receive() -> Any:
             message = await receive()
-            copy, kept, dropped = snapshot_message(message, call.budget_in)
+            copy, kept, dropped = _snapshot(call, message, call.budget_in)
             call.budget_in -= kept
             emit_received(
                 conn=conn, exchange=exchange, depth=depth, layer=name, message=copy, dropped=dropped
@@ -184,7 +215,7 @@ class LayerShim:
             return message
 
         async def layer_send(message: Any) -> None:
-            copy, kept, dropped = snapshot_message(message, call.budget_out)
+            copy, kept, dropped = _snapshot(call, message, call.budget_out)
             call.budget_out -= kept
             emit_sent(
                 conn=conn, exchange=exchange, depth=depth, layer=name, message=copy, dropped=dropped
@@ -223,9 +254,17 @@ def _root_call(scope: Any, receive: Any) -> _Call | None:
 
 
 def _scope_snapshot(scope: Any, above: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The scope as it enters a layer, sharing what is unchanged with ``above``."""
+    """The scope as it enters a layer, sharing what is unchanged with ``above`` (the
+    snapshot of the scope as it entered the layer above); ``above`` itself when
+    nothing changed (one comparison in C: most layers change nothing)."""
     if not isinstance(scope, dict):
         return None
+    if above is not None:
+        try:
+            if scope == above:
+                return above
+        except Exception:  # an app object with a strange __eq__: compare key by key
+            pass
     return snapshot_since(scope, above if above is not None else {})
 
 

@@ -9,6 +9,7 @@ them as one with an ``etag`` header), then the routes:
 - ``GET /big`` → JSON of about 2 KB (gzipped when asked)
 - ``GET /stream`` → a ``StreamingResponse`` of five chunks, 10 ms apart
   (ETagMiddleware holds them and sends one body)
+- ``POST /echo`` → the request body, as it is
 - ``GET /boom`` → raises ``ValueError("boom")`` (ServerErrorMiddleware answers 500)
 - ``/sub/...`` → a Starlette app mounted under ``/sub`` with a
   ``SessionLikeMiddleware`` adding ``scope["session"]``, and ``GET /sub/hi``
@@ -119,6 +120,11 @@ def stream() -> StreamingResponse:
             yield f"chunk {i}\n".encode()
 
     return StreamingResponse(chunks(), media_type="text/plain")
+
+
+@app.post("/echo")
+async def echo(request: Request) -> Response:
+    return Response(await request.body())
 
 
 @app.get("/boom")

@@ -25,7 +25,11 @@ built-in demo app (``/`` for hello, ``/bytes?n=65536`` for 64 KiB):
    row, and from a key press to the screen that shows its effect, p50/p95,
    measured inside the app (``ASGI_SCOPE_LATENCY_LOG``), at a steady 2,000 and
    more requests a second (wrk paced by a script) and in the saturated rounds.
-5. Start-up: ``--help`` and ``--version`` beside ``uvicorn --help`` (and whether
+5. Middleware layers: ``asgi-scope --quiet`` serving a FastAPI app with five
+   middlewares (``tests/benchmarks/layers_app.py``) with ``--layers`` and
+   ``--no-layers``, in turn, several rounds; the cost of recording every layer
+   boundary in microseconds per message per layer.
+6. Start-up: ``--help`` and ``--version`` beside ``uvicorn --help`` (and whether
    Textual was imported), and launch to first request served with the TUI.
 
 Ratios, not absolute numbers, are the result: the machine is shared and noisy,
@@ -484,6 +488,50 @@ def startup(args: argparse.Namespace, workdir: Path) -> list[str]:
 # -- main ----------------------------------------------------------------------------
 
 
+LAYERS_APP = "tests.benchmarks.layers_app:app"
+MESSAGES_PER_REQUEST = 2
+"""ASGI messages each layer passes per request of the layers benchmark (the
+response's start and body; a GET's app reads no request body)."""
+
+
+def layers(args: argparse.Namespace, workdir: Path) -> list[str]:
+    """The cost of the layer shims: the same app with and without them, ``--quiet``."""
+    from asgi_scope.trace.layers import discover
+    from tests.benchmarks.layers_app import app
+
+    boundaries = len(discover(app))  # the layers below the outermost, and the endpoint
+    print(f"\n## Layers: {LAYERS_APP}, {args.rounds} rounds of {args.seconds:g} s, --quiet")
+    rps: dict[str, list[float]] = {"--layers": [], "--no-layers": []}
+    for round_no in range(args.rounds):
+        for flag in list(rps)[round_no % 2 :] + list(rps)[: round_no % 2]:
+            port = free_port()
+            argv = [PY, "-m", "asgi_scope", LAYERS_APP, "--quiet", flag, "--port", str(port)]
+            proc = subprocess.Popen(
+                argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            )
+            try:
+                wait_until_serving(port)
+                wrk(port, "/", 1, args.connections)  # warm up
+                rps[flag].append(wrk(port, "/", args.seconds, args.connections))
+            finally:
+                proc.terminate()
+                proc.wait(15)
+            print(f"  round {round_no + 1}  {flag:<12} {rps[flag][-1]:>9,.0f} req/s", flush=True)
+    on, off = statistics.median(rps["--layers"]), statistics.median(rps["--no-layers"])
+    per_request = (1 / on - 1 / off) * 1e6
+    per_message = per_request / boundaries / MESSAGES_PER_REQUEST
+    return [
+        "",
+        f"## Layers: {boundaries} layer boundaries besides the server's, --quiet",
+        "",
+        f"  --no-layers  {off:>9,.0f} req/s (median)",
+        f"  --layers     {on:>9,.0f} req/s (median), ratio {on / off:.2f}",
+        f"  cost: {per_request:.1f} µs per request, {per_message:.2f} µs per message per layer "
+        f"({MESSAGES_PER_REQUEST} messages a layer per request; a layer's call and scope "
+        "snapshot counted in)",
+    ]
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
@@ -511,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: throughput, latency, ceiling, memory, startup",
+        help="comma-separated: throughput, latency, ceiling, memory, layers, startup",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -551,6 +599,8 @@ def main(argv: list[str] | None = None) -> int:
                 report.append(f"  {name:<22} {rps:>13,.0f} req/s")
         if "memory" not in skip:
             report += memory(args, workdir)
+        if "layers" not in skip:
+            report += layers(args, workdir)
         if "startup" not in skip:
             report += startup(args, workdir)
     print("\n".join(report))
