@@ -49,7 +49,7 @@ from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.shim import Shim
 from asgi_scope.trace.snapshot import snapshot_message, snapshot_since
 
-__all__ = ["Layer", "LayerShim", "NoLayersError", "discover", "wrap_layers"]
+__all__ = ["Layer", "LayerShim", "NoLayersError", "RootShim", "discover", "wrap_layers"]
 
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
@@ -138,52 +138,26 @@ class LayerShim:
     record :class:`LayerReceived` and :class:`LayerSent` (bodies cut at the
     recorder's ``max_body`` per layer and direction), and records
     :class:`LayerReturned` when the call returns or raises (the exception goes
-    on unchanged). The outermost shim (``root``) reads the exchange from the
-    server's :class:`Shim` and records only :class:`LayerEntered`: the server's
-    boundary is recorded by the server. Attribute ``app`` is the layer, as
-    Starlette's middlewares name the next callable (code that walks ``.app``
-    walks through).
+    on unchanged). Outside a traced exchange it only calls ``app``. Attribute
+    ``app`` is the layer, as Starlette's middlewares name the next callable
+    (code that walks ``.app`` walks through).
     """
 
-    __slots__ = ("app", "endpoint", "module", "name", "root")
+    __slots__ = ("app", "endpoint", "module", "name")
 
-    def __init__(
-        self, app: ASGIApp, name: str, module: str, *, root: bool = False, endpoint: bool = False
-    ) -> None:
+    def __init__(self, app: ASGIApp, name: str, module: str, *, endpoint: bool = False) -> None:
         self.app = app
         self.name = name
         self.module = module
-        self.root = root
         self.endpoint = endpoint
 
     def __repr__(self) -> str:
-        return f"LayerShim({self.app!r})"
+        return f"{type(self).__name__}({self.app!r})"
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if self.root:
-            call = _root_call(scope, receive)
-            if call is None:
-                return await self.app(scope, receive, send)
-            call.recorder.emit[LayerEntered](
-                conn=call.conn,
-                exchange=call.exchange,
-                depth=0,
-                layer=self.name,
-                module=self.module,
-                endpoint=False,
-                scope=None,
-            )
-            token = _CALL.set(call)
-            try:
-                return await self.app(scope, receive, send)
-            finally:
-                _CALL.reset(token)
         above = _CALL.get()
         if above is None:
             return await self.app(scope, receive, send)
-        await self._traced(above, scope, receive, send)
-
-    async def _traced(self, above: _Call, scope: Any, receive: Any, send: Any) -> None:
         recorder, conn, exchange, depth, name = (
             above.recorder,
             above.conn,
@@ -191,8 +165,9 @@ class LayerShim:
             above.depth + 1,
             self.name,
         )
-        snap = _scope_snapshot(scope, above.scope)
-        call = _Call(recorder, conn, exchange, depth, snap, above.memo)
+        call = _Call(
+            recorder, conn, exchange, depth, _scope_snapshot(scope, above.scope), above.memo
+        )
         emit = recorder.emit
         emit[LayerEntered](
             conn=conn,
@@ -201,7 +176,7 @@ class LayerShim:
             layer=name,
             module=self.module,
             endpoint=self.endpoint,
-            scope=snap,
+            scope=call.scope,
         )
         emit_received, emit_sent = emit[LayerReceived], emit[LayerSent]
 
@@ -240,6 +215,34 @@ class LayerShim:
         emit[LayerReturned](
             conn=conn, exchange=exchange, depth=depth, layer=name, outcome="complete", exc_type=""
         )
+
+
+class RootShim(LayerShim):
+    """The outermost layer's shim: the app the server calls. It reads the exchange
+    from the server's :class:`Shim` (the ``receive`` it is given is the shim's) and
+    records only :class:`LayerEntered` at depth 0: the server records the rest of
+    this boundary itself. Lifespan calls and calls from other servers pass through."""
+
+    __slots__ = ()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        call = _root_call(scope, receive)
+        if call is None:
+            return await self.app(scope, receive, send)
+        call.recorder.emit[LayerEntered](
+            conn=call.conn,
+            exchange=call.exchange,
+            depth=0,
+            layer=self.name,
+            module=self.module,
+            endpoint=False,
+            scope=None,
+        )
+        token = _CALL.set(call)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _CALL.reset(token)
 
 
 def _root_call(scope: Any, receive: Any) -> _Call | None:
@@ -356,7 +359,7 @@ def wrap_layers(app: ASGIApp, required: bool = False) -> tuple[ASGIApp, list[Lay
         return app, chain
     seen: set[int] = set()
     _wrap_below(app, seen, 0)
-    return LayerShim(app, *_name(app), root=True), chain
+    return RootShim(app, *_name(app)), chain
 
 
 def _wrap_below(node: Any, seen: set[int], walked: int) -> None:

@@ -489,13 +489,12 @@ def startup(args: argparse.Namespace, workdir: Path) -> list[str]:
 
 
 LAYERS_APP = "tests.benchmarks.layers_app:app"
-MESSAGES_PER_REQUEST = 2
-"""ASGI messages each layer passes per request of the layers benchmark (the
-response's start and body; a GET's app reads no request body)."""
 
 
 def layers(args: argparse.Namespace, workdir: Path) -> list[str]:
-    """The cost of the layer shims: the same app with and without them, ``--quiet``."""
+    """The cost of the layer shims: the same FastAPI app served ``--quiet`` with
+    ``--layers`` and ``--no-layers`` (wrk), and, in process without sockets, the
+    cost per layer of a call and of each message (:func:`layer_shim_cost`)."""
     from asgi_scope.trace.layers import discover
     from tests.benchmarks.layers_app import app
 
@@ -519,17 +518,73 @@ def layers(args: argparse.Namespace, workdir: Path) -> list[str]:
             print(f"  round {round_no + 1}  {flag:<12} {rps[flag][-1]:>9,.0f} req/s", flush=True)
     on, off = statistics.median(rps["--layers"]), statistics.median(rps["--no-layers"])
     per_request = (1 / on - 1 / off) * 1e6
-    per_message = per_request / boundaries / MESSAGES_PER_REQUEST
+    per_call, per_message = layer_shim_cost()
     return [
         "",
-        f"## Layers: {boundaries} layer boundaries besides the server's, --quiet",
+        f"## Layers: {boundaries} layer boundaries besides the server's",
         "",
-        f"  --no-layers  {off:>9,.0f} req/s (median)",
-        f"  --layers     {on:>9,.0f} req/s (median), ratio {on / off:.2f}",
-        f"  cost: {per_request:.1f} µs per request, {per_message:.2f} µs per message per layer "
-        f"({MESSAGES_PER_REQUEST} messages a layer per request; a layer's call and scope "
-        "snapshot counted in)",
+        f"  --quiet --no-layers  {off:>9,.0f} req/s (median)",
+        f"  --quiet --layers     {on:>9,.0f} req/s (median), ratio {on / off:.2f}, "
+        f"{per_request:.1f} µs more per request, {per_request / boundaries:.1f} µs per layer",
+        "  in process, no sockets, 12 pass-through layers:",
+        f"    a layer's call (scope, entered, returned): {per_call:5.2f} µs",
+        f"    each further message crossing a layer: {per_message:5.2f} µs",
     ]
+
+
+def layer_shim_cost(layers: int = 12, messages: int = 20) -> tuple[float, float]:
+    """Microseconds a layer's shim adds per call (with no message) and per message,
+    measured by calling a chain of ``layers`` pass-through middlewares through the
+    server's :class:`~asgi_scope.trace.shim.Shim`, with and without layer shims,
+    sending 1 and ``messages`` + 1 bodies (best of 5 runs each)."""
+    import asyncio
+
+    from asgi_scope.trace.layers import wrap_layers
+    from asgi_scope.trace.recorder import Recorder
+    from asgi_scope.trace.shim import Shim
+    from tests.benchmarks.layers_app import PassThrough
+
+    recorder = Recorder()
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"host", b"x")]}
+
+    def chain(bodies: int, traced: bool) -> object:
+        async def endpoint(scope: object, receive: object, send: object) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+            for _ in range(bodies):
+                await send({"type": "http.response.body", "body": b"x", "more_body": True})  # type: ignore[operator]
+            await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+        app: object = endpoint
+        for _ in range(layers):
+            app = PassThrough(app)
+        return wrap_layers(app)[0] if traced else app  # type: ignore[arg-type]
+
+    async def server_receive() -> tuple[dict[str, object], None]:
+        return {"type": "http.request", "body": b"", "more_body": False}, None
+
+    async def server_send(message: object) -> None:
+        pass
+
+    async def per_request(app: object, n: int = 1000) -> float:
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            for exchange in range(n):
+                shim = Shim(recorder, 1, exchange, server_receive, server_send)
+                each = dict(scope)
+                shim.scope_created(each, None)
+                await app(each, shim.receive, shim.send)  # type: ignore[operator]
+                recorder.drain()
+            best = min(best, (time.perf_counter() - start) / n * 1e6)
+        return best
+
+    async def run() -> tuple[float, float]:
+        t = {(b, on): await per_request(chain(b, on)) for b in (0, messages) for on in (0, 1)}
+        call = (t[0, 1] - t[0, 0]) / layers
+        message = ((t[messages, 1] - t[messages, 0]) / layers - call) / messages
+        return call, message
+
+    return asyncio.run(run())
 
 
 def machine() -> str:
