@@ -527,8 +527,8 @@ def layers(args: argparse.Namespace, workdir: Path) -> list[str]:
         f"  --quiet --layers     {on:>9,.0f} req/s (median), ratio {on / off:.2f}, "
         f"{per_request:.1f} µs more per request, {per_request / boundaries:.1f} µs per layer",
         "  in process, no sockets, 12 pass-through layers:",
-        f"    a layer's call (scope, entered, returned): {per_call:5.2f} µs",
-        f"    each further message crossing a layer: {per_message:5.2f} µs",
+        f"    a layer's call, its start and last body:  {per_call:5.2f} µs",
+        f"    each further message crossing a layer:    {per_message:5.2f} µs",
     ]
 
 
