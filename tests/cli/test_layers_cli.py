@@ -3,6 +3,7 @@ the installed ``asgi-scope`` command (tests/apps/layered.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import re
 import signal
@@ -55,10 +56,8 @@ def until(lines: queue.Queue[str], text: str, seen: list[str]) -> None:
     deadline = time.monotonic() + 15
     while not any(text in line for line in seen):
         assert time.monotonic() < deadline, f"no line with {text!r} in:\n{''.join(seen)}"
-        try:
+        with contextlib.suppress(queue.Empty):
             seen.append(lines.get(timeout=0.1))
-        except queue.Empty:
-            pass
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
