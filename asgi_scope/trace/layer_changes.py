@@ -33,9 +33,10 @@ from asgi_scope.trace.events import (
     ScopeCreated,
 )
 from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.store import Exchange
 from asgi_scope.trace.summary import fmt_duration, short
 
-__all__ = ["Change", "ChangeTracker", "Visit", "changes", "visits"]
+__all__ = ["Change", "ChangeTracker", "Visit", "changes", "changes_of", "visits"]
 
 Timed = tuple[int, dict[str, Any], int]
 """A message at a boundary: ``(t_ns, message, dropped body bytes)``."""
@@ -136,6 +137,23 @@ def changes(events: list[Event]) -> list[Change]:
         lower = layers[i + 1] if i + 1 < len(layers) else None
         out += _layer_changes(upper, lower)
     return out
+
+
+_CACHE: dict[tuple[int, int, int], list[Change]] = {}
+_CACHE_SIZE = 512
+
+
+def changes_of(exchange: Exchange) -> list[Change]:
+    """:func:`changes` of a store's exchange, computed once per state of the
+    exchange (its id, start and number of events) for views and filters that
+    ask again on every redraw; the newest :data:`_CACHE_SIZE` are kept."""
+    key = (exchange.id, exchange.t_start, len(exchange.events))
+    found = _CACHE.get(key)
+    if found is None:
+        if len(_CACHE) >= _CACHE_SIZE:
+            del _CACHE[next(iter(_CACHE))]
+        found = _CACHE[key] = changes(exchange.events)
+    return found
 
 
 def _layer_changes(upper: Visit, lower: Visit | None) -> list[Change]:

@@ -107,6 +107,13 @@ ACTIONS: tuple[Action, ...] = (
         "Sequence",
         _TAB.format("Sequence") + ": client, server and app as a sequence diagram",
     ),
+    Action(
+        "detail.tab.layers",
+        "L",
+        "show_tab('layers')",
+        "Layers",
+        _TAB.format("Layers") + ": each middleware layer and what it changed",
+    ),
     # -- the exchange table (components/exchanges.py) ------------------------
     Action("exchanges.up", "up", "cursor_up", "Up", "The row above, in a list", "exchanges"),
     Action(
