@@ -175,3 +175,17 @@ def test_layer_events_survive_a_capture(layered_live: Live, tmp_path: Any) -> No
     assert [c.line for c in changes(again)] == [c.line for c in changes(events)]
     # the server's boundary is still the outer exchange (what HAR exports)
     assert sum(isinstance(e, MessageSent) for e in again) >= 2
+
+
+def test_the_layer_filter_keeps_exchanges_a_layer_changed(layered_live: Live) -> None:
+    from asgi_scope.trace.filter import parse
+
+    preflight = {"origin": "http://example.test", "access-control-request-method": "GET"}
+    httpx.options(f"{layered_live.url}/big", headers=preflight)
+    httpx.get(f"{layered_live.url}/big")
+    first, second = ended(layered_live, 2)
+    exchanges = layered_live.store.exchanges
+    cors, etag = parse("~l cors"), parse("~l '^ETag'")
+    assert cors(exchanges[first]) and cors(exchanges[second])  # vary: Origin on both
+    assert etag(exchanges[second]) and not etag(exchanges[first])  # a preflight never got there
+    assert not parse("~l NoSuchMiddleware")(exchanges[second])
