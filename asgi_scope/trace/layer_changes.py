@@ -36,7 +36,19 @@ from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange
 from asgi_scope.trace.summary import fmt_duration, short
 
-__all__ = ["Change", "ChangeTracker", "Visit", "changes", "changes_of", "visits"]
+__all__ = [
+    "LAYER_EVENTS",
+    "Change",
+    "ChangeTracker",
+    "Visit",
+    "by_layer",
+    "changes",
+    "changes_of",
+    "visits",
+]
+
+LAYER_EVENTS = (LayerEntered, LayerReceived, LayerSent, LayerReturned)
+"""The event classes of one layer's boundary (trace/layers.py)."""
 
 Timed = tuple[int, dict[str, Any], int]
 """A message at a boundary: ``(t_ns, message, dropped body bytes)``."""
@@ -137,6 +149,16 @@ def changes(events: list[Event]) -> list[Change]:
         lower = layers[i + 1] if i + 1 < len(layers) else None
         out += _layer_changes(upper, lower)
     return out
+
+
+def by_layer(events: list[Event]) -> list[Event]:
+    """The layer events of ``events`` grouped by layer, outermost first, each
+    layer's in time order (a view lists them under their layer)."""
+    groups: dict[int, list[Event]] = {}
+    for event in events:
+        if type(event) in LAYER_EVENTS:
+            groups.setdefault(event.depth, []).append(event)  # type: ignore[attr-defined]
+    return [event for depth in sorted(groups) for event in groups[depth]]
 
 
 _CACHE: dict[tuple[int, int, int], list[Change]] = {}

@@ -434,7 +434,7 @@ def _layer_returned_line(event: LayerReturned, starts: dict[int, int]) -> list[P
 
 register(
     LayerEntered,
-    label=lambda e: f"→ {safe_text(e.layer)}",
+    label="called",
     summary=lambda e: f"layer {_safe(e.depth)} ({safe_text(e.module)})",
     explain=Explanation(
         "A layer of the app (a middleware, the router, an endpoint) was called with the "

@@ -128,6 +128,15 @@ ACTIONS: tuple[Action, ...] = (
     # -- the message list (components/detail/messages.py) ----------------------
     Action("messages.first", "home", "scroll_top", "First", FIRST_ROW, "messages"),
     Action("messages.last", "end", "scroll_bottom", "Last", LAST_ROW, "messages"),
+    Action(
+        "messages.layers",
+        "g",
+        "toggle_layers",
+        "Layers",
+        "Messages: each middleware layer's messages too, grouped by layer",
+        "messages",
+        show=True,
+    ),
     # -- the Hex tab (components/detail/hex_view.py) ---------------------------
     Action("hex.left", "left", "cursor(-1)", "Byte left", "Hex: cursor a byte left", "hex"),
     Action("hex.right", "right", "cursor(1)", "Byte right", "Hex: a byte right", "hex"),

@@ -94,3 +94,26 @@ def test_the_layers_tab_says_why_it_is_empty() -> None:
         assert view.render_layers(ui.query_one("#detail").exchange).plain == NO_LAYERS
 
     run_live(demo_app, check)
+
+
+def test_the_messages_tab_lists_each_layers_messages_grouped_by_layer() -> None:
+    async def check(ui: Any, pilot: Any, url: str) -> None:
+        await asyncio.to_thread(httpx.get, f"{url}/big", timeout=TIMEOUT)
+        await until(pilot, lambda: any("/big" in r and "done" in r for r in table_rows(ui)))
+        await pilot.press("m")
+        await pilot.pause()
+        table = ui.query_one("#message-list")
+        plain = len(table.rows)  # the server's boundary only, as without layers
+        table.focus()
+        await pilot.press("g")
+        await until(pilot, lambda: len(table.rows) > plain)
+        arrows = [str(table.get_row_at(i)[0]) for i in range(len(table.rows))][plain:]
+        layers = [arrow[2:] for arrow in arrows]
+        cors = [i for i, name in enumerate(layers) if name == "CORSMiddleware"]
+        assert cors == list(range(cors[0], cors[-1] + 1))  # one block, one layer
+        assert layers.index("CORSMiddleware") < layers.index("GZipMiddleware")  # outer first
+        assert arrows[cors[0]] == "→ CORSMiddleware"  # its call heads its block
+        await pilot.press("g")
+        await until(pilot, lambda: len(table.rows) == plain)
+
+    run_live(wrap_layers(layered.app)[0], check)

@@ -32,13 +32,12 @@ from asgi_scope.trace.events import (
     Event,
     LayerEntered,
     LayerReceived,
-    LayerReturned,
     LayerSent,
     MessageSent,
     ScopeCreated,
     WebSocketFrame,
 )
-from asgi_scope.trace.layer_changes import changes, visits
+from asgi_scope.trace.layer_changes import LAYER_EVENTS, changes, visits
 from asgi_scope.trace.safe import safe_bytes, safe_text
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.trace.summary import fmt_bytes, fmt_duration, message_type
@@ -79,8 +78,6 @@ def _bytes_label(data: bytes, size: int, writes: int) -> str:
 
 Lane = tuple[int, str]
 """A middleware layer drawn as a lane: ``(depth, name)`` (trace/layers.py)."""
-
-_LAYER_EVENTS = (LayerEntered, LayerReceived, LayerSent, LayerReturned)
 
 
 def layer_lanes(events: Sequence[Event]) -> list[Lane]:
@@ -167,7 +164,7 @@ def steps(events: Iterable[Event], kind: str = "http", lanes: Sequence[Lane] = (
             run.append(event)
             continue
         flush()
-        if type(event) in _LAYER_EVENTS:
+        if type(event) in LAYER_EVENTS:
             layered = _layer_step(event, lane)
             if layered is not None:
                 out.append(layered)
