@@ -117,3 +117,16 @@ def test_the_messages_tab_lists_each_layers_messages_grouped_by_layer() -> None:
         await until(pilot, lambda: len(table.rows) == plain)
 
     run_live(wrap_layers(layered.app)[0], check)
+
+
+def test_the_scope_tab_says_which_layer_changed_the_scope() -> None:
+    async def check(ui: Any, pilot: Any, url: str) -> None:
+        await asyncio.to_thread(httpx.get, f"{url}/sub/hi", timeout=TIMEOUT)
+        await until(pilot, lambda: any("/sub/hi" in r and "done" in r for r in table_rows(ui)))
+        await pilot.press("s")
+        await pilot.pause()
+        view = ui.query_one("#scope")
+        text = view.render_scope(ui.query_one("#detail").exchange).plain
+        assert '  SessionLikeMiddleware added scope["session"]' in text.splitlines()
+
+    run_live(wrap_layers(layered.app)[0], check)
