@@ -104,3 +104,18 @@ def test_layers_for_an_app_without_a_chain_fails_with_one_line() -> None:
     result = run("tests.apps.plain:app", "--layers", "--headless", "--port", "0")
     assert result.returncode == 3
     assert "--layers: no middleware chain found in " in one_line_error(result)
+
+
+def test_a_recorded_capture_opens_with_its_layers(tmp_path) -> None:
+    capture = tmp_path / "layers.jsonl"
+    proc, url, lines = start("tests.apps.layered:app", "--record", str(capture))
+    seen: list[str] = []
+    try:
+        httpx.get(f"{url}/big", headers={"origin": "http://example.test"}, timeout=5)
+        until(lines, "complete 200", seen)
+    finally:
+        stop(proc)
+    result = run("open", str(capture), "--headless")
+    assert result.returncode == 0, result.stderr
+    assert "AddHeaderMiddleware added header x-added-by: timing" in result.stdout
+    assert "↑ CORSMiddleware  http.response.start  200 OK" in result.stdout
