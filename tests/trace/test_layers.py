@@ -189,3 +189,20 @@ def test_the_layer_filter_keeps_exchanges_a_layer_changed(layered_live: Live) ->
     assert cors(exchanges[first]) and cors(exchanges[second])  # vary: Origin on both
     assert etag(exchanges[second]) and not etag(exchanges[first])  # a preflight never got there
     assert not parse("~l NoSuchMiddleware")(exchanges[second])
+
+
+def test_a_long_stream_through_layers_keeps_a_bounded_trace() -> None:
+    from asgi_scope.trace.events import ScopeCreated
+    from asgi_scope.trace.recorder import Recorder
+    from asgi_scope.trace.store import EVENTS_KEPT, Store
+
+    recorder = Recorder()
+    recorder.record(ScopeCreated, conn=1, exchange=1, scope={"type": "http"}, wire=None)
+    body = {"type": "http.response.body", "body": b"x", "more_body": True}
+    for _ in range(EVENTS_KEPT + 500):
+        recorder.record(LayerSent, conn=1, exchange=1, depth=3, layer="L", message=body, dropped=0)
+    store = Store()
+    store.add(recorder.drain())
+    exchange = store.exchanges[1]
+    assert len(exchange.events) == EVENTS_KEPT
+    assert exchange.unkept == 501
