@@ -197,11 +197,15 @@ def _received(event: Any, exchange: Exchange | None) -> tuple[Direction, Wire] |
     return ("in", event.wire) if event.wire else None
 
 
-def _message_line(arrow: str, style: str) -> Callable[[Any, dict[int, int]], list[Part]]:
-    def line(event: MessageReceived | MessageSent, starts: dict[int, int]) -> list[Part]:
+def _message_line(
+    arrow: str | Callable[[Any], str], style: str
+) -> Callable[[Any, dict[int, int]], list[Part]]:
+    """The headless line of a message event; ``arrow`` may depend on the event."""
+
+    def line(event: Any, starts: dict[int, int]) -> list[Part]:
         summary = message_summary(event.message, event.dropped)
         return [
-            (f"{arrow}  ", style),
+            (f"{arrow(event) if callable(arrow) else arrow}  ", style),
             (message_type(event.message), "strong"),
             (f"  {summary}" if summary else "", ""),
         ]
@@ -406,18 +410,6 @@ register(
 MIDDLEWARE = "ASGI 3.0, Middleware"
 
 
-def _layer_message_line(arrow: str, style: str) -> Callable[[Any, dict[int, int]], list[Part]]:
-    def line(event: LayerReceived | LayerSent, starts: dict[int, int]) -> list[Part]:
-        summary = message_summary(event.message, event.dropped)
-        return [
-            (f"{arrow} {safe_text(event.layer)}  ", style),
-            (message_type(event.message), "strong"),
-            (f"  {summary}" if summary else "", ""),
-        ]
-
-    return line
-
-
 def _layer_entered_line(event: LayerEntered, starts: dict[int, int]) -> list[Part]:
     return [
         (f"↓ {safe_text(event.layer)}  ", "in"),
@@ -446,31 +438,21 @@ register(
     arrow=lambda e: f"→ {safe_text(e.layer)}",
 )
 
-register(
-    LayerReceived,
-    label=lambda e: message_type(e.message),
-    summary=lambda e: message_summary(e.message, e.dropped),
-    explain=Explanation(
-        "A layer's receive() returned this message, as the layer above it handed it down.",
-        MIDDLEWARE,
-    ),
-    line=_layer_message_line("↓", "in"),
-    style="in",
-    arrow=lambda e: f"→ {safe_text(e.layer)}",
-)
-
-register(
-    LayerSent,
-    label=lambda e: message_type(e.message),
-    summary=lambda e: message_summary(e.message, e.dropped),
-    explain=Explanation(
-        "A layer called send() with this message, towards the layer above it.",
-        MIDDLEWARE,
-    ),
-    line=_layer_message_line("↑", "out"),
-    style="out",
-    arrow=lambda e: f"← {safe_text(e.layer)}",
-)
+for _kind, _arrow, _style, _words in (
+    (LayerReceived, "↓", "in", "A layer's receive() returned this message, as the layer above"),
+    (LayerSent, "↑", "out", "A layer called send() with this message, towards the layer above"),
+):
+    register(
+        _kind,
+        label=lambda e: message_type(e.message),
+        summary=lambda e: message_summary(e.message, e.dropped),
+        explain=Explanation(f"{_words} it.", MIDDLEWARE),
+        line=_message_line(lambda e, a=_arrow: f"{a} {safe_text(e.layer)}", _style),
+        style=_style,
+        arrow=(lambda e: f"→ {safe_text(e.layer)}")
+        if _style == "in"
+        else (lambda e: f"← {safe_text(e.layer)}"),
+    )
 
 register(
     LayerReturned,

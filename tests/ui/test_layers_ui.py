@@ -7,7 +7,6 @@ import asyncio
 from typing import Any
 
 import httpx
-from rich.style import Style
 
 from asgi_scope.demo import app as demo_app
 from asgi_scope.trace.events import ExchangeEnded
@@ -26,10 +25,7 @@ from tests.apps import layered
 from tests.live import TIMEOUT
 from tests.ui.test_app import table_rows
 from tests.ui.test_live import run_live, until
-
-STYLE = {
-    n: Style.null() for n in ("title", "time", "lane", "bytes", "in", "out", "error", "dim", "gap")
-}
+from tests.ui.test_sequence import STYLE
 
 
 def _store(serve: Any, *requests: tuple[str, str, dict[str, str]]) -> Any:
@@ -96,12 +92,17 @@ def test_the_layers_tab_says_why_it_is_empty() -> None:
     run_live(demo_app, check)
 
 
+async def _shown(ui: Any, pilot: Any, url: str, path: str, tab: str) -> None:
+    """GET ``path``, wait for its row to be done, then show tab ``tab`` (its key)."""
+    await asyncio.to_thread(httpx.get, f"{url}{path}", timeout=TIMEOUT)
+    await until(pilot, lambda: any(path in r and "done" in r for r in table_rows(ui)))
+    await pilot.press(tab)
+    await pilot.pause()
+
+
 def test_the_messages_tab_lists_each_layers_messages_grouped_by_layer() -> None:
     async def check(ui: Any, pilot: Any, url: str) -> None:
-        await asyncio.to_thread(httpx.get, f"{url}/big", timeout=TIMEOUT)
-        await until(pilot, lambda: any("/big" in r and "done" in r for r in table_rows(ui)))
-        await pilot.press("m")
-        await pilot.pause()
+        await _shown(ui, pilot, url, "/big", "m")
         table = ui.query_one("#message-list")
         plain = len(table.rows)  # the server's boundary only, as without layers
         table.focus()
@@ -121,10 +122,7 @@ def test_the_messages_tab_lists_each_layers_messages_grouped_by_layer() -> None:
 
 def test_the_scope_tab_says_which_layer_changed_the_scope() -> None:
     async def check(ui: Any, pilot: Any, url: str) -> None:
-        await asyncio.to_thread(httpx.get, f"{url}/sub/hi", timeout=TIMEOUT)
-        await until(pilot, lambda: any("/sub/hi" in r and "done" in r for r in table_rows(ui)))
-        await pilot.press("s")
-        await pilot.pause()
+        await _shown(ui, pilot, url, "/sub/hi", "s")
         view = ui.query_one("#scope")
         text = view.render_scope(ui.query_one("#detail").exchange).plain
         assert '  SessionLikeMiddleware added scope["session"]' in text.splitlines()
