@@ -233,12 +233,10 @@ def test_under_uvicorn_a_deaf_listener_does_not_slow_the_app(
         {
             "uvicorn, untraced": ("tests.apps.traced:untraced", ""),
             "uvicorn, traced, no listener": (
-                "tests.apps.traced:plain",
-                f"unix:{sock_dir}/nobody.sock",
+                "tests.apps.traced:plain", f"unix:{sock_dir}/nobody.sock"
             ),
             "uvicorn, traced, deaf listener": (
-                "tests.apps.traced:plain",
-                f"unix:{sock_dir}/deaf.sock",
+                "tests.apps.traced:plain", f"unix:{sock_dir}/deaf.sock"
             ),
         },
         400,
