@@ -3,7 +3,8 @@
 An ASGI app is usually a chain: each middleware holds the next callable and
 calls it (Starlette's ``BaseHTTPMiddleware``, ``GZipMiddleware``, every pure
 ASGI middleware keep it in ``.app``). :func:`wrap_layers` walks that chain as it
-will run and puts a :class:`LayerShim` between each pair of layers, so the trace
+will run and puts a :class:`LayerShim` between each pair of layers (and a
+:class:`RootShim` around the outermost, the app the server calls), so the trace
 has, for every layer, the scope as it entered and every message it received
 from the layer above and sent back up (events :class:`LayerEntered`,
 :class:`LayerReceived`, :class:`LayerSent`, :class:`LayerReturned`), beside the
@@ -32,8 +33,8 @@ which the outermost layer sets from the server's :class:`Shim` (its ``receive``
 is the shim's bound method) and each layer deepens: context variables follow
 the call into child tasks (``BaseHTTPMiddleware`` runs the next layer in one).
 Lifespan calls, and calls that did not come through our server, pass through
-unrecorded. The shims add no await and change nothing the app sees but the
-``receive`` and ``send`` callables themselves.
+unrecorded. The shims await nothing of their own and change nothing the app
+sees but the ``receive`` and ``send`` callables themselves.
 """
 
 from __future__ import annotations
