@@ -206,3 +206,23 @@ def test_a_long_stream_through_layers_keeps_a_bounded_trace() -> None:
     exchange = store.exchanges[1]
     assert len(exchange.events) == EVENTS_KEPT
     assert exchange.unkept == 501
+
+
+def test_a_websocket_crosses_every_layer(serve: Any) -> None:
+    from websockets.sync.client import connect
+
+    from tests.apps import fastapi_app
+
+    live = serve(wrap_layers(fastapi_app.app)[0])
+    with connect(live.url.replace("http", "ws") + "/ws/echo", open_timeout=5) as ws:
+        ws.send("hi")
+        assert ws.recv(timeout=5) == "echo: hi"
+    exchange = ended(live, 1)[0]
+    layers = visits(live.store.exchanges[exchange].events)
+    endpoint = layers[-1]
+    assert endpoint.endpoint and endpoint.layer == "websocket_echo"
+    assert [m["type"] for _, m, _ in endpoint.received][:2] == [
+        "websocket.connect",
+        "websocket.receive",
+    ]
+    assert any(m["type"] == "websocket.accept" for _, m, _ in endpoint.sent)
