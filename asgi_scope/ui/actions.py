@@ -135,7 +135,6 @@ ACTIONS: tuple[Action, ...] = (
         "Layers",
         "Messages: each middleware layer's messages too, grouped by layer",
         "messages",
-        show=True,
     ),
     # -- the Hex tab (components/detail/hex_view.py) ---------------------------
     Action("hex.left", "left", "cursor(-1)", "Byte left", "Hex: cursor a byte left", "hex"),

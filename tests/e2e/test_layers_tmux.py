@@ -11,13 +11,17 @@ import pytest
 
 from tests.e2e.test_tmux import COMMAND, Terminal, curl
 
+URL = re.compile(r"http://127\.0\.0\.1:\d+")
+
 
 @pytest.fixture
 def layered_in_tmux() -> Iterator[tuple[Terminal, str]]:
     term = Terminal([COMMAND, "tests.apps.layered:app", "--port", "0"], height=45)
     try:
-        screen = term.wait_for(lambda s: re.search(r"http://127\.0\.0\.1:\d+ ", s) is not None)
-        url = re.search(r"http://127\.0\.0\.1:\d+", screen)
+        # the header and the listening note both show the URL: read it once both
+        # are drawn and agree (a screen read mid-draw may hold a cut one)
+        screen = term.wait_for(lambda s: len(set(URL.findall(s))) == 1 < len(URL.findall(s)))
+        url = URL.search(screen)
         assert url is not None
         yield term, url.group(0)
     finally:
