@@ -39,6 +39,8 @@ class Config:
     own notes below it.
     ``quiet`` records without printing (headless, no line per event); ``keep``
     and ``keep_bytes`` cap the exchanges and the bytes of bodies a view keeps.
+    ``layers`` traces each middleware layer's boundary: None where the app has a
+    chain of layers, True demands one, False never (trace/layers.py).
     """
 
     app: str = DEMO_APP
@@ -77,6 +79,7 @@ class Config:
     reload_includes: tuple[str, ...] = ()
     reload_excludes: tuple[str, ...] = ()
     reload_delay: float = 0.25
+    layers: bool | None = None
 
     @property
     def is_demo(self) -> bool:

@@ -34,6 +34,7 @@ from asgi_scope.trace.events import (
     UpstreamBytes,
 )
 from asgi_scope.trace.filter import Filter, parse
+from asgi_scope.trace.layer_changes import Change, ChangeTracker
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
@@ -99,6 +100,7 @@ class Printer:
             force_terminal=color,
         )
         self._starts: dict[int, int] = {}
+        self._changes = ChangeTracker()  # what each middleware layer changed, per exchange
         self.plain = color is not True and not self.console.is_terminal
         """True when lines are written as plain text, without Rich."""
 
@@ -108,6 +110,8 @@ class Printer:
         if self.plain:
             lines = []
             for event in events:
+                for change in self._changes.feed(event):
+                    lines.append(_plain(event.t_ns, _who(event), [_change(change)]))
                 line = self.plain_line(event)
                 if line is not None:
                     lines.append(line)
@@ -120,6 +124,8 @@ class Printer:
                 file.flush()
             return
         for event in events:
+            for change in self._changes.feed(event):
+                self.console.print(_styled(event.t_ns, _who(event), [_change(change)]))
             line = self.line(event)
             if line is not None:
                 self.console.print(line)
@@ -154,6 +160,11 @@ def _styled(t_ns: int, who: str, parts: list[present.Part]) -> Text:
 
 def _plain(t_ns: int, who: str, parts: list[present.Part]) -> str:
     return "".join([f"{t_ns / 1e9:10.4f}  {who:<10} ", *(part for part, _ in parts)])
+
+
+def _change(change: Change) -> present.Part:
+    """A layer's change as a line of its own: ``CORSMiddleware added header …``."""
+    return change.line, "info"
 
 
 def _explanation(event: Event) -> present.Part:

@@ -3,8 +3,8 @@
 Run from the repository root::
 
     .venv/bin/python -m tests.screenshots               # all of them
-    .venv/bin/python -m tests.screenshots inspect proxy  # some: demo fastapi bodies attach
-                                                        # proxy inspect
+    .venv/bin/python -m tests.screenshots inspect proxy  # some of: demo fastapi bodies
+                                                         # layers attach proxy inspect
 
 Each shot starts the real server on a free port with a real app (the demo app,
 the FastAPI test app), sends real requests with httpx, and saves what the
@@ -26,6 +26,7 @@ from asgi_scope.config import DEMO_APP, Config
 from asgi_scope.importer import load_app
 from asgi_scope.server.runner import Server
 from asgi_scope.session import LoopThread
+from asgi_scope.trace.layers import wrap_layers
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.ui.app import ScopeApp
 
@@ -59,11 +60,24 @@ def bodies_traffic(client: httpx.Client) -> None:
                 break
 
 
-async def shoot(spec: str, traffic: Traffic, shots: dict[str, list[str]]) -> None:
-    """Serve ``spec``, send ``traffic``, then for each ``name: keys`` press the
-    keys and save ``screenshots/NAME.svg``."""
+def layered_traffic(client: httpx.Client) -> None:
+    preflight = {"origin": "http://example.test", "access-control-request-method": "GET"}
+    client.options("/big", headers=preflight)
+    client.get("/boom")
+    client.get("/big", headers={"origin": "http://example.test", "accept-encoding": "gzip"})
+
+
+async def shoot(
+    spec: str, traffic: Traffic, shots: dict[str, list[str]], layers: bool = False
+) -> None:
+    """Serve ``spec`` (its middleware layers traced, with ``layers``), send
+    ``traffic``, then for each ``name: keys`` press the keys and save
+    ``screenshots/NAME.svg``."""
     recorder = Recorder()
-    server = LoopThread(Server(Config(app=spec, port=0), load_app(spec), recorder))
+    app = load_app(spec)
+    if layers:
+        app, _ = wrap_layers(app)
+    server = LoopThread(Server(Config(app=spec, port=0), app, recorder))
     server.start()
     try:
         app = ScopeApp(recorder, app_name=spec, url=server.url)
@@ -276,7 +290,7 @@ async def shoot_stream_hex() -> None:
 
 
 async def main(groups: list[str]) -> None:
-    """Take the screenshots of ``groups`` (demo, fastapi, bodies, attach, proxy,
+    """Take the screenshots of ``groups`` (demo, fastapi, bodies, layers, attach, proxy,
     inspect; all if none)."""
     OUT.mkdir(exist_ok=True)
     if not groups or "demo" in groups:
@@ -301,6 +315,13 @@ async def main(groups: list[str]) -> None:
             "tests.apps.bodies:app",
             bodies_traffic,
             {"bodies-stream": ["E", "down"], "bodies-json": ["k", "o"]},
+        )
+    if not groups or "layers" in groups:
+        await shoot(
+            "tests.apps.layered:app",
+            layered_traffic,
+            {"layers-sequence": ["d"], "layers-tab": ["L"]},
+            layers=True,
         )
     if not groups or "attach" in groups:
         await shoot_attach()

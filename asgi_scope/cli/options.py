@@ -170,6 +170,8 @@ def load_policy(directory: str, ignore: tuple[str, ...], strict: str | None) -> 
         return Policy(policy.ignore, (level or "error") if strict else None)  # type: ignore[arg-type]
     except (OSError, ValueError) as exc:  # PolicyError, tomllib's TOMLDecodeError
         fail(f"{path}: {exc}" if not isinstance(exc, PolicyError) else str(exc), BAD_INPUT)
+
+
 def _filter(ctx: click.Context, param: click.Parameter, value: str) -> str:
     from asgi_scope.trace.filter import FilterError, parse
 

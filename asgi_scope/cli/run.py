@@ -66,6 +66,12 @@ if TYPE_CHECKING:
     show_default=True,
     help="Run the lifespan protocol: auto carries on if the app does not support it.",
 )
+@click.option(
+    "--layers/--no-layers",
+    default=None,
+    help="Trace every middleware layer's boundary (default: on where the app has a chain; "
+    "--layers fails if it has none).",
+)
 @click.option("--headless", is_flag=True, help="Print the trace as lines instead of the TUI.")
 @click.option(
     "--quiet",

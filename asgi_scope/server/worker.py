@@ -43,6 +43,7 @@ from asgi_scope.importer import AppLoadError, load_app
 from asgi_scope.server.runner import Server, StartupError
 from asgi_scope.trace.channel import ChannelError, FrameReader, events_frame, frame
 from asgi_scope.trace.events import ServerNote
+from asgi_scope.trace.layers import NoLayersError, wrap_layers
 from asgi_scope.trace.recorder import Recorder
 
 GATE_COMMANDS = frozenset(
@@ -202,6 +203,12 @@ def run(spec: dict[str, Any]) -> int:
             (f"error while importing {config.app!r} (traceback above)", _user_traceback(exc)),
         )
         return 3
+    if config.layers is not False:
+        try:
+            app, _ = wrap_layers(app, required=bool(config.layers))
+        except NoLayersError as exc:
+            link.send("failed", (str(exc), ""))
+            return 3
     sock = socket.socket(fileno=spec["listen_fd"])
     server = link.server = Server(config, app, recorder, sock=sock)
     server.state.count_from(spec["conn"], spec["exchange"])

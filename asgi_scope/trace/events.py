@@ -337,6 +337,65 @@ class ServerNote(Event):
     text: str
 
 
+@dataclass(slots=True)
+class LayerEntered(Event):
+    """A middleware layer of the app was called: the scope as it entered ``layer``.
+
+    Layers are the app's chain of ASGI callables, each holding the next
+    (:mod:`asgi_scope.trace.layers`). ``depth`` counts from 0, the outermost
+    layer, which the server called: its scope is :class:`ScopeCreated`'s and
+    ``scope`` is then None. ``layer`` is the class name (``GZipMiddleware``; an
+    endpoint's function name), ``module`` the module it comes from;
+    ``endpoint`` is True for a layer that holds no next layer (an endpoint,
+    the end of the chain). A layer entered twice in one exchange (a retry) has
+    two of these, the later one starting its second visit.
+    """
+
+    exchange: int
+    depth: int
+    layer: str
+    module: str
+    endpoint: bool
+    scope: dict[str, Any] | None
+
+
+@dataclass(slots=True)
+class LayerReceived(Event):
+    """``layer``'s ``await receive()`` returned ``message``, handed down by the
+    layer above it (``depth`` - 1). At ``depth`` 0 the server's
+    :class:`MessageReceived` says it instead. ``dropped`` is as there."""
+
+    exchange: int
+    depth: int
+    layer: str
+    message: dict[str, Any]
+    dropped: int
+
+
+@dataclass(slots=True)
+class LayerSent(Event):
+    """``layer`` called ``await send(message)``, towards the layer above it (at
+    ``depth`` 0 the server's :class:`MessageSent` says it instead)."""
+
+    exchange: int
+    depth: int
+    layer: str
+    message: dict[str, Any]
+    dropped: int
+
+
+@dataclass(slots=True)
+class LayerReturned(Event):
+    """``layer``'s call returned (``outcome`` ``"complete"``) or raised
+    (``"error"``, ``exc_type`` the exception's class name, else ``""``)."""
+
+    exchange: int
+    depth: int
+    layer: str
+    outcome: Outcome
+    exc_type: str
+
+
 EXCHANGE_EVENTS = (
     BytesReceived,
     BytesSent,
@@ -351,5 +410,9 @@ EXCHANGE_EVENTS = (
     SpecViolation,
     UpstreamBytes,
     ProxyTimings,
+    LayerEntered,
+    LayerReceived,
+    LayerSent,
+    LayerReturned,
 )
 """The event classes that carry an ``exchange`` field."""

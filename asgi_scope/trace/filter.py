@@ -19,6 +19,8 @@ The syntax (:data:`HELP` is the same table, for the help screen)::
     ~b TEXT         a request or response body, as stored or decoded, contains TEXT
     ~bq, ~bs        ...the request body only, the response body only
     ~d MS           took more than MS milliseconds (ended exchanges)
+    ~l NAME         a middleware layer whose name matches NAME (a regex, case-insensitive)
+                    changed something (trace/layer_changes.py)
     WORD            the path contains WORD (case-insensitive)
     !X              not X
     X & Y, X Y      both
@@ -41,6 +43,7 @@ from typing import Any
 
 from asgi_scope.trace import content
 from asgi_scope.trace.events import MessageReceived, MessageSent
+from asgi_scope.trace.layer_changes import changes_of
 from asgi_scope.trace.store import Exchange
 
 __all__ = ["HELP", "Filter", "FilterError", "parse"]
@@ -56,6 +59,7 @@ HELP = (
     ("~h TEXT", "a header contains TEXT (~hq request, ~hs response)"),
     ("~b TEXT", "a body contains TEXT (~bq request, ~bs response)"),
     ("~d MS", "took more than MS milliseconds"),
+    ("~l NAME", "a middleware layer named NAME changed it"),
     ("WORD", "the path contains WORD"),
     ("!X  X & Y  X | Y  (X)", "not, and (a space too), or, grouping"),
 )
@@ -104,6 +108,7 @@ _OPERATORS = {
     "~bq",
     "~bs",
     "~d",
+    "~l",
 }
 _NO_VALUE = {"~v", "~e"}
 
@@ -287,6 +292,9 @@ def _valued(op: str, value: str, position: int) -> Predicate:
         except ValueError:
             raise FilterError(f"~d takes milliseconds, not {value!r}", position) from None
         return lambda x: x.duration_ns is not None and x.duration_ns > limit_ns
+    if op == "~l":
+        pattern = _regex(value, position)
+        return lambda x: any(pattern.search(c.layer) for c in changes_of(x))
     if op.startswith("~h"):
         needle = value.lower()
         side = op[2:]

@@ -33,6 +33,10 @@ from asgi_scope.trace.events import (
     Direction,
     Event,
     ExchangeEnded,
+    LayerEntered,
+    LayerReceived,
+    LayerReturned,
+    LayerSent,
     LifespanState,
     MessageReceived,
     MessageSent,
@@ -209,11 +213,15 @@ def _received(event: Any, exchange: Exchange | None) -> tuple[Direction, Wire] |
     return ("in", event.wire) if event.wire else None
 
 
-def _message_line(arrow: str, style: str) -> Callable[[Any, dict[int, int]], list[Part]]:
-    def line(event: MessageReceived | MessageSent, starts: dict[int, int]) -> list[Part]:
+def _message_line(
+    arrow: str | Callable[[Any], str], style: str
+) -> Callable[[Any, dict[int, int]], list[Part]]:
+    """The headless line of a message event; ``arrow`` may depend on the event."""
+
+    def line(event: Any, starts: dict[int, int]) -> list[Part]:
         summary = message_summary(event.message, event.dropped)
         return [
-            (f"{arrow}  ", style),
+            (f"{arrow(event) if callable(arrow) else arrow}  ", style),
             (message_type(event.message), "strong"),
             (f"  {summary}" if summary else "", ""),
         ]
@@ -411,6 +419,68 @@ register(
     ),
     line=lambda e, _: None,  # the note "lifespan startup complete" says it headless
     listed=True,
+)
+
+# -- middleware layers (trace/layers.py) ------------------------------------------
+
+MIDDLEWARE = "ASGI 3.0, Middleware"
+
+
+def _layer_entered_line(event: LayerEntered, starts: dict[int, int]) -> list[Part]:
+    return [
+        (f"↓ {safe_text(event.layer)}  ", "in"),
+        (f"layer {_safe(event.depth)} called", "dim"),
+        (f"  ({safe_text(event.module)})" if event.module else "", "dim"),
+    ]
+
+
+def _layer_returned_line(event: LayerReturned, starts: dict[int, int]) -> list[Part]:
+    if event.outcome == "error":
+        return [(f"↑ {safe_text(event.layer)}  raised {safe_text(event.exc_type)}", "error")]
+    return [(f"↑ {safe_text(event.layer)}  ", "out"), ("returned", "dim")]
+
+
+register(
+    LayerEntered,
+    label="called",
+    summary=lambda e: f"layer {_safe(e.depth)} ({safe_text(e.module)})",
+    explain=Explanation(
+        "A layer of the app (a middleware, the router, an endpoint) was called with the "
+        "scope as the layer above it left it.",
+        MIDDLEWARE,
+    ),
+    line=_layer_entered_line,
+    style="in",
+    arrow=lambda e: f"→ {safe_text(e.layer)}",
+)
+
+for _kind, _arrow, _style, _words in (
+    (LayerReceived, "↓", "in", "A layer's receive() returned this message, as the layer above"),
+    (LayerSent, "↑", "out", "A layer called send() with this message, towards the layer above"),
+):
+    register(
+        _kind,
+        label=lambda e: message_type(e.message),
+        summary=lambda e: message_summary(e.message, e.dropped),
+        explain=Explanation(f"{_words} it.", MIDDLEWARE),
+        line=_message_line(lambda e, a=_arrow: f"{a} {safe_text(e.layer)}", _style),
+        style=_style,
+        arrow=(lambda e: f"→ {safe_text(e.layer)}")
+        if _style == "in"
+        else (lambda e: f"← {safe_text(e.layer)}"),
+    )
+
+register(
+    LayerReturned,
+    label=lambda e: f"{safe_text(e.layer)} {'raised' if e.outcome == 'error' else 'returned'}",
+    summary=lambda e: safe_text(e.exc_type),
+    explain=Explanation(
+        "A layer's call returned (or raised) to the layer above it.",
+        MIDDLEWARE,
+    ),
+    line=_layer_returned_line,
+    style=lambda e: "error" if e.outcome == "error" else "dim",
+    arrow=lambda e: f"← {safe_text(e.layer)}",
 )
 
 # -- how the app's call went -----------------------------------------------------

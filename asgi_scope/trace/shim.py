@@ -77,6 +77,16 @@ class Shim:
         self._check: Checker | None = None  # the spec checker, once the scope is known
         self._gate = recorder.gate  # step mode (trace/step.py), or None
 
+    @property
+    def recorder(self) -> Recorder:
+        """Where this shim records (the middleware layers' shims record there too)."""
+        return self._recorder
+
+    @property
+    def scope(self) -> dict[str, Any] | None:
+        """The snapshot of the scope the server built (None before :meth:`scope_created`)."""
+        return self._scope
+
     def scope_created(
         self, scope: dict[str, Any], wire: Wire | None, snap: dict[str, Any] | None = None
     ) -> None:

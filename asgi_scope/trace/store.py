@@ -30,6 +30,8 @@ from asgi_scope.trace.events import (
     ConnectionOrigin,
     Event,
     ExchangeEnded,
+    LayerReceived,
+    LayerSent,
     LifespanState,
     MessageReceived,
     MessageSent,
@@ -239,7 +241,16 @@ EVENTS_KEPT = 20_000
 """Events kept per exchange; its streamed events past this are counted, not kept."""
 
 _STREAMED = frozenset(
-    (BytesReceived, BytesSent, MessageReceived, MessageSent, WebSocketFrame, UpstreamBytes)
+    (
+        BytesReceived,
+        BytesSent,
+        MessageReceived,
+        MessageSent,
+        WebSocketFrame,
+        UpstreamBytes,
+        LayerReceived,
+        LayerSent,
+    )
 )
 """The event classes an exchange has without bound (one per chunk, message or frame)."""
 
@@ -674,5 +685,7 @@ class Store:
         AppRaised: _on_app_raised,
         ProtocolError: _on_protocol_error,
         ExchangeEnded: _on_exchange_ended,
+        LayerReceived: _on_other_exchange_event,
+        LayerSent: _on_other_exchange_event,
     }
     """Handlers of exchange events, taking (exchange, event): see :meth:`add`."""

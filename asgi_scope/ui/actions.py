@@ -121,6 +121,13 @@ ACTIONS: tuple[Action, ...] = (
         "Sequence",
         _TAB.format("Sequence") + ": client, server and app as a sequence diagram",
     ),
+    Action(
+        "detail.tab.layers",
+        "L",
+        "show_tab('layers')",
+        "Layers",
+        _TAB.format("Layers") + ": each middleware layer and what it changed",
+    ),
     # -- the exchange table (components/exchanges.py) ------------------------
     Action("exchanges.up", "up", "cursor_up", "Up", "The row above, in a list", "exchanges"),
     Action(
@@ -135,6 +142,14 @@ ACTIONS: tuple[Action, ...] = (
     # -- the message list (components/detail/messages.py) ----------------------
     Action("messages.first", "home", "scroll_top", "First", FIRST_ROW, "messages"),
     Action("messages.last", "end", "scroll_bottom", "Last", LAST_ROW, "messages"),
+    Action(
+        "messages.layers",
+        "g",
+        "toggle_layers",
+        "Layers",
+        "Messages: each middleware layer's messages too, grouped by layer",
+        "messages",
+    ),
     # -- the Hex tab (components/detail/hex_view.py) ---------------------------
     Action("hex.left", "left", "cursor(-1)", "Byte left", "Hex: cursor a byte left", "hex"),
     Action("hex.right", "right", "cursor(1)", "Byte right", "Hex: a byte right", "hex"),

@@ -171,6 +171,7 @@ class ScopeApp(App[None]):
         "components/detail/hex_view.tcss",
         "components/detail/timeline.tcss",
         "components/detail/sequence.tcss",
+        "components/detail/layers_view.tcss",
         "components/filter_bar.tcss",
         "components/step_bar.tcss",
     ]

@@ -25,7 +25,11 @@ built-in demo app (``/`` for hello, ``/bytes?n=65536`` for 64 KiB):
    row, and from a key press to the screen that shows its effect, p50/p95,
    measured inside the app (``ASGI_SCOPE_LATENCY_LOG``), at a steady 2,000 and
    more requests a second (wrk paced by a script) and in the saturated rounds.
-5. Start-up: ``--help`` and ``--version`` beside ``uvicorn --help`` (and whether
+5. Middleware layers: ``asgi-scope --quiet`` serving a FastAPI app with five
+   middlewares (``tests/benchmarks/layers_app.py``) with ``--layers`` and
+   ``--no-layers``, in turn, several rounds; the cost of recording every layer
+   boundary in microseconds per message per layer.
+6. Start-up: ``--help`` and ``--version`` beside ``uvicorn --help`` (and whether
    Textual was imported), and launch to first request served with the TUI.
 
 Two figures of the app process have commands of their own (they need no peer):
@@ -504,6 +508,107 @@ def startup(args: argparse.Namespace, workdir: Path) -> list[str]:
 # -- main ----------------------------------------------------------------------------
 
 
+LAYERS_APP = "tests.benchmarks.layers_app:app"
+
+
+def layers(args: argparse.Namespace, workdir: Path) -> list[str]:
+    """The cost of the layer shims: the same FastAPI app served ``--quiet`` with
+    ``--layers`` and ``--no-layers`` (wrk), and, in process without sockets, the
+    cost per layer of a call and of each message (:func:`layer_shim_cost`)."""
+    from asgi_scope.trace.layers import discover
+    from tests.benchmarks.layers_app import app
+
+    boundaries = len(discover(app))  # the layers below the outermost, and the endpoint
+    print(f"\n## Layers: {LAYERS_APP}, {args.rounds} rounds of {args.seconds:g} s, --quiet")
+    rps: dict[str, list[float]] = {"--layers": [], "--no-layers": []}
+    for round_no in range(args.rounds):
+        for flag in list(rps)[round_no % 2 :] + list(rps)[: round_no % 2]:
+            port = free_port()
+            argv = [PY, "-m", "asgi_scope", LAYERS_APP, "--quiet", flag, "--port", str(port)]
+            proc = subprocess.Popen(
+                argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            )
+            try:
+                wait_until_serving(port)
+                wrk(port, "/", 1, args.connections)  # warm up
+                rps[flag].append(wrk(port, "/", args.seconds, args.connections))
+            finally:
+                proc.terminate()
+                proc.wait(15)
+            print(f"  round {round_no + 1}  {flag:<12} {rps[flag][-1]:>9,.0f} req/s", flush=True)
+    on, off = statistics.median(rps["--layers"]), statistics.median(rps["--no-layers"])
+    per_request = (1 / on - 1 / off) * 1e6
+    per_call, per_message = layer_shim_cost()
+    return [
+        "",
+        f"## Layers: {boundaries} layer boundaries besides the server's",
+        "",
+        f"  --quiet --no-layers  {off:>9,.0f} req/s (median)",
+        f"  --quiet --layers     {on:>9,.0f} req/s (median), ratio {on / off:.2f}, "
+        f"{per_request:.1f} µs more per request, {per_request / boundaries:.1f} µs per layer",
+        "  in process, no sockets, 12 pass-through layers:",
+        f"    a layer's call, its start and last body:  {per_call:5.2f} µs",
+        f"    each further message crossing a layer:    {per_message:5.2f} µs",
+    ]
+
+
+def layer_shim_cost(layers: int = 12, messages: int = 20) -> tuple[float, float]:
+    """Microseconds a layer's shim adds per call (with no message) and per message,
+    measured by calling a chain of ``layers`` pass-through middlewares through the
+    server's :class:`~asgi_scope.trace.shim.Shim`, with and without layer shims,
+    sending 1 and ``messages`` + 1 bodies (the best of 9 runs of each, run in turn)."""
+    import asyncio
+
+    from asgi_scope.trace.layers import wrap_layers
+    from asgi_scope.trace.recorder import Recorder
+    from asgi_scope.trace.shim import Shim
+    from tests.benchmarks.layers_app import PassThrough
+
+    recorder = Recorder()
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"host", b"x")]}
+
+    def chain(bodies: int, traced: bool) -> object:
+        async def endpoint(scope: object, receive: object, send: object) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+            for _ in range(bodies):
+                await send({"type": "http.response.body", "body": b"x", "more_body": True})  # type: ignore[operator]
+            await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+        app: object = endpoint
+        for _ in range(layers):
+            app = PassThrough(app)
+        return wrap_layers(app)[0] if traced else app  # type: ignore[arg-type]
+
+    async def server_receive() -> tuple[dict[str, object], None]:
+        return {"type": "http.request", "body": b"", "more_body": False}, None
+
+    async def server_send(message: object) -> None:
+        pass
+
+    async def per_request(app: object, n: int = 500) -> float:
+        start = time.perf_counter()
+        for exchange in range(n):
+            shim = Shim(recorder, 1, exchange, server_receive, server_send)
+            each = dict(scope)
+            shim.scope_created(each, None)
+            await app(each, shim.receive, shim.send)  # type: ignore[operator]
+            recorder.drain()
+        return (time.perf_counter() - start) / n * 1e6
+
+    async def run() -> tuple[float, float]:
+        apps = {(b, on): chain(b, on) for b in (0, messages) for on in (0, 1)}
+        best = dict.fromkeys(apps, float("inf"))
+        for _ in range(9):  # in turn, so that a busy moment hits every variant alike
+            for key, app in apps.items():
+                best[key] = min(best[key], await per_request(app))
+        t = best
+        call = (t[0, 1] - t[0, 0]) / layers
+        message = ((t[messages, 1] - t[messages, 0]) / layers - call) / messages
+        return call, message
+
+    return asyncio.run(run())
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
@@ -531,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: throughput, latency, ceiling, memory, startup",
+        help="comma-separated: throughput, latency, ceiling, memory, layers, startup",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -571,6 +676,8 @@ def main(argv: list[str] | None = None) -> int:
                 report.append(f"  {name:<22} {rps:>13,.0f} req/s")
         if "memory" not in skip:
             report += memory(args, workdir)
+        if "layers" not in skip:
+            report += layers(args, workdir)
         if "startup" not in skip:
             report += startup(args, workdir)
     print("\n".join(report))

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from asgi_scope.trace.layer_changes import changes_of
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.trace.summary import fmt_bytes, fmt_duration
@@ -534,6 +535,9 @@ class ExchangeTable(ScrollView, can_focus=True):
         text = Text(exchange.state, self._style(exchange.state.replace(" ", "-")))
         if exchange.violations:  # the spec checker's findings (trace/spec.py)
             text.append(f" ⚠{exchange.violations}", self._style("error"))
+        answered = answered_by(exchange)
+        if answered:  # a middleware answered, not the endpoint (trace/layer_changes.py)
+            text.append(f" ↩ {answered}", self._style("dim"))
         return text
 
 
@@ -561,6 +565,15 @@ def status_cell(status: Any, style: Callable[[str], Style | str]) -> Text:
         group = {2: "ok", 3: "redirect", 4: "client", 5: "server"}.get(status // 100)
         return Text(str(status), style(f"status-{group}") if group else "")
     return Text(safe_repr(status)[:MAX_STATUS], style("error"))
+
+
+def answered_by(exchange: Exchange) -> str:
+    """The name of the middleware layer that answered ``exchange`` itself (a CORS
+    preflight, an error page), cut to 30 characters; ``""`` when the endpoint did."""
+    for change in changes_of(exchange):
+        if change.kind == "answered":
+            return safe_text(change.layer)[:30]
+    return ""
 
 
 def _conn_label(exchange: Exchange) -> str:

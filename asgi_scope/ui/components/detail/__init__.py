@@ -1,1 +1,1 @@
-"""The detail pane and its tabs: Messages, Scope, Hex, Timeline, Sequence."""
+"""The detail pane and its tabs: Messages, Scope, Hex, Timeline, Sequence, Layers."""

@@ -18,6 +18,10 @@ from asgi_scope.trace.events import (
     AppRaised,
     Event,
     ExchangeEnded,
+    LayerEntered,
+    LayerReceived,
+    LayerReturned,
+    LayerSent,
     LifespanState,
     MessageReceived,
     MessageSent,
@@ -27,6 +31,7 @@ from asgi_scope.trace.events import (
     WebSocketFrame,
     Wire,
 )
+from asgi_scope.trace.layer_changes import LAYER_EVENTS, by_layer
 from asgi_scope.trace.rules import rule as spec_rule
 from asgi_scope.trace.rules import severity_of
 from asgi_scope.trace.safe import safe_bytes, safe_text
@@ -44,7 +49,6 @@ from asgi_scope.ui.search import decoded_bodies, find, hits_text, searchable
 
 _UNKEPT = "unkept"
 """The key of the list's last row once an exchange has events not kept."""
-
 
 
 def _wire(label: str, wire: Wire | None) -> str:
@@ -154,6 +158,23 @@ def violations_of(event: Event, exchange: Exchange) -> Text:
     return text
 
 
+def _layer_body(event: Event, exchange: Exchange, width: int) -> Text:
+    """A layer event's detail: the message, the scope as it entered, or how it ended."""
+    text = Text(f"layer {event.depth}: {safe_text(event.layer)}\n", "bold")  # type: ignore[attr-defined]
+    if isinstance(event, (LayerReceived, LayerSent)):
+        text.append_text(pretty(event.message, dropped=event.dropped, width=width))
+    elif isinstance(event, LayerEntered):
+        text.append(f"{safe_text(event.module)}\n", "dim")
+        if event.scope is None:
+            text.append("Called with the scope the server built (the Scope tab).", "dim")
+        else:
+            text.append("The scope as it entered this layer:\n")
+            text.append_text(pretty(event.scope, width=width))
+    elif isinstance(event, LayerReturned):
+        text.append(f"{safe_text(event.outcome)} {safe_text(event.exc_type)}".rstrip())
+    return text
+
+
 def _frame_detail(frame: WebSocketFrame, exchange: Exchange, width: int) -> Text:
     """A frame's header fields, its payload and the ASGI message it became."""
     text = Text()
@@ -197,6 +218,7 @@ _BODIES: dict[type[Event], Callable[[Any, Exchange, int], Text]] = {
     LifespanState: _lifespan_state_body,
     ExchangeEnded: _ended_body,
     WebSocketFrame: _frame_detail,
+    **dict.fromkeys(LAYER_EVENTS, _layer_body),
 }
 """The body of an event's detail, under its head, by event class (none: the head alone)."""
 
@@ -244,6 +266,10 @@ class MessageList(DataTable):
             self._require_update_dimensions = True  # as DataTable's own width changes do
             self.refresh()
 
+    def action_toggle_layers(self) -> None:
+        """Each middleware layer's messages, grouped by layer, under the list: on/off."""
+        self.query_ancestor(MessagesView).toggle_layers()
+
 
 MIN_SUMMARY = 12
 """The summary column's narrowest width, in cells."""
@@ -276,6 +302,9 @@ class MessagesView(Container):
         """The last search (:meth:`find_next`); its matches show under the detail."""
         self.explain = False
         """Explain mode: the detail opens with what the event means (trace/explain.py)."""
+        self.with_layers = False
+        """Whether each middleware layer's events are listed too, grouped by layer (g)."""
+        self._layer_keys: list[str] = []  # the rows of those, at the end of the list
 
     def compose(self) -> ComposeResult:
         table = MessageList(cursor_type="row", id="message-list")
@@ -304,6 +333,7 @@ class MessagesView(Container):
             self._seen = 0
             self._unkept = 0
             self._events.clear()
+            self._layer_keys.clear()
             table.clear()
             self._show_detail(None)
         if exchange is None:
@@ -316,11 +346,33 @@ class MessagesView(Container):
             if present.of(event).listed:
                 self._add_row(table, exchange, event)
                 added = True
+        if self.with_layers and any(type(event) in LAYER_EVENTS for event in new):
+            self._list_layers(table, exchange)
         if exchange.unkept and (added or exchange.unkept != self._unkept):
             self._show_unkept(table, exchange.unkept, added)
         if first and table.row_count:
             table.move_cursor(row=0)
             self._show_detail(self.selected)
+
+    def toggle_layers(self) -> None:
+        """List each middleware layer's events too (grouped by layer), or stop."""
+        self.with_layers = not self.with_layers
+        exchange, self._exchange = self._exchange, None
+        self.show(exchange)
+
+    def _list_layers(self, table: DataTable, exchange: Exchange) -> None:
+        """(Re)write the layer rows at the end of the list, grouped by layer,
+        outermost first (trace/layer_changes.py); the cursor stays on its event."""
+        selected = self.selected
+        for key in self._layer_keys:
+            self._events.pop(key, None)
+            table.remove_row(key)
+        self._layer_keys = []
+        for event in by_layer(exchange.events):
+            self._add_row(table, exchange, event)
+            self._layer_keys.append(str(event.seq))
+        if selected is not None and str(selected.seq) in self._events:
+            table.move_cursor(row=table.get_row_index(str(selected.seq)))
 
     def _show_unkept(self, table: DataTable, unkept: int, added: bool) -> None:
         """The last row, moved there again as rows come (``added``): how many of the

@@ -1,5 +1,5 @@
-"""The detail pane: tabs that show the selected exchange seven ways (Messages,
-Body, Stream, Scope, Hex, Timeline, Sequence)."""
+"""The detail pane: tabs that show the selected exchange eight ways (Messages,
+Body, Stream, Scope, Hex, Timeline, Sequence, Layers)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from asgi_scope.trace.framing import event_at
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.ui.components.detail.body_view import BodyView
 from asgi_scope.ui.components.detail.hex_view import HexView, Highlight
+from asgi_scope.ui.components.detail.layers_view import LayersView
 from asgi_scope.ui.components.detail.messages import MessagesView
 from asgi_scope.ui.components.detail.scope_view import ScopeView
 from asgi_scope.ui.components.detail.sequence import SequenceView
 from asgi_scope.ui.components.detail.stream_view import StreamView
 from asgi_scope.ui.components.detail.timeline import TimelineView
 
-TABS = ("messages", "body", "stream", "scope", "hex", "timeline", "sequence")
+TABS = ("messages", "body", "stream", "scope", "hex", "timeline", "sequence", "layers")
 """Tab ids, left to right (each pane's id is ``tab-<name>``)."""
 
 MAIN_WIDGETS: dict[str, str | type] = {
@@ -30,6 +31,7 @@ MAIN_WIDGETS: dict[str, str | type] = {
     "hex": HexView,
     "timeline": TimelineView,
     "sequence": SequenceView,
+    "layers": LayersView,
 }
 """The widget of each tab that gets the focus when the tab is shown."""
 
@@ -75,9 +77,11 @@ class DetailPane(Container):
                 yield TimelineView(id="timeline")
             with TabPane("Sequence", id="tab-sequence"):
                 yield SequenceView(id="sequence")
+            with TabPane("Layers", id="tab-layers"):
+                yield LayersView(id="layers")
 
     def on_mount(self) -> None:
-        # Tabs switch with keys (m, o, E, s, x, t, d) or the mouse; Tab moves between lists.
+        # Tabs switch with keys (m, o, E, s, x, t, d, L) or the mouse; Tab moves between lists.
         self.query_one(Tabs).can_focus = False
 
     @property
@@ -144,6 +148,8 @@ class DetailPane(Container):
             self.query_one(StreamView).show(exchange, connection)
         elif tab == "sequence":
             self.query_one(SequenceView).show(store, exchange)
+        elif tab == "layers":
+            self.query_one(LayersView).show(exchange)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         event.stop()

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from asgi_scope.trace.layer_changes import changes_of
 from asgi_scope.trace.store import Exchange
 from asgi_scope.ui.render import key_text, pretty
 
@@ -101,5 +102,11 @@ class ScopeView(VerticalScroll):
                 line.stylize(styles[mark], 0, len(line))
             text.append_text(line)
             text.append("\n")
+        by_layer = [c.line for c in changes_of(exchange) if c.kind == "scope"]
+        if by_layer:  # the middleware layers that changed it (trace/layer_changes.py)
+            legend = "\nDown the middleware layers (each one's whole scope: g in Messages):\n"
+            text.append(legend, self._style("legend"))
+            for line in by_layer:
+                text.append(f"  {line}\n", styles[CHANGED])
         text.rstrip()
         return text

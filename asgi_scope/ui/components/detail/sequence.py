@@ -30,13 +30,17 @@ from asgi_scope.trace.events import (
     BytesReceived,
     BytesSent,
     Event,
+    LayerEntered,
+    LayerReceived,
+    LayerSent,
     MessageSent,
     ScopeCreated,
     WebSocketFrame,
 )
-from asgi_scope.trace.safe import safe_bytes
+from asgi_scope.trace.layer_changes import LAYER_EVENTS, changes, visits
+from asgi_scope.trace.safe import safe_bytes, safe_text
 from asgi_scope.trace.store import Exchange, Store
-from asgi_scope.trace.summary import fmt_bytes, fmt_duration
+from asgi_scope.trace.summary import fmt_bytes, fmt_duration, message_type
 from asgi_scope.ui.actions import bindings
 
 TIME = 11
@@ -72,11 +76,71 @@ def _bytes_label(data: bytes, size: int, writes: int) -> str:
     return text
 
 
-def steps(events: Iterable[Event], kind: str = "http") -> list[Step]:
+Lane = tuple[int, str]
+"""A middleware layer drawn as a lane: ``(depth, name)`` (trace/layers.py)."""
+
+
+def layer_lanes(events: Sequence[Event]) -> list[Lane]:
+    """The layers of one exchange's ``events`` drawn as lanes after the server's:
+    the outermost, the innermost reached, and every layer that changed the
+    request or the response or answered it (trace/layer_changes.py); layers
+    that passed them on unchanged (adding scope keys at most) are left out,
+    their arrows drawn across them. Empty without layer events."""
+    layers = visits(list(events))
+    if not layers:
+        return []
+    changed = {c.depth for c in changes(list(events)) if c.kind != "scope"}
+    keep = {0, layers[-1].depth} | changed
+    return [(visit.depth, visit.layer) for visit in layers if visit.depth in keep]
+
+
+def _short(message: object) -> str:
+    """A message's label on a layer arrow, where lanes are close together:
+    ``start 200``, ``body 2.0 KiB``, ``request 5 B``."""
+    kind = message_type(message)
+    if not isinstance(message, dict):
+        return kind
+    if kind == "http.response.start":
+        return f"start {safe_text(str(message.get('status')))}"
+    body = message.get("body", b"")
+    n = len(body) if isinstance(body, (bytes, str)) else 0
+    size = f"{n}B" if n < 1024 else f"{n / 1024:.1f}K"
+    if kind == "http.response.body":
+        return f"body {size}"
+    if kind == "http.request":
+        return f"request {size}"
+    return kind.removeprefix("websocket.")
+
+
+def _layer_step(event: Event, lane: dict[int, int]) -> Step | None:
+    """The arrow of a layer event between its layer's lane and the lane above it,
+    or None when its layer is not drawn (or it is the outermost layer's call,
+    which the server's scope arrow draws)."""
+    depth = event.depth  # type: ignore[attr-defined]
+    me = lane.get(depth)
+    if me is None or depth == 0:
+        return None
+    up = max((lane[d] for d in lane if d < depth), default=SERVER)
+    kind = type(event)
+    if kind is LayerEntered:
+        return Step(event.t_ns, up, me, "call", "in")
+    if kind is LayerReceived:
+        return Step(event.t_ns, up, me, _short(event.message), "in")  # type: ignore[attr-defined]
+    if kind is LayerSent:
+        return Step(event.t_ns, me, up, _short(event.message), "out")  # type: ignore[attr-defined]
+    if event.outcome == "error":  # type: ignore[attr-defined]
+        return Step(event.t_ns, me, up, f"raised {safe_text(event.exc_type)}", "error")  # type: ignore[attr-defined]
+    return Step(event.t_ns, me, up, "returned", "dim")
+
+
+def steps(events: Iterable[Event], kind: str = "http", lanes: Sequence[Lane] = ()) -> list[Step]:
     """The rows of the diagram for ``events`` (an exchange's, or a connection's, in
-    ``seq`` order). Consecutive byte events in one direction are merged."""
+    ``seq`` order). Consecutive byte events in one direction are merged. With
+    ``lanes`` (:func:`layer_lanes`), the app lane is the outermost layer's and
+    each drawn layer has a lane after it; layer events of other layers are left out."""
     out: list[Step] = []
     run: list[BytesReceived | BytesSent] = []
+    lane = {depth: APP + i for i, (depth, _) in enumerate(lanes)}
 
     def flush() -> None:
         if not run:
@@ -100,6 +164,11 @@ def steps(events: Iterable[Event], kind: str = "http") -> list[Step]:
             run.append(event)
             continue
         flush()
+        if type(event) in LAYER_EVENTS:
+            layered = _layer_step(event, lane)
+            if layered is not None:
+                out.append(layered)
+            continue
         framed = framed or type(event) is WebSocketFrame
         step = present.of(event).step(event)
         if step is not None:
@@ -159,13 +228,17 @@ def connection_events(store: Store, conn: int) -> list[Event]:
 
 
 class Diagram:
-    """Lays out :class:`Step` rows in ``width`` cells with styles from ``style``."""
+    """Lays out :class:`Step` rows in ``width`` cells with styles from ``style``,
+    one lane per name of ``names`` (client, server, app, or the app's layers),
+    spread evenly."""
 
-    def __init__(self, width: int, style: dict[str, Style]) -> None:
+    def __init__(self, width: int, style: dict[str, Style], names: Sequence[str] = LANES) -> None:
         self.width = max(width, 60)
         self.style = style
+        self.names = list(names)
         span = self.width - TIME - 4
-        self.x = (TIME + 2, TIME + 2 + span // 2, TIME + 2 + span)
+        last = len(self.names) - 1
+        self.x = tuple(TIME + 2 + span * i // last for i in range(last + 1))
 
     def _lanes(self) -> list[str]:
         cells = [" "] * (self.width)
@@ -174,23 +247,33 @@ class Diagram:
         return cells
 
     def header(self) -> Text:
-        cells = [" "] * self.width
-        for x, name in zip(self.x, LANES, strict=True):
-            start = min(max(x - len(name) // 2, TIME), self.width - len(name))
-            cells[start : start + len(name)] = name
-        return Text("".join(cells).rstrip() + "\n", self.style["title"])
+        """The lanes' names, centred on them; more than three lanes take two rows,
+        every other name on the second, so that long layer names have room."""
+        rows = 1 if len(self.names) <= 3 else 2
+        room = (self.x[1] - self.x[0]) * rows - 1
+        text = Text()
+        for row in range(rows):
+            cells = [" "] * self.width
+            for i in range(row, len(self.names), rows):
+                name = _cut(_lane_name(self.names[i]), room)
+                x = self.x[i]
+                start = min(max(x - len(name) // 2, TIME), self.width - len(name))
+                cells[start : start + len(name)] = name
+            text.append("".join(cells).rstrip() + "\n", self.style["title"])
+        return text
 
     def row(self, time: str, step: Step) -> Text:
         cells = self._lanes()
         a, b = self.x[step.src], self.x[step.dst]
         label = step.label
-        if a == b:  # a mark on one lane, its label beside it (left of the app lane)
+        last = len(self.x) - 1
+        if a == b:  # a mark on one lane, its label beside it (left of the last lane)
             mark = label[:1]
             text = label[1:].strip()
             cells[a] = mark
-            room = (a - self.x[SERVER] - 2) if step.src == APP else (self.width - a - 2)
+            room = (a - self.x[last - 1] - 2) if step.src == last else (self.width - a - 2)
             text = _cut(text, max(room, 8))
-            start = a - 1 - len(text) if step.src == APP else a + 2
+            start = a - 1 - len(text) if step.src == last else a + 2
             start = max(start, TIME)
             cells[start : start + len(text)] = text
             span = (min(a, start), max(a + 1, start + len(text)))
@@ -228,12 +311,26 @@ class Diagram:
         return line
 
 
+def _lane_name(name: str) -> str:
+    """A lane's name: a layer's class name without its ``Middleware`` ending."""
+    short = name.removesuffix("Middleware")
+    return short if short else name
+
+
 def _cut(text: str, room: int) -> str:
     return text if len(text) <= room else text[: max(room - 1, 0)] + "…"
 
 
-def draw(events: Sequence[Event], width: int, style: dict[str, Style], title: str) -> Text:
-    """The whole diagram for ``events`` as safe ``Text``, ``width`` cells wide."""
+def draw(
+    events: Sequence[Event],
+    width: int,
+    style: dict[str, Style],
+    title: str,
+    layered: bool = False,
+) -> Text:
+    """The whole diagram for ``events`` as safe ``Text``, ``width`` cells wide;
+    ``layered`` (one exchange's events): a lane per middleware layer that changed
+    something (:func:`layer_lanes`)."""
     text = Text(no_wrap=True, overflow="crop")
     text.append(title + "\n", style["title"])
     if not events:
@@ -241,9 +338,11 @@ def draw(events: Sequence[Event], width: int, style: dict[str, Style], title: st
     marks = phases(events)
     line = " · ".join(f"{name} {fmt_duration(ns)}" for name, ns in marks)
     text.append(_cut(line, width) + "\n\n", style["time"])
-    diagram = Diagram(width, style)
+    lanes = layer_lanes(events) if layered else []
+    names = [*LANES[:APP], *(safe_text(name) for _, name in lanes)] if lanes else LANES
+    diagram = Diagram(width, style, names)
     text.append_text(diagram.header())
-    rows = steps(events)
+    rows = steps(events, lanes=lanes)
     if not rows:
         return text
     t0 = rows[0].t_ns
@@ -316,7 +415,7 @@ class SequenceView(VerticalScroll, can_focus=True):
             events = exchange_events(store, exchange)
             what = "lifespan" if exchange.kind == "lifespan" else f"exchange {exchange.id}"
             title = f"{what} on connection {exchange.conn or '-'} (a: the whole connection)"
-        return draw(events, width, style, title)
+        return draw(events, width, style, title, layered=not self.whole_connection)
 
     def _redraw(self) -> None:
         if self.is_mounted:
