@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import sys
 import time
 from pathlib import Path
 
-from tests.e2e.test_tmux import COMMAND, Terminal, curl, free_port
-from tests.remote.servers import Processes, wait_port
+from tests.e2e.test_tmux import COMMAND, Terminal, curl
+from tests.remote.servers import Processes
 
 
 def test_attach_detach_and_attach_again_while_uvicorn_workers_serve(tmp_path: Path) -> None:
@@ -61,17 +62,26 @@ def test_attach_detach_and_attach_again_while_uvicorn_workers_serve(tmp_path: Pa
 def test_proxy_in_front_of_http_server_and_its_death(tmp_path: Path) -> None:
     (tmp_path / "hello.txt").write_text("hi\n")
     procs = Processes()
-    upstream_port, port = free_port(), free_port()
-    args = [sys.executable, "-m", "http.server", str(upstream_port), "--bind", "127.0.0.1"]
+    # Both on port 0, each port read from its own words: never a port another
+    # process took between a free_port() and the bind.
+    args = [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"]
     upstream = procs.spawn([*args, "--directory", str(tmp_path)])
-    wait_port(upstream_port, upstream)
-    term = Terminal([COMMAND, "proxy", f"http://127.0.0.1:{upstream_port}", "--port", str(port)])
+    assert upstream.stdout is not None
+    ready, _, _ = select.select([upstream.stdout], [], [], 20)
+    assert ready, "http.server never said where it serves"
+    serving = re.search(r"port (\d+)", upstream.stdout.readline())
+    assert serving is not None
+    upstream_port = int(serving.group(1))
+    term = Terminal([COMMAND, "proxy", f"http://127.0.0.1:{upstream_port}", "--port", "0"])
     try:
-        term.wait_for(lambda s: f"127.0.0.1:{port}" in s)
-        assert curl(f"http://127.0.0.1:{port}/hello.txt") == "hi\n"
+        # the header's URL and the notes bar's "listening on" the same: both drawn whole
+        urls = re.compile(r"http://127\.0\.0\.1:\d+(?=\s)").findall
+        screen = term.wait_for(lambda s: len(urls(s)) >= 2 and len(set(urls(s))) == 1)
+        url = urls(screen)[0]
+        assert curl(f"{url}/hello.txt") == "hi\n"
         term.wait_for(lambda s: "/hello.txt" in s and "200" in s)
         procs.stop(upstream)
-        body = curl(f"http://127.0.0.1:{port}/gone")
+        body = curl(f"{url}/gone")
         assert body.startswith("502 Bad Gateway: asgi-scope proxy: upstream") and "refused" in body
         screen = term.wait_for(lambda s: "/gone" in s)
         assert any("/gone" in line and "502" in line for line in screen.splitlines()), screen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 
 import pytest
 from rich.console import Console
@@ -46,11 +47,18 @@ async def select_exchange(app, pilot, exchange_id: int) -> None:
 
 
 async def select_message(app, pilot, type_: str) -> None:
+    """Move the message list's cursor to the first row of ``type_`` and wait until
+    the detail changed to that row's event (a loaded machine draws it later)."""
     table = app.query_one("#message-list", DataTable)
     for index in range(table.row_count):
         if str(table.get_row_at(index)[2]) == type_:
+            before = detail_text(app) if table.cursor_row != index else None
             table.move_cursor(row=index)
             await pilot.pause()
+            deadline = time.monotonic() + 5
+            while detail_text(app) == before:
+                assert time.monotonic() < deadline, f"the detail never showed {type_}"
+                await pilot.pause(0.05)
             return
     raise AssertionError(f"no {type_} row in {message_rows(app)}")
 
