@@ -15,6 +15,7 @@ import click
 
 from asgi_scope import __version__
 from asgi_scope.cli.options import (
+    BAD_INPUT,
     CONTEXT,
     STARTUP_FAILURE,
     STRICT_FAILURE,
@@ -325,7 +326,7 @@ def run(
         try:
             session.record_to(record)
         except OSError as exc:
-            fail(f"cannot record to {record}: {exc.strerror or exc}", STARTUP_FAILURE)
+            fail(f"cannot record to {record}: {exc.strerror or exc}", BAD_INPUT)
     session.mute(policy)
     if policy.strict or report:  # --report alone: findings kept, nothing fails
         loudly = _say_loudly if headless and policy.strict else None

@@ -376,28 +376,8 @@ def test_explained_lines_keep_their_durations_and_explain_only_what_prints() -> 
     assert lines[1][:22].split() == ["1.0000"]  # an explanation has no who column
 
 
-def start_headless_on_port_0(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """Start ``asgi-scope --headless --port 0 ARGS``; its URL read from its own
-    ``listening on`` line (on stderr beside an access log, else on stdout)."""
-    proc = subprocess.Popen(
-        [COMMAND, "--headless", "--port", "0", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    stream = proc.stderr if "access" in args else proc.stdout
-    assert stream is not None
-    for line in stream:  # ends when the process does
-        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
-        if found:
-            return proc, found.group(1)
-    proc.kill()
-    raise AssertionError(f"asgi-scope did not start:\n{proc.communicate()}")
-
-
 def test_access_format_prints_one_line_per_matching_exchange() -> None:
-    proc, url = start_headless_on_port_0(
+    proc, url = start_headless(
         "--format", "access", "--filter", "~c 4xx | ~m POST", "tests.apps.bodies:app"
     )
     try:
@@ -416,7 +396,7 @@ def test_access_format_prints_one_line_per_matching_exchange() -> None:
 
 
 def test_filter_keeps_only_matching_exchanges_in_the_events_format() -> None:
-    proc, url = start_headless_on_port_0("--filter", "~p /json", "tests.apps.bodies:app")
+    proc, url = start_headless("--filter", "~p /json", "tests.apps.bodies:app")
     try:
         with httpx.Client(base_url=url, timeout=5) as client:
             client.get("/pixel.png")
