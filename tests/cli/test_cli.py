@@ -80,6 +80,16 @@ def start_headless(*args: str) -> tuple[subprocess.Popen[str], str]:
     raise AssertionError(f"asgi-scope did not start:\n{out_text}\n{err_text}")
 
 
+def printed_until(proc: subprocess.Popen[str], text: str, timeout: float = 15) -> None:
+    """Wait until a process started by :func:`start_headless` printed ``text`` on
+    stdout; fail after ``timeout`` seconds with what it printed."""
+    out, _, _ = _OUTPUT[proc.pid]
+    deadline = time.monotonic() + timeout
+    while not any(text in line for line in list(out)):
+        assert time.monotonic() < deadline, f"no line with {text!r} in:\n{''.join(out)}"
+        time.sleep(0.05)
+
+
 def stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
     """Send SIGINT (Ctrl-C) and return stdout and stderr once it exited."""
     if proc.poll() is None:
