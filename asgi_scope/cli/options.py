@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from asgi_scope.trace.recorder import DEFAULT_MAX_BODY
 from asgi_scope.trace.rules import Policy, PolicyError
 from asgi_scope.trace.store import DEFAULT_KEEP, DEFAULT_KEEP_BYTES
+
+if TYPE_CHECKING:
+    from asgi_scope.export.redact import Redactor
+    from asgi_scope.session import Session
 
 BAD_INPUT = 1
 """Exit code for a file that is not a readable capture, an address that cannot be
@@ -126,8 +130,23 @@ class StrictCommand(click.Command):
 
 
 def strict_options(command: Callable[..., None]) -> Callable[..., None]:
-    """``--strict[=error|warning]`` and ``--ignore RULE`` (repeatable): the spec
-    checker's policy, for every command that checks an app (run, attach)."""
+    """``--strict[=error|warning]``, ``--ignore RULE`` (repeatable), ``--report FILE``
+    and ``--report-format``: the spec checker's policy and its CI report, for every
+    command that checks an app (run, attach, proxy; use :class:`StrictCommand`)."""
+    command = click.option(
+        "--report-format",
+        "report_format",
+        type=click.Choice(["sarif", "junit", "json"]),
+        default="sarif",
+        show_default=True,
+        help="The --report format: SARIF 2.1.0, JUnit XML or JSON.",
+    )(command)
+    command = click.option(
+        "--report",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="At shutdown, write the spec checker's findings to FILE (mode 0600) for CI.",
+    )(command)
     command = click.option(
         "--ignore",
         "ignore",
@@ -170,6 +189,55 @@ def load_policy(directory: str, ignore: tuple[str, ...], strict: str | None) -> 
         return Policy(policy.ignore, (level or "error") if strict else None)  # type: ignore[arg-type]
     except (OSError, ValueError) as exc:  # PolicyError, tomllib's TOMLDecodeError
         fail(f"{path}: {exc}" if not isinstance(exc, PolicyError) else str(exc), BAD_INPUT)
+
+
+def check_strictly(session: Session, policy: Policy, report: str | None, headless: bool) -> None:
+    """Mute what ``policy`` mutes, and keep the findings when ``policy`` is strict or
+    a ``report`` is asked for (``--report`` alone: findings kept, nothing fails);
+    headless and strict, the first failing one is said loudly on stderr at once."""
+    session.mute(policy)
+    if policy.strict or report:
+        loudly = (lambda e: _say_loudly(e, session.redact)) if headless and policy.strict else None
+        session.watch_strictly(loudly, policy)
+
+
+def end_strictly(session: Session, report: str | None, report_format: str, app: str) -> None:
+    """At shutdown: write the ``report`` of the kept findings (``app`` names what was
+    checked), then exit with :data:`STRICT_FAILURE` and one line if any failed the
+    policy. Findings leave through the session's redactor (``--redact``)."""
+    from asgi_scope import __version__
+    from asgi_scope.export.report import write_report
+
+    watch = session.strict
+    if watch is None:
+        return
+    if report:
+        try:
+            write_report(report, report_format, watch.findings, app, __version__, session.redact)
+        except OSError as exc:
+            click.echo(f"asgi-scope: cannot write the report {report}: {exc.strerror or exc}",
+                       err=True)  # fmt: skip
+    if watch.count:
+        first = _violation(watch.first, session.redact)
+        click.secho(f"asgi-scope: {watch.count} spec violation(s); the first: {first}",
+                    err=True, fg="red")  # fmt: skip
+        sys.exit(STRICT_FAILURE)
+
+
+def _violation(event: object, redact: Redactor | None = None) -> str:
+    from asgi_scope.trace.safe import safe_text
+
+    rule, detail = getattr(event, "rule", "?"), getattr(event, "detail", "")
+    if redact is not None:
+        detail = redact.detail(detail)
+    return safe_text(f"{rule}: {detail} (#{getattr(event, 'exchange', 0)})")
+
+
+def _say_loudly(event: object, redact: Redactor) -> None:
+    """``--strict``, headless: the first violation at once, loudly on stderr (the
+    TUI marks it in the exchange table instead)."""
+    line = f"asgi-scope: SPEC VIOLATION {_violation(event, redact)}"
+    click.secho(line, err=True, fg="red", bold=True)
 
 
 def _filter(ctx: click.Context, param: click.Parameter, value: str) -> str:

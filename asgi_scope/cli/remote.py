@@ -3,7 +3,8 @@
 Like every command module, this one imports nothing heavy at import time
 (``--help`` stays fast). Exit codes: 0 after a clean stop; 1 when the address
 cannot be listened on (or the upstream URL is unusable), with one line on
-stderr; 2 for a usage error.
+stderr; 2 for a usage error; 4 after a ``--strict`` run that saw a finding of
+the failing severity (as ``run``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,17 @@ import click
 from asgi_scope.cli.options import (
     BAD_INPUT,
     CONTEXT,
+    StrictCommand,
     bind_options,
+    check_strictly,
+    end_strictly,
     fail,
     keep_options,
+    load_policy,
     max_body_option,
     record_option,
     redact_option,
+    strict_options,
     warn_all_interfaces,
 )
 from asgi_scope.export.redact import Redactor
@@ -30,12 +36,13 @@ if TYPE_CHECKING:
     from asgi_scope.session import Session
 
 
-@click.command("attach", context_settings=CONTEXT)
+@click.command("attach", cls=StrictCommand, context_settings=CONTEXT)
 @click.argument("address", default=default_address, required=False)
 @click.option("--headless", is_flag=True, help="Print the streams as lines instead of the TUI.")
 @keep_options
 @record_option
 @redact_option
+@strict_options
 def attach(
     address: str,
     headless: bool,
@@ -43,6 +50,10 @@ def attach(
     keep_bytes: int,
     record: str | None,
     redact_names: tuple[str, ...],
+    strict: str | None,
+    ignore: tuple[str, ...],
+    report: str | None,
+    report_format: str,
 ) -> None:
     from asgi_scope.remote.attach import AttachRecorder, Listener, ListenError
     from asgi_scope.remote.stream import AddressError, parse_address
@@ -53,6 +64,7 @@ def attach(
         where = parse_address(address, files=False)
     except AddressError as exc:
         fail(str(exc), BAD_INPUT)
+    policy = load_policy(".", ignore, strict)
     listener = Listener(where, AttachRecorder())
     session = Session(
         listener,
@@ -65,10 +77,12 @@ def attach(
         stop_timeout=2.0,
         redact=Redactor.with_names(redact_names),
     )
+    check_strictly(session, policy, report, headless)
     _run(session, record, ListenError)
+    end_strictly(session, report, report_format, next(iter(listener.apps), f"attach {where}"))
 
 
-@click.command("proxy", context_settings=CONTEXT)
+@click.command("proxy", cls=StrictCommand, context_settings=CONTEXT)
 @click.argument("upstream", metavar="UPSTREAM")
 @bind_options
 @click.option("--headless", is_flag=True, help="Print the trace as lines instead of the TUI.")
@@ -82,6 +96,7 @@ def attach(
 @max_body_option
 @record_option
 @redact_option
+@strict_options
 def proxy(
     upstream: str,
     host: str,
@@ -91,6 +106,10 @@ def proxy(
     max_body: int,
     record: str | None,
     redact_names: tuple[str, ...],
+    strict: str | None,
+    ignore: tuple[str, ...],
+    report: str | None,
+    report_format: str,
 ) -> None:
     """Listen on --host:--port and forward every request to UPSTREAM, an HTTP/1.1
     server in any language (http://127.0.0.1:9000), showing both sides: the
@@ -114,6 +133,7 @@ def proxy(
         target = parse_upstream(upstream)
     except UpstreamError as exc:
         fail(str(exc), BAD_INPUT)
+    policy = load_policy(".", ignore, strict)
     config = Config(
         app=f"proxy → {target.origin}{target.base}",
         host=host,
@@ -144,7 +164,9 @@ def proxy(
         ready=lambda: click.echo(f"asgi-scope: proxy listening on {server.url}", err=True),
         redact=Redactor.with_names(redact_names),
     )
+    check_strictly(session, policy, report, headless)
     _run(session, record, StartupError)
+    end_strictly(session, report, report_format, f"{target.origin}{target.base}")
 
 
 def _run(session: Session, record: str | None, cannot_start: type[Exception]) -> None:

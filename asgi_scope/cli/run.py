@@ -18,10 +18,11 @@ from asgi_scope.cli.options import (
     BAD_INPUT,
     CONTEXT,
     STARTUP_FAILURE,
-    STRICT_FAILURE,
     StrictCommand,
     bind_options,
     check_headless,
+    check_strictly,
+    end_strictly,
     fail,
     headless_options,
     keep_options,
@@ -228,20 +229,6 @@ if TYPE_CHECKING:
 @redact_option
 @strict_options
 @click.option(
-    "--report",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="At shutdown, write the spec checker's findings to FILE (mode 0600) for CI.",
-)
-@click.option(
-    "--report-format",
-    "report_format",
-    type=click.Choice(["sarif", "junit", "json"]),
-    default="sarif",
-    show_default=True,
-    help="The --report format: SARIF 2.1.0, JUnit XML or JSON.",
-)
-@click.option(
     "--explain",
     is_flag=True,
     help="Explain each event in plain words, with its spec section (TUI: press i).",
@@ -327,10 +314,7 @@ def run(
             session.record_to(record)
         except OSError as exc:
             fail(f"cannot record to {record}: {exc.strerror or exc}", BAD_INPUT)
-    session.mute(policy)
-    if policy.strict or report:  # --report alone: findings kept, nothing fails
-        loudly = _say_loudly if headless and policy.strict else None
-        session.watch_strictly(loudly, policy)
+    check_strictly(session, policy, report, headless)
     try:
         error = session.run()
     except AppStartError as exc:
@@ -343,29 +327,10 @@ def run(
         click.echo(f"asgi-scope: recording to {record} failed: {error}", err=True)
     if isinstance(session.printer, Tally):
         click.echo(f"asgi-scope: {session.printer.summary()}", err=True)
-    watch = session.strict
-    if report and watch is not None:
-        _write_report(report, report_format, watch.findings, config.app)
-    if watch is not None and watch.count:
-        click.secho(
-            f"asgi-scope: {watch.count} spec violation(s); the first: {_violation(watch.first)}",
-            err=True,
-            fg="red",
-        )
-        sys.exit(STRICT_FAILURE)
+    end_strictly(session, report, report_format, config.app)
     if server.died is not None and headless:
         click.secho(f"asgi-scope: the app process ended: {server.died}", err=True, fg="red")
         sys.exit(STARTUP_FAILURE)
-
-
-def _write_report(path: str, fmt: str, findings: list, app: str) -> None:
-    """``--report``: the findings in ``fmt``; a file that cannot be written is one line."""
-    from asgi_scope.export.report import write_report
-
-    try:
-        write_report(path, fmt, findings, app, __version__)
-    except OSError as exc:
-        click.echo(f"asgi-scope: cannot write the report {path}: {exc.strerror or exc}", err=True)
 
 
 def _watch(config: Config) -> Watch | None:
@@ -417,19 +382,6 @@ def _check_step_flags(config: Config, step: bool, break_: str | None) -> None:
             raise click.BadParameter(
                 f"{exc} (at character {exc.position + 1})", param_hint="--break"
             ) from None
-
-
-def _violation(event: object) -> str:
-    from asgi_scope.trace.safe import safe_text
-
-    rule, detail = getattr(event, "rule", "?"), getattr(event, "detail", "")
-    return safe_text(f"{rule}: {detail} (#{getattr(event, 'exchange', 0)})")
-
-
-def _say_loudly(event: object) -> None:
-    """``--strict``, headless: the first violation at once, loudly on stderr (the
-    TUI marks it in the exchange table instead)."""
-    click.secho(f"asgi-scope: SPEC VIOLATION {_violation(event)}", err=True, fg="red", bold=True)
 
 
 def capture_header(config: Config, recorder: Recorder) -> Header:

@@ -15,14 +15,20 @@ What is redacted (names compared case-insensitively):
   :data:`HEADER_SUFFIXES` (``x-auth-token``, ``x-client-secret``);
 * query parameters and ``application/x-www-form-urlencoded`` form fields
   named in :data:`PARAMS`;
-* any header, parameter or field named with ``--redact NAME``.
+* any header, parameter or field named with ``--redact NAME``;
+* in a spec checker finding's detail (``--report``, the ``--strict`` lines),
+  which quotes the app's values as Python literals (``header (b'authorization',
+  b'Bearer …', b'x') is not a [name, value] pair``): the literal that follows a
+  secret header's name literal, cut short (``…``) or not.
 
 Each value becomes :data:`REDACTED`; names, order and everything else stay.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
@@ -51,6 +57,12 @@ REDACTED = b"[REDACTED]"
 """What a redacted value becomes."""
 
 FORM = b"application/x-www-form-urlencoded"
+
+_LITERAL = r"""[bB]?(?:'(?:[^'\\…]|\\[^…])*(?:'|\\?…)|"(?:[^"\\…]|\\[^…])*(?:"|\\?…))"""
+_PAIR = re.compile(rf"({_LITERAL})(\s*[,:]\s*)({_LITERAL})")
+"""A str or bytes literal, a comma or colon, and the literal after it (a name and
+its value in a tuple or dict repr); a literal may be cut short (``…``, as the
+checker's ``_short`` cuts it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +140,22 @@ class Redactor:
             response=self.response(flow.response),
             scope=scope,
         )
+
+    def detail(self, text: str) -> str:
+        """A spec checker finding's detail (prose quoting reprs, see
+        :mod:`asgi_scope.trace.spec`) with the value literal after each secret
+        header name literal replaced by ``b'[REDACTED]'``; the rest as it was."""
+
+        def hide(match: re.Match[str]) -> str:
+            try:
+                name = ast.literal_eval(match[1])
+            except (ValueError, SyntaxError):  # cut short: not a whole name
+                return match[0]
+            if isinstance(name, (str, bytes)) and self.is_secret_header(name):
+                return match[1] + match[2] + repr(REDACTED)
+            return match[0]
+
+        return _PAIR.sub(hide, text)
 
     def head(self, head: bytes) -> bytes:
         """A raw HTTP/1.x head or trailer section, as received (CRLF or bare-LF

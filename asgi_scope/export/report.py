@@ -1,6 +1,7 @@
 """The spec checker's findings as a CI report: SARIF 2.1.0, JUnit XML or JSON.
 
-``asgi-scope APP --report FILE --report-format sarif|junit|json`` writes one at shutdown
+``asgi-scope APP --report FILE --report-format sarif|junit|json`` (and ``attach``,
+``proxy``) writes one at shutdown
 from the :class:`~asgi_scope.trace.events.SpecViolation` events of the session
 (muted rules left out). Each finding names its rule (id, severity, the spec's
 words, where, a fix: :mod:`asgi_scope.trace.rules`), the exchange and what the
@@ -18,12 +19,14 @@ app (or the server) did.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
+from asgi_scope.export.redact import DEFAULT, Redactor
 from asgi_scope.trace.events import SpecViolation
 from asgi_scope.trace.private_file import create_private
 from asgi_scope.trace.rules import COUNTED, RULES, rule, severity_of
@@ -113,7 +116,10 @@ def sarif(findings: Sequence[SpecViolation], app: str, version: str) -> dict[str
 
 
 def _uri(app: str) -> str:
-    """The app as an artifact URI: its module's file path (``main:app`` → ``main.py``)."""
+    """The app as an artifact URI: its module's file path (``main:app`` → ``main.py``),
+    or a URL as it is (``proxy``'s upstream)."""
+    if "://" in app:
+        return app
     module = app.partition(":")[0] or app
     return module.replace(".", "/") + ".py"
 
@@ -168,11 +174,15 @@ def write_report(
     findings: Sequence[SpecViolation],
     app: str,
     version: str,
+    redact: Redactor = DEFAULT,
 ) -> None:
     """Write the report of ``findings`` to ``path`` in ``fmt`` (one of
-    :data:`FORMATS`), mode 0600, never through a symlink. Raises ``OSError``
+    :data:`FORMATS`), mode 0600, never through a symlink; each finding's detail
+    goes through ``redact`` (:meth:`~asgi_scope.export.redact.Redactor.detail`: a
+    report leaves the live view). Raises ``OSError``
     (:class:`~asgi_scope.trace.private_file.NotPrivate` for a path that is not the
     user's own regular file) or ``ValueError`` for an unknown format."""
+    findings = [dataclasses.replace(f, detail=redact.detail(f.detail)) for f in findings]
     if fmt == "sarif":
         text = json.dumps(sarif(findings, app, version), indent=2)
     elif fmt == "json":

@@ -25,7 +25,10 @@ Per request (RFC 9110 §7.6):
   and ``X-Forwarded-Host`` are set (the de-facto fields; RFC 7239 ``Forwarded``
   is their standard form), and ``Host`` becomes the upstream's authority;
 * bodies stream both ways, one ASGI message or socket read at a time, never
-  buffered whole; the request body is sent before the response is read;
+  buffered whole; the request body is sent before the response is read; an
+  upstream response with Transfer-Encoding and Content-Length both loses its
+  Content-Length (RFC 9112 §6.3), and the spec checker's
+  ``http.transfer-encoding-length`` is recorded against the upstream;
 * an upstream that cannot be reached, or that breaks HTTP before its response
   head, gets the client a ``502 Bad Gateway`` (§15.6.3) whose body says why;
   one that takes longer than ``timeout`` seconds, a ``504 Gateway Timeout``
@@ -179,11 +182,17 @@ class ReverseProxy:
                 if isinstance(event, h11.Response):
                     status = event.status_code
                     headers = response_headers(event.headers)
+                    if _framed_twice(event.headers):
+                        headers = [(n, v) for n, v in headers if n != b"content-length"]
+                        wire.violation("http.transfer-encoding-length", "the upstream sent "
+                                       "Transfer-Encoding and Content-Length both (its "
+                                       "Content-Length dropped: RFC 9112 §6.3)")  # fmt: skip
                     started = True
                     start = {"type": "http.response.start", "status": status, "headers": headers}
                     await client.send(send, start)
                 elif isinstance(event, h11.Data):
-                    body = {"type": "http.response.body", "body": event.data, "more_body": True}
+                    data = bytes(event.data)  # h11 reads into a bytearray: asgi.bytes-exact
+                    body = {"type": "http.response.body", "body": data, "more_body": True}
                     await client.send(send, body)
                 elif isinstance(event, h11.EndOfMessage):
                     await client.send(send, {"type": "http.response.body", "body": b""})
@@ -200,6 +209,14 @@ class ReverseProxy:
             ) from None
         except OSError as exc:
             raise _UpstreamFailed(why(exc, "connection failed"), started, status) from None
+
+
+def _framed_twice(headers: Any) -> bool:
+    """True when a response head has Transfer-Encoding and Content-Length both:
+    RFC 9112 §6.1 forbids it, and §6.3 has an intermediary drop the Content-Length
+    (the chunked body h11 reads need not be that long)."""
+    names = {bytes(n) for n, _ in headers}
+    return b"transfer-encoding" in names and b"content-length" in names
 
 
 class UpstreamFailed(Exception):

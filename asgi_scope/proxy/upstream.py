@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgi_scope.trace.events import ProxyTimings, UpstreamBytes
+from asgi_scope.trace.events import ProxyTimings, SpecViolation, UpstreamBytes
 from asgi_scope.trace.recorder import Recorder
 
 READ = 65536
@@ -98,6 +98,24 @@ class Wire:
             size=len(data),
         )
         self.offsets[direction] += len(data)
+
+    def violation(self, rule_id: str, detail: str) -> None:
+        """Record a :class:`SpecViolation` of the catalogue's rule ``rule_id`` that the
+        upstream's response broke on the wire, where the ASGI messages the proxy
+        makes of it can no longer show it (a hop-by-hop field, dropped)."""
+        if self.recorder is not None:
+            from asgi_scope.trace.rules import RULES
+
+            rule = RULES.get(rule_id)
+            self.recorder.record(
+                SpecViolation,
+                conn=self.conn,
+                exchange=self.exchange,
+                rule=rule_id,
+                section=rule.section if rule is not None else "",
+                detail=detail,
+                cause=0,
+            )
 
     def timings(
         self, upstream: str, status: int, connect_ns: int, client_ns: int, started: int, error: str

@@ -233,6 +233,8 @@ class Listener:
         self.recorder = recorder
         self.peers = 0
         self.refused = 0
+        self.apps: list[str] = []
+        """The app names of the streams attached so far, first come first."""
         self._server: asyncio.base_events.Server | None = None
         self._kinds = event_kinds()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -407,6 +409,8 @@ class Listener:
     def _attached(self, header: Header, ids: StreamIds, peer: str) -> None:
         ids.offset_ns = header.started_ns - self.recorder.started_ns
         self.peers += 1
+        if header.app and header.app not in self.apps:
+            self.apps.append(header.app)
         self._note("info", f"{_who(header)} attached ({peer})")
 
     def _detached(self, header: Header, ids: StreamIds) -> None:

@@ -265,7 +265,7 @@ def _check_connection_scope(kind: str, scope: Mapping[str, Any], findings: list[
             findings.append((p + "method", f"method is {_short(method)}"))
         elif not method.isupper():
             findings.append((p + "method-upper", f"method is {_short(method)}"))
-    scheme = get("scheme", "http")
+    scheme = get("scheme", _SCHEMES[kind][0])  # optional: "http", or "ws" for websocket
     if type(scheme) is not str or not scheme:
         findings.append((p + "scheme", f"scheme is {_short(scheme)}"))
     elif scheme not in _SCHEMES[kind]:

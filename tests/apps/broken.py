@@ -6,7 +6,10 @@ checker's CLI test, the screenshots and the README (``asgi-scope tests.apps.brok
 - ``/Upper`` sends a header name in capitals (``http.header-lowercase``);
 - ``/short`` declares more Content-Length than it sends (``http.content-length``);
 - ``/twice`` sends a body after the response completed (``http.after-complete``);
-- ``/forget`` returns without finishing its response (``http.incomplete``).
+- ``/forget`` returns without finishing its response (``http.incomplete``);
+- ``/leak`` echoes the request's Authorization in a header of three items
+  (``http.headers-shape``): the finding quotes a secret, which a ``--report``
+  must redact.
 
 Lifespan is supported and correct, so only the routes are flagged.
 """
@@ -47,6 +50,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send(start)
         await send({"type": "http.response.body", "body": b"done\n"})
         await send({"type": "http.response.body", "body": b"and more\n"})
+    elif path == "/leak":
+        secret = dict(scope["headers"]).get(b"authorization", b"")
+        await send({**start, "headers": [(b"authorization", secret, b"x")]})
+        await send({"type": "http.response.body", "body": b"leaked\n"})
     elif path == "/forget":
         await send(start)
         await send({"type": "http.response.body", "body": b"to be continued", "more_body": True})

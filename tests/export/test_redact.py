@@ -154,3 +154,52 @@ def test_fields_are_found_by_name_in_every_form():
         redact.query(b"password=p&user=ada&secret") == b"password=" + REDACTED + b"&user=ada&secret"
     )
     assert Redactor().is_secret_header(b"x-custom") is False
+
+
+def _sent(headers: list) -> list[tuple[str, str]]:
+    """The checker's findings for a response start with ``headers`` (the app's side)."""
+    from asgi_scope.trace.spec import checker_for
+
+    check = checker_for({"type": "http", "method": "GET", "headers": []})
+    assert check is not None
+    return check.sent({"type": "http.response.start", "status": 200, "headers": headers}) or []
+
+
+def _scope(headers: list) -> list[tuple[str, str]]:
+    """The checker's findings for a scope with ``headers`` (the server's side, attach)."""
+    from asgi_scope.trace.spec import check_scope
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "method": "GET", "path": "/"}
+    return check_scope({**scope, "headers": headers}) or []
+
+
+@pytest.mark.parametrize(
+    "findings",
+    [
+        lambda: _sent([(b"authorization", b"Bearer D1SECRET", b"x")]),  # three items
+        lambda: _sent([(b"x-custom", b"D1SECRET", b"x")]),  # a --redact name
+        lambda: _sent([(b"cookie", b"sid=abc D1SECRET and a long tail cut short", b"x")]),
+        lambda: _scope([(b"authorization", b"D1SECRET"), "not a pair"]),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["sarif", "junit", "json"])
+def test_a_finding_that_quotes_a_secret_is_redacted_in_every_report(findings, fmt, tmp_path):
+    from asgi_scope.export.report import write_report
+    from asgi_scope.trace.events import SpecViolation
+
+    found = findings()
+    assert found and "D1SECRET" in found[0][1]  # the checker's own words quote it
+    events = [SpecViolation(1, 0, 1, 1, rule, "", detail, 0) for rule, detail in found]
+    path = tmp_path / f"report.{fmt}"
+    write_report(path, fmt, events, "main:app", "1.0", Redactor.with_names(["x-custom"]))
+    text = path.read_text()
+    assert "D1SECRET" not in text and "[REDACTED]" in text
+
+
+def test_a_finding_detail_keeps_what_is_not_secret():
+    redact = Redactor()
+    for detail in ("header (b'host', b'h', b'x') is not a [name, value] pair",
+                   "header name b'X-A' is not lower-case", "Content-Length b'12'"):  # fmt: skip
+        assert redact.detail(detail) == detail
+    cut = "header (b'cookie', b'sid=abcdefghijklmnop… is not a [name, value] pair"
+    assert redact.detail(cut) == "header (b'cookie', b'[REDACTED]' is not a [name, value] pair"

@@ -161,6 +161,16 @@ def test_a_well_formed_scope_breaks_no_rule(scope: dict[str, Any]):
     assert check_scope(scope) is None
 
 
+@pytest.mark.parametrize("base", [HTTP, WS])
+def test_a_scope_without_its_optional_keys_breaks_no_rule(base: dict[str, Any]):
+    """``http_version``, ``scheme`` (default ``"ws"`` for a WebSocket, as daphne
+    leaves it out), ``root_path``, ``query_string``, ``client``, ``server``,
+    ``subprotocols``, ``state`` and ``extensions`` are optional (HTTP & WebSocket 2.5)."""
+    optional = ("http_version", "scheme", "root_path", "query_string", "client", "server",
+                "subprotocols", "state", "extensions", "raw_path")  # fmt: skip
+    assert check_scope({k: v for k, v in base.items() if k not in optional}) is None
+
+
 def test_well_formed_received_messages_break_no_rule():
     assert _received(HTTP, {"type": "http.request", "body": b"a", "more_body": True},
                      {"type": "http.request", "body": b"b"}, DISCONNECT) == []  # fmt: skip
