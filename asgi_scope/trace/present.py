@@ -60,7 +60,7 @@ from asgi_scope.trace.explain import (
     outcome_explanation,
 )
 from asgi_scope.trace.rules import COUNTED, severity_of
-from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.safe import safe_text, without_sgr
 from asgi_scope.trace.store import Exchange
 from asgi_scope.trace.summary import (
     fmt_bytes,
@@ -684,7 +684,7 @@ _OUTPUT = Explanation(
 register(
     ServerNote,
     label=lambda e: _safe(e.level),
-    summary=lambda e: safe_text(e.text),
+    summary=lambda e: without_sgr(e.text) if e.level == "output" else safe_text(e.text),
     explain=lambda e: _OUTPUT if e.level == "output" and e.exchange else _NOTE,
     # A debug note (a traceback kept for the notes panel) prints no line.
     line=lambda e, _: (

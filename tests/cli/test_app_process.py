@@ -383,7 +383,7 @@ def test_a_reload_is_a_reload_line_ids_continue_and_one_capture_holds_it(
     wait_body(run.url, "one")
     module.write_text(MODULE.format(version="two"))
     wait_body(run.url, "two")
-    reload_line = re.compile(r"^\s+\d+\.\d+\s+reload\s+↻ reloaded: \S*/edited\.py changed \(serving")
+    reload_line = re.compile(r"^\s+\d+\.\d+\s+reload\s+↻ reloaded: \S*/edited\.py changed \(")
     assert reload_line.search(run.wait_line("reloaded: ")), run.lines
     run.proc.terminate()
     assert run.wait_exit()[0] == 0

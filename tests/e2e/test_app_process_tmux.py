@@ -4,8 +4,10 @@ request's trace and a red note, until ``q`` (in tmux, read as a person would).""
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import time
+from pathlib import Path
 
 from tests.e2e.test_tmux import COMMAND, Terminal
 
@@ -55,3 +57,76 @@ def test_app_output_shows_its_colour_and_escapes_osc_52() -> None:
         assert red != plain and colours.count(red) == 1, line  # its own colour, only there
     finally:
         term.close()
+
+
+def test_output_lines_are_listed_in_their_exchange_and_named_in_the_notes_panel() -> None:
+    term = Terminal([COMMAND, "tests.apps.process:app", "--port", "0"])
+    try:
+        listening = re.compile(r"listening on (http://127\.0\.0\.1:\d+) ")
+        screen = term.wait_for(lambda s: listening.search(s) is not None)
+        url = listening.search(screen).group(1)  # type: ignore[union-attr]
+        subprocess.run(["curl", "-s", "--max-time", "5", f"{url}/print"], capture_output=True)
+        # Followed, /print is selected: its Messages list has the lines it printed.
+        listed = re.compile(r"app → output .*output +red te")  # its colour left out
+        screen = term.wait_for(lambda s: listed.search(s) is not None and "copy " in s)
+        row = next(line for line in screen.splitlines() if "/print" in line)
+        exchange = re.search(r"(\d+)\s+\d+\s+GET\s+/print", row).group(1)  # type: ignore[union-attr]
+        term.press("l")
+        term.wait_for(lambda s: re.search(rf"output\s+#{exchange} red text plain", s) is not None)
+    finally:
+        term.close()
+
+
+RELOADED = """
+import asyncio
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({{"type": "lifespan.startup.complete"}})
+        await send({{"type": "lifespan.shutdown.complete"}})
+        return
+    if scope["path"] == "/hang":
+        await asyncio.Event().wait()
+    await send({{"type": "http.response.start", "status": 200, "headers": []}})
+    await send({{"type": "http.response.body", "body": b"{version}"}})
+"""
+
+
+def test_a_reload_has_a_row_a_timeline_mark_and_is_there_when_the_capture_is_opened(
+    tmp_path: Path,
+) -> None:
+    module, record = tmp_path / "edited.py", tmp_path / "trace.jsonl"
+    module.write_text(RELOADED.format(version="one"))
+    command = [
+        COMMAND, "edited:app", "--app-dir", str(tmp_path), "--port", "0",
+        "--reload", "--reload-dir", str(tmp_path), "--reload-delay", "0.05",
+        "--timeout-graceful-shutdown", "1", "--record", str(record),
+    ]  # fmt: skip
+    term = Terminal(command)
+    row = re.compile(r"↻\s+reload\s+reloaded: /tmp")  # the path, cut to the column
+    try:
+        listening = re.compile(r"listening on (http://127\.0\.0\.1:(\d+)) ")
+        screen = term.wait_for(lambda s: listening.search(s) is not None)
+        port = int(listening.search(screen).group(2))  # type: ignore[union-attr]
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as hung:
+            hung.sendall(b"GET /hang HTTP/1.1\r\nhost: x\r\n\r\n")
+            term.wait_for(lambda s: "/hang" in s)
+            module.write_text(RELOADED.format(version="two"))
+            term.wait_for(lambda s: row.search(s) is not None)
+            assert hung.recv(65536).startswith(b"HTTP/1.1 500 ")  # cut after the timeout
+        term.wait_for(lambda s: re.search(r"/hang\s+500", s) is not None)
+        term.press("Home", "Down", "t")  # /hang, which ran across the reload: its Timeline
+        term.wait_for(lambda s: re.search(r"↻ reload\s+↻ reloaded: /tmp", s) is not None)
+        term.press("q")
+        deadline = time.monotonic() + 15
+        while not term.dead() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert term.dead(), term.screen()
+    finally:
+        term.close()
+    opened = Terminal([COMMAND, "open", str(record)])
+    try:
+        opened.wait_for(lambda s: row.search(s) is not None and "/hang" in s)
+    finally:
+        opened.close()
