@@ -106,7 +106,11 @@ def test_a_reload_has_a_row_a_timeline_mark_and_is_there_when_the_capture_is_ope
     row = re.compile(r"↻\s+reload\s+reloaded: /tmp")  # the path, cut to the column
     try:
         listening = re.compile(r"listening on (http://127\.0\.0\.1:(\d+)) ")
-        term.wait_for(lambda s: listening.search(s) is not None)
+        screen = term.wait_for(lambda s: listening.search(s) is not None)
+        url = listening.search(screen).group(1)  # type: ignore[union-attr]
+        # one request first: with none, the table waits behind its "no requests yet" page
+        subprocess.run(["curl", "-s", "--max-time", "5", url + "/"], capture_output=True)
+        term.wait_for(lambda s: "GET" in s)
         module.write_text(RELOADED.format(version="two"))
         term.wait_for(lambda s: row.search(s) is not None)
         # The new process's lifespan, which started just before the reload was told:
