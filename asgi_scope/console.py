@@ -175,7 +175,11 @@ def _explanation(event: Event) -> present.Part:
 
 
 def _who(event: Event) -> str:
-    """The line's second column: ``c3 #7`` (connection, exchange) or ``server``."""
+    """The line's second column: ``c3 #7`` (connection, exchange), ``server``
+    (``server #7`` for the app's output written while exchange 7 ran), or
+    ``reload``."""
+    if type(event) is ServerNote and event.level == "reload":  # its exchange places its row
+        return "reload"
     exchange = getattr(event, "exchange", 0)
     who = f"c{event.conn}" if event.conn else "server"
     return f"{who} #{exchange}" if exchange else who

@@ -36,6 +36,8 @@ class ServerState:
         self.tasks: set[asyncio.Task[None]] = set()
         self.started: collections.deque[Any] = collections.deque(maxlen=64)
         """What started a task lately (request cycles, sessions), for the watchdog."""
+        self.running: set[Any] = set()
+        """The request cycles and sessions whose app is running (see :meth:`sole_exchange`)."""
         self.lifespan_state: dict[str, Any] = {}
         self.should_exit = False
         self.proxies = trusted_proxies(config.forwarded_allow_ips) if config.proxy_headers else None
@@ -72,15 +74,27 @@ class ServerState:
         once started before the previous tick, perhaps, but ends before the late one)."""
         if owner is not None:
             self.started.append(owner)
+            self.running.add(owner)
         task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
 
         def done(task: asyncio.Task[None]) -> None:
             if owner is not None:
                 self.started.append(owner)
+                self.running.discard(owner)
             self.tasks.discard(task)
 
         task.add_done_callback(done)
+
+    def sole_exchange(self) -> int:
+        """The id of the exchange whose app is running, if it is the only one; else 0
+        (none, or several). Safe to call from any thread (a print in a thread pool):
+        a set changing under it reads as several."""
+        try:
+            (owner,) = self.running
+        except (ValueError, RuntimeError):
+            return 0
+        return getattr(owner, "exchange", 0)
 
     def default_headers(self) -> list[tuple[bytes, bytes]]:
         """``server`` (RFC 9110 §10.2.4) and ``date`` (§6.6.1) headers, unless the config

@@ -10,7 +10,10 @@ and are queued, in order of arrival, in one
 :class:`~asgi_scope.trace.channel.RelayRecorder`, which the views drain like
 any recorder. Its stdout and stderr are read through pipes; each line becomes
 an output note (a :class:`~asgi_scope.trace.events.ServerNote` of level
-``"output"``).
+``"output"``), with the exchange whose app was running when it was written, if
+only one was (the app process stamps the line: :mod:`asgi_scope.server.output`).
+Such a line may come before that exchange's scope (the channel is polled): it
+waits for it, at most :data:`HOLD` seconds, so the note follows its exchange.
 
 **When an app process ends** without being asked to (``os._exit``, a signal),
 the supervisor records how (exit code or signal name) as an error note, ends
@@ -34,6 +37,7 @@ mirroring what the app process holds.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
@@ -48,6 +52,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgi_scope.config import Config
+from asgi_scope.server.output import unstamp
 from asgi_scope.server.reload import Watch
 from asgi_scope.server.runner import StartupError, cannot_listen, url_of
 from asgi_scope.trace.channel import ChannelError, FrameReader, RelayRecorder, decode_events, frame
@@ -69,6 +74,9 @@ POLL = 0.005
 
 CHANNEL_BUFFER = 4 << 20
 """Bytes the channel buffers between two reads (asked for; the kernel caps it)."""
+
+HOLD = 0.5
+"""Seconds a stamped output line waits at most for its exchange's scope."""
 
 KILL_MARGIN = 2.0
 """Seconds an app process gets past the graceful timeout (lifespan shutdown)
@@ -192,6 +200,8 @@ class AppProcess:
         self.inflight: dict[int, int] = {}
         self.max_ids = (0, 0)
         self._readers: list[asyncio.Task[None]] = []
+        self._held: collections.deque[tuple[int, str]] = collections.deque()
+        self._held_since = 0.0
 
     @property
     def pid(self) -> int:
@@ -250,6 +260,8 @@ class AppProcess:
                 try:
                     data = channel.recv(1 << 20)
                 except BlockingIOError:
+                    if self._held and time.monotonic() - self._held_since > HOLD:
+                        self._release(everything=True)
                     await asyncio.sleep(POLL)
                     continue
                 if not data:
@@ -258,6 +270,8 @@ class AppProcess:
                 for tag, value in frames.feed(data):
                     if tag == "events":
                         self._events(decode_events(value))
+                        if self._held:
+                            self._release()
                     elif tag == "held":
                         sup.gate_update(self, value)
                     elif tag == "ready" and not self.ready.done():
@@ -303,12 +317,32 @@ class AppProcess:
                     break
                 *lines, partial = (partial + data.decode("utf-8", "replace")).split("\n")
                 for line in lines:
-                    self.supervisor.output(line)
+                    self._output(line)
                 if len(partial) > MAX_OUTPUT_LINE:
-                    self.supervisor.output(partial)
+                    self._output(partial)
                     partial = ""
         if partial:
-            self.supervisor.output(partial)
+            self._output(partial)
+
+    def _output(self, line: str) -> None:
+        """One line of the app's output: noted now or, stamped with an exchange whose
+        scope has not come through the channel yet, held (with every line after it)
+        until it has, or for :data:`HOLD` seconds at most."""
+        exchange, text = unstamp(line)
+        if not self._held and exchange <= self.max_ids[1]:
+            self.supervisor.output(text, exchange)
+            return
+        if not self._held:
+            self._held_since = time.monotonic()
+        self._held.append((exchange, text))
+
+    def _release(self, everything: bool = False) -> None:
+        """Note the held lines whose exchange has come (or, ``everything``, all)."""
+        held = self._held
+        while held and (everything or held[0][0] <= self.max_ids[1]):
+            exchange, text = held.popleft()
+            self.supervisor.output(text, exchange)
+        self._held_since = time.monotonic()
 
     async def wait(self) -> int:
         """Wait for the process to end and its pipes to be read to their end; its
@@ -316,6 +350,7 @@ class AppProcess:
         assert self.proc is not None
         code = await self.proc.wait()
         await asyncio.gather(*self._readers, return_exceptions=True)
+        self._release(everything=True)
         if self.channel is not None:
             self.channel.close()
             self.channel = None
@@ -450,16 +485,18 @@ class Supervisor:
 
     # -- from the app processes ------------------------------------------------
 
-    def note(self, level: str, text: str) -> None:
-        """Record a note of the inspector's own (unless ``--log-level`` hides it)."""
+    def note(self, level: str, text: str, exchange: int = 0) -> None:
+        """Record a note of the inspector's own (unless ``--log-level`` hides it);
+        ``exchange`` as :class:`~asgi_scope.trace.events.ServerNote` has it."""
         if level not in self.hidden:
-            self.recorder.record(ServerNote, conn=0, level=level, text=text)
+            self.recorder.record(ServerNote, conn=0, level=level, text=text, exchange=exchange)
 
-    def output(self, line: str) -> None:
-        """One line of an app process's stdout or stderr, as an output note."""
+    def output(self, line: str, exchange: int = 0) -> None:
+        """One line of an app process's stdout or stderr, as an output note, stamped
+        with ``exchange`` (the one running when it was written; 0: none or several)."""
         line = line.rstrip("\r")
         if line.strip():
-            self.note("output", line[:MAX_OUTPUT_LINE])
+            self.note("output", line[:MAX_OUTPUT_LINE], exchange)
 
     def gate_update(self, child: AppProcess, value: Any) -> None:
         """A ``"held"`` frame of ``child``: mirror it, if it is the serving one."""
@@ -628,6 +665,7 @@ class Supervisor:
             stopping = asyncio.get_running_loop().create_task(self._stop_child(old, False))
             self._children.add(stopping)
             stopping.add_done_callback(self._children.discard)
+        first = self._ids[1]  # the new process's first exchange: the reload's row goes before it
         child = await self._spawn()
         failed = await self._started(child)
         if failed is not None:
@@ -640,4 +678,4 @@ class Supervisor:
             return
         self.died = None
         took = (time.monotonic() - started) * 1000
-        self.note("reload", f"↻ reloaded: {changed} changed (serving after {took:.0f} ms)")
+        self.note("reload", f"↻ reloaded: {changed} changed (serving after {took:.0f} ms)", first)

@@ -40,6 +40,7 @@ from typing import Any
 
 from asgi_scope.config import Config
 from asgi_scope.importer import AppLoadError, load_app
+from asgi_scope.server.output import StampedStream
 from asgi_scope.server.runner import Server, StartupError
 from asgi_scope.trace.channel import ChannelError, FrameReader, events_frame, frame
 from asgi_scope.trace.events import ServerNote
@@ -128,6 +129,12 @@ class Link:
                     args = (_breakpoint(args[0]),)
                 getattr(self.recorder.gate, method)(*args)
 
+    def running(self) -> int:
+        """The exchange whose app is running, if it is the only one (else 0): the
+        stamp of the app's output (server/output.py)."""
+        server = self.server
+        return server.state.sole_exchange() if server is not None else 0
+
     def _stop(self, force: bool) -> None:
         if self.server is not None:
             self.server.stop(force)
@@ -190,6 +197,8 @@ def run(spec: dict[str, Any]) -> int:
     channel.setblocking(True)
     recorder = Recorder(max_body=config.max_body, t0_ns=spec["t0_ns"])
     link = Link(channel, recorder)
+    sys.stdout = StampedStream(sys.stdout, link.running)
+    sys.stderr = StampedStream(sys.stderr, link.running)
     try:
         app = load_app(
             config.app, app_dir=config.app_dir, factory=config.factory, interface=config.interface

@@ -354,16 +354,19 @@ def decode_event(data: Any, kinds: dict[str, type[Event]] | None = None) -> Even
     kind = kinds.get(name) if isinstance(name, str) else None
     if kind is None:
         raise ValueError(f"unknown event kind {name!r}")
-    names = [f.name for f in dataclasses.fields(kind)]
-    missing = [n for n in names if n not in data]
+    fields = dataclasses.fields(kind)
+    names = [f.name for f in fields]
+    # A field added later with a default (ServerNote.exchange) may be absent: an older capture.
+    missing = [f.name for f in fields if f.name not in data and f.default is dataclasses.MISSING]
     extra = [k for k in data if k != "kind" and k not in names]
     if missing or extra:
         problem = f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(extra)}"
         raise ValueError(f"{name} event: {problem}")
     hints = _hints(kind)
     values = []
-    for n in names:
-        value = data[n]
+    for f in fields:
+        n = f.name
+        value = data.get(n, f.default)
         if type(value) is not int:  # an int field is checked for range as it came
             value = decode_value(value)
         if not _conforms(value, hints[n]):

@@ -331,10 +331,19 @@ class ProxyTimings(Event):
 @dataclass(slots=True)
 class ServerNote(Event):
     """Something the server did or saw that is not a message: listening, lifespan
-    unsupported, shutting down. ``level`` is ``"info"``, ``"warning"`` or ``"error"``."""
+    unsupported, shutting down, a line of the app's output, a reload. ``level`` is
+    one of :data:`Level`.
+
+    ``exchange`` places the note among exchanges without being one of their
+    events: for an ``"output"`` line, the exchange whose app was running in the
+    app process when the line was written, if it was the only one (0: none, or
+    several); for a ``"reload"``, the first exchange id the new app process hands
+    out (ids continue across reloads); otherwise 0.
+    """
 
     level: Level
     text: str
+    exchange: int = 0
 
 
 @dataclass(slots=True)

@@ -60,7 +60,7 @@ from asgi_scope.trace.explain import (
     outcome_explanation,
 )
 from asgi_scope.trace.rules import COUNTED, severity_of
-from asgi_scope.trace.safe import safe_text
+from asgi_scope.trace.safe import safe_text, without_sgr
 from asgi_scope.trace.store import Exchange
 from asgi_scope.trace.summary import (
     fmt_bytes,
@@ -665,22 +665,34 @@ register(
     style=lambda e: "error" if e.error else "dim",
 )
 
-_LEVELS: dict[str, str] = {"info": "info", "warning": "warning", "error": "error"}
+_LEVELS: dict[str, str] = {"info": "info", "warning": "warning", "error": "error", "reload": "info"}
 """The style name of a note's level (any other level, read from a capture: plain)."""
 
+_NOTE = Explanation(
+    "A note from the server about itself (listening, lifespan, a warning, a reload): "
+    "not part of any exchange.",
+    "asgi-scope",
+)
+_OUTPUT = Explanation(
+    "A line the app wrote to its stdout or stderr while this exchange's app was the only "
+    "one running in the app process.",
+    "asgi-scope",
+)
+
+# A note is listed (Messages, Timeline) only where an exchange holds it: a line of
+# the app's output written while that exchange ran (trace/store.py).
 register(
     ServerNote,
     label=lambda e: _safe(e.level),
-    summary=lambda e: safe_text(e.text),
-    explain=Explanation(
-        "A note from the server about itself (listening, lifespan, a warning): not part "
-        "of any exchange.",
-        "asgi-scope",
-    ),
+    summary=lambda e: without_sgr(e.text) if e.level == "output" else safe_text(e.text),
+    explain=lambda e: _OUTPUT if e.level == "output" and e.exchange else _NOTE,
     # A debug note (a traceback kept for the notes panel) prints no line.
     line=lambda e, _: (
         None if e.level == "debug" else [(safe_text(e.text), _LEVELS.get(e.level, ""))]
     ),
-    style=lambda e: _LEVELS.get(e.level, ""),
+    style=lambda e: "out" if e.level == "output" else _LEVELS.get(e.level, "dim"),
+    arrow=lambda e: "app → output" if e.level == "output" else "server",
+    marker=("▪", "dim"),
+    listed=True,
     note=True,
 )

@@ -94,9 +94,14 @@ class Recorder:
         ``kind``. Generated once per class, as :mod:`dataclasses` builds
         ``__init__``: keywords bound to named parameters cost no dict, and the event
         is built with positional arguments (a class called with keywords builds one)."""
-        names = ", ".join(f.name for f in dataclasses.fields(kind)[2:])
+        fields = dataclasses.fields(kind)[2:]
+        names = ", ".join(f.name for f in fields)
+        params = ", ".join(  # a field with a default (ServerNote.exchange) may be left out
+            f.name if f.default is dataclasses.MISSING else f"{f.name}=default_{f.name}"
+            for f in fields
+        )
         source = (
-            f"def emit(*, {names}):\n"
+            f"def emit(*, {params}):\n"
             f"    event = kind(next(count), clock() - t0, {names})\n"
             f"    {self._KEEP}\n"
             "    return event\n"
@@ -109,6 +114,7 @@ class Recorder:
             "recorder": self,
             "pending": self._pending,
             "append": self._pending.append,
+            **{f"default_{f.name}": f.default for f in fields},
         }
         exec(source, scope)
         emit = scope["emit"]

@@ -81,3 +81,10 @@ def keep_sgr(text: str) -> str:
         last = match.end()
     parts.append(safe_text(text[last:]))
     return "".join(parts)
+
+
+def without_sgr(text: str) -> str:
+    """``text`` made safe as :func:`safe_text` makes it, its SGR sequences (colour,
+    emphasis) left out: the app's output on one plain line (a Messages summary).
+    Every other control sequence comes out escaped."""
+    return safe_text(_SGR.sub("", text))

@@ -307,6 +307,10 @@ class Store:
         self.notes: list[ServerNote] = []
         """The newest server notes, oldest first (at most twice :data:`NOTES_KEPT`)."""
         self.notes_dropped = 0
+        self.marks: dict[float, ServerNote] = {}
+        """Rows of a table that are not exchanges: each reload (a :class:`ServerNote` of
+        level ``"reload"``), keyed by where it sits among the exchange ids, just below
+        the first exchange of the new app process (``6.5`` before ``7``)."""
         self.bytes_in = 0
         self.bytes_out = 0
         self.errors = 0
@@ -331,7 +335,8 @@ class Store:
             self.connections[conn.id] = conn
 
     def add(self, events: Iterable[Event]) -> set[int]:
-        """Index ``events`` (in ``seq`` order); return the ids of exchanges they touched.
+        """Index ``events`` (in ``seq`` order); return the ids of exchanges they touched
+        (and the keys of the :attr:`marks` they added).
 
         An event goes on :attr:`events`, then to its class's handler: an
         exchange event (its class in :attr:`_ON_EXCHANGE`, or a class this
@@ -350,11 +355,18 @@ class Store:
         append = self.events.append
         cap = self.events_kept or float("inf")
         for event in events:
+            kind = type(event)
+            if kind is ServerNote:  # placed among exchanges (its ``exchange``), not of one
+                append(event)
+                touched_id = self._on_note(event)
+                if touched_id:
+                    touch(touched_id)
+                append = self.events.append  # a server note may have rebuilt the list
+                continue
             exchange_id = getattr(event, "exchange", 0)
             if gone and exchange_id in gone:
                 self._late(event, exchange_id)
                 continue
-            kind = type(event)
             exchange = None
             if exchange_id:
                 touch(exchange_id)
@@ -370,7 +382,6 @@ class Store:
             other = on_other.get(kind)
             if other is not None:
                 other(self, event, exchange_id)
-                append = self.events.append  # a server note may have rebuilt the list
             elif exchange is not None:
                 exchange.events.append(event)
                 self._live_events += 1
@@ -417,13 +428,15 @@ class Store:
         Inlines :meth:`_kept`'s common case, an event of an exchange, as it scans
         every event: ``x in exchanges`` is the whole test when ``x`` is an
         exchange id, and False when it is 0 (no exchange has id 0), so only
-        events of no exchange pay for the call to :meth:`_kept`.
+        events of no exchange (and notes placed by theirs) pay for the call to
+        :meth:`_kept`.
         """
         exchanges, kept = self.exchanges, self._kept
         self.events = [
             e
             for e in self.events
-            if (x := getattr(e, "exchange", 0)) in exchanges or (not x and kept(e))
+            if (x := getattr(e, "exchange", 0)) in exchanges
+            or ((not x or type(e) is ServerNote) and kept(e))
         ]
 
     def _kept(self, event: Event) -> bool:
@@ -501,13 +514,33 @@ class Store:
             if not conn.exchanges:  # none left (dropped), or none ever: a probe
                 del self.connections[conn.id]
 
-    def _on_note(self, event: ServerNote, exchange_id: int) -> None:
+    def _on_note(self, event: ServerNote) -> float:
+        """Keep a note; an output line of a kept exchange goes on its list too (its
+        Messages list shows it), a reload becomes a mark. The exchange id or mark
+        key it touched (0: none)."""
         notes = self.notes
         notes.append(event)
         if len(notes) > 2 * NOTES_KEPT:  # an app printing per request, 503s...
             del notes[:NOTES_KEPT]
             self.notes_dropped += NOTES_KEPT
             self._prune()
+        if event.level == "reload":
+            first = event.exchange or max(self.exchanges, default=0) + 1
+            key = first - 0.5
+            while key in self.marks:  # reloads with no exchange between: in order
+                key = (key + first) / 2
+            self.marks[key] = event
+            return key
+        exchange = self.exchanges.get(event.exchange) if event.exchange else None
+        if (
+            exchange is None
+            or event.level != "output"
+            or len(exchange.events) >= (self.events_kept or float("inf"))
+        ):
+            return 0
+        exchange.events.append(event)
+        self._live_events += 1
+        return exchange.id
 
     def _on_origin(self, event: ConnectionOrigin, exchange_id: int) -> None:
         if not event.conn:  # names the process of the next server-lane exchange
@@ -666,7 +699,6 @@ class Store:
     _ON_OTHER: dict[type, Callable[..., None]] = {
         ConnectionOpened: _on_connection_opened,
         ConnectionClosed: _on_connection_closed,
-        ServerNote: _on_note,
         ConnectionOrigin: _on_origin,
         BytesReceived: _on_bytes_received,
     }

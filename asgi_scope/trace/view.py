@@ -1,12 +1,13 @@
 """The view model: which exchanges a view shows, in what order, and which has focus.
 
 UI-neutral, in the spirit of mitmproxy's ``addons/view.py``: a :class:`View`
-holds the ordered, filtered list of exchange ids, the ids its filter keeps
-out, the focused (cursor) row, follow mode, and the rows still running; it
-applies the store's new and changed exchanges (:meth:`View.sync`) and its
-evictions (:meth:`View.drop`). A widget renders it and moves its focus; it
-holds no HTTP and draws nothing. Change callbacks (:attr:`View.on_change`)
-tell a listener what changed, by name: ``"follow"``.
+holds the ordered, filtered list of exchange ids (and of the store's marks,
+rows that are not exchanges: a reload), the ids its filter keeps out, the
+focused (cursor) row, follow mode, and the rows still running; it applies the
+store's new and changed exchanges (:meth:`View.sync`) and its evictions
+(:meth:`View.drop`). A widget renders it and moves its focus; it holds no HTTP
+and draws nothing. Change callbacks (:attr:`View.on_change`) tell a listener
+what changed, by name: ``"follow"``.
 
 Not thread-safe: the view's thread (the one that drains the store) calls it.
 """
@@ -14,7 +15,7 @@ Not thread-safe: the view's thread (the one that drains the store) calls it.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,14 +42,15 @@ class Synced:
 class View:
     """The rows of a view of the store's exchanges.
 
-    ``ids`` are the shown exchange ids, ascending (the store's order);
+    ``ids`` are the shown exchange ids, ascending (the store's order), with the
+    keys of the store's marks among them (``6.5``: a reload before exchange 7);
     ``cursor`` is the index of the focused row (0 when there is none);
     ``follow`` says whether the newest row takes the focus as it arrives.
     """
 
     def __init__(self) -> None:
-        self.ids: list[int] = []
-        """Ids of the exchanges shown, ascending."""
+        self.ids: list[float] = []
+        """Ids of the exchanges shown, and keys of marks, ascending."""
         self.hidden: set[int] = set()
         """Ids the row filter keeps out."""
         self.unfinished: set[int] = set()
@@ -88,7 +90,7 @@ class View:
         return i
 
     def __contains__(self, exchange_id: object) -> bool:
-        if not isinstance(exchange_id, int):
+        if not isinstance(exchange_id, (int, float)):
             return False
         ids = self.ids
         i = bisect_left(ids, exchange_id)
@@ -106,15 +108,25 @@ class View:
         self.cursor = 0
         self.requests = 0
 
-    def sync(self, exchanges: Mapping[int, Exchange], touched: Iterable[int]) -> Synced:
+    def sync(
+        self,
+        exchanges: Mapping[int, Exchange],
+        touched: Iterable[float],
+        marks: Collection[float] = (),
+    ) -> Synced:
         """Add or update the rows of ``touched`` exchanges (ids of ``exchanges``;
-        ids no longer there are skipped). Rows the filter no longer keeps are
-        listed in :attr:`Synced.hidden`, still shown: the caller drops them."""
+        ids no longer there are skipped) and marks (keys of ``marks``, shown
+        whatever the filter). Rows the filter no longer keeps are listed in
+        :attr:`Synced.hidden`, still shown: the caller drops them."""
         synced = Synced(touched=sorted(touched))
         ids = self.ids
         for exchange_id in synced.touched:
             exchange = exchanges.get(exchange_id)
             if exchange is None:
+                if exchange_id in marks and exchange_id not in self:
+                    synced.shifted |= bool(ids) and exchange_id < ids[-1]
+                    insort(ids, exchange_id)
+                    synced.added = True
                 continue
             if self.row_filter is not None and not self._keeps(exchange, synced):
                 continue
@@ -176,15 +188,20 @@ class View:
         self.clamp()
 
     def set_filter(
-        self, row_filter: Callable[[Exchange], bool] | None, exchanges: Mapping[int, Exchange]
+        self,
+        row_filter: Callable[[Exchange], bool] | None,
+        exchanges: Mapping[int, Exchange],
+        marks: Collection[float] = (),
     ) -> None:
-        """Show only the ``exchanges`` that ``row_filter`` keeps (None: all), the
-        focus staying on its exchange if it still has a row, else on the last row."""
+        """Show only the ``exchanges`` that ``row_filter`` keeps (None: all), and every
+        mark, the focus staying on its exchange if it still has a row, else on the
+        last row."""
         focus = self.focus
         self.row_filter = row_filter
         keep = sorted(i for i, x in exchanges.items() if row_filter is None or row_filter(x))
-        self.ids[:] = keep
         self.hidden = set(exchanges).difference(keep)
-        self.unfinished = {i for i in keep if exchanges[i].t_end is None}
+        keep = sorted([*keep, *marks])
+        self.ids[:] = keep
+        self.unfinished = {i for i in keep if i in exchanges and exchanges[i].t_end is None}
         self.cursor = self.index(focus) if focus is not None and focus in self else len(keep) - 1
         self.clamp()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import socket
 import ssl
 import subprocess
@@ -363,3 +364,79 @@ def test_log_level_warning_drops_the_servers_info_notes(running, tmp_path: Path)
         assert client.get("/").text == "hello"
     run.wait_line("http.response.body")
     assert not [line for line in run.lines if "listening on" in line]
+
+
+# -- the session across reloads, and the app's output by exchange ------------------
+
+
+def test_a_reload_is_a_reload_line_ids_continue_and_one_capture_holds_it(
+    running, tmp_path: Path
+) -> None:
+    module = tmp_path / "edited.py"
+    module.write_text(MODULE.format(version="one"))
+    record = tmp_path / "trace.jsonl"
+    run = running(
+        "edited:app", "--app-dir", str(tmp_path),
+        "--reload", "--reload-dir", str(tmp_path), "--reload-delay", "0.05",
+        "--record", str(record),
+    )  # fmt: skip
+    wait_body(run.url, "one")
+    module.write_text(MODULE.format(version="two"))
+    wait_body(run.url, "two")
+    reload_line = re.compile(r"^\s+\d+\.\d+\s+reload\s+↻ reloaded: \S*/edited\.py changed \(")
+    assert reload_line.search(run.wait_line("reloaded: ")), run.lines
+    run.proc.terminate()
+    assert run.wait_exit()[0] == 0
+    events = capture(record)  # one capture across the reload
+    [reload] = [e for e in events if e["kind"] == "ServerNote" and e["level"] == "reload"]
+    scopes = [(e["exchange"], e["scope"]["type"]) for e in events if e["kind"] == "ScopeCreated"]
+    ids = [exchange for exchange, _ in scopes]
+    assert ids == list(range(1, len(ids) + 1))  # numbered on, never from 1 again
+    lifespans = [exchange for exchange, kind in scopes if kind == "lifespan"]
+    assert len(lifespans) == 2 and reload["exchange"] == lifespans[1]  # its row: before the new
+    opened = [COMMAND, "open", str(record), "--headless"]
+    served = subprocess.run(opened, capture_output=True, text=True, timeout=TIMEOUT)
+    assert any(reload_line.search(line) for line in served.stdout.splitlines()), served.stdout
+
+
+OUTPUT = """
+import asyncio
+
+held = asyncio.Event()
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            print("starting up")
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    path = scope["path"]
+    if path == "/hold":
+        await held.wait()
+    print(f"in {path}")
+    if path == "/release":
+        held.set()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+"""
+
+
+def test_an_output_line_names_the_exchange_running_alone_when_it_was_written(
+    running, tmp_path: Path
+) -> None:
+    (tmp_path / "printing.py").write_text(OUTPUT)
+    run = running("printing:app", "--app-dir", str(tmp_path))
+    with httpx.Client(base_url=run.url, timeout=TIMEOUT) as client:
+        assert client.get("/alone").text == "ok"
+        alone = re.search(r"#(\d+)\s+scope GET /alone", run.wait_line("scope GET /alone"))
+        assert alone is not None
+        assert re.search(rf"\sserver #{alone.group(1)}\s+in /alone$", run.wait_line("in /alone"))
+        host, port = run.url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT) as hold:
+            hold.sendall(b"GET /hold HTTP/1.1\r\nhost: x\r\n\r\n")
+            run.wait_line("scope GET /hold")
+            assert client.get("/release").text == "ok"  # printed while /hold ran too
+            assert hold.recv(65536).startswith(b"HTTP/1.1 200 ")
+    assert re.search(r"\sserver\s+in /release$", run.wait_line("in /release"))  # two: none named
+    assert re.search(r"\sserver\s+starting up$", run.wait_line("starting up"))  # no exchange

@@ -19,6 +19,7 @@ from asgi_scope.trace.capture import (
     CaptureWriter,
     Header,
     Opaque,
+    decode_event,
     decode_value,
     encode_event,
     encode_value,
@@ -282,3 +283,10 @@ def test_the_recorders_taps_see_each_drained_batch_once_in_order():
     second = recorder.drain()
     assert seen == [first, second]
     assert [e.text for batch in seen for e in batch] == ["a", "b", "c"]
+
+
+def test_a_note_from_a_capture_written_before_notes_had_an_exchange_reads_back():
+    old = {"kind": "ServerNote", "seq": 1, "t_ns": 5, "conn": 0, "level": "output", "text": "hi"}
+    assert decode_event(old) == ServerNote(1, 5, 0, "output", "hi", exchange=0)
+    with pytest.raises(ValueError, match="missing text"):
+        decode_event({k: v for k, v in old.items() if k != "text"})

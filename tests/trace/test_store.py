@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from asgi_scope.trace.events import ExchangeEnded, MessageSent, ScopeCreated
+from asgi_scope.trace.events import ExchangeEnded, MessageSent, ScopeCreated, ServerNote
 from asgi_scope.trace.store import Store
 from tests.live import TIMEOUT, read_body, request, respond, wait_threading_event
 
@@ -186,3 +186,20 @@ def test_clear_mid_exchange_forgets_it_and_keeps_the_connection(serve):
     assert store.connections == {connection.id: connection}
     assert connection.exchanges == [exchange.id]
     assert b"".join(d for _, d in connection.slice("in", exchange.wire_in)).endswith(b"again")
+
+
+def test_a_reload_is_a_mark_before_the_new_processes_first_exchange_and_output_joins_its_exchange():
+    store = Store()
+    touched = store.add([ScopeCreated(1, 10, 1, 1, {"type": "http", "path": "/"}, None)])
+    touched |= store.add(
+        [
+            ServerNote(2, 20, 0, "output", "in /", exchange=1),
+            ServerNote(3, 30, 0, "output", "no one's"),
+            ServerNote(4, 40, 0, "reload", "↻ reloaded: main.py changed", exchange=2),
+            ServerNote(5, 50, 0, "reload", "↻ reloaded: main.py changed", exchange=2),
+        ]
+    )
+    assert list(store.exchanges) == [1]  # a note is never an exchange
+    assert [e.seq for e in store.exchanges[1].events] == [1, 2]  # its output line, listed
+    assert list(store.marks) == [1.5, 1.75]  # two reloads with no exchange between, in order
+    assert touched == {1, 1.5, 1.75} and len(store.notes) == 4

@@ -89,3 +89,17 @@ def test_reset_forgets_rows_but_not_follow_mode():
     view.follow = False
     view.reset()
     assert view.ids == [] and view.requests == 0 and view.focus is None and not view.follow
+
+
+def test_a_mark_has_a_row_between_exchanges_whatever_the_filter():
+    view = View()
+    exchanges = _exchanges(1, 2, 3)
+    view.sync(exchanges, [1, 2, 3])
+    view.cursor = view.index(3)
+    mark = view.sync(exchanges, [2.5], marks={2.5})  # a reload before exchange 3
+    assert view.ids == [1, 2, 2.5, 3] and mark.added and mark.shifted and not mark.changed
+    assert 2.5 in view and view.requests == 3 and 2.5 not in view.unfinished
+    view.set_filter(lambda x: x.id == 1, exchanges, marks={2.5})
+    assert view.ids == [1, 2.5]
+    view.drop({1})
+    assert view.ids == [2.5]

@@ -1,4 +1,6 @@
-"""The live table of exchanges: one row per request, WebSocket session or lifespan.
+"""The live table of exchanges: one row per request, WebSocket session or lifespan,
+and a row of its own for each reload of the app (``↻ reloaded: main.py changed``,
+the store's marks), between the old app process's exchanges and the new one's.
 
 A Line API widget (a :class:`~textual.scroll_view.ScrollView`, as toolong's log
 view): it holds only the ids of the store's exchanges, in order, and renders
@@ -23,6 +25,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.layer_changes import changes_of
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
@@ -124,6 +127,7 @@ class ExchangeTable(ScrollView, can_focus=True):
         "exchanges--status-client",
         "exchanges--status-server",
         "exchanges--dim",
+        "exchanges--reload",
     }
 
     class Selected(Message):
@@ -206,7 +210,7 @@ class ExchangeTable(ScrollView, can_focus=True):
     def sync(self, store: Store, touched: Iterable[int], now_ns: int) -> bool:
         """Add or update the rows of ``touched`` exchanges; True if rows were added."""
         self._store, self._now = store, now_ns
-        synced = self.view.sync(store.exchanges, touched)
+        synced = self.view.sync(store.exchanges, touched, store.marks)
         if synced.hidden:
             self.drop(synced.hidden)
         for exchange_id in synced.changed:
@@ -238,7 +242,7 @@ class ExchangeTable(ScrollView, can_focus=True):
         """Show only the exchanges of ``store`` that ``row_filter`` keeps (None: all),
         keeping the selection if it still has a row."""
         self._store, self._now = store, now_ns
-        self.view.set_filter(row_filter, store.exchanges)
+        self.view.set_filter(row_filter, store.exchanges, store.marks)
         self._forget()
         self._resize()
         self._scroll_to_cursor()
@@ -383,9 +387,13 @@ class ExchangeTable(ScrollView, can_focus=True):
         if cells is None:
             store = self._store
             exchange = store.exchanges.get(exchange_id) if store is not None else None
-            if exchange is None:
+            mark = store.marks.get(exchange_id) if store is not None else None
+            if mark is not None:
+                cells = self._mark_cells(mark)
+            elif exchange is None:
                 return [Text("") for _ in COLUMNS]
-            cells = self._cells(exchange, self._now)
+            else:
+                cells = self._cells(exchange, self._now)
             if len(self._cells_cache) > 4096:  # only rows on screen matter
                 self._cells_cache.clear()
             self._cells_cache[exchange_id] = cells
@@ -519,6 +527,17 @@ class ExchangeTable(ScrollView, can_focus=True):
             *self._sizes(exchange),
             self._state(exchange),
         ]
+
+    def _mark_cells(self, note: ServerNote) -> list[Text]:
+        """A reload's row: ``↻`` and the note's words where the path goes, in the
+        reload style across the row; not an exchange, so no id, status or sizes."""
+        style = self._style("reload")
+        words = safe_text(note.text).removeprefix("↻ ")
+        cells = [Text("") for _ in COLUMNS]
+        cells[0] = Text("↻", style, justify="right")
+        cells[2] = Text("reload", style)
+        cells[PATH_COLUMN] = Text(words, style)
+        return cells
 
     def _sizes(self, exchange: Exchange) -> tuple[Text, Text]:
         """The in and out cells: bytes on the wire, or a dim dash when the socket was

@@ -18,11 +18,14 @@ from asgi_scope.ui.components.notes import LEVEL_STYLES, note_text
 
 
 def notes_text(notes: Sequence[ServerNote]) -> Text:
-    """Every note, oldest first, one per line: time since start, level, safe text."""
+    """Every note, oldest first, one per line: time since start, level, the exchange
+    an output line was written in (``#7``), safe text."""
     text = Text()
     for note in notes:
         text.append(f"{fmt_duration(note.t_ns):>9}  ", "dim")
         text.append(f"{safe_text(note.level):<8}", LEVEL_STYLES.get(note.level, ""))
+        if note.level == "output" and note.exchange:  # written while exchange 7 ran
+            text.append(f"#{note.exchange} ", "bold")
         if note.level == "debug":  # a traceback: its lines, dim, below the note before it
             text.append(safe_text(note.text, keep_newlines=True), "dim")
         else:

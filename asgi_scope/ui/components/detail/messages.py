@@ -27,6 +27,7 @@ from asgi_scope.trace.events import (
     MessageSent,
     ProtocolError,
     ScopeCreated,
+    ServerNote,
     SpecViolation,
     WebSocketFrame,
     Wire,
@@ -44,6 +45,7 @@ from asgi_scope.trace.summary import (
     opcode_name,
 )
 from asgi_scope.ui.actions import bindings
+from asgi_scope.ui.components.notes import note_text
 from asgi_scope.ui.render import pretty
 from asgi_scope.ui.search import decoded_bodies, find, hits_text, searchable
 
@@ -218,6 +220,7 @@ _BODIES: dict[type[Event], Callable[[Any, Exchange, int], Text]] = {
     LifespanState: _lifespan_state_body,
     ExchangeEnded: _ended_body,
     WebSocketFrame: _frame_detail,
+    ServerNote: lambda event, exchange, width: note_text(event),  # the app's output line
     **dict.fromkeys(LAYER_EVENTS, _layer_body),
 }
 """The body of an event's detail, under its head, by event class (none: the head alone)."""

@@ -143,7 +143,8 @@ class DetailPane(Container):
                 exchanges = [
                     store.exchanges[i] for i in connection.exchanges if i in store.exchanges
                 ]
-            self.query_one(TimelineView).show(exchange, connection, exchanges, self._now)
+            reloads = list(store.marks.values()) if store is not None else []
+            self.query_one(TimelineView).show(exchange, connection, exchanges, self._now, reloads)
         elif tab == "stream":
             self.query_one(StreamView).show(exchange, connection)
         elif tab == "sequence":

@@ -1,6 +1,9 @@
-"""The Timeline tab: a connection's exchanges, and one exchange's messages, on a time axis."""
+"""The Timeline tab: a connection's exchanges, and one exchange's messages, on a time
+axis; a reload of the app (``--reload``) while they ran is a ``↻`` mark at its time."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rich.style import Style
 from rich.text import Text
@@ -8,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from asgi_scope.trace import present
-from asgi_scope.trace.events import Event, ProxyTimings
+from asgi_scope.trace.events import Event, ProxyTimings, ServerNote
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Connection, Exchange
 from asgi_scope.trace.summary import fmt_duration, proxy_timings
@@ -55,6 +58,7 @@ class TimelineView(VerticalScroll):
         "timeline--bar",
         "timeline--selected",
         "timeline--title",
+        "timeline--reload",
     }
 
     def __init__(self, **kwargs) -> None:
@@ -65,6 +69,7 @@ class TimelineView(VerticalScroll):
             [],
             0,
         )
+        self._reloads: Sequence[ServerNote] = ()
 
     def compose(self):
         yield Static(id="timeline-text")
@@ -75,9 +80,12 @@ class TimelineView(VerticalScroll):
         connection: Connection | None,
         exchanges: list[Exchange],
         now_ns: int,
+        reloads: Sequence[ServerNote] = (),
     ) -> None:
-        """Draw ``exchanges`` of ``connection`` (``exchange`` selected) up to ``now_ns``."""
+        """Draw ``exchanges`` of ``connection`` (``exchange`` selected) up to ``now_ns``,
+        with the ``reloads`` (notes of level ``"reload"``) that fall on either axis."""
         self._data = (exchange, connection, exchanges, now_ns)
+        self._reloads = reloads
         self._redraw()
 
     def on_resize(self) -> None:
@@ -124,6 +132,7 @@ class TimelineView(VerticalScroll):
         text.append(" " * (label + 1) + scale.axis() + "\n", self._style("dim"))
         for item in exchanges or [exchange]:
             text.append_text(self._exchange_line(item, scale, label, item is exchange, now_ns))
+        self._reload_lines(text, scale, label)
         # The selected exchange, one message per line.
         text.append("\n")
         t1 = exchange.t_end if exchange.t_end is not None else now_ns
@@ -139,6 +148,7 @@ class TimelineView(VerticalScroll):
         for event in exchange.events:
             if present.of(event).listed:
                 text.append_text(self._event_line(event, exchange, scale, label))
+        self._reload_lines(text, scale, label)
         text.rstrip()
         return text
 
@@ -163,6 +173,21 @@ class TimelineView(VerticalScroll):
             line.append(char, style)
         line.append("\n")
         return line
+
+    def _reload_lines(self, text: Text, scale: Scale, label: int) -> None:
+        """A line for each reload within ``scale``'s span: ``↻`` at its time, then the
+        note's words (``reloaded: main.py changed …``)."""
+        style = self._style("reload")
+        for note in self._reloads:
+            if not scale.t0 <= note.t_ns <= scale.t1:
+                continue
+            column = scale(note.t_ns)
+            line = Text("↻ reload"[:label].ljust(label) + " " + " " * column, style)
+            line.append("↻", style)
+            words = " " + safe_text(note.text).removeprefix("↻ ")
+            line.append(words[: max(scale.width - column - 1, 0)], self._style("dim"))
+            text.append_text(line)
+            text.append("\n")
 
     def _event_line(self, event: Event, exchange: Exchange, scale: Scale, label: int) -> Text:
         shown = present.of(event)
