@@ -16,9 +16,11 @@ from asgi_scope.cli.options import (
     BAD_INPUT,
     CONTEXT,
     bind_options,
+    export_otlp,
     fail,
     keep_options,
     max_body_option,
+    otlp_option,
     record_option,
     redact_option,
     warn_all_interfaces,
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 @click.option("--headless", is_flag=True, help="Print the streams as lines instead of the TUI.")
 @keep_options
 @record_option
+@otlp_option
 @redact_option
 def attach(
     address: str,
@@ -42,6 +45,7 @@ def attach(
     keep: int,
     keep_bytes: int,
     record: str | None,
+    otlp: str | None,
     redact_names: tuple[str, ...],
 ) -> None:
     from asgi_scope.remote.attach import AttachRecorder, Listener, ListenError
@@ -65,7 +69,7 @@ def attach(
         stop_timeout=2.0,
         redact=Redactor.with_names(redact_names),
     )
-    _run(session, record, ListenError)
+    _run(session, record, otlp, ListenError)
 
 
 @click.command("proxy", context_settings=CONTEXT)
@@ -81,6 +85,7 @@ def attach(
 )
 @max_body_option
 @record_option
+@otlp_option
 @redact_option
 def proxy(
     upstream: str,
@@ -90,6 +95,7 @@ def proxy(
     timeout: float,
     max_body: int,
     record: str | None,
+    otlp: str | None,
     redact_names: tuple[str, ...],
 ) -> None:
     """Listen on --host:--port and forward every request to UPSTREAM, an HTTP/1.1
@@ -144,17 +150,20 @@ def proxy(
         ready=lambda: click.echo(f"asgi-scope: proxy listening on {server.url}", err=True),
         redact=Redactor.with_names(redact_names),
     )
-    _run(session, record, StartupError)
+    _run(session, record, otlp, StartupError)
 
 
-def _run(session: Session, record: str | None, cannot_start: type[Exception]) -> None:
-    """Record if asked, then run ``session``; a source that ``cannot_start`` is one
-    line and exit 1."""
+def _run(
+    session: Session, record: str | None, otlp: str | None, cannot_start: type[Exception]
+) -> None:
+    """Record and export if asked, then run ``session``; a source that
+    ``cannot_start`` is one line and exit 1."""
     if record:
         try:
             session.record_to(record)
         except OSError as exc:
             fail(f"cannot record to {record}: {exc.strerror or exc}", BAD_INPUT)
+    export_otlp(session, otlp)
     try:
         error = session.run()
     except cannot_start as exc:

@@ -22,11 +22,13 @@ from asgi_scope.cli.options import (
     StrictCommand,
     bind_options,
     check_headless,
+    export_otlp,
     fail,
     headless_options,
     keep_options,
     load_policy,
     max_body_option,
+    otlp_option,
     record_option,
     redact_option,
     strict_options,
@@ -225,6 +227,7 @@ if TYPE_CHECKING:
     help="Seconds over which changes are gathered before one restart.",
 )
 @record_option
+@otlp_option
 @redact_option
 @strict_options
 @click.option(
@@ -262,6 +265,7 @@ if TYPE_CHECKING:
 def run(
     app: str | None,
     record: str | None,
+    otlp: str | None,
     redact_names: tuple[str, ...],
     format_: str,
     filter_: str,
@@ -327,6 +331,7 @@ def run(
             session.record_to(record)
         except OSError as exc:
             fail(f"cannot record to {record}: {exc.strerror or exc}", BAD_INPUT)
+    export_otlp(session, otlp)
     session.mute(policy)
     if policy.strict or report:  # --report alone: findings kept, nothing fails
         loudly = _say_loudly if headless and policy.strict else None
