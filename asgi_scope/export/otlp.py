@@ -44,12 +44,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import (
-    AnyValue,
-    ArrayValue,
-    InstrumentationScope,
-    KeyValue,
-)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
@@ -81,7 +76,8 @@ MAX_EVENTS = 2_000
 """Events kept per exchange; the messages and layer calls past them are not sent."""
 
 MAX_OPEN = 10_000
-"""Exchanges followed at once; past that a new one is not exported (counted)."""
+"""Exchanges followed at once; past that the oldest is forgotten, not exported
+(counted): its end may have been in a batch dropped while the collector was slow."""
 
 SEVERITY_INFO = 9
 """``SEVERITY_NUMBER_INFO`` (OpenTelemetry logs data model, "Severity Fields")."""
@@ -117,13 +113,24 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _attr(key: str, value: str | int | list[str]) -> KeyValue:
-    if isinstance(value, list):
-        array = ArrayValue(values=[AnyValue(string_value=v) for v in value])
-        return KeyValue(key=key, value=AnyValue(array_value=array))
-    if isinstance(value, int):
-        return KeyValue(key=key, value=AnyValue(int_value=value))
-    return KeyValue(key=key, value=AnyValue(string_value=value))
+Attribute = tuple[str, "str | int | list[str]"]
+"""An attribute before it is written: ``(key, value)``, a list of strings for an array."""
+
+
+def _fill(into: Any, attributes: Iterable[Attribute]) -> None:
+    """Write ``attributes`` into the repeated ``KeyValue`` field ``into``, in place
+    (about 3x quicker than building each ``KeyValue`` and having it copied in)."""
+    for key, value in attributes:
+        kv = into.add()
+        kv.key = key
+        if isinstance(value, list):
+            values = kv.value.array_value.values
+            for item in value:
+                values.add().string_value = item
+        elif isinstance(value, int):
+            kv.value.int_value = value
+        else:
+            kv.value.string_value = value
 
 
 def _headers(value: Any) -> list[tuple[bytes, bytes]]:
@@ -131,17 +138,19 @@ def _headers(value: Any) -> list[tuple[bytes, bytes]]:
     return [
         (p[0], p[1])
         for p in pairs
-        if isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], bytes)
+        if isinstance(p, (list, tuple))
+        and len(p) == 2
+        and isinstance(p[0], bytes)
         and isinstance(p[1], bytes)
     ]
 
 
-def _header_attrs(prefix: str, headers: list[tuple[bytes, bytes]]) -> list[KeyValue]:
+def _header_attrs(prefix: str, headers: list[tuple[bytes, bytes]]) -> list[Attribute]:
     """``http.request.header.<name>`` attributes: lowercase names, a list of values."""
     grouped: dict[str, list[str]] = {}
     for name, value in headers:
         grouped.setdefault(name.decode("latin-1").lower()[:256], []).append(_text(value) or "")
-    return [_attr(f"{prefix}.{name}", values) for name, values in grouped.items()]
+    return [(f"{prefix}.{name}", values) for name, values in grouped.items()]
 
 
 def route_of(scope: dict[str, Any] | None) -> str | None:
@@ -164,7 +173,7 @@ class SpanBuilder:
     ``started_ns`` is the wall clock (epoch nanoseconds) at ``t_ns`` 0;
     ``redact`` decides what is a secret; ``ids`` derives the span ids (the
     process's own by default, so the Scope tab shows the same). :attr:`dropped`
-    counts the exchanges not followed (past :data:`MAX_OPEN`).
+    counts the exchanges forgotten unsent (past :data:`MAX_OPEN`).
     """
 
     def __init__(self, started_ns: int, redact: Redactor = DEFAULT, ids: Ids = SESSION) -> None:
@@ -181,10 +190,10 @@ class SpanBuilder:
             kind = type(event)
             if kind is ScopeCreated:
                 if event.scope.get("type") in ("http", "websocket"):  # type: ignore[attr-defined]
-                    if len(self._open) < MAX_OPEN:
-                        self._open[event.exchange] = [event]  # type: ignore[attr-defined]
-                    else:
+                    if len(self._open) >= MAX_OPEN:  # the oldest (its end may have been lost)
+                        del self._open[next(iter(self._open))]
                         self.dropped += 1
+                    self._open[event.exchange] = [event]  # type: ignore[attr-defined]
             elif kind is ExchangeEnded:
                 kept = self._open.pop(event.exchange, None)  # type: ignore[attr-defined]
                 if kept is not None:
@@ -215,28 +224,28 @@ class SpanBuilder:
         scope = events[0].scope  # type: ignore[attr-defined]
         method = _text(scope.get("method")) or "GET"
         route = route_of(ended.scope)
-        attrs = [_attr("http.request.method", method)]
+        attrs: list[Attribute] = [("http.request.method", method)]
         for key, name in (("path", "url.path"), ("scheme", "url.scheme")):
             text = _text(scope.get(key))
             if text is not None:
-                attrs.append(_attr(name, text))
+                attrs.append((name, text))
         query = scope.get("query_string")
         if isinstance(query, bytes) and query:
-            attrs.append(_attr("url.query", _text(self.redact.query(query)) or ""))
+            attrs.append(("url.query", _text(self.redact.query(query)) or ""))
         if route is not None:
-            attrs.append(_attr("http.route", _text(route) or ""))
+            attrs.append(("http.route", _text(route) or ""))
         version = _text(scope.get("http_version"))
         if version is not None:
-            attrs.append(_attr("network.protocol.version", version))
+            attrs.append(("network.protocol.version", version))
         for key, prefix in (("server", "server"), ("client", "client")):
             where = scope.get(key)
             if isinstance(where, (list, tuple)) and len(where) == 2:
-                attrs.append(_attr(f"{prefix}.address", _text(where[0]) or ""))
+                attrs.append((f"{prefix}.address", _text(where[0]) or ""))
                 if isinstance(where[1], int):
-                    attrs.append(_attr(f"{prefix}.port", where[1]))
+                    attrs.append((f"{prefix}.port", where[1]))
         agent = first(headers, b"user-agent")
         if agent is not None:
-            attrs.append(_attr("user_agent.original", _text(agent) or ""))
+            attrs.append(("user_agent.original", _text(agent) or ""))
         sizes = {"http.request": 0, "http.response.body": 0}
         response: list[tuple[bytes, bytes]] = []
         raised = ""
@@ -250,19 +259,19 @@ class SpanBuilder:
                     response = _headers(event.message.get("headers"))
             elif isinstance(event, AppRaised):
                 raised = event.exc_type
-        attrs.append(_attr("http.request.body.size", sizes["http.request"]))
-        attrs.append(_attr("http.response.body.size", sizes["http.response.body"]))
+        attrs.append(("http.request.body.size", sizes["http.request"]))
+        attrs.append(("http.response.body.size", sizes["http.response.body"]))
         if ended.status:
-            attrs.append(_attr("http.response.status_code", ended.status))
+            attrs.append(("http.response.status_code", ended.status))
         error = _text(raised) if ended.outcome == "error" and raised else None
         if error is None and ended.status >= 500:
             error = str(ended.status)
         if error is not None:
-            attrs.append(_attr("error.type", error))
+            attrs.append(("error.type", error))
         attrs += _header_attrs("http.request.header", self.redact.headers(headers))
         attrs += _header_attrs("http.response.header", self.redact.headers(response))
-        attrs.append(_attr("asgi_scope.exchange", ended.exchange))
-        return Span(
+        attrs.append(("asgi_scope.exchange", ended.exchange))
+        span = Span(
             trace_id=context.trace_id,
             span_id=context.span_id,
             parent_span_id=context.parent_id,
@@ -271,11 +280,12 @@ class SpanBuilder:
             kind=Span.SPAN_KIND_SERVER,
             start_time_unix_nano=self.started_ns + events[0].t_ns,
             end_time_unix_nano=self.started_ns + ended.t_ns,
-            attributes=attrs,
-            status=Status(code=Status.STATUS_CODE_ERROR, message=error)
-            if error is not None
-            else Status(),
         )
+        _fill(span.attributes, attrs)
+        if error is not None:
+            span.status.code = Status.STATUS_CODE_ERROR
+            span.status.message = error
+        return span
 
     def _layers(
         self, events: list[Event], ended: ExchangeEnded, context: Context, out: Built
@@ -297,10 +307,11 @@ class SpanBuilder:
                     name=_text(event.layer) or "?",  # type: ignore[attr-defined]
                     kind=Span.SPAN_KIND_INTERNAL,
                     start_time_unix_nano=self.started_ns + event.t_ns,
-                    attributes=[
-                        _attr("code.namespace", _text(event.module) or ""),  # type: ignore[attr-defined]
-                        _attr("asgi_scope.layer.depth", event.depth),  # type: ignore[attr-defined]
-                    ],
+                )
+                module = _text(event.module) or ""  # type: ignore[attr-defined]
+                _fill(
+                    span.attributes,
+                    [("code.namespace", module), ("asgi_scope.layer.depth", event.depth)],  # type: ignore[attr-defined]
                 )
                 out.spans.append(span)
             elif kind is LayerReturned:
@@ -309,7 +320,7 @@ class SpanBuilder:
                     span.end_time_unix_nano = self.started_ns + event.t_ns
                     if event.outcome == "error":  # type: ignore[attr-defined]
                         error = _text(event.exc_type) or "error"  # type: ignore[attr-defined]
-                        span.attributes.append(_attr("error.type", error))
+                        _fill(span.attributes, [("error.type", error)])
                         span.status.code = Status.STATUS_CODE_ERROR
             elif kind in (MessageReceived, MessageSent, LayerReceived, LayerSent):
                 depth = getattr(event, "depth", None)
@@ -324,31 +335,33 @@ class SpanBuilder:
         if form and message.get("type") == "http.request" and isinstance(body, bytes):
             message = dict(message, body=self.redact.query(message["body"]))
         received = isinstance(event, (MessageReceived, LayerReceived))
-        attrs = [
-            _attr("event.name", "asgi.message"),
-            _attr("asgi.message.type", message_type(message)),
-            _attr("asgi.message.direction", "receive" if received else "send"),
+        attrs: list[Attribute] = [
+            ("event.name", "asgi.message"),
+            ("asgi.message.type", message_type(message)),
+            ("asgi.message.direction", "receive" if received else "send"),
         ]
         layer = getattr(event, "layer", None)
         if layer is not None:
-            attrs.append(_attr("asgi_scope.layer", _text(layer) or ""))
+            attrs.append(("asgi_scope.layer", _text(layer) or ""))
         when = self.started_ns + event.t_ns
-        return LogRecord(
+        record = LogRecord(
             time_unix_nano=when,
             observed_time_unix_nano=when,
             severity_number=SEVERITY_INFO,
             severity_text="INFO",
             event_name="asgi.message",
             body=AnyValue(string_value=message_summary(message, event.dropped)[:MAX_TEXT]),
-            attributes=attrs,
             trace_id=span.trace_id,
             span_id=span.span_id,
             flags=span.flags & 0xFF,
         )
+        _fill(record.attributes, attrs)
+        return record
 
 
 def _resource(service: str) -> tuple[Resource, InstrumentationScope]:
-    resource = Resource(attributes=[_attr("service.name", _text(service) or "asgi-scope")])
+    resource = Resource()
+    _fill(resource.attributes, [("service.name", _text(service) or "asgi-scope")])
     return resource, InstrumentationScope(name="asgi-scope", version=__version__)
 
 
@@ -368,8 +381,6 @@ def logs_request(service: str, logs: list[LogRecord]) -> ExportLogsServiceReques
     resource, scope = _resource(service)
     return ExportLogsServiceRequest(
         resource_logs=[
-            ResourceLogs(
-                resource=resource, scope_logs=[ScopeLogs(scope=scope, log_records=logs)]
-            )
+            ResourceLogs(resource=resource, scope_logs=[ScopeLogs(scope=scope, log_records=logs)])
         ]
     )

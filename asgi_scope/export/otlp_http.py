@@ -44,6 +44,7 @@ MAX_QUEUED = 4096
 TIMEOUT = 10.0
 """Seconds a POST to the collector may take (connecting, sending, answering)."""
 
+
 class EndpointError(ValueError):
     """An ``--otlp`` endpoint that is not an ``http://`` or ``https://`` URL;
     ``str()`` is one line for the user."""
@@ -130,9 +131,12 @@ class OtlpExporter:
             if batch is None:
                 self._send(pending)
                 break
-            for built in self._builder.feed(batch):
-                pending.spans += built.spans
-                pending.logs += built.logs
+            try:
+                for built in self._builder.feed(batch):
+                    pending.spans += built.spans
+                    pending.logs += built.logs
+            except Exception as exc:  # an app's strange values never end the export
+                self._lose(0, f"spans not built: {type(exc).__name__}: {exc}")
             if self._lost_batches and not self._noted:
                 self._lose(0, "the exporter fell behind")
             if pending.spans and deadline is None:

@@ -10,6 +10,8 @@ a W3C ``traceparent`` and an ``Authorization`` header.
 from __future__ import annotations
 
 import contextlib
+import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +28,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.cli.test_cli import ROOT, start_headless, stop
+from tests.cli.test_cli import COMMAND, ROOT, start_headless, stop
 
 TIMEOUT = 20.0
 """Seconds a wait for the receiver may take (the exporter sends within 1 s)."""
@@ -152,8 +154,10 @@ def _requests(receiver: Receiver, url: str) -> None:
         form = {"user": "ann", "password": "pa55"}
         assert client.post("/echo", data=form).status_code == 200
     receiver.wait_for(
-        lambda: sum(s.kind == Span.SPAN_KIND_SERVER for s in receiver.spans) >= 4
-        and any(r.body.string_value.startswith("500") for r in receiver.logs),
+        lambda: (
+            sum(s.kind == Span.SPAN_KIND_SERVER for s in receiver.spans) >= 4
+            and any(r.body.string_value.startswith("500") for r in receiver.logs)
+        ),
         "four server spans and their log records",
     )
 
@@ -281,8 +285,7 @@ def test_without_the_extra_otlp_fails_with_one_line() -> None:
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "asgi-scope: --otlp needs OpenTelemetry's protobuf messages: "
-        "pip install 'asgi-scope[otel]'"
+        "asgi-scope: --otlp needs OpenTelemetry's protobuf messages: pip install 'asgi-scope[otel]'"
     ]
 
 
@@ -296,3 +299,44 @@ def test_otlp_takes_an_http_url_only() -> None:
     )
     assert result.returncode == 2
     assert "http:// or https:// URL" in result.stderr
+
+
+def test_proxy_exports_the_exchanges_it_forwards(receiver: Receiver) -> None:
+    class Upstream(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"hi")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    command = [
+        COMMAND, "proxy", f"http://127.0.0.1:{upstream.server_address[1]}",
+        "--headless", "--port", "0", "--otlp", receiver.url,
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
+    try:
+        line = ""
+        while "proxy listening on" not in line:
+            line = lines.get(timeout=TIMEOUT)
+        url = line.split("proxy listening on ", 1)[1].strip()
+        response = httpx.get(f"{url}/hello", headers={"traceparent": TRACEPARENT}, timeout=TIMEOUT)
+        assert response.text == "hi"
+        receiver.wait_for(lambda: len(receiver.spans) >= 1, "the proxied exchange's span")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=TIMEOUT)
+        upstream.shutdown()
+        upstream.server_close()
+    span = server_span(receiver, "/hello")
+    assert span.name == "GET"  # no route: a proxy has none
+    assert span.trace_id.hex() == TRACE_ID and span.parent_span_id.hex() == PARENT_ID
+    assert attrs(span)["http.response.status_code"] == 200
