@@ -2,9 +2,10 @@
 exchange to an OpenTelemetry Collector, batched, from its own thread.
 
 The tap (:meth:`OtlpExporter.__call__`, run in the view's thread at each drain)
-only queues the batch it is handed; the exporter's thread builds the spans and
-log records (:class:`~asgi_scope.export.otlp.SpanBuilder`), gathers them for up
-to :data:`INTERVAL` seconds or :data:`MAX_BATCH` spans, and POSTs them as
+only appends the batch it is handed to a deque; the exporter's thread takes
+them every :data:`POLL` seconds, builds the spans and log records
+(:class:`~asgi_scope.export.otlp.SpanBuilder`), gathers them for up to
+:data:`INTERVAL` seconds or :data:`MAX_BATCH` spans, and POSTs them as
 OTLP/HTTP protobuf (OTLP specification 1.x, "OTLP/HTTP": ``POST
 ENDPOINT/v1/traces`` and ``ENDPOINT/v1/logs``, ``Content-Type:
 application/x-protobuf``, a ``200`` means accepted). Nothing waits on the
@@ -19,8 +20,8 @@ the POST.
 
 from __future__ import annotations
 
+import collections
 import http.client
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +41,9 @@ MAX_BATCH = 512
 
 MAX_QUEUED = 4096
 """Drained batches waiting for the exporter's thread; past that they are dropped."""
+
+POLL = 0.05
+"""Seconds between the exporter thread's looks at what the tap queued."""
 
 TIMEOUT = 10.0
 """Seconds a POST to the collector may take (connecting, sending, answering)."""
@@ -85,7 +89,8 @@ class OtlpExporter:
         self.note = note
         self.spans = self.logs = self.dropped = 0
         self._builder = SpanBuilder(started_ns, redact)
-        self._queue: queue.Queue[Sequence[Event] | None] = queue.Queue(MAX_QUEUED)
+        self._batches: collections.deque[Sequence[Event]] = collections.deque()
+        self._closing = threading.Event()
         self._lost_batches = 0
         self._noted = False
         self._conn: http.client.HTTPConnection | None = None
@@ -93,21 +98,19 @@ class OtlpExporter:
         self._thread.start()
 
     def __call__(self, batch: Sequence[Event]) -> None:
-        """The tap: queue ``batch`` for the exporter's thread, never waiting."""
-        try:
-            self._queue.put_nowait(batch)
-        except queue.Full:
+        """The tap: queue ``batch`` for the exporter's thread, never waiting (an
+        append; the thread looks every :data:`POLL` seconds, so the view's thread
+        wakes nobody)."""
+        if len(self._batches) < MAX_QUEUED:
+            self._batches.append(batch)
+        else:
             self._lost_batches += 1
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is queued (waiting at most ``timeout`` seconds), stop, and
         tell ``note`` the :meth:`summary`."""
-        if self._thread.is_alive():
-            try:
-                self._queue.put(None, timeout=timeout)
-                self._thread.join(timeout)
-            except queue.Full:
-                pass
+        self._closing.set()
+        self._thread.join(timeout)
         if self.note is not None:
             self.note(self.summary())
 
@@ -121,31 +124,30 @@ class OtlpExporter:
 
     def _run(self) -> None:
         pending = Built()
-        deadline: float | None = None
+        deadline = 0.0
+        batches = self._batches
         while True:
-            wait = None if deadline is None else max(deadline - time.monotonic(), 0)
-            try:
-                batch = self._queue.get(timeout=wait)
-            except queue.Empty:
-                batch = ()
-            if batch is None:
-                self._send(pending)
-                break
-            try:
-                for built in self._builder.feed(batch):
-                    pending.spans += built.spans
-                    pending.logs += built.logs
-            except Exception as exc:  # an app's strange values never end the export
-                self._lose(0, f"spans not built: {type(exc).__name__}: {exc}")
+            closing = self._closing.wait(POLL)
+            while batches:
+                try:
+                    for built in self._builder.feed(batches.popleft()):
+                        pending.spans += built.spans
+                        pending.logs += built.logs
+                except Exception as exc:  # an app's strange values never end the export
+                    self._lose(0, f"spans not built: {type(exc).__name__}: {exc}")
+                time.sleep(0)  # let the view's loop have the GIL: it reads the app's events
+                if len(pending.spans) >= MAX_BATCH:
+                    self._send(pending)
+                    pending = Built()
             if self._lost_batches and not self._noted:
                 self._lose(0, "the exporter fell behind")
-            if pending.spans and deadline is None:
+            if not pending.spans:
                 deadline = time.monotonic() + INTERVAL
-            if len(pending.spans) >= MAX_BATCH or (
-                deadline is not None and time.monotonic() >= deadline
-            ):
+            elif closing or time.monotonic() >= deadline:
                 self._send(pending)
-                pending, deadline = Built(), None
+                pending = Built()
+            if closing:
+                break
         if self._conn is not None:
             self._conn.close()
 
