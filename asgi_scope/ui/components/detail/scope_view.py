@@ -106,8 +106,6 @@ class ScopeView(VerticalScroll):
             text.append("  ")
             text.append("- removed", styles[REMOVED])
             text.append(" by the app\n", self._style("legend"))
-        if exchange.kind != "lifespan":
-            text.append_text(self.trace_line(exchange))
         width = max(self.size.width - 8, 40)
         for mark, key, value in scope_diff(exchange.scope, exchange.scope_after):
             line = Text(f"{mark} ", styles[mark])
@@ -127,5 +125,8 @@ class ScopeView(VerticalScroll):
             text.append(legend, self._style("legend"))
             for line in by_layer:
                 text.append(f"  {line}\n", styles[CHANGED])
+        if exchange.kind != "lifespan":
+            text.append("\n")
+            text.append_text(self.trace_line(exchange))
         text.rstrip()
         return text
