@@ -11,7 +11,8 @@ recorder, in one place:
   loop): :class:`~asgi_scope.console.Printer` a line per event, or
   :class:`~asgi_scope.console.Tally` a count for ``--quiet``;
 * the **taps**, which see every drained batch in the view's thread: the
-  capture writer (``--record``) and the strict watch (``--strict``).
+  capture writer (``--record``), the strict watch (``--strict``) and the
+  OTLP exporter (``--otlp``).
 
 Sources: our own server (:class:`~asgi_scope.server.runner.Server`, for
 ``run`` and ``proxy``) and the attach listener
@@ -34,6 +35,7 @@ from asgi_scope.export.redact import DEFAULT, Redactor
 
 if TYPE_CHECKING:
     from asgi_scope.console import ExchangePrinter, Printer, Tally
+    from asgi_scope.export.otlp_http import OtlpExporter
     from asgi_scope.trace.capture import Capture, CaptureWriter, Header
     from asgi_scope.trace.recorder import Recorder
     from asgi_scope.trace.rules import Policy
@@ -167,6 +169,8 @@ class Session:
     """The capture writer, once :meth:`record_to` was called."""
     strict: Strict | None = field(default=None, init=False)
     """The strict watch, once :meth:`watch_strictly` was called."""
+    exporter: OtlpExporter | None = field(default=None, init=False)
+    """The OTLP exporter, once :meth:`export_otlp` was called."""
     printer: Printer | ExchangePrinter | Tally | None = field(default=None, init=False)
     """The headless printer (a tally for ``--quiet``), once running headless."""
 
@@ -180,6 +184,19 @@ class Session:
 
         self.writer = CaptureWriter(path, self.header)
         self.recorder.taps.append(self.writer)
+
+    def export_otlp(self, endpoint: str, note: Callable[[str], None]) -> None:
+        """Also send every exchange, as it ends, to the OpenTelemetry Collector at
+        ``endpoint`` (OTLP/HTTP, :mod:`asgi_scope.export.otlp_http`), redacted by
+        :attr:`redact`. ``note`` gets one line at the first loss and a summary at
+        the end. Needs ``opentelemetry-proto``; raises ``EndpointError`` for an
+        ``endpoint`` that is not an http(s) URL."""
+        from asgi_scope.export.otlp_http import OtlpExporter
+
+        self.exporter = OtlpExporter(
+            endpoint, self.header.app, self.header.started_ns, self.redact, note
+        )
+        self.recorder.taps.append(self.exporter)
 
     def mute(self, policy: Policy) -> None:
         """Drop the spec violations of the rules ``policy`` mutes (``--ignore``,
@@ -213,10 +230,12 @@ class Session:
             # The session is over: a late Ctrl-C must not cut the recording short
             # (the writer's close is bounded) or turn a clean stop into "Aborted!".
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            if self.writer is not None or self.strict is not None:
+            if self.writer is not None or self.strict is not None or self.exporter is not None:
                 self.recorder.drain()  # what the view's last drain missed, to the taps
             if self.writer is not None:
                 self.writer.close()
+            if self.exporter is not None:
+                self.exporter.close()
         return self.writer.error if self.writer is not None else None
 
     def _run_headless(self) -> None:

@@ -1,5 +1,6 @@
 """What every command shares: exit codes, the one-line failure, and the options
-declared once (``--host``/``--port``, ``--keep``/``--keep-bytes``, ``--record``).
+declared once (``--host``/``--port``, ``--keep``/``--keep-bytes``, ``--record``,
+``--otlp``).
 
 Imports nothing heavy (``--help`` stays fast).
 """
@@ -107,6 +108,48 @@ redact_option = click.option(
     ),
 )
 """``--redact NAME``, for every command with exports or a headless view."""
+
+
+OTEL_EXTRA = "--otlp needs OpenTelemetry's protobuf messages: pip install 'asgi-scope[otel]'"
+"""The one line for ``--otlp`` without the ``asgi-scope[otel]`` extra."""
+
+
+def _otlp(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    import importlib.util
+    from urllib.parse import urlsplit
+
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"an http:// or https:// URL, not {value!r}")
+    try:
+        found = importlib.util.find_spec("opentelemetry.proto") is not None
+    except ModuleNotFoundError:  # no "opentelemetry" package at all
+        found = False
+    if not found:
+        fail(OTEL_EXTRA, BAD_INPUT)
+    return value
+
+
+otlp_option = click.option(
+    "--otlp",
+    metavar="ENDPOINT",
+    callback=_otlp,
+    help=(
+        "Send each exchange to an OpenTelemetry Collector at ENDPOINT (OTLP/HTTP "
+        "protobuf, e.g. http://127.0.0.1:4318): a span per exchange and per middleware "
+        "layer, a log record per message, secrets redacted. Needs asgi-scope[otel]."
+    ),
+)
+"""``--otlp ENDPOINT``, for every command that records a session (run, attach, proxy)."""
+
+
+def export_otlp(session: Session, endpoint: str | None) -> None:
+    """Add ``--otlp``'s exporter to ``session`` (nothing without an endpoint); its
+    notes (the first loss, the summary at the end) go to stderr."""
+    if endpoint is not None:
+        session.export_otlp(endpoint, note=lambda text: click.echo(f"asgi-scope: {text}", err=True))
 
 
 max_body_option = click.option(

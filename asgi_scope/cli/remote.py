@@ -20,10 +20,12 @@ from asgi_scope.cli.options import (
     bind_options,
     check_strictly,
     end_strictly,
+    export_otlp,
     fail,
     keep_options,
     load_policy,
     max_body_option,
+    otlp_option,
     record_option,
     redact_option,
     strict_options,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 @click.option("--headless", is_flag=True, help="Print the streams as lines instead of the TUI.")
 @keep_options
 @record_option
+@otlp_option
 @redact_option
 @strict_options
 def attach(
@@ -49,6 +52,7 @@ def attach(
     keep: int,
     keep_bytes: int,
     record: str | None,
+    otlp: str | None,
     redact_names: tuple[str, ...],
     strict: str | None,
     ignore: tuple[str, ...],
@@ -78,7 +82,7 @@ def attach(
         redact=Redactor.with_names(redact_names),
     )
     check_strictly(session, policy, report, headless)
-    _run(session, record, ListenError)
+    _run(session, record, otlp, ListenError)
     end_strictly(session, report, report_format, next(iter(listener.apps), f"attach {where}"))
 
 
@@ -95,6 +99,7 @@ def attach(
 )
 @max_body_option
 @record_option
+@otlp_option
 @redact_option
 @strict_options
 def proxy(
@@ -105,6 +110,7 @@ def proxy(
     timeout: float,
     max_body: int,
     record: str | None,
+    otlp: str | None,
     redact_names: tuple[str, ...],
     strict: str | None,
     ignore: tuple[str, ...],
@@ -165,18 +171,21 @@ def proxy(
         redact=Redactor.with_names(redact_names),
     )
     check_strictly(session, policy, report, headless)
-    _run(session, record, StartupError)
+    _run(session, record, otlp, StartupError)
     end_strictly(session, report, report_format, f"{target.origin}{target.base}")
 
 
-def _run(session: Session, record: str | None, cannot_start: type[Exception]) -> None:
-    """Record if asked, then run ``session``; a source that ``cannot_start`` is one
-    line and exit 1."""
+def _run(
+    session: Session, record: str | None, otlp: str | None, cannot_start: type[Exception]
+) -> None:
+    """Record and export if asked, then run ``session``; a source that
+    ``cannot_start`` is one line and exit 1."""
     if record:
         try:
             session.record_to(record)
         except OSError as exc:
             fail(f"cannot record to {record}: {exc.strerror or exc}", BAD_INPUT)
+    export_otlp(session, otlp)
     try:
         error = session.run()
     except cannot_start as exc:

@@ -23,11 +23,13 @@ from asgi_scope.cli.options import (
     check_headless,
     check_strictly,
     end_strictly,
+    export_otlp,
     fail,
     headless_options,
     keep_options,
     load_policy,
     max_body_option,
+    otlp_option,
     record_option,
     redact_option,
     strict_options,
@@ -226,6 +228,7 @@ if TYPE_CHECKING:
     help="Seconds over which changes are gathered before one restart.",
 )
 @record_option
+@otlp_option
 @redact_option
 @strict_options
 @click.option(
@@ -249,6 +252,7 @@ if TYPE_CHECKING:
 def run(
     app: str | None,
     record: str | None,
+    otlp: str | None,
     redact_names: tuple[str, ...],
     format_: str,
     filter_: str,
@@ -314,6 +318,7 @@ def run(
             session.record_to(record)
         except OSError as exc:
             fail(f"cannot record to {record}: {exc.strerror or exc}", BAD_INPUT)
+    export_otlp(session, otlp)
     check_strictly(session, policy, report, headless)
     try:
         error = session.run()

@@ -21,6 +21,7 @@ The syntax (:data:`HELP` is the same table, for the help screen)::
     ~d MS           took more than MS milliseconds (ended exchanges)
     ~l NAME         a middleware layer whose name matches NAME (a regex, case-insensitive)
                     changed something (trace/layer_changes.py)
+    ~tid ID         its OpenTelemetry trace id starts with ID (hex; trace/tracecontext.py)
     WORD            the path contains WORD (case-insensitive)
     !X              not X
     X & Y, X Y      both
@@ -45,6 +46,7 @@ from asgi_scope.trace import content
 from asgi_scope.trace.events import MessageReceived, MessageSent
 from asgi_scope.trace.layer_changes import changes_of
 from asgi_scope.trace.store import Exchange
+from asgi_scope.trace.tracecontext import SESSION
 
 __all__ = ["HELP", "Filter", "FilterError", "parse"]
 
@@ -60,6 +62,7 @@ HELP = (
     ("~b TEXT", "a body contains TEXT (~bq request, ~bs response)"),
     ("~d MS", "took more than MS milliseconds"),
     ("~l NAME", "a middleware layer named NAME changed it"),
+    ("~tid ID", "its OpenTelemetry trace id starts with ID"),
     ("WORD", "the path contains WORD"),
     ("!X  X & Y  X | Y  (X)", "not, and (a space too), or, grouping"),
 )
@@ -109,6 +112,7 @@ _OPERATORS = {
     "~bs",
     "~d",
     "~l",
+    "~tid",
 }
 _NO_VALUE = {"~v", "~e"}
 
@@ -295,6 +299,13 @@ def _valued(op: str, value: str, position: int) -> Predicate:
     if op == "~l":
         pattern = _regex(value, position)
         return lambda x: any(pattern.search(c.layer) for c in changes_of(x))
+    if op == "~tid":
+        prefix = value.lower()
+        if not re.fullmatch(r"[0-9a-f]{1,32}", prefix):
+            raise FilterError(f"~tid takes a trace id in hex, not {value!r}", position)
+        return lambda x: x.scope is not None and SESSION.of(
+            x.id, x.scope.get("headers")
+        ).trace_hex.startswith(prefix)
     if op.startswith("~h"):
         needle = value.lower()
         side = op[2:]

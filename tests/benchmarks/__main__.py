@@ -15,7 +15,9 @@ built-in demo app (``/`` for hello, ``/bytes?n=65536`` for 64 KiB):
    with the TUI attached (running in tmux), started one at a time in turn,
    several rounds, same wrk settings; requests per second for each round and
    the median of the per-round ratios asgi-scope / uvicorn. Keep-alive on (hello,
-   64 KiB) and off (hello, ``Connection: close``).
+   64 KiB) and off (hello, ``Connection: close``). Also ``--quiet --otlp`` sending
+   every exchange to an OTLP/HTTP sink in this process (which only reads and
+   answers 200), against ``--quiet`` (target: within 10%).
 2. A ceiling: requests per second of a bare loop that feeds one request
    through h11's parser and serializer, no sockets, no app.
 3. Memory: 200,000 requests to asgi-scope with the TUI (whose store keeps the
@@ -55,6 +57,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -75,6 +78,7 @@ KINDS = {
     "quiet": "asgi-scope --quiet (records everything, prints nothing)",
     "rules off": "asgi-scope --quiet with the spec checker switched off (its cost: quiet / this)",
     "print": "asgi-scope --headless > file (prints every event)",
+    "otlp": "asgi-scope --quiet --otlp URL (exports every exchange to a sink; cost: this / quiet)",
     "tui": "asgi-scope with the TUI attached (in tmux)",
 }
 TARGETS = {"quiet": 1.0, "tui": 0.7, "print": 0.5}
@@ -147,7 +151,36 @@ def command(kind: str, port: int) -> list[str]:
         off = "import asgi_scope.trace.shim as s; s.checker_for = lambda scope: None; "
         return [PY, "-c", off + "from asgi_scope.cli import main; main()", "--port", str(port),
                 "--quiet"]  # fmt: skip
+    if kind == "otlp":
+        return [*scope, "--quiet", "--otlp", otlp_sink()]
     return {"quiet": [*scope, "--quiet"], "print": [*scope, "--headless"], "tui": scope}[kind]
+
+
+_SINK: list[str] = []
+
+
+def otlp_sink() -> str:
+    """The URL of an OTLP/HTTP sink in this process (started on first use, port
+    0): it reads each POST and answers 200, as a Collector that accepts does."""
+    if not _SINK:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Sink(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a Collector does
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["content-length"]))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        _SINK.append(f"http://127.0.0.1:{server.server_address[1]}")
+    return _SINK[0]
 
 
 @contextlib.contextmanager
@@ -325,6 +358,12 @@ def report_throughput(results: dict[str, dict[str, list[float]]]) -> list[str]:
             verdict = "met" if cost >= 0.95 else "NOT met"
             lines.append(f"  {name:<22} checker: quiet at {cost:.1%} of rules off  "
                          f">= 95% {verdict}")  # fmt: skip
+        otlp = by_kind.get("otlp", [])
+        if on and otlp:  # the OTLP export's cost, round by round (target: within 10%)
+            cost = statistics.median([a / b for a, b in zip(otlp, on, strict=False) if b])
+            verdict = "met" if cost >= 0.9 else "NOT met"
+            lines.append(f"  {name:<22} otlp: --quiet --otlp at {cost:.1%} of --quiet  "
+                         f">= 90% {verdict}")  # fmt: skip
     return lines
 
 

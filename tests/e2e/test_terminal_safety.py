@@ -43,6 +43,7 @@ from asgi_scope.console import Printer
 from asgi_scope.server.runner import Server
 from asgi_scope.session import LoopThread
 from asgi_scope.trace.recorder import Recorder
+from asgi_scope.trace.tracecontext import SESSION
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.components.exchanges import ExchangeTable
 from tests.apps.hostile import app as hostile_app
@@ -274,7 +275,9 @@ def hostile_trace() -> Traffic:
 
 
 @pytest.mark.parametrize("tab", ["m", "s", "x"])
-def test_snapshot_hostile_trace(snap_compare: Any, tab: str) -> None:
+def test_snapshot_hostile_trace(snap_compare: Any, tab: str, monkeypatch: Any) -> None:
+    # The OpenTelemetry ids in the Scope tab are keyed per process: fixed here.
+    monkeypatch.setattr(SESSION, "_key", bytes(16))
     async def show(pilot: Any) -> None:
         await pilot.pause()
         await pilot.press("k", "k")  # the POST

@@ -13,6 +13,8 @@ from asgi_scope.trace.store import Store
 from tests.apps.broken import app as broken_app
 from tests.live import TIMEOUT, Live
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
 
 @pytest.fixture(scope="module")
 def store() -> Store:
@@ -30,7 +32,7 @@ def store() -> Store:
         with httpx.Client(base_url=demo.url, timeout=TIMEOUT) as client:
             client.get("/")
             client.post("/echo", content=b"needle in a haystack", headers={"x-token": "Sesame"})
-            client.get("/json", params={"x": "1"})
+            client.get("/json", params={"x": "1"}, headers={"traceparent": TRACEPARENT})
             client.get("/nowhere")
             client.get("/error")
             client.get("/slow", params={"seconds": "0.15"})
@@ -103,10 +105,22 @@ def matching(store: Store, text: str) -> list[str]:
         ("~c 404 | ~c 500", ["GET /nowhere 404", "GET /error 500"]),
         ("(~m GET | ~m POST) ~p /echo", ["POST /echo 200"]),
         ("nowhere", ["GET /nowhere 404"]),
+        ("~tid 4bf92f3577b34da6a3ce929d0e0e4736", ["GET /json 200"]),
+        ("~tid 4BF92F", ["GET /json 200"]),
     ],
 )
 def test_filters_keep_the_exchanges_they_describe(store: Store, text: str, expected: list[str]):
     assert matching(store, text) == expected
+
+
+def test_tid_finds_an_exchange_by_the_trace_id_it_was_given(store: Store):
+    """An exchange without a traceparent has a trace id of its own (the one
+    ``--otlp`` sends and the Scope tab shows): ``~tid`` finds it, and only it."""
+    from asgi_scope.trace.tracecontext import SESSION
+
+    error = next(x for x in store.exchanges.values() if x.path == "/error")
+    own = SESSION.of(error.id, error.scope["headers"]).trace_hex
+    assert matching(store, f"~tid {own}") == ["GET /error 500"]
 
 
 def test_an_empty_filter_is_no_filter():
@@ -123,6 +137,7 @@ def test_an_empty_filter_is_no_filter():
         ("~u '('", "bad regular expression", 3),
         ("~t tcp", "~t takes http, websocket or lifespan", 3),
         ("~d soon", "~d takes milliseconds", 3),
+        ("~tid xyz", "~tid takes a trace id in hex", 5),
         ("(~m GET", "missing )", 7),
         ("~m GET )", "unexpected ')'", 7),
         ("~h 'open", "unclosed quote '", 3),

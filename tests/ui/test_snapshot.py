@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asgi_scope.trace.tracecontext import SESSION
 from asgi_scope.ui.app import ScopeApp
 from tests.ui.fake_traffic import standard_trace
 
@@ -21,7 +22,10 @@ def test_snapshot_messages_80x24(snap_compare):
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=select_post)
 
 
-def test_snapshot_scope_120x36(snap_compare):
+def test_snapshot_scope_120x36(snap_compare, monkeypatch):
+    # The OpenTelemetry ids are keyed per process (trace/tracecontext.py): fixed here.
+    monkeypatch.setattr(SESSION, "_key", bytes(16))
+
     async def scope_tab(pilot) -> None:
         await select_post(pilot)
         await pilot.press("s")

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from asgi_scope.trace.layer_changes import changes_of
 from asgi_scope.trace.store import Exchange
+from asgi_scope.trace.tracecontext import SESSION
 from asgi_scope.ui.render import key_text, pretty
 
 ADDED, CHANGED, REMOVED, SAME = "+", "~", "-", " "
@@ -66,6 +67,22 @@ class ScopeView(VerticalScroll):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"scope-view--{name}", partial=True)
 
+    def trace_line(self, exchange: Exchange) -> Text:
+        """The exchange's OpenTelemetry ids (trace/tracecontext.py: what ``--otlp``
+        sends and ``~tid`` finds), and the caller's span when a ``traceparent``
+        came with the request."""
+        context = SESSION.of(exchange.id, (exchange.scope or {}).get("headers"))
+        line = Text("OpenTelemetry: trace ", self._style("legend"))
+        line.append(context.trace_hex)
+        line.append("  span ", self._style("legend"))
+        line.append(context.span_id.hex())
+        if context.parent_id:
+            line.append("  parent ", self._style("legend"))
+            line.append(context.parent_id.hex())
+            line.append(" (traceparent)", self._style("legend"))
+        line.append("\n")
+        return line
+
     def render_scope(self, exchange: Exchange | None) -> Text:
         """The scope of ``exchange`` as safe ``Text`` with the diff marks."""
         if exchange is None or exchange.scope is None:
@@ -108,5 +125,8 @@ class ScopeView(VerticalScroll):
             text.append(legend, self._style("legend"))
             for line in by_layer:
                 text.append(f"  {line}\n", styles[CHANGED])
+        if exchange.kind != "lifespan":
+            text.append("\n")
+            text.append_text(self.trace_line(exchange))
         text.rstrip()
         return text
