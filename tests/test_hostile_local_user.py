@@ -178,12 +178,14 @@ ATTACKER = """
 import socket, sys
 sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 challenge = sock.recv(256)
-sock.sendall(bytes.fromhex(sys.argv[2]))  # a stream, as if no handshake were asked for
 sock.sendall(b"00" * 16 + b" " + b"0" * 64 + b"\\n")  # a made-up answer
-sock.shutdown(socket.SHUT_WR)
 reply = b""
-while chunk := sock.recv(4096):
-    reply += chunk
+try:
+    while chunk := sock.recv(4096):
+        reply += chunk
+    sock.sendall(bytes.fromhex(sys.argv[2]))  # a stream all the same
+except OSError:  # refused and closed: nothing more is read from us
+    pass
 print(challenge.decode().strip())
 print(reply.decode(errors="replace").strip())
 for name in sys.argv[3:]:  # what attach leaves behind
