@@ -10,17 +10,24 @@ from pathlib import Path
 
 from tests.e2e.test_tmux import COMMAND, Terminal
 
+LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+) ")
+"""The whole listening note (a space after the port: never a port half drawn)."""
+
+
+def served_url(term: Terminal) -> str:
+    """The URL the asgi-scope in ``term`` serves on, read from its listening note."""
+    screen = term.wait_for(lambda s: LISTENING.search(s) is not None)
+    return LISTENING.search(screen).group(1)  # type: ignore[union-attr]
+
 
 def test_os_exit_keeps_the_trace_on_screen_with_a_red_note_and_q_quits() -> None:
     term = Terminal([COMMAND, "tests.apps.process:app", "--port", "0"])
     try:
-        listening = re.compile(r"listening on (http://127\.0\.0\.1:\d+) ")  # the whole note
-        screen = term.wait_for(lambda s: listening.search(s) is not None)
-        url = listening.search(screen).group(1)  # type: ignore[union-attr]
+        url = served_url(term)
         subprocess.run(["curl", "-s", "--max-time", "5", f"{url}/exit"], capture_output=True)
-        screen = term.wait_for(lambda s: "exit code 7" in s and "/exit" in s)
+        term.wait_for(lambda s: "exit code 7" in s and "/exit" in s)
         term.press("Enter")  # the /exit exchange, selected: its messages
-        screen = term.wait_for(lambda s: "http.response.start" in s and "aborted" in s)
+        term.wait_for(lambda s: "http.response.start" in s and "aborted" in s)
         assert not term.dead()
         term.press("q")
         deadline = time.monotonic() + 15
@@ -34,9 +41,7 @@ def test_os_exit_keeps_the_trace_on_screen_with_a_red_note_and_q_quits() -> None
 def test_app_output_shows_its_colour_and_escapes_osc_52() -> None:
     term = Terminal([COMMAND, "tests.apps.process:app", "--port", "0"])
     try:
-        listening = re.compile(r"listening on (http://127\.0\.0\.1:\d+) ")
-        screen = term.wait_for(lambda s: listening.search(s) is not None)
-        url = listening.search(screen).group(1)  # type: ignore[union-attr]
+        url = served_url(term)
         subprocess.run(["curl", "-s", "--max-time", "5", f"{url}/print"], capture_output=True)
         term.wait_for(lambda s: "/print" in s)
         term.press("l")  # the panel: the line whole (the Messages list shows it cut)
@@ -63,9 +68,7 @@ def test_app_output_shows_its_colour_and_escapes_osc_52() -> None:
 def test_output_lines_are_listed_in_their_exchange_and_named_in_the_notes_panel() -> None:
     term = Terminal([COMMAND, "tests.apps.process:app", "--port", "0"])
     try:
-        listening = re.compile(r"listening on (http://127\.0\.0\.1:\d+) ")
-        screen = term.wait_for(lambda s: listening.search(s) is not None)
-        url = listening.search(screen).group(1)  # type: ignore[union-attr]
+        url = served_url(term)
         subprocess.run(["curl", "-s", "--max-time", "5", f"{url}/print"], capture_output=True)
         # Followed, /print is selected: its Messages list has the lines it printed.
         listed = re.compile(r"app → output .*output +red te")  # its colour left out
