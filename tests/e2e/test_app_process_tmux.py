@@ -49,7 +49,7 @@ def test_app_output_shows_its_colour_and_escapes_osc_52() -> None:
         assert "\\x1b]52;c;aGVsbG8=\\x07" in screen  # shown escaped, never sent to the terminal
         assert "\\x1b[31m" not in screen  # the colour is a colour, not text
         styled = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-e", "-t", term.name],
+            [*term.tmux, "capture-pane", "-p", "-e", "-t", term.name],
             capture_output=True,
             text=True,
             check=True,

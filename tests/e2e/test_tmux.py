@@ -42,13 +42,15 @@ def terminal_env() -> dict[str, str]:
 
 
 class Terminal:
-    """One tmux session running one command, 120 columns by ``height`` lines."""
+    """One tmux session running one command, 120 columns by ``height`` lines, on
+    a tmux server of its own (``-L``): parallel tests never share a server, so
+    one test's server exiting cannot fail another's ``new-session``."""
 
     def __init__(self, command: list[str], height: int = 36) -> None:
         self.name = f"asgi-scope-e2e-{uuid.uuid4().hex[:8]}"
         subprocess.run(
             [
-                "tmux",
+                *self.tmux,
                 "new-session",
                 "-d",
                 "-s",
@@ -64,12 +66,19 @@ class Terminal:
             check=True,
             env=terminal_env(),
         )
-        subprocess.run(["tmux", "set-option", "-t", self.name, "remain-on-exit", "on"], check=True)
+        subprocess.run(
+            [*self.tmux, "set-option", "-t", self.name, "remain-on-exit", "on"], check=True
+        )
+
+    @property
+    def tmux(self) -> list[str]:
+        """The tmux command line for this terminal's own server."""
+        return ["tmux", "-L", self.name]
 
     def screen(self) -> str:
         """The visible screen as plain text."""
         return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name],
+            [*self.tmux, "capture-pane", "-p", "-t", self.name],
             capture_output=True,
             text=True,
             check=True,
@@ -87,18 +96,18 @@ class Terminal:
         raise AssertionError(f"screen never matched; last screen:\n{screen}")
 
     def press(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
 
     def dead(self) -> bool:
         out = subprocess.run(
-            ["tmux", "display-message", "-p", "-t", self.name, "#{pane_dead}"],
+            [*self.tmux, "display-message", "-p", "-t", self.name, "#{pane_dead}"],
             capture_output=True,
             text=True,
         ).stdout.strip()
         return out == "1"
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
 @pytest.fixture
