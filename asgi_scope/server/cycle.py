@@ -37,8 +37,13 @@ from asgi_scope.trace.shim import Shim
 from asgi_scope.trace.snapshot import plain
 
 HIGH_WATER = 64 * 1024
-"""Bytes of request body buffered for the app before the server stops reading;
-also the size of each read of a ``http.response.pathsend`` file."""
+"""Bytes of request body buffered for the app before the server stops reading
+(each chunk counted as its length plus :data:`CHUNK_OVERHEAD`); also the size
+of each read of a ``http.response.pathsend`` file."""
+
+CHUNK_OVERHEAD = 64
+"""Bytes each buffered body chunk counts for besides its data, so that a body
+of many tiny chunks the app does not read also stops the reading."""
 
 
 class RequestState(enum.Enum):
@@ -112,7 +117,7 @@ class RequestCycle:
         self.request = _RECEIVING
         self.response = _START
         self.body: list[bytes] = []
-        self.buffered = 0  # bytes in self.body
+        self.buffered = 0  # bytes in self.body (with CHUNK_OVERHEAD each)
         self.body_wire: Wire | None = None
         self.trailers = False  # the app's http.response.start promised trailers
         self.trailer_fields: list[tuple[bytes, bytes]] = []
@@ -133,7 +138,7 @@ class RequestCycle:
     def add_body(self, data: bytes, wire: Wire) -> None:
         """Buffer a body chunk h11 parsed from ``wire``, for the next ``receive()``."""
         self.body.append(data)
-        self.buffered += len(data)
+        self.buffered += len(data) + CHUNK_OVERHEAD
         self.body_wire = wire if self.body_wire is None else (self.body_wire[0], wire[1])
         self.message_event.set()
 

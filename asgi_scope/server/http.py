@@ -129,7 +129,8 @@ class HTTPProtocol(asyncio.Protocol):
         self.parsing = 0  # id of the exchange whose bytes are arriving, 0 between requests
         self.in_budget = 0  # raw received bytes still to keep for that exchange
         self.cycle: RequestCycle | None = None  # the exchange being answered
-        self.read_paused = False
+        self.read_paused = False  # paused by the exchange (body, queue, pipelining)
+        self.write_paused = False  # the transport's write buffer is over its high-water mark
         self.writable = asyncio.Event()
         self.writable.set()
         self.closing: tuple[str, str] | None = None  # (by, reason) once we close
@@ -191,10 +192,20 @@ class HTTPProtocol(asyncio.Protocol):
         return None
 
     def pause_writing(self) -> None:
+        # The client reads slower than we write (uvicorn's FlowControl): the
+        # app's send() waits on ``writable``, and reading stops too, so that a
+        # client flooding pings (each answered with a pong) or requests without
+        # reading the answers cannot make the write buffer grow.
         self.writable.clear()
+        self.write_paused = True
+        if not self.read_paused:
+            self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.writable.set()
+        self.write_paused = False
+        if not self.read_paused and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
         self._disarm_keep_alive()
@@ -446,13 +457,16 @@ class HTTPProtocol(asyncio.Protocol):
         """Stop reading from the socket (flow control, pipelining)."""
         if not self.read_paused:
             self.read_paused = True
-            self.transport.pause_reading()
+            if not self.write_paused:
+                self.transport.pause_reading()
 
     def resume_reading(self) -> None:
-        """Read from the socket again."""
+        """Read from the socket again, unless the write buffer is still over its
+        high-water mark (then :meth:`resume_writing` does)."""
         if self.read_paused:
             self.read_paused = False
-            self.transport.resume_reading()
+            if not self.write_paused:
+                self.transport.resume_reading()
 
     def response_complete(self) -> None:
         """The current response is fully sent: close, or serve the next request."""

@@ -62,7 +62,13 @@ from asgi_scope.trace.events import ProtocolError, WebSocketFrame, Wire
 from asgi_scope.trace.shim import Shim
 
 QUEUE_HIGH_WATER = 64 * 1024
-"""Bytes of received messages waiting for the app before the server stops reading."""
+"""Bytes of received messages waiting for the app before the server stops reading
+(each message counted as its payload plus :data:`MESSAGE_OVERHEAD`)."""
+
+MESSAGE_OVERHEAD = 64
+"""Bytes each queued message counts for besides its payload, so that a flood of
+empty messages the app does not receive also stops the reading (at most 1,024
+of them queued)."""
 
 _ANSWERS = ("websocket.accept", "websocket.http.response.start")
 """The app's answers to the opening handshake (besides ``websocket.close``)."""
@@ -345,6 +351,7 @@ class WebSocketSession:
             message = {"type": "websocket.receive", "text": "".join(parts)}  # type: ignore[arg-type]
         else:
             message = {"type": "websocket.receive", "bytes": b"".join(parts)}  # type: ignore[arg-type]
+        size += MESSAGE_OVERHEAD
         self.queue.append((message, wire, size))
         self.queued += size
         self.message_event.set()
