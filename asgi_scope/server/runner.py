@@ -10,6 +10,7 @@ runs it on this loop (headless) or in a thread (the TUI).
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 import socket
 import ssl
@@ -23,6 +24,14 @@ from asgi_scope.server.state import ASGIApp, ServerState
 from asgi_scope.server.watchdog import Watchdog
 from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.recorder import Recorder
+
+
+NOTE_INTERVAL = 1.0
+"""Seconds between two notes that ``accept()`` is failing (out of descriptors)."""
+
+_OUT_OF_RESOURCE = "socket.accept() out of system resource"
+"""asyncio's message when ``accept()`` fails with EMFILE, ENFILE, ENOBUFS or ENOMEM
+(it stops accepting for a second, then tries again)."""
 
 
 class StartupError(Exception):
@@ -99,6 +108,8 @@ class Server:
         self._force = False
         self._lifespan: Lifespan | None = None
         self.watchdog = Watchdog(self.state)
+        self._accept_failed = 0  # accept() calls failed since the last note
+        self._accept_noted = -NOTE_INTERVAL  # loop time of the last note
 
     @property
     def url(self) -> str:
@@ -187,6 +198,7 @@ class Server:
         except StartupError:
             await lifespan.shutdown()
             raise
+        self._watch_accept(asyncio.get_running_loop())
         sock = self._server.sockets[0]
         if sock.family != socket.AF_UNIX:
             self.port = sock.getsockname()[1]
@@ -226,6 +238,38 @@ class Server:
             conn.close("server", "shutting down")
         await lifespan.shutdown(0.1 if self._force else timeout)
         state.recorder.record(ServerNote, conn=0, level="info", text="stopped")
+
+    def _watch_accept(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Turn asyncio's report of a failing ``accept()`` (out of file descriptors:
+        a traceback for every try, thousands a second) into a warning note, one a
+        second at most, with the count of failures in between. asyncio keeps the
+        listener: it tries again every second, so connections waiting in the
+        kernel's queue are served once descriptors are free. Every other report
+        goes to the loop's handler as before."""
+        previous = loop.get_exception_handler()
+
+        def handle(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+            exc = context.get("exception")
+            if context.get("message") != _OUT_OF_RESOURCE or not isinstance(exc, OSError):
+                if previous is not None:
+                    previous(loop, context)
+                else:
+                    loop.default_exception_handler(context)
+                return
+            self._accept_failed += 1
+            now = loop.time()
+            if now - self._accept_noted < NOTE_INTERVAL:
+                return
+            self._accept_noted = now
+            failed, self._accept_failed = self._accept_failed, 0
+            name = errno.errorcode.get(exc.errno or 0, "error")
+            self.state.recorder.record(
+                ServerNote, conn=0, level="warning",
+                text=f"cannot accept connections: {exc.strerror or exc} ({name}; "
+                f"{failed} accept() failed); new connections wait, tried again each second",
+            )  # fmt: skip
+
+        loop.set_exception_handler(handle)
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
