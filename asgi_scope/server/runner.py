@@ -25,7 +25,6 @@ from asgi_scope.server.watchdog import Watchdog
 from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.recorder import Recorder
 
-
 NOTE_INTERVAL = 1.0
 """Seconds between two notes that ``accept()`` is failing (out of descriptors)."""
 
