@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import sys
+import threading
 from collections.abc import AsyncIterator
 from typing import IO
 
@@ -25,6 +26,7 @@ from rich.text import Text
 
 from asgi_scope.export.redact import DEFAULT, Redactor
 from asgi_scope.trace import present
+from asgi_scope.trace.backlog import Backlog
 from asgi_scope.trace.events import (
     BytesReceived,
     BytesSent,
@@ -306,16 +308,29 @@ class Tally:
 
 @contextlib.asynccontextmanager
 async def printing(recorder: Recorder, printer: Printer | Tally) -> AsyncIterator[None]:
-    """While the ``async with`` block runs, drain ``recorder`` into ``printer``
-    about 30 times a second; on the way out, print what is left."""
+    """While the ``async with`` block runs, drain ``recorder`` about 30 times a
+    second into a :class:`~asgi_scope.trace.backlog.Backlog` that a thread of
+    its own prints; on the way out, print what is left.
+
+    A terminal or a pipe slower than the server (or one nobody reads) never
+    holds the loop up: past the backlog's bound, events are dropped and one line
+    says how many, where they were."""
+    backlog = Backlog("the printer")
+
+    def print_forever() -> None:
+        while (batch := backlog.get()) is not None:
+            printer.print(list(batch))
+
+    thread = threading.Thread(target=print_forever, name="asgi-scope-printer", daemon=True)
+    thread.start()
 
     async def drain_forever() -> None:
         try:
             while True:
                 await asyncio.sleep(DRAIN_INTERVAL)
-                printer.print(recorder.drain())
+                backlog.put(recorder.drain())
         finally:
-            printer.print(recorder.drain())
+            backlog.put(recorder.drain())
 
     task = asyncio.get_running_loop().create_task(drain_forever())
     try:
@@ -324,3 +339,5 @@ async def printing(recorder: Recorder, printer: Printer | Tally) -> AsyncIterato
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        backlog.close()
+        await asyncio.to_thread(thread.join)

@@ -43,7 +43,6 @@ import dataclasses
 import json
 import math
 import os
-import queue
 import threading
 import time
 import types
@@ -56,6 +55,7 @@ from typing import Any, Literal, Union
 
 from asgi_scope import __version__
 from asgi_scope.trace import events as events_module
+from asgi_scope.trace.backlog import Backlog
 from asgi_scope.trace.events import Event
 from asgi_scope.trace.private_file import create_private
 
@@ -558,19 +558,21 @@ class CaptureWriter:
         self._file = create_private(path)
         self._file.write(json.dumps(header.to_json(), ensure_ascii=False) + "\n")
         self._file.flush()
-        self._queue: queue.SimpleQueue[Sequence[Event] | None] = queue.SimpleQueue()
+        self.backlog = Backlog("the capture writer")
+        """What waits to be written (bounded: a disk slower than the server loses
+        events, counted, and a note in the capture says where)."""
         self._thread = threading.Thread(target=self._run, name="asgi-scope-capture", daemon=True)
         self._thread.start()
 
     def __call__(self, batch: Sequence[Event]) -> None:
-        """Queue ``batch`` for writing (cheap; never blocks)."""
-        if batch:
-            self._queue.put(batch)
+        """Queue ``batch`` for writing (cheap; never blocks; dropped and counted
+        past :data:`~asgi_scope.trace.backlog.LIMIT` events waiting)."""
+        self.backlog.put(batch)
 
     def _run(self) -> None:
         out = self._file
         while True:
-            batch = self._queue.get()
+            batch = self.backlog.get()
             if batch is None:
                 break
             if self.error is not None:
@@ -586,7 +588,7 @@ class CaptureWriter:
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued, then close the file (waits at most ``timeout`` s)."""
         if self._thread.is_alive():
-            self._queue.put(None)
+            self.backlog.close()
             self._thread.join(timeout)
         try:
             self._file.close()

@@ -28,6 +28,7 @@ import pickle
 import struct
 from typing import Any
 
+from asgi_scope.trace.backlog import LIMIT, Gap
 from asgi_scope.trace.capture import MAX_REPR, Opaque, event_kinds
 from asgi_scope.trace.events import (
     BytesSent,
@@ -37,7 +38,7 @@ from asgi_scope.trace.events import (
     SpecViolation,
     WebSocketFrame,
 )
-from asgi_scope.trace.recorder import Recorder
+from asgi_scope.trace.recorder import DEFAULT_MAX_BODY, Recorder
 
 KINDS: tuple[type[Event], ...] = tuple(sorted(event_kinds().values(), key=lambda k: k.__name__))
 """Every event class, in a fixed order both processes share (same code, same order)."""
@@ -204,9 +205,20 @@ class RelayRecorder(Recorder):
     and moves the ``cause`` of bytes, frames and violations to the new ``seq`` of
     the message they point at. ``t_ns`` is kept: app processes count from this
     recorder's start (:attr:`t0_ns`, the monotonic clock every process shares).
+
+    Bounded: while :data:`~asgi_scope.trace.backlog.LIMIT` events wait for the
+    view to drain them (a TUI slower than the server), the batches relayed are
+    dropped and counted in :attr:`gap`, whose note takes their place; the app
+    process is never held up.
     """
 
-    __slots__ = ()
+    __slots__ = ("gap", "limit")
+
+    def __init__(self, max_body: int = DEFAULT_MAX_BODY, limit: int = LIMIT) -> None:
+        super().__init__(max_body)
+        self.limit = limit
+        """Events waiting, past which relayed batches are dropped."""
+        self.gap = Gap("the view")
 
     @property
     def t0_ns(self) -> int:
@@ -217,6 +229,13 @@ class RelayRecorder(Recorder):
         """Queue ``events`` of one app process; ``causes`` is that process's map of
         its ``seq`` to ours (for messages; bounded: cleared past 65536 entries)."""
         count, append = self._count, self._pending.append
+        if len(self._pending) >= self.limit:
+            self.gap.drop(events)
+            return
+        if self.gap:
+            note = self.gap.note()
+            note.seq = next(count)
+            append(note)
         if len(causes) > 65536:
             causes.clear()
         for event in events:
