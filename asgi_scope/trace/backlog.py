@@ -18,9 +18,10 @@ from collections.abc import Sequence
 
 from asgi_scope.trace.events import Event, ServerNote
 
-LIMIT = 100_000
-"""Events a backlog holds at most (about 20 MB of events whose bodies are cut at
-their caps); past it new events are dropped and counted."""
+LIMIT = 20_000
+"""Events a backlog holds at most (about 10 MB of small events; bodies and raw
+bytes in them are cut at ``--max-body`` per exchange); past it new events are
+dropped and counted."""
 
 
 class Gap:
