@@ -67,9 +67,10 @@ class Backlog:
     must never wait (the drain of the view's loop) to one consumer thread.
 
     :meth:`put` never blocks: a batch that does not fit is dropped whole and
-    counted in :attr:`gap`. :meth:`get` waits for the next batch; after a gap
-    it starts with the gap's note. :meth:`close` ends it: :meth:`get` returns
-    what is left, then None.
+    counted in :attr:`gap` (a batch alone in the backlog always fits: it is
+    in memory already; so the bound is ``limit`` events plus one batch).
+    :meth:`get` waits for the next batch; after a gap it starts with the gap's
+    note. :meth:`close` ends it: :meth:`get` returns what is left, then None.
     """
 
     def __init__(self, who: str, limit: int = LIMIT) -> None:
@@ -85,7 +86,7 @@ class Backlog:
         if not batch:
             return
         with self._ready:
-            if self._size + len(batch) > self.limit:
+            if self._size and self._size + len(batch) > self.limit:
                 self.gap.drop(batch)
                 return
             if self.gap:

@@ -26,9 +26,11 @@ def test_a_full_backlog_drops_and_notes_the_gap_where_it_was():
     assert note.text == "dropped 10 events: the printer could not keep up"
     assert (note.seq, note.t_ns, note.level) == (7, 70, "warning")  # at the gap
     assert [e.seq for e in backlog.get()] == [17, 18]
-    backlog.put(_notes(19, 20))  # a gap at the end is told when it closes
+    backlog.put(_notes(19, 20))  # alone: it fits, bigger than the limit or not
+    backlog.put(_notes(39, 1))  # a gap at the end is told when it closes
     backlog.close()
-    assert backlog.get()[0].text == "dropped 20 events: the printer could not keep up"
+    assert len(backlog.get()) == 20
+    assert backlog.get()[0].text == "dropped 1 events: the printer could not keep up"
     assert backlog.get() is None
 
 
@@ -49,14 +51,14 @@ def test_put_never_waits_for_a_consumer_that_does_not_take():
 def test_the_capture_writer_writes_the_note_at_the_gap(tmp_path):
     path = tmp_path / "c.jsonl"
     writer = CaptureWriter(path, Header(app="a:b", started_ns=0))
-    writer.backlog.limit = 5
-    writer(_notes(1, 20))  # more than the writer may hold: dropped
-    writer(_notes(21, 2))
+    writer(_notes(1, 2))
+    writer.backlog.gap.drop(_notes(3, 20))  # as put() does when the writer is behind
+    writer(_notes(23, 2))
     writer.close()
     events = read_capture(path).events
-    assert [e.seq for e in events] == [1, 21, 22]
-    assert events[0].text == "dropped 20 events: the capture writer could not keep up"
-    assert writer.backlog.gap.dropped == 20
+    assert [e.seq for e in events] == [1, 2, 3, 23, 24]
+    assert events[2].text == "dropped 20 events: the capture writer could not keep up"
+    assert events[2].t_ns == 30
 
 
 def test_the_relay_drops_while_the_view_does_not_drain_and_notes_it():
