@@ -61,6 +61,7 @@ from asgi_scope.remote.auth import (
     load_token,
 )
 from asgi_scope.remote.stream import MAX_LINE, Address, make_private_dir
+from asgi_scope.trace.backlog import BoundedRelay
 from asgi_scope.trace.capture import (
     CaptureError,
     Header,
@@ -76,7 +77,6 @@ from asgi_scope.trace.events import (
     Event,
     ServerNote,
 )
-from asgi_scope.trace.recorder import Recorder
 
 AUTH_TIMEOUT = 5.0
 """Seconds a new stream has to answer the listener's challenge."""
@@ -156,10 +156,12 @@ class ListenError(Exception):
     """The address cannot be listened on; ``str()`` is one line for the user."""
 
 
-class AttachRecorder(Recorder):
+class AttachRecorder(BoundedRelay):
     """A :class:`Recorder` that also takes events decoded from streams, with their
     ids re-numbered (see the module doc). :meth:`inject` is called from the
-    listener's thread; views drain as usual."""
+    listener's thread; views drain as usual. Bounded as
+    :class:`~asgi_scope.trace.backlog.BoundedRelay`: a view slower than the
+    streams loses events, counted, with a note where they were."""
 
     __slots__ = ("_conn_ids", "_exchange_ids", "started_ns")
 
@@ -185,7 +187,8 @@ class AttachRecorder(Recorder):
         if isinstance(event, EXCHANGE_EVENTS):
             changes["exchange"] = ids.exchange(event.exchange)  # type: ignore[attr-defined]
         event = dataclasses.replace(event, **changes)
-        self._pending.append(event)
+        if self.admit((event,)):
+            self._pending.append(event)
         return event
 
 

@@ -7,7 +7,8 @@ events; past the bound new events are dropped, counted, and one
 :class:`~asgi_scope.trace.events.ServerNote` ("dropped N events: the capture
 writer could not keep up") takes their place, at the gap, once the consumer
 catches up. :class:`Gap` counts and makes the note; :class:`Backlog` is the
-queue of batches a consumer thread takes from.
+queue of batches a consumer thread takes from; :class:`BoundedRelay` the
+recorder of events relayed from elsewhere (an app process, attach streams).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from collections.abc import Sequence
 
 from asgi_scope.trace.events import Event, ServerNote
+from asgi_scope.trace.recorder import DEFAULT_MAX_BODY, Recorder
 
 LIMIT = 20_000
 """Events a backlog holds at most (about 10 MB of small events; bodies and raw
@@ -115,3 +117,33 @@ class Backlog:
         with self._ready:
             self._closed = True
             self._ready.notify()
+
+
+class BoundedRelay(Recorder):
+    """A :class:`~asgi_scope.trace.recorder.Recorder` that also queues events
+    relayed from elsewhere (:meth:`admit` them first), at most ``limit`` waiting
+    for the view to drain: past it they are dropped and counted in :attr:`gap`,
+    whose note is queued, with the next ``seq``, once there is room again. The
+    recorder's own events (notes) are never dropped; the app process, or the
+    stream, is never held up by a view slower than it.
+    """
+
+    __slots__ = ("gap", "limit")
+
+    def __init__(self, max_body: int = DEFAULT_MAX_BODY, limit: int = LIMIT) -> None:
+        super().__init__(max_body)
+        self.limit = limit
+        """Events waiting, past which relayed events are dropped."""
+        self.gap = Gap("the view")
+
+    def admit(self, events: Sequence[Event]) -> bool:
+        """True if ``events`` may be queued now; False (counted as dropped) while
+        :attr:`limit` events wait. After a gap, its note is queued first."""
+        if len(self._pending) >= self.limit:
+            self.gap.drop(events)
+            return False
+        if self.gap:
+            note = self.gap.note()
+            note.seq = next(self._count)
+            self._pending.append(note)
+        return True

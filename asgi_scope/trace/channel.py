@@ -28,7 +28,7 @@ import pickle
 import struct
 from typing import Any
 
-from asgi_scope.trace.backlog import LIMIT, Gap
+from asgi_scope.trace.backlog import BoundedRelay
 from asgi_scope.trace.capture import MAX_REPR, Opaque, event_kinds
 from asgi_scope.trace.events import (
     BytesSent,
@@ -38,7 +38,6 @@ from asgi_scope.trace.events import (
     SpecViolation,
     WebSocketFrame,
 )
-from asgi_scope.trace.recorder import DEFAULT_MAX_BODY, Recorder
 
 KINDS: tuple[type[Event], ...] = tuple(sorted(event_kinds().values(), key=lambda k: k.__name__))
 """Every event class, in a fixed order both processes share (same code, same order)."""
@@ -196,7 +195,7 @@ _CAUSED = (BytesSent, WebSocketFrame, SpecViolation)
 _CAUSES = (MessageSent, MessageReceived)
 
 
-class RelayRecorder(Recorder):
+class RelayRecorder(BoundedRelay):
     """The inspector's recorder: its own events (notes) and those relayed from app
     processes, in one order.
 
@@ -206,19 +205,11 @@ class RelayRecorder(Recorder):
     the message they point at. ``t_ns`` is kept: app processes count from this
     recorder's start (:attr:`t0_ns`, the monotonic clock every process shares).
 
-    Bounded: while :data:`~asgi_scope.trace.backlog.LIMIT` events wait for the
-    view to drain them (a TUI slower than the server), the batches relayed are
-    dropped and counted in :attr:`gap`, whose note takes their place; the app
-    process is never held up.
+    Bounded (:class:`~asgi_scope.trace.backlog.BoundedRelay`): a view slower
+    than the app processes loses events, counted, never holds them up.
     """
 
-    __slots__ = ("gap", "limit")
-
-    def __init__(self, max_body: int = DEFAULT_MAX_BODY, limit: int = LIMIT) -> None:
-        super().__init__(max_body)
-        self.limit = limit
-        """Events waiting, past which relayed batches are dropped."""
-        self.gap = Gap("the view")
+    __slots__ = ()
 
     @property
     def t0_ns(self) -> int:
@@ -228,14 +219,9 @@ class RelayRecorder(Recorder):
     def relay(self, events: list[Event], causes: dict[int, int]) -> None:
         """Queue ``events`` of one app process; ``causes`` is that process's map of
         its ``seq`` to ours (for messages; bounded: cleared past 65536 entries)."""
-        count, append = self._count, self._pending.append
-        if len(self._pending) >= self.limit:
-            self.gap.drop(events)
+        if not self.admit(events):
             return
-        if self.gap:
-            note = self.gap.note()
-            note.seq = next(count)
-            append(note)
+        count, append = self._count, self._pending.append
         if len(causes) > 65536:
             causes.clear()
         for event in events:

@@ -428,3 +428,16 @@ def test_the_tui_keeps_running_when_a_stream_is_refused(sock_path: str):
         asyncio.run(main())
     finally:
         listener.stop()
+
+
+def test_a_view_that_does_not_drain_loses_stream_events_with_a_note():
+    recorder = AttachRecorder()
+    recorder.limit = 3
+    ids = recorder.stream()
+    for seq in range(1, 7):
+        recorder.inject(ServerNote(seq, seq, 0, "info", f"n{seq}"), ids)
+    assert [e.text for e in recorder.drain()] == ["n1", "n2", "n3"]  # 4..6 dropped
+    recorder.inject(ServerNote(7, 7, 0, "info", "n7"), ids)
+    note, kept = recorder.drain()
+    assert note.text == "dropped 3 events: the view could not keep up"
+    assert note.seq < kept.seq and kept.text == "n7"
