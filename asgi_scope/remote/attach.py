@@ -180,14 +180,15 @@ class AttachRecorder(BoundedRelay):
         """Queue ``event`` from the stream ``ids`` belongs to, with a new ``seq``,
         its ``t_ns`` on this session's clock, and re-numbered ids."""
         changes: dict[str, Any] = {
-            "seq": next(self._count),
             "t_ns": max(0, event.t_ns + ids.offset_ns),
             "conn": ids.conn(event.conn),
         }
         if isinstance(event, EXCHANGE_EVENTS):
             changes["exchange"] = ids.exchange(event.exchange)  # type: ignore[attr-defined]
         event = dataclasses.replace(event, **changes)
-        if self.admit((event,)):
+        room = self.admit((event,))  # after a gap, its note takes the next seq
+        event.seq = next(self._count)
+        if room:
             self._pending.append(event)
         return event
 
