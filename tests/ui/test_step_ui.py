@@ -22,11 +22,13 @@ from tests.ui.test_app import message_rows, table_rows
 from tests.ui.test_live import until
 
 
-def run_stepping(check: Any, stepping: bool = True, size: tuple[int, int] = (120, 40)) -> None:
+def run_stepping(
+    check: Any, stepping: bool = True, size: tuple[int, int] = (120, 40), app: Any = demo_app
+) -> None:
     recorder = Recorder()
     gate = Gate(stepping=stepping, now=recorder.now)
     recorder.gate = gate
-    server = LoopThread(Server(Config(port=0, timeout_graceful_shutdown=2.0), demo_app, recorder))
+    server = LoopThread(Server(Config(port=0, timeout_graceful_shutdown=2.0), app, recorder))
     server.start()
     ui = ScopeApp(recorder, app_name="test", url=server.url, on_quit=server.stop)
 
