@@ -50,7 +50,9 @@ class EditorScreen(ModalScreen[dict[str, Any] | None]):
             yield Static("", id="editor-error")
 
     def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)  # where a header or more text is added
 
     def _mode(self) -> Text:
         if self.binary is None:
