@@ -434,10 +434,8 @@ class RemoteGate:
 
     def set_breakpoint(self, matcher: Any) -> None:
         """Hold only exchanges ``matcher`` keeps (a parsed filter; None: all): its
-        text crosses, the app process parses it again."""
-        with self._lock:
-            self.breakpoint = matcher
-            self.version += 1
+        text crosses, the app process parses it again; :attr:`breakpoint` says so
+        once the app process does."""
         self._send("set_breakpoint", getattr(matcher, "text", "") if matcher else "")
 
     def edit(self, number: int, message: dict[str, Any]) -> bool:
