@@ -206,8 +206,10 @@ def flow_of(store: Store, exchange: Exchange) -> Flow | None:
                 dropped_in += event.dropped
                 if not event.message.get("more_body", False):
                     times.request_read = event.t_ns
-            elif kind == "websocket.receive":
-                ws.append(WebSocketMessage("send", event.t_ns, _ws_data(event.message)))
+            elif kind == "websocket.receive" and event.user != "composed":
+                # What the client sent: before the user's edit; a composed one it never did.
+                sent = event.original if event.original is not None else event.message
+                ws.append(WebSocketMessage("send", event.t_ns, _ws_data(sent)))
         elif isinstance(event, MessageSent) and isinstance(event.message, dict):
             kind = event.message.get("type")
             if kind == "http.response.start":
@@ -217,7 +219,7 @@ def flow_of(store: Store, exchange: Exchange) -> Flow | None:
                 dropped_out += event.dropped
             elif kind == "http.response.pathsend":
                 from_wire = True  # the server sent a file: the body is only on the wire
-            elif kind == "websocket.send":
+            elif kind == "websocket.send" and event.user != "dropped":
                 ws.append(WebSocketMessage("receive", event.t_ns, _ws_data(event.message)))
         elif isinstance(event, BytesSent):
             times.first_out = event.t_ns if times.first_out is None else times.first_out

@@ -14,6 +14,7 @@ from textual.widgets import TextArea
 from websockets.sync.client import connect
 
 from asgi_scope.trace.events import MessageReceived, MessageSent
+from asgi_scope.trace.flow import flow_of
 from asgi_scope.trace.step import Gate, Held
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.screens.editor import EditorScreen
@@ -22,6 +23,7 @@ from tests.live import TIMEOUT
 from tests.ui.test_app import detail_text, message_rows, select_exchange
 from tests.ui.test_live import until
 from tests.ui.test_step_ui import Client, bar, run_stepping
+from tests.ui.test_stream_ui import stream_rows
 
 
 async def held(pilot: Any, gate: Gate, kind: str) -> Held:
@@ -171,6 +173,10 @@ def test_a_websocket_message_edited_and_one_dropped() -> None:
         await pilot.press("G")
         assert await client.done() == ["echo: TWO"]
         await until(pilot, lambda: any("dropped by the user" in r for r in message_rows(ui)))
+        exchange = next(x for x in ui.store.exchanges.values() if x.kind == "websocket")
+        flow = flow_of(ui.store, exchange)
+        assert flow is not None  # the HAR's: what the client sent, before the edit
+        assert [m.data for m in flow.messages] == ["one", "two", "echo: TWO"]
 
     run_stepping(check, stepping=False, app=ws_echo)
 
@@ -202,5 +208,12 @@ def test_the_composer_sends_the_app_a_message_and_its_answer_is_traced() -> None
         await until(pilot, lambda: any(
             "asgi-scope → app" in r and "composed in asgi-scope" in r for r in message_rows(ui)
         ))  # fmt: skip
+        await pilot.press("E")  # the Stream tab names who sent each
+        await until(pilot, lambda: len(stream_rows(ui)) == 6, TIMEOUT)
+        assert [r[2] for r in stream_rows(ui)] == ["client → app", "app → client"] + [
+            "asgi-scope → app", "app → client"] * 2  # fmt: skip
+        flow = flow_of(ui.store, ui.store.exchanges[exchange.id])
+        assert flow is not None  # the HAR's: the client never sent what was composed
+        assert [m.data for m in flow.messages if m.direction == "send"] == ["from the client"]
 
     run_stepping(check, stepping=False, app=ws_echo)
