@@ -201,8 +201,9 @@ def flow_of(store: Store, exchange: Exchange) -> Flow | None:
                 head_size = event.wire[1] - event.wire[0]
         elif isinstance(event, MessageReceived) and isinstance(event.message, dict):
             kind = event.message.get("type")
-            if kind == "http.request":
-                body.append(_bytes(event.message.get("body", b"")))
+            if kind == "http.request":  # what the client sent: before the user's edit
+                sent = event.original if event.original is not None else event.message
+                body.append(_bytes(sent.get("body", b"")))
                 dropped_in += event.dropped
                 if not event.message.get("more_body", False):
                     times.request_read = event.t_ns

@@ -102,6 +102,8 @@ def test_an_edited_request_body_is_what_the_app_reads() -> None:
         assert (await client.done()).text == "edited body"
         (received,) = events(ui, MessageReceived, user="edited")
         assert received.original["body"] == b"hello"
+        flow = flow_of(ui.store, ui.store.exchanges[received.exchange])
+        assert flow is not None and flow.request.body == b"hello"  # the HAR's: as sent
 
     run_stepping(check)
 
