@@ -19,10 +19,9 @@ from asgi_scope.trace.events import MessageReceived, MessageSent
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.screens.breakpoint import BreakpointScreen
 from asgi_scope.ui.screens.editor import EditorScreen
-from tests.live import TIMEOUT
 from tests.ui.test_app import select_exchange
 from tests.ui.test_live import until
-from tests.ui.test_step_edit_ui import Socket, edit_to, events, held
+from tests.ui.test_step_edit_ui import PATIENCE, Socket, edit_to, events, held
 from tests.ui.test_step_ui import bar
 
 
@@ -49,23 +48,23 @@ def test_the_composer_reaches_the_app_in_its_process() -> None:
     async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
         client = Socket(url, ["hi"], answers=2)
         answer = {"type": "websocket.send", "text": "echo: hi"}
-        await until(pilot, lambda: events(ui, MessageSent, message=answer), TIMEOUT)
+        await until(pilot, lambda: events(ui, MessageSent, message=answer), PATIENCE)
         exchange = next(x for x in ui.store.exchanges.values() if x.kind == "websocket")
         await select_exchange(ui, pilot, exchange.id)
         await pilot.press("I")
-        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), TIMEOUT)
+        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), PATIENCE)
         await edit_to(pilot, "composed")
         assert await client.done() == ["echo: hi", "echo: composed"]
-        await until(pilot, lambda: events(ui, MessageReceived, user="composed"), TIMEOUT)
+        await until(pilot, lambda: events(ui, MessageReceived, user="composed"), PATIENCE)
         reply = {"type": "websocket.send", "text": "echo: composed"}
-        await until(pilot, lambda: events(ui, MessageSent, message=reply), TIMEOUT)
+        await until(pilot, lambda: events(ui, MessageSent, message=reply), PATIENCE)
 
     run_app_process(check)
 
 
 def test_a_break_filter_holds_the_websocket_only_and_its_answer_is_edited() -> None:
     async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
-        plain = await asyncio.to_thread(httpx.get, f"{url}/", timeout=TIMEOUT)
+        plain = await asyncio.to_thread(httpx.get, f"{url}/", timeout=PATIENCE)
         assert plain.text == "ws echo"  # --break ~p /ws: not held
         client = Socket(url, ["hi"], answers=1)
         await held(pilot, ui.gate, "websocket.connect")
@@ -76,10 +75,10 @@ def test_a_break_filter_holds_the_websocket_only_and_its_answer_is_edited() -> N
         await pilot.press("space")
         await held(pilot, ui.gate, "websocket.send")
         await pilot.press("M")
-        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), TIMEOUT)
+        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), PATIENCE)
         assert ui.screen.query_one(TextArea).text == "echo: hi"
         await edit_to(pilot, "edited in the inspector")
-        await until(pilot, lambda: events(ui, MessageSent, user="edited"), TIMEOUT)
+        await until(pilot, lambda: events(ui, MessageSent, user="edited"), PATIENCE)
         await pilot.press("G")
         assert await client.done() == ["edited in the inspector"]
         (sent,) = events(ui, MessageSent, user="edited")
@@ -91,16 +90,16 @@ def test_a_break_filter_holds_the_websocket_only_and_its_answer_is_edited() -> N
 def test_b_sets_a_breakpoint_in_the_app_process() -> None:
     async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
         await pilot.press("B")
-        await until(pilot, lambda: isinstance(ui.screen, BreakpointScreen), TIMEOUT)
+        await until(pilot, lambda: isinstance(ui.screen, BreakpointScreen), PATIENCE)
         ui.screen.query_one("#breakpoint-input").value = "~p /ws"
         await pilot.press("enter")
-        await until(pilot, lambda: not isinstance(ui.screen, BreakpointScreen), TIMEOUT)
+        await until(pilot, lambda: not isinstance(ui.screen, BreakpointScreen), PATIENCE)
         # The app process says it steps with a breakpoint (its "held" frame: the
         # mirror's breakpoint is only ever set from one).
         gate = ui.gate
-        await until(pilot, lambda: gate.stepping and gate.breakpoint is not None, TIMEOUT)
-        await until(pilot, lambda: "matching the breakpoint" in bar(ui), TIMEOUT)
-        plain = await asyncio.to_thread(httpx.get, f"{url}/", timeout=TIMEOUT)
+        await until(pilot, lambda: gate.stepping and gate.breakpoint is not None, PATIENCE)
+        await until(pilot, lambda: "matching the breakpoint" in bar(ui), PATIENCE)
+        plain = await asyncio.to_thread(httpx.get, f"{url}/", timeout=PATIENCE)
         assert plain.text == "ws echo"  # not held
         client = Socket(url, ["hi"], answers=1)
         await held(pilot, ui.gate, "websocket.connect")

@@ -19,17 +19,20 @@ from asgi_scope.trace.step import Gate, Held
 from asgi_scope.ui.app import ScopeApp
 from asgi_scope.ui.screens.editor import EditorScreen
 from tests.apps.ws_echo import app as ws_echo
-from tests.live import TIMEOUT
 from tests.ui.test_app import detail_text, message_rows, select_exchange
 from tests.ui.test_live import until
 from tests.ui.test_step_ui import Client, bar, run_stepping
 from tests.ui.test_stream_ui import stream_rows
 
+PATIENCE = 60.0
+"""Seconds a client held through edits waits, and the UI is given to show a change:
+deadlines, not timings (the user's keys come in between, on a loaded machine)."""
+
 
 async def held(pilot: Any, gate: Gate, kind: str) -> Held:
     """Wait until the gate holds a message of ``kind`` (and the bar shows it)."""
-    await until(pilot, lambda: any(h.message.get("type") == kind for h in gate.held()), TIMEOUT)
-    await until(pilot, lambda: kind in bar(pilot.app), TIMEOUT)
+    await until(pilot, lambda: any(h.message.get("type") == kind for h in gate.held()), PATIENCE)
+    await until(pilot, lambda: kind in bar(pilot.app), PATIENCE)
     return next(h for h in gate.held() if h.message.get("type") == kind)
 
 
@@ -52,12 +55,12 @@ async def edit_to(pilot: Any, text: str) -> None:
 
 def test_an_edited_response_head_reaches_the_client_and_both_are_traced() -> None:
     async def check(ui: ScopeApp, pilot: Any, url: str, gate: Gate) -> None:
-        client = Client(f"{url}/echo", "POST", content=b"hello")
+        client = Client(f"{url}/echo", "POST", content=b"hello", timeout=PATIENCE)
         await held(pilot, gate, "http.request")
         await pilot.press("space")
         start = await held(pilot, gate, "http.response.start")
         await pilot.press("M")
-        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), TIMEOUT)
+        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), PATIENCE)
         text = ui.screen.query_one(TextArea).text
         assert text.startswith("200 OK\n") and "content-length: 5" in text
         await edit_to(pilot, "2OO OK\n" + text.split("\n", 1)[1])  # a bad status
@@ -71,7 +74,7 @@ def test_an_edited_response_head_reaches_the_client_and_both_are_traced() -> Non
         assert client.response is None and [h.number for h in gate.held()] == [start.number]
         await edit_to(pilot, text.replace("200 OK", "201 Created") + "\nx-edited: by hand")
         assert not isinstance(ui.screen, EditorScreen)
-        await until(pilot, lambda: events(ui, MessageSent, user="edited"), TIMEOUT)  # handed over
+        await until(pilot, lambda: events(ui, MessageSent, user="edited"), PATIENCE)  # handed over
         await held(pilot, gate, "http.response.body")
         await pilot.press("space")
         response = await client.done()
@@ -79,11 +82,13 @@ def test_an_edited_response_head_reaches_the_client_and_both_are_traced() -> Non
         assert response.text == "hello"
         (sent,) = events(ui, MessageSent, user="edited")
         assert sent.message["status"] == 201 and sent.original["status"] == 200
-        await until(pilot, lambda: any("edited by the user" in r for r in message_rows(ui)))
+        await until(
+            pilot, lambda: any("edited by the user" in r for r in message_rows(ui)), PATIENCE
+        )
         await pilot.press("m")
         row = next(i for i, r in enumerate(message_rows(ui)) if "edited by the user" in r)
         ui.query_one("#message-list").move_cursor(row=row)
-        await until(pilot, lambda: "The original, as the app sent it" in detail_text(ui))
+        await until(pilot, lambda: "The original, as the app sent it" in detail_text(ui), PATIENCE)
         assert "201" in detail_text(ui) and "200" in detail_text(ui)
 
     run_stepping(check)
@@ -91,13 +96,13 @@ def test_an_edited_response_head_reaches_the_client_and_both_are_traced() -> Non
 
 def test_an_edited_request_body_is_what_the_app_reads() -> None:
     async def check(ui: ScopeApp, pilot: Any, url: str, gate: Gate) -> None:
-        client = Client(f"{url}/echo", "POST", content=b"hello")
+        client = Client(f"{url}/echo", "POST", content=b"hello", timeout=PATIENCE)
         await held(pilot, gate, "http.request")
         await pilot.press("M")
-        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), TIMEOUT)
+        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), PATIENCE)
         assert ui.screen.query_one(TextArea).text == "hello"
         await edit_to(pilot, "edited body")
-        await until(pilot, lambda: events(ui, MessageReceived, user="edited"), TIMEOUT)
+        await until(pilot, lambda: events(ui, MessageReceived, user="edited"), PATIENCE)
         await pilot.press("C")
         assert (await client.done()).text == "edited body"
         (received,) = events(ui, MessageReceived, user="edited")
@@ -110,12 +115,12 @@ def test_an_edited_request_body_is_what_the_app_reads() -> None:
 
 def test_escape_sends_nothing_and_what_cannot_be_edited_is_refused() -> None:
     async def check(ui: ScopeApp, pilot: Any, url: str, gate: Gate) -> None:
-        client = Client(f"{url}/echo", "POST", content=b"hi")
+        client = Client(f"{url}/echo", "POST", content=b"hi", timeout=PATIENCE)
         first = await held(pilot, gate, "http.request")
         await pilot.press("M")
-        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), TIMEOUT)
+        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), PATIENCE)
         await pilot.press("escape")
-        await until(pilot, lambda: not isinstance(ui.screen, EditorScreen), TIMEOUT)
+        await until(pilot, lambda: not isinstance(ui.screen, EditorScreen), PATIENCE)
         assert [h.number for h in gate.held()] == [first.number]  # still held, as it came
         await pilot.press("D")  # not a WebSocket message: nothing dropped
         await pilot.pause()
@@ -139,17 +144,17 @@ class Socket:
         self.thread.start()
 
     def _run(self, url: str, texts: list[str], answers: int) -> None:
-        with connect(url.replace("http", "ws") + "/ws", open_timeout=TIMEOUT) as ws:
+        with connect(url.replace("http", "ws") + "/ws", open_timeout=PATIENCE) as ws:
             self.ready.set()
             for text in texts:
                 ws.send(text)
             while len(self.answers) < answers:
-                self.answers.append(ws.recv(timeout=TIMEOUT))
-            self.go.wait(TIMEOUT)
+                self.answers.append(ws.recv(timeout=PATIENCE))
+            self.go.wait(PATIENCE)
 
     async def done(self) -> list[str | bytes]:
         self.go.set()
-        await asyncio.to_thread(self.thread.join, TIMEOUT)
+        await asyncio.to_thread(self.thread.join, PATIENCE)
         return self.answers
 
 
@@ -164,17 +169,19 @@ def test_a_websocket_message_edited_and_one_dropped() -> None:
         first = await held(pilot, gate, "websocket.receive")
         assert first.message["text"] == "one"
         await pilot.press("D")  # dropped: the app never reads "one"
-        await until(pilot, lambda: events(ui, MessageReceived, user="dropped"), TIMEOUT)
+        await until(pilot, lambda: events(ui, MessageReceived, user="dropped"), PATIENCE)
         second = await held(pilot, gate, "websocket.receive")
         assert second.message["text"] == "two"
         await pilot.press("M")
-        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), TIMEOUT)
+        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), PATIENCE)
         await edit_to(pilot, "TWO")
-        await until(pilot, lambda: events(ui, MessageReceived, user="edited"), TIMEOUT)
+        await until(pilot, lambda: events(ui, MessageReceived, user="edited"), PATIENCE)
         await held(pilot, gate, "websocket.send")
         await pilot.press("G")
         assert await client.done() == ["echo: TWO"]
-        await until(pilot, lambda: any("dropped by the user" in r for r in message_rows(ui)))
+        await until(
+            pilot, lambda: any("dropped by the user" in r for r in message_rows(ui)), PATIENCE
+        )
         exchange = next(x for x in ui.store.exchanges.values() if x.kind == "websocket")
         flow = flow_of(ui.store, exchange)
         assert flow is not None  # the HAR's: what the client sent, before the edit
@@ -187,15 +194,15 @@ def test_the_composer_sends_the_app_a_message_and_its_answer_is_traced() -> None
     async def check(ui: ScopeApp, pilot: Any, url: str, gate: Gate) -> None:
         client = Socket(url, ["from the client"], answers=3)
         answer = {"type": "websocket.send", "text": "echo: from the client"}
-        await until(pilot, lambda: events(ui, MessageSent, message=answer), TIMEOUT)
+        await until(pilot, lambda: events(ui, MessageSent, message=answer), PATIENCE)
         exchange = next(x for x in ui.store.exchanges.values() if x.kind == "websocket")
         await select_exchange(ui, pilot, exchange.id)
         await pilot.press("I")
-        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), TIMEOUT)
+        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), PATIENCE)
         await edit_to(pilot, "from asgi-scope")
-        await until(pilot, lambda: events(ui, MessageReceived, user="composed"), TIMEOUT)
+        await until(pilot, lambda: events(ui, MessageReceived, user="composed"), PATIENCE)
         await pilot.press("I")
-        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), TIMEOUT)
+        await until(pilot, lambda: isinstance(ui.screen, EditorScreen), PATIENCE)
         await pilot.press("ctrl+t")  # binary: hex
         await edit_to(pilot, "zz")
         assert "hex digits" in str(ui.screen.query_one("#editor-error").content)
@@ -209,9 +216,9 @@ def test_the_composer_sends_the_app_a_message_and_its_answer_is_traced() -> None
         ]
         await until(pilot, lambda: any(
             "asgi-scope → app" in r and "composed in asgi-scope" in r for r in message_rows(ui)
-        ))  # fmt: skip
+        ), PATIENCE)  # fmt: skip
         await pilot.press("E")  # the Stream tab names who sent each
-        await until(pilot, lambda: len(stream_rows(ui)) == 6, TIMEOUT)
+        await until(pilot, lambda: len(stream_rows(ui)) == 6, PATIENCE)
         assert [r[2] for r in stream_rows(ui)] == ["client → app", "app → client"] + [
             "asgi-scope → app", "app → client"] * 2  # fmt: skip
         flow = flow_of(ui.store, ui.store.exchanges[exchange.id])
