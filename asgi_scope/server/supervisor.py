@@ -432,6 +432,31 @@ class RemoteGate:
             self.version += 1
         self._send("set_stepping", on)
 
+    def set_breakpoint(self, matcher: Any) -> None:
+        """Hold only exchanges ``matcher`` keeps (a parsed filter; None: all): its
+        text crosses, the app process parses it again; :attr:`breakpoint` says so
+        once the app process does."""
+        self._send("set_breakpoint", getattr(matcher, "text", "") if matcher else "")
+
+    def edit(self, number: int, message: dict[str, Any]) -> bool:
+        """Let the held message ``number`` go as ``message`` (see
+        :meth:`~asgi_scope.trace.step.Gate.edit`); False if it is not held."""
+        self._send("edit", number, message)
+        return any(h.number == number for h in self.held())
+
+    def drop(self, number: int) -> bool:
+        """Drop the held WebSocket message ``number`` (see
+        :meth:`~asgi_scope.trace.step.Gate.drop`); False if it is not held."""
+        self._send("drop", number)
+        return any(h.number == number for h in self.held())
+
+    def compose(self, exchange: int, message: dict[str, Any]) -> bool:
+        """Give the app of the WebSocket ``exchange`` a message the user composed
+        (see :meth:`~asgi_scope.trace.step.Gate.compose`): a command; the app
+        process notes it if that WebSocket is closed by then."""
+        self._send("compose", exchange, message)
+        return True
+
 
 class Supervisor:
     """The event source that runs the app in app processes (see the module doc).

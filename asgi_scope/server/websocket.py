@@ -58,7 +58,7 @@ from asgi_scope.server.edge import APP_ERRORS, Edge, Timer
 from asgi_scope.server.frames import FRAME_PAYLOAD_CAP, Frame, FrameScanner, parse_frame_header
 from asgi_scope.server.responses import REASONS, error_response
 from asgi_scope.server.scope import Headers
-from asgi_scope.trace.events import ProtocolError, WebSocketFrame, Wire
+from asgi_scope.trace.events import ProtocolError, ServerNote, WebSocketFrame, Wire
 from asgi_scope.trace.shim import Shim
 
 QUEUE_HIGH_WATER = 64 * 1024
@@ -450,7 +450,24 @@ class WebSocketSession:
             self._after_app(1000, "")
         finally:
             self.app_returned = True
+            if self.accepted and self.edge.recorder.gate is not None:
+                self.edge.recorder.gate.close_socket(self.exchange)
             shim.ended(self.scope, outcome, self.status)
+
+    def compose(self, message: dict[str, Any]) -> None:
+        """A ``websocket.receive`` the user composed in the inspector (trace/step.py):
+        queued for the app's ``receive()`` after what the client sent so far,
+        while the WebSocket is open (else a warning note)."""
+        if self.state is not _OPEN:
+            edge = self.edge
+            edge.recorder.record(
+                ServerNote, conn=edge.conn, level="warning", exchange=self.exchange,
+                text=f"the composed message was not given to #{self.exchange}: it is closed",
+            )  # fmt: skip
+            return
+        self.shim.composed.append(message)
+        self.queue.append((message, None, 0))
+        self.message_event.set()
 
     def _after_app(self, code: int, reason: str) -> None:
         """The app's call is over: finish whatever it left open."""
@@ -595,6 +612,8 @@ class WebSocketSession:
         )
         self.state = _OPEN
         self.status = 101
+        if edge.recorder.gate is not None:  # the composer may reach it (trace/step.py)
+            edge.recorder.gate.open_socket(self.exchange, self.compose)
         self.out_budget -= edge.write(data, self.exchange, cause, self.out_budget)
         self.ws = Connection(SERVER)
         trailing = bytes(h.trailing_data[0]) + bytes(self.pending)

@@ -48,7 +48,16 @@ from asgi_scope.trace.layers import NoLayersError, wrap_layers
 from asgi_scope.trace.recorder import Recorder
 
 GATE_COMMANDS = frozenset(
-    {"step", "continue_exchange", "continue_all", "set_stepping", "set_breakpoint"}
+    {
+        "step",
+        "continue_exchange",
+        "continue_all",
+        "set_stepping",
+        "set_breakpoint",
+        "edit",
+        "drop",
+        "compose",
+    }
 )
 """The :class:`~asgi_scope.trace.step.Gate` methods the inspector may call."""
 
@@ -89,7 +98,7 @@ class Link:
         if gate is not None and gate.version != self._gate_version:
             self._gate_version = gate.version
             held = [
-                (h.number, h.conn, h.exchange, h.direction, h.message, h.since_ns)
+                (h.number, h.conn, h.exchange, h.direction, h.message, h.since_ns, h.cut)
                 for h in gate.held()
             ]
             state = {"stepping": gate.stepping, "breakpoint": gate.breakpoint is not None}

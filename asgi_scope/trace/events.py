@@ -51,6 +51,13 @@ demand (such as the traceback of an app without lifespan support), ``"output"`` 
 line the app wrote to stdout or stderr, ``"reload"`` a restart of the app process
 (``--reload``)."""
 
+UserAct = Literal["", "edited", "dropped", "composed"]
+"""What the user did to a message in the inspector (:class:`MessageReceived`,
+:class:`MessageSent`): ``""`` nothing (it crossed as it came); ``"edited"``
+held in step mode and edited, the edit handed over instead (``original`` keeps
+what came); ``"dropped"`` held and dropped, never handed over; ``"composed"``
+written in asgi-scope's WebSocket composer, not sent by the client."""
+
 Source = Literal["middleware", "proxy"]
 """Who recorded a connection when not our own server (:class:`ConnectionOrigin`)."""
 
@@ -155,13 +162,18 @@ class MessageReceived(Event):
 
     ``wire`` is the received byte range the message came from, if any (an
     ``http.request`` body chunk, chunk framing included). ``dropped`` is the number
-    of body bytes cut from the snapshot by the exchange's body cap.
+    of body bytes cut from the snapshot by the exchange's body cap. ``user`` is
+    what the user did to it (:data:`UserAct`); for ``"edited"``, ``message`` is
+    the edit the app got and ``original`` a snapshot of what the server gave
+    (else None); a ``"dropped"`` one never reached the app.
     """
 
     exchange: int
     message: dict[str, Any]
     wire: Wire | None
     dropped: int
+    user: UserAct = ""
+    original: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -169,12 +181,17 @@ class MessageSent(Event):
     """The app called ``await send(message)`` (app → server).
 
     The bytes it became are the :class:`BytesSent` events whose ``cause`` is this
-    event's ``seq``. ``dropped`` is as for :class:`MessageReceived`.
+    event's ``seq``. ``dropped``, ``user`` and ``original`` are as for
+    :class:`MessageReceived`: an ``"edited"`` one's ``message`` is what the
+    server took instead of ``original`` (what the app sent); a ``"dropped"``
+    one never reached the server.
     """
 
     exchange: int
     message: dict[str, Any]
     dropped: int
+    user: UserAct = ""
+    original: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -201,13 +201,16 @@ def flow_of(store: Store, exchange: Exchange) -> Flow | None:
                 head_size = event.wire[1] - event.wire[0]
         elif isinstance(event, MessageReceived) and isinstance(event.message, dict):
             kind = event.message.get("type")
-            if kind == "http.request":
-                body.append(_bytes(event.message.get("body", b"")))
+            if kind == "http.request":  # what the client sent: before the user's edit
+                sent = event.original if event.original is not None else event.message
+                body.append(_bytes(sent.get("body", b"")))
                 dropped_in += event.dropped
                 if not event.message.get("more_body", False):
                     times.request_read = event.t_ns
-            elif kind == "websocket.receive":
-                ws.append(WebSocketMessage("send", event.t_ns, _ws_data(event.message)))
+            elif kind == "websocket.receive" and event.user != "composed":
+                # What the client sent: before the user's edit; a composed one it never did.
+                sent = event.original if event.original is not None else event.message
+                ws.append(WebSocketMessage("send", event.t_ns, _ws_data(sent)))
         elif isinstance(event, MessageSent) and isinstance(event.message, dict):
             kind = event.message.get("type")
             if kind == "http.response.start":
@@ -217,7 +220,7 @@ def flow_of(store: Store, exchange: Exchange) -> Flow | None:
                 dropped_out += event.dropped
             elif kind == "http.response.pathsend":
                 from_wire = True  # the server sent a file: the body is only on the wire
-            elif kind == "websocket.send":
+            elif kind == "websocket.send" and event.user != "dropped":
                 ws.append(WebSocketMessage("receive", event.t_ns, _ws_data(event.message)))
         elif isinstance(event, BytesSent):
             times.first_out = event.t_ns if times.first_out is None else times.first_out

@@ -219,7 +219,7 @@ def _message_line(
     """The headless line of a message event; ``arrow`` may depend on the event."""
 
     def line(event: Any, starts: dict[int, int]) -> list[Part]:
-        summary = message_summary(event.message, event.dropped)
+        summary = _message_summary(event)
         return [
             (f"{arrow(event) if callable(arrow) else arrow}  ", style),
             (message_type(event.message), "strong"),
@@ -232,7 +232,7 @@ def _message_line(
 def _message_label(event: MessageReceived | MessageSent) -> str:
     """The message type and its summary, for an arrow's label."""
     kind = message_type(event.message)
-    summary = message_summary(event.message, event.dropped)
+    summary = _message_summary(event)
     return f"{kind} {summary}" if summary else kind
 
 
@@ -374,14 +374,37 @@ register(
     listed=True,
 )
 
+USER_MARKS = {
+    "edited": "✎ edited by the user",
+    "dropped": "✗ dropped by the user",
+    "composed": "✎ composed in asgi-scope",
+}
+"""The words that mark a message the user edited, dropped or composed (UserAct)."""
+
+COMPOSED = "asgi-scope → app"
+"""The direction of a message the user composed: not from the client."""
+
+
+def _message_summary(event: Any) -> str:
+    """The message's summary, after the mark of what the user did to it, if anything
+    (a layer's message events have none)."""
+    summary = message_summary(event.message, event.dropped)
+    mark = USER_MARKS.get(getattr(event, "user", ""))
+    return f"{mark} · {summary}" if mark and summary else mark or summary
+
+
+def _into_app(event: MessageReceived) -> str:
+    return COMPOSED if event.user == "composed" else INTO_APP
+
+
 register(
     MessageReceived,
     label=lambda e: message_type(e.message),
-    summary=lambda e: message_summary(e.message, e.dropped),
+    summary=_message_summary,
     explain=lambda e: message_explanation(e.message),
-    line=_message_line(INTO_APP, "in"),
+    line=_message_line(_into_app, "in"),
     style="in",
-    arrow=INTO_APP,
+    arrow=_into_app,
     marker=("▶", "in"),
     wire=_received,
     step=lambda e: ("server", "app", _message_label(e), "in"),
@@ -397,7 +420,7 @@ def _sent_wire(event: MessageSent, exchange: Exchange | None) -> tuple[Direction
 register(
     MessageSent,
     label=lambda e: message_type(e.message),
-    summary=lambda e: message_summary(e.message, e.dropped),
+    summary=_message_summary,
     explain=lambda e: message_explanation(e.message),
     line=_message_line(OUT_OF_APP, "out"),
     style="out",

@@ -13,10 +13,12 @@ tag the bytes a message became. The app sees plain ASGI.
 
 from __future__ import annotations
 
+import collections
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgi_scope.trace.edit import DROP
 from asgi_scope.trace.events import (
     AppRaised,
     ExchangeEnded,
@@ -53,6 +55,7 @@ class Shim:
         "_recorder",
         "_scope",
         "_send",
+        "composed",
         "conn",
         "exchange",
         "last_sent",
@@ -76,6 +79,9 @@ class Shim:
         self._scope: dict[str, Any] | None = None  # the snapshot in ScopeCreated
         self._check: Checker | None = None  # the spec checker, once the scope is known
         self._gate = recorder.gate  # step mode (trace/step.py), or None
+        self.composed: collections.deque[dict[str, Any]] = collections.deque()
+        """Messages the user composed (trace/step.py), in the server's queue: the
+        shim marks them ``"composed"`` as they come out of it."""
 
     @property
     def recorder(self) -> Recorder:
@@ -109,11 +115,13 @@ class Shim:
 
     async def receive(self) -> dict[str, Any]:
         """ASGI ``receive``: await the server's next message, record it, return it
-        (in step mode, once the user releases it: trace/step.py)."""
+        (in step mode, once the user releases it: trace/step.py; a message the
+        user edited is recorded and returned as edited, one the user dropped is
+        recorded and the next one awaited)."""
         message, wire = await self._receive()
         gate = self._gate
-        if gate is not None and gate.stepping:  # step mode: wait for the user
-            await gate.hold(self.conn, self.exchange, "receive", message, self._scope)
+        if gate is not None and (gate.stepping or self.composed):
+            return await self._receive_held(gate, message, wire)
         snap, kept, dropped = snapshot_message(message, self._budget_in)
         self._budget_in -= kept
         event = self._recorder.emit[MessageReceived](
@@ -125,16 +133,53 @@ class Shim:
             self._recorder.handoff()
         return message
 
+    async def _receive_held(self, gate: Any, message: Any, wire: Wire | None) -> dict[str, Any]:
+        """:meth:`receive`'s end with a gate (step mode, or a message composed by
+        the user on its way): hold it, then record and return what the user let go."""
+        user = ""
+        if self.composed and message is self.composed[0]:
+            self.composed.popleft()
+            user, wire = "composed", None
+        verdict = None
+        if gate.stepping:  # step mode: wait for the user
+            verdict = await gate.hold(self.conn, self.exchange, "receive", message, self._scope)
+        original = None
+        if verdict is DROP:
+            snap, _, dropped = snapshot_message(message, self._budget_in)
+            self._recorder.emit[MessageReceived](
+                conn=self.conn, exchange=self.exchange, message=snap, wire=wire,
+                dropped=dropped, user="dropped", original=None,
+            )  # fmt: skip
+            return await self.receive()
+        if verdict is not None:
+            original, _, _ = snapshot_message(message, self._budget_in)
+            message, user = verdict, user or "edited"
+        snap, kept, dropped = snapshot_message(message, self._budget_in)
+        self._budget_in -= kept
+        event = self._recorder.emit[MessageReceived](
+            conn=self.conn, exchange=self.exchange, message=snap, wire=wire, dropped=dropped,
+            user=user, original=original,
+        )  # fmt: skip
+        if self._check is not None:
+            self._checked(self._check.received, message, event.seq)
+        if self._recorder.handoff is not None:
+            self._recorder.handoff()
+        return message
+
     async def send(self, message: dict[str, Any]) -> None:
         """ASGI ``send``: record ``message`` as the app gave it, then pass it on.
 
         Raises whatever the server's ``send`` raises (for instance ``RuntimeError``
         for a message out of order), as the app would see without the shim. In step
-        mode it first waits until the user releases the message (trace/step.py).
+        mode it first waits until the user releases the message (trace/step.py),
+        then passes on the user's edit instead, if any (recorded with the
+        original), or nothing if the user dropped it.
         """
         gate = self._gate
         if gate is not None and gate.stepping:  # step mode: wait for the user
-            await gate.hold(self.conn, self.exchange, "send", message, self._scope)
+            verdict = await gate.hold(self.conn, self.exchange, "send", message, self._scope)
+            if verdict is not None:
+                return await self._send_altered(message, verdict)
         snap, kept, dropped = snapshot_message(message, self._budget_out)
         self._budget_out -= kept
         event = self._recorder.emit[MessageSent](
@@ -145,6 +190,26 @@ class Shim:
             self._checked(self._check.sent, message, event.seq)
         await self._send(message)
         if self._recorder.handoff is not None:  # an app process: to the inspector now
+            self._recorder.handoff()
+
+    async def _send_altered(self, message: dict[str, Any], verdict: Any) -> None:
+        """Record ``message`` dropped by the user (and pass nothing on), or pass on
+        the user's edit ``verdict`` instead, recorded with the original. The spec
+        checker judges the app: it sees what the app sent."""
+        dropping = verdict is DROP
+        original, _, _ = snapshot_message(message, self._budget_out)
+        snap, kept, dropped = snapshot_message(message if dropping else verdict, self._budget_out)
+        self._budget_out -= kept
+        event = self._recorder.emit[MessageSent](
+            conn=self.conn, exchange=self.exchange, message=snap, dropped=dropped,
+            user="dropped" if dropping else "edited", original=None if dropping else original,
+        )  # fmt: skip
+        self.last_sent = event.seq
+        if self._check is not None:
+            self._checked(self._check.sent, message, event.seq)
+        if not dropping:
+            await self._send(verdict)
+        if self._recorder.handoff is not None:
             self._recorder.handoff()
 
     def _checked(self, check: Callable[[Any], list[Finding] | None], arg: Any, cause: int) -> None:

@@ -11,7 +11,13 @@ bytes.
 The UI thread reads :meth:`Gate.held` (a snapshot under a lock) to show what is
 about to happen, and releases with :meth:`step` (one message),
 :meth:`continue_exchange` (the rest of one exchange) or :meth:`continue_all`
-(stop stepping). Releases cross threads with ``loop.call_soon_threadsafe``.
+(stop stepping); or it lets a held message go edited (:meth:`edit`: the shim
+hands over the edit instead) or drops it (:meth:`drop`). Releases cross
+threads with ``loop.call_soon_threadsafe``.
+
+The gate is also where the WebSocket composer reaches an open WebSocket:
+each accepted session registers its ``compose`` callable (:meth:`open_socket`),
+and :meth:`compose` calls it on the session's loop.
 
 A breakpoint (:attr:`Gate.breakpoint`, a filter from :mod:`asgi_scope.trace.filter`)
 limits holding to exchanges that match it, judged on what is known when the
@@ -32,11 +38,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from asgi_scope.trace.edit import DROP, DROPPABLE, EDITABLE
 from asgi_scope.trace.snapshot import snapshot_message
 from asgi_scope.trace.store import Exchange
 
-PREVIEW = 4096
-"""Bytes of a held message's body kept in its :class:`Held` snapshot."""
+PREVIEW = 64 * 1024
+"""Bytes of a held message's body kept in its :class:`Held` snapshot (what the
+editor can edit: a longer body is not editable)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +55,8 @@ class Held:
     returns it once released) or ``"send"`` (the app sent it; the server takes it,
     and writes what it becomes, once released). ``message`` is a snapshot (body
     cut to :data:`PREVIEW` bytes), ``since_ns`` the recorder time it was held at,
-    ``number`` its order of arrival at the gate (from 1).
+    ``number`` its order of arrival at the gate (from 1), ``cut`` the body bytes
+    the snapshot lacks.
     """
 
     number: int
@@ -56,6 +65,7 @@ class Held:
     direction: str
     message: Any
     since_ns: int
+    cut: int = 0
 
 
 class Gate:
@@ -73,7 +83,8 @@ class Gate:
         """Hold only exchanges this filter keeps (None: every exchange)."""
         self._now = now or (lambda: 0)
         self._lock = threading.Lock()
-        self._held: dict[int, tuple[Held, asyncio.AbstractEventLoop, asyncio.Future[None]]] = {}
+        self._held: dict[int, tuple[Held, asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
+        self._sockets: dict[int, tuple[asyncio.AbstractEventLoop, Callable[[Any], None]]] = {}
         self._free: set[int] = set()  # exchanges let run to their end
         self._judged: dict[int, bool] = {}  # exchange -> matches the breakpoint
         self._count = 0
@@ -98,25 +109,27 @@ class Gate:
 
     async def hold(
         self, conn: int, exchange: int, direction: str, message: Any, scope: dict[str, Any] | None
-    ) -> None:
+    ) -> Any:
         """Wait until this message is released (returns at once if it is not to be
-        held). Cancelling the awaiting task (the client left, shutdown) drops it."""
+        held). Returns None (let it go as it is), :data:`DROP` (the user dropped
+        it) or the message the user edited, to hand over instead. Cancelling
+        the awaiting task (the client left, shutdown) drops it."""
         if not self.wants(conn, exchange, scope):
-            return
+            return None
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        snap, _, _ = snapshot_message(message, PREVIEW)
+        future: asyncio.Future[Any] = loop.create_future()
+        snap, _, cut = snapshot_message(message, PREVIEW)
         with self._lock:
             # The UI may have run continue_exchange/continue_all since wants():
             # holding now would hold a message nobody will ever release.
             if not self.stepping or exchange in self._free:
-                return
+                return None
             self._count += 1
-            held = Held(self._count, conn, exchange, direction, snap, self._now())
+            held = Held(self._count, conn, exchange, direction, snap, self._now(), cut)
             self._held[held.number] = (held, loop, future)
             self.version += 1
         try:
-            await future
+            return await future
         finally:
             with self._lock:
                 self._held.pop(held.number, None)
@@ -140,6 +153,55 @@ class Gate:
             return None
         _release(chosen)
         return chosen[0]
+
+    def edit(self, number: int, message: dict[str, Any]) -> bool:
+        """Let the held message ``number`` go as ``message`` instead (the user's
+        edit: same ``type``). False if it is no longer held or ``message`` is
+        not of its type."""
+        with self._lock:
+            entry = self._held.get(number)
+        if entry is None or not _same_type(entry[0].message, message):
+            return False
+        _release(entry, message)
+        return True
+
+    def drop(self, number: int) -> bool:
+        """Drop the held message ``number``: it is never handed over. Only a
+        WebSocket message (:data:`~asgi_scope.trace.edit.DROPPABLE`); False if it is
+        not one or no longer held."""
+        with self._lock:
+            entry = self._held.get(number)
+        if entry is None or _type(entry[0].message) not in DROPPABLE:
+            return False
+        _release(entry, DROP)
+        return True
+
+    def open_socket(self, exchange: int, compose: Callable[[Any], None]) -> None:
+        """An accepted WebSocket session (called on its loop): ``compose(message)``
+        puts a message in what its app's ``receive()`` returns, until
+        :meth:`close_socket`."""
+        with self._lock:
+            self._sockets[exchange] = (asyncio.get_running_loop(), compose)
+
+    def close_socket(self, exchange: int) -> None:
+        """The WebSocket session of ``exchange`` is over."""
+        with self._lock:
+            self._sockets.pop(exchange, None)
+
+    def compose(self, exchange: int, message: dict[str, Any]) -> bool:
+        """Give the app of the open WebSocket ``exchange`` a ``websocket.receive``
+        ``message`` the user composed. False if that WebSocket is not open (any
+        more) or ``message`` is not a ``websocket.receive``."""
+        with self._lock:
+            entry = self._sockets.get(exchange)
+        if entry is None or _type(message) != "websocket.receive":
+            return False
+        loop, compose = entry
+        try:
+            loop.call_soon_threadsafe(compose, message)
+        except RuntimeError:  # a closed loop: the session is gone
+            return False
+        return True
 
     def continue_exchange(self, exchange: int) -> int:
         """Let ``exchange`` run to its end unheld; returns how many were released."""
@@ -179,15 +241,26 @@ class Gate:
             self.version += 1
 
 
-def _release(entry: tuple[Held, asyncio.AbstractEventLoop, asyncio.Future[None]]) -> None:
+def _release(
+    entry: tuple[Held, asyncio.AbstractEventLoop, asyncio.Future[Any]], verdict: Any = None
+) -> None:
     _, loop, future = entry
 
     def wake() -> None:
         if not future.done():
-            future.set_result(None)
+            future.set_result(verdict)
 
     with contextlib.suppress(RuntimeError):  # a closed loop: nothing waits any more
         loop.call_soon_threadsafe(wake)
+
+
+def _type(message: Any) -> Any:
+    return message.get("type") if isinstance(message, dict) else None
+
+
+def _same_type(held: Any, message: Any) -> bool:
+    kind = _type(message)
+    return kind is not None and kind == _type(held) and kind in EDITABLE
 
 
 def _matches(matcher: Callable[[Exchange], bool], conn: int, exchange: int, scope: Any) -> bool:

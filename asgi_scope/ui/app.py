@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from typing import Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
@@ -29,12 +30,14 @@ from textual.widgets import Footer, Static
 
 from asgi_scope.export.redact import DEFAULT, Redactor
 from asgi_scope.trace.capture import Header, Playback, wall_clock_at_zero
+from asgi_scope.trace.edit import DROPPABLE, NotEditable, composed, editable, edited
 from asgi_scope.trace.events import ServerNote
 from asgi_scope.trace.filter import parse as parse_filter
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
-from asgi_scope.trace.step import Gate
+from asgi_scope.trace.step import Gate, Held
 from asgi_scope.trace.store import Exchange, Store
+from asgi_scope.trace.summary import message_type
 from asgi_scope.trace.view import Change, View
 from asgi_scope.ui.actions import HELP_PLACES, Action, actions, bindings, keys_of
 from asgi_scope.ui.components.detail.messages import MessagesView
@@ -43,11 +46,12 @@ from asgi_scope.ui.components.exchanges import ExchangeTable
 from asgi_scope.ui.components.filter_bar import FilterBar
 from asgi_scope.ui.components.header import ScopeHeader
 from asgi_scope.ui.components.notes import NotesBar
-from asgi_scope.ui.components.step_bar import StepBar
+from asgi_scope.ui.components.step_bar import StepBar, next_words
 from asgi_scope.ui.keymap import keymap_path, load_keymap
 from asgi_scope.ui.latency import LatencyLog
 from asgi_scope.ui.palette import ActionsProvider
 from asgi_scope.ui.screens.breakpoint import BreakpointScreen
+from asgi_scope.ui.screens.editor import EditorScreen
 from asgi_scope.ui.screens.help import HelpScreen, focus_bindings
 from asgi_scope.ui.screens.notes import NotesScreen
 from asgi_scope.ui.screens.search import SearchScreen
@@ -147,6 +151,16 @@ def empty_state(url: str) -> Text:
     text.append(f"or open {url} in a browser.\n", "")
     text.append("Every scope, ASGI message and raw byte shows up here, live.", "dim")
     return text
+
+
+def _open_websocket(exchange: Exchange) -> bool:
+    """Whether ``exchange`` is a WebSocket the app accepted that is still open."""
+    return (
+        exchange.kind == "websocket"
+        and exchange.status == 101
+        and exchange.close_code is None
+        and exchange.t_end is None
+    )
 
 
 class ScopeApp(App[None]):
@@ -494,6 +508,66 @@ class ScopeApp(App[None]):
             self._step_bar.sync(gate, force=True)
 
         self.push_screen(BreakpointScreen(self._breakpoint_text), chosen)
+
+    def _next_held(self, gate: Gate) -> Held | None:
+        """The message space would let go: the selected exchange's oldest held, else
+        the oldest held (None: nothing is held)."""
+        held = gate.held()
+        mine = [h for h in held if h.exchange == self._table.selected_id]
+        return (mine or held or [None])[0]
+
+    def action_edit_held(self) -> None:
+        """Edit the held message (the one space would let go), then send the edit on."""
+        gate = self._gate_or_say()
+        held = self._next_held(gate) if gate is not None else None
+        if gate is None:
+            return
+        if held is None:
+            self.notify("Nothing is held: in step mode, M edits the held message.", markup=False)
+            return
+        try:
+            text, binary = editable(held.message, held.cut)
+        except NotEditable as exc:
+            self.notify(f"Not editable: {safe_text(str(exc))}", severity="warning", markup=False)
+            return
+
+        def done(message: dict[str, Any] | None) -> None:
+            if message is not None and not gate.edit(held.number, message):
+                self.notify("It is no longer held: the edit was not sent.", markup=False)
+
+        kind = message_type(held.message)
+        title = f"Edit #{held.exchange} {kind} ({next_words(held).replace('on step', 'on send')})"
+        screen = EditorScreen(title, text, lambda t, b: edited(held.message, t, b), binary)
+        self.push_screen(screen, done)
+
+    def action_drop_held(self) -> None:
+        """Drop the held WebSocket message: the app or the client never gets it."""
+        gate = self._gate_or_say()
+        held = self._next_held(gate) if gate is not None else None
+        if gate is None:
+            return
+        if held is None or message_type(held.message) not in DROPPABLE:
+            self.notify("D drops a held WebSocket message; none is held.", markup=False)
+        elif not gate.drop(held.number):
+            self.notify("It is no longer held.", markup=False)
+
+    def action_compose(self) -> None:
+        """Write a message (text, or bytes in hex) and give it to the app of the
+        selected WebSocket as a ``websocket.receive``, as if the client sent it."""
+        gate = self._gate_or_say()
+        exchange = self.selected_exchange
+        if gate is None:
+            return
+        if exchange is None or not _open_websocket(exchange):
+            self.notify("I composes a message on an open WebSocket: select one.", markup=False)
+            return
+
+        def done(message: dict[str, Any] | None) -> None:
+            if message is not None and not gate.compose(exchange.id, message):
+                self.notify(f"#{exchange.id} is closed: the message was not sent.", markup=False)
+
+        title = f"Compose a message to the app of #{exchange.id} (websocket.receive)"
+        self.push_screen(EditorScreen(title, "", lambda t, b: composed(t, bool(b)), False), done)
 
     def action_search(self) -> None:
         """Search the selected exchange's messages (Enter again: the next match)."""

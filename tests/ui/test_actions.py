@@ -21,6 +21,7 @@ from asgi_scope.ui.components.filter_bar import FilterBar
 from asgi_scope.ui.keymap import keymap_path, load_keymap, parse_keymap
 from asgi_scope.ui.palette import commands
 from asgi_scope.ui.screens.breakpoint import BreakpointScreen
+from asgi_scope.ui.screens.editor import EditorScreen
 from asgi_scope.ui.screens.help import HelpScreen
 from asgi_scope.ui.screens.notes import NotesScreen
 from asgi_scope.ui.screens.search import SearchScreen
@@ -43,6 +44,7 @@ PLACES = {
     "path": PathScreen,
     "text": TextScreen,
     "resend": ResendScreen,
+    "editor": EditorScreen,
 }
 
 

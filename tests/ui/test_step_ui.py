@@ -22,11 +22,13 @@ from tests.ui.test_app import message_rows, table_rows
 from tests.ui.test_live import until
 
 
-def run_stepping(check: Any, stepping: bool = True, size: tuple[int, int] = (120, 40)) -> None:
+def run_stepping(
+    check: Any, stepping: bool = True, size: tuple[int, int] = (120, 40), app: Any = demo_app
+) -> None:
     recorder = Recorder()
     gate = Gate(stepping=stepping, now=recorder.now)
     recorder.gate = gate
-    server = LoopThread(Server(Config(port=0, timeout_graceful_shutdown=2.0), demo_app, recorder))
+    server = LoopThread(Server(Config(port=0, timeout_graceful_shutdown=2.0), app, recorder))
     server.start()
     ui = ScopeApp(recorder, app_name="test", url=server.url, on_quit=server.stop)
 
@@ -44,16 +46,19 @@ def run_stepping(check: Any, stepping: bool = True, size: tuple[int, int] = (120
 class Client:
     """A request in a thread, so the test can look at the UI while it waits."""
 
-    def __init__(self, url: str, method: str = "GET", **kwargs: Any) -> None:
+    def __init__(
+        self, url: str, method: str = "GET", timeout: float = TIMEOUT, **kwargs: Any
+    ) -> None:
         self.response: httpx.Response | None = None
+        self.timeout = timeout
         self.thread = threading.Thread(target=self._run, args=(url, method, kwargs), daemon=True)
         self.thread.start()
 
     def _run(self, url: str, method: str, kwargs: dict[str, Any]) -> None:
-        self.response = httpx.request(method, url, timeout=TIMEOUT, **kwargs)
+        self.response = httpx.request(method, url, timeout=self.timeout, **kwargs)
 
     async def done(self) -> httpx.Response:
-        await asyncio.to_thread(self.thread.join, TIMEOUT)
+        await asyncio.to_thread(self.thread.join, self.timeout)
         assert self.response is not None, "the client never got its response"
         return self.response
 

@@ -13,7 +13,10 @@ from textual.widgets import Static
 from asgi_scope.trace.step import Gate, Held
 from asgi_scope.trace.summary import message_summary, message_type
 
-KEYS = "space step · C continue this exchange · G continue all · B breakpoint · S step off"
+KEYS = (
+    "space step · M edit · D drop · C continue this exchange · G continue all"
+    " · B breakpoint · S step off"
+)
 
 
 def next_words(held: Held) -> str:

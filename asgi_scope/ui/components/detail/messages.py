@@ -77,9 +77,25 @@ def detail(event: Event, exchange: Exchange, width: int = 100) -> Text:
     return head
 
 
+_USER_WORDS = {
+    "edited": "held in step mode and edited by the user: this went on instead of the {}",
+    "dropped": "held in step mode and dropped by the user: it never went on",
+    "composed": "composed by the user in asgi-scope's composer, not sent by the client",
+}
+
+
 def _message_body(event: MessageReceived | MessageSent, exchange: Exchange, width: int) -> Text:
     text = violations_of(event, exchange)
+    words = _USER_WORDS.get(event.user)
+    if words is not None:
+        came = "message the app sent" if isinstance(event, MessageSent) else "server's message"
+        text.append(f"{present.USER_MARKS[event.user]}: ", "bold yellow")
+        text.append(words.format(came) + "\n")
     text.append_text(pretty(event.message, dropped=event.dropped, width=width))
+    if event.original is not None:
+        who = "the app sent" if isinstance(event, MessageSent) else "the server gave"
+        text.append(f"\nThe original, as {who} it:\n", "bold")
+        text.append_text(pretty(event.original, width=width))
     return text
 
 

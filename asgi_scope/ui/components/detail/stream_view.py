@@ -84,12 +84,24 @@ def event_text(item: StreamEvent, since: int) -> Text:
     return text
 
 
+def _arrow(item: WebSocketItem) -> str:
+    """The message's direction, and what the user did to it (step mode, composer)."""
+    user = item.event.user
+    arrow = present.COMPOSED if user == "composed" else ARROWS[item.direction]
+    return arrow + (" ✗" if user == "dropped" else " ✎" if user == "edited" else "")
+
+
 def message_text(item: WebSocketItem, since: int) -> Text:
     """One WebSocket message in full as safe ``Text``: direction, kind and size,
-    then its text (pretty JSON when it parses) or its bytes in hex."""
+    what the user did to it, then its text (pretty JSON when it parses) or its
+    bytes in hex."""
     kind = "text" if isinstance(item.data, str) else "binary"
-    text = Text(f"{ARROWS[item.direction]}  {kind}  {fmt_bytes(item.size)}", "bold")
+    text = Text(f"{_arrow(item)}  {kind}  {fmt_bytes(item.size)}", "bold")
     text.append(f"  +{fmt_duration(item.t_ns - since)}\n", "dim")
+    mark = present.USER_MARKS.get(item.event.user)
+    if mark is not None:
+        text.append(f"{mark} (the Messages tab has the original)\n" if item.event.original
+                    else f"{mark}\n", "bold yellow")  # fmt: skip
     if isinstance(item.data, bytes):
         return text.append_text(hex_dump(item.data))
     return text.append_text(_data_text(item.data))
@@ -185,7 +197,7 @@ class StreamView(Container):
             table.add_row(
                 number,
                 since,
-                Text(ARROWS[item.direction], style),
+                Text(_arrow(item), style),
                 Text(fmt_bytes(item.size), justify="right"),
                 Text(_cut(item.text) if isinstance(data, str) else data[:24].hex(" ")),
                 key=str(index),
