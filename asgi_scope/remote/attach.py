@@ -76,7 +76,7 @@ from asgi_scope.trace.events import (
     Event,
     ServerNote,
 )
-from asgi_scope.trace.recorder import Recorder
+from asgi_scope.trace.recorder import E, Recorder
 
 AUTH_TIMEOUT = 5.0
 """Seconds a new stream has to answer the listener's challenge."""
@@ -169,6 +169,19 @@ class AttachRecorder(Recorder):
         """Wall-clock nanoseconds since the Unix epoch at ``t_ns`` 0."""
         self._conn_ids = itertools.count(1)
         self._exchange_ids = itertools.count(1)
+
+    def new_ids(self) -> tuple[int, int]:
+        """A fresh ``(connection id, exchange id)`` pair of this session's, for an
+        exchange made here (an OpenTelemetry SERVER span: remote/otlp_in.py)."""
+        return next(self._conn_ids), next(self._exchange_ids)
+
+    def place(self, kind: type[E], /, t_ns: int, **fields: Any) -> E:
+        """Queue ``kind(seq=..., t_ns=t_ns, **fields)``: an event that happened at
+        ``t_ns`` (on this session's clock), not now. Raises ``TypeError`` for a
+        missing or unknown field."""
+        event = kind(next(self._count), t_ns, **fields)
+        self._pending.append(event)
+        return event
 
     def stream(self) -> StreamIds:
         """A fresh id map for one stream connection."""
