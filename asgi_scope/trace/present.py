@@ -268,6 +268,7 @@ register(
     step=lambda e: (_lane(e.by), _lane(e.by), f"closed ({safe_text(e.reason)})", "dim"),
 )
 
+
 def _origin(event: ConnectionOrigin) -> str:
     if event.source == "otel":
         return "OpenTelemetry (an OTLP SERVER span), no raw bytes, no scope"

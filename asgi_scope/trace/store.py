@@ -142,6 +142,13 @@ class Exchange:
         """Nanoseconds from the first to the last event, once the exchange ended."""
         return None if self.t_end is None else self.t_end - self.t_start
 
+    def otel_span(self) -> OtelSpan | None:
+        """The OpenTelemetry SERVER span this exchange was made of (``source``
+        ``"otel"``), or None."""
+        if self.source != "otel":
+            return None
+        return next((e for e in self.events if type(e) is OtelSpan and e.kind == "server"), None)
+
     def messages(self) -> list[MessageReceived | MessageSent]:
         """The ASGI messages of the exchange, in the order they crossed the shim."""
         return [e for e in self.events if isinstance(e, (MessageReceived, MessageSent))]
