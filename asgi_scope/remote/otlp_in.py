@@ -242,10 +242,12 @@ class OtelImport:
                         continue
                     item = self._span(span, extra)
                     (servers if item["kind"] == "server" else others).append(item)
-        for item in servers:
-            self._exchange(item)
+        # Children first: those of a SERVER span of this request wait for it, so
+        # they are shown inside it, before its end.
         for item in sorted(others, key=lambda i: i["t_ns"]):
             self._child(item)
+        for item in servers:
+            self._exchange(item)
         return max(0, total - limit)
 
     def logs_of(self, request: ExportLogsServiceRequest, limit: int) -> int:

@@ -725,7 +725,7 @@ def _otel_step(event: OtelSpan) -> Step:
         return ("server", "app", _otel_label(event), "in")
     if direction == "out":
         return ("app", "server", _otel_label(event), "out")
-    return ("app", "app", _otel_label(event), "dim")
+    return ("app", "server", _otel_label(event), "dim")  # a log record, another span
 
 
 register(

@@ -4,6 +4,9 @@ recorder and indexed by a real store, as the views read it."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -17,6 +20,8 @@ from asgi_scope.trace import present
 from asgi_scope.trace.events import OtelSpan
 from asgi_scope.trace.filter import parse
 from asgi_scope.trace.store import Store
+from asgi_scope.ui.app import ScopeApp
+from tests.ui.conftest import screen_text, settle
 
 TRACE = bytes(range(16))
 SERVER = b"\x01" * 8
@@ -140,3 +145,48 @@ def test_untrusted_values_are_bounded_and_the_request_limit_counts() -> None:
     assert len(event.name) == MAX_TEXT and len(event.path) == MAX_TEXT
     summary = present.of(event).summary(event)
     assert "\x1b" not in summary and "\x07" not in summary
+
+
+def test_every_tab_of_the_tui_shows_an_imported_exchange(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no user keymap
+    otel, recorder, _ = importer()
+    recorder.started_ns = 0
+    server = span(SERVER, b"", 2, "GET /tabs", 1000, **{"http.method": "GET",
+                  "http.target": "/tabs", "http.status_code": 200})  # fmt: skip
+    child = span(SEND, SERVER, 1, "GET /tabs http send", 1500,
+                 **{"asgi.event.type": "http.response.start"})  # fmt: skip
+    otel.traces(request(child, server), 100)
+    record = LogRecord(time_unix_nano=1600, trace_id=TRACE, span_id=SERVER)
+    record.body.string_value = "\x1b[31mred log"
+    otel.logs_of(
+        ExportLogsServiceRequest(
+            resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(log_records=[record])])]
+        ),
+        100,
+    )
+    ui = ScopeApp(recorder, app_name="attached", url="http://127.0.0.1:4318")
+
+    async def main() -> None:
+        async with ui.run_test(size=(130, 40)) as pilot:
+            deadline = time.monotonic() + 10
+            while not ui.store.exchanges and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            await pilot.press("enter")
+            seen = {}
+            for key in "moEsxtdL":  # Messages, Body, Stream, Scope, Hex, Timeline, …
+                await pilot.press(key)
+                await settle(ui, pilot)
+                seen[key] = screen_text(ui)
+            row = next(line for line in seen["m"].splitlines() if "/tabs" in line)
+            assert "otel" in row and "200" in row and row.count("–") == 2, row
+            listed = seen["m"]
+            order = ["OTel server span", "http.response.start", "app returned", "OTel log"]
+            where = [listed.find(name) for name in order]
+            assert -1 not in where and where == sorted(where), listed  # the child inside
+            assert "No bodies: OpenTelemetry spans carry none" in seen["o"]
+            assert "\x1b" not in "".join(seen.values())
+            assert "no scope snapshot" in seen["s"] and "trace 000102030405" in seen["s"]
+            assert "received from OpenTelemetry" in seen["x"]
+            assert "http.response.start" in seen["d"]  # an arrow of the Sequence diagram
+
+    asyncio.run(main())
