@@ -241,7 +241,7 @@ class OtelImport:
                     if total > limit:
                         continue
                     item = self._span(span, extra)
-                    (servers if item["kind"] == "server" else others).append(item)
+                    (servers if item["span_kind"] == "server" else others).append(item)
         # Children first: those of a SERVER span of this request wait for it, so
         # they are shown inside it, before its end.
         for item in sorted(others, key=lambda i: i["t_ns"]):
@@ -275,7 +275,7 @@ class OtelImport:
         start = self._t(span.start_time_unix_nano)
         return {
             "t_ns": start,
-            "kind": kind,
+            "span_kind": kind,
             "name": _text(span.name),
             "trace_id": span.trace_id.hex()[:32],
             "span_id": span.span_id.hex()[:16],
@@ -300,7 +300,7 @@ class OtelImport:
         event_name = getattr(record, "event_name", "") or attributes.get("event.name", "")
         return {
             "t_ns": t,
-            "kind": "log",
+            "span_kind": "log",
             "name": _text(str(body)),
             "trace_id": record.trace_id.hex()[:32],
             "span_id": "",
@@ -384,7 +384,7 @@ class OtelImport:
     def _show(self, item: dict[str, Any], ids: tuple[int, int]) -> None:
         conn, exchange = ids
         self.recorder.place(OtelSpan, conn=conn, exchange=exchange, **item)
-        if item["kind"] == "log":
+        if item["span_kind"] == "log":
             self.logs += 1
         else:
             self.spans += 1

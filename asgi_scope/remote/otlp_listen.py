@@ -71,6 +71,12 @@ IDLE_TIMEOUT = 30.0
 
 READ_SIZE = 64 * 1024
 
+LINGER_BYTES = 4 * MAX_BODY
+"""Bytes of a refused request's body read and thrown away before closing, at most."""
+
+LINGER_TIMEOUT = 5.0
+"""Seconds each read of a refused request's body may wait."""
+
 PATHS = {b"/v1/traces": "traces", b"/v1/logs": "logs"}
 TYPES = {b"application/x-protobuf": False, b"application/json": True}
 
@@ -103,6 +109,21 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Half-close and read what the client still sends (at most
+    :data:`LINGER_BYTES`, each read within :data:`LINGER_TIMEOUT` seconds) until it
+    closes: closing with its body unread would reset the connection, and a
+    client still sending would lose the answer (RFC 9112 §9.6)."""
+    with contextlib.suppress(OSError, RuntimeError):
+        writer.write_eof()
+    left = LINGER_BYTES
+    while left > 0:
+        data = await asyncio.wait_for(reader.read(READ_SIZE), LINGER_TIMEOUT)
+        if not data:
+            return
+        left -= len(data)
 
 
 def _status_body(code: int, message: str, as_json: bool) -> bytes:
@@ -216,6 +237,9 @@ class OtlpListener:
                     break
                 if isinstance(event, h11.Request):
                     await self._request(conn, event, reader, writer)
+                    if conn.their_state is h11.SEND_BODY:  # refused before its body was read
+                        await _linger(reader, writer)
+                        break
                     if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                         break
                     try:

@@ -412,12 +412,12 @@ class OtelSpan(Event):
     """A span, or a log record, an OpenTelemetry-instrumented app sent over OTLP to
     ``attach --otlp-listen`` (:mod:`asgi_scope.remote.otlp_in`), on ``exchange``.
 
-    A SERVER span (``kind`` ``"server"``) is the exchange itself: ``method``,
+    A SERVER span (``span_kind`` ``"server"``) is the exchange itself: ``method``,
     ``path``, ``query`` and ``http_status`` are read from its HTTP
     semantic-convention attributes (0 and ``""`` when absent). Its descendants
     (``"internal"``, ``"client"``, ...: ``opentelemetry-instrumentation-asgi``
     makes one ``http receive`` or ``http send`` span per ASGI message) and its log
-    records (``kind`` ``"log"``, ``name`` the record's body) are the exchange's
+    records (``span_kind`` ``"log"``, ``name`` the record's body) are the exchange's
     messages; ``message_type`` is their ``asgi.event.type`` (``""`` if none).
 
     ``t_ns`` is the span's start and ``end_ns`` its end (a log record's time for
@@ -430,7 +430,7 @@ class OtelSpan(Event):
     """
 
     exchange: int
-    kind: str
+    span_kind: str
     name: str
     trace_id: str
     span_id: str

@@ -680,16 +680,16 @@ def otel_direction(event: OtelSpan) -> str:
 
 
 def _otel_label(event: OtelSpan) -> str:
-    if event.kind == "server":
+    if event.span_kind == "server":
         return "OTel server span"
     if event.message_type:
         return short(event.message_type)
-    return "OTel log" if event.kind == "log" else f"OTel {short(event.kind)} span"
+    return "OTel log" if event.span_kind == "log" else f"OTel {short(event.span_kind)} span"
 
 
 def _otel_summary(event: OtelSpan) -> str:
-    took = "" if event.kind == "log" else f" ({fmt_duration(event.end_ns - event.t_ns)})"
-    if event.kind == "server":
+    took = "" if event.span_kind == "log" else f" ({fmt_duration(event.end_ns - event.t_ns)})"
+    if event.span_kind == "server":
         status = f" → {event.http_status}" if event.http_status else ""
         target = short(event.path + (f"?{event.query}" if event.query else ""), 80)
         head = f"{short(event.method, 12)} {target}{status}{took}"
@@ -701,7 +701,7 @@ def _otel_summary(event: OtelSpan) -> str:
 
 
 def _otel_line(event: OtelSpan, starts: dict[int, int]) -> list[Part]:
-    if event.kind == "server":
+    if event.span_kind == "server":
         starts[event.exchange] = event.t_ns
         return [
             ("otel ", "dim"),
@@ -719,7 +719,7 @@ def _otel_line(event: OtelSpan, starts: dict[int, int]) -> list[Part]:
 
 def _otel_step(event: OtelSpan) -> Step:
     direction = otel_direction(event)
-    if event.kind == "server":
+    if event.span_kind == "server":
         return ("server", "app", "OTel " + _otel_summary(event), "in")
     if direction == "in":
         return ("server", "app", _otel_label(event), "in")

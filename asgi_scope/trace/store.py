@@ -147,7 +147,9 @@ class Exchange:
         ``"otel"``), or None."""
         if self.source != "otel":
             return None
-        return next((e for e in self.events if type(e) is OtelSpan and e.kind == "server"), None)
+        return next(
+            (e for e in self.events if type(e) is OtelSpan and e.span_kind == "server"), None
+        )
 
     def messages(self) -> list[MessageReceived | MessageSent]:
         """The ASGI messages of the exchange, in the order they crossed the shim."""
@@ -688,7 +690,7 @@ class Store:
     def _on_otel_span(self, exchange: Exchange, event: OtelSpan) -> None:
         """A SERVER span is the exchange's request line and status (its path with
         ``?query``, as the table shows it); its error is the span's status."""
-        if event.kind != "server" or exchange.method:
+        if event.span_kind != "server" or exchange.method:
             return
         scheme = event.attributes.get("url.scheme") or event.attributes.get("http.scheme")
         exchange.kind = "websocket" if scheme in ("ws", "wss") else "http"

@@ -5,6 +5,7 @@ recorder and indexed by a real store, as the views read it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -17,6 +18,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from asgi_scope.remote.attach import AttachRecorder
 from asgi_scope.remote.otlp_in import MAX_ATTRIBUTES, MAX_TEXT, OtelImport
 from asgi_scope.trace import present
+from asgi_scope.trace.capture import decode_event, event_line
 from asgi_scope.trace.events import OtelSpan
 from asgi_scope.trace.filter import parse
 from asgi_scope.trace.store import Store
@@ -88,7 +90,10 @@ def test_children_sent_first_wait_for_their_server_span_and_grandchildren_follow
     server = span(SERVER, b"", 2, "GET /x", 1000, **{"http.method": "GET",
                   "http.target": "/x?q=1", "http.status_code": 201})  # fmt: skip
     otel.traces(request(server), 100)
-    store.add(recorder.drain())
+    events = recorder.drain()
+    for event in events:  # --record writes them, open reads them back
+        assert decode_event(json.loads(event_line(event))) == event
+    store.add(events)
     (exchange,) = store.exchanges.values()
     assert (exchange.method, exchange.path, exchange.status) == ("GET", "/x?q=1", 201)
     assert (exchange.source, exchange.raw, exchange.scope, exchange.state) == (
@@ -111,7 +116,7 @@ def test_children_sent_first_wait_for_their_server_span_and_grandchildren_follow
     )
     otel.logs_of(logs, 100)
     store.add(recorder.drain())
-    names = [(e.kind, e.name) for e in exchange.events if isinstance(e, OtelSpan)]
+    names = [(e.span_kind, e.name) for e in exchange.events if isinstance(e, OtelSpan)]
     assert names[-2:] == [("internal", "GET /x http send"), ("log", "hi")]
     found, other = parse("~tid 00010203"), parse("~tid 0002")
     assert found is not None and other is not None

@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from asgi_scope.remote.otlp_listen import MAX_BODY
+from asgi_scope.remote.otlp_listen import MAX_BODY, MAX_ITEMS
 from tests.live import TIMEOUT
 from tests.remote.servers import COMMAND, ROOT, SERVE_ARGS, Processes, Watched
 
@@ -174,6 +174,17 @@ def test_hostile_bodies_are_refused_and_attach_keeps_running(procs: Processes, s
         for method, path, body, headers, status in refusals:
             answer = client.request(method, path, content=body, headers=headers)
             assert answer.status_code == status, (path, headers, answer.text)
+        # One span past the limit of a request: taken, its answer says one was left out.
+        many = ExportTraceServiceRequest.FromString(traces_protobuf("/many"))
+        spans = many.resource_spans[0].scope_spans[0].spans
+        template = spans.pop()
+        template.kind = Span.SPAN_KIND_INTERNAL  # children of no SERVER span: nothing shown
+        template.parent_span_id = b"\x07" * 8
+        spans.extend([template] * (MAX_ITEMS + 1))
+        answer = client.post("/v1/traces", content=many.SerializeToString(), headers=PROTOBUF)
+        assert answer.status_code == 200
+        partial = ExportTraceServiceResponse.FromString(answer.content).partial_success
+        assert partial.rejected_spans == 1 and str(MAX_ITEMS) in partial.error_message
         answer = client.post("/v1/traces", content=traces_protobuf("/after"), headers=PROTOBUF)
         assert answer.status_code == 200
     attach.wait_for(r"otel POST /after → 201")

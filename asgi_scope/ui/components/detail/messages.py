@@ -87,12 +87,12 @@ def _message_body(event: MessageReceived | MessageSent, exchange: Exchange, widt
 def _otel_body(event: OtelSpan, exchange: Exchange, width: int) -> Text:
     """An OpenTelemetry span's or log record's detail: what it is, its ids, its
     attributes (no message: spans carry none)."""
-    what = "log record" if event.kind == "log" else f"{event.kind} span"
+    what = "log record" if event.span_kind == "log" else f"{event.span_kind} span"
     text = Text(f"OpenTelemetry {safe_text(what)}: {safe_text(event.name)}\n", "bold")
     text.append(f"status {safe_text(event.status)}")
     if event.status_message:
         text.append(f": {safe_text(event.status_message)}")
-    if event.kind != "log":
+    if event.span_kind != "log":
         text.append(f"  took {fmt_duration(event.end_ns - event.t_ns)}")
     text.append(f"\ntrace {safe_text(event.trace_id)}")
     if event.span_id:
