@@ -15,6 +15,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeL
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
+from asgi_scope.export.otlp import SpanBuilder
 from asgi_scope.remote.attach import AttachRecorder
 from asgi_scope.remote.otlp_in import MAX_ATTRIBUTES, MAX_TEXT, OtelImport
 from asgi_scope.trace import present
@@ -93,6 +94,7 @@ def test_children_sent_first_wait_for_their_server_span_and_grandchildren_follow
     events = recorder.drain()
     for event in events:  # --record writes them, open reads them back
         assert decode_event(json.loads(event_line(event))) == event
+    assert SpanBuilder(0).feed(events) == []  # --otlp does not send them again
     store.add(events)
     (exchange,) = store.exchanges.values()
     assert (exchange.method, exchange.path, exchange.status) == ("GET", "/x?q=1", 201)
