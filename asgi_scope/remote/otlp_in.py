@@ -62,11 +62,14 @@ from asgi_scope.trace.events import (
 
 __all__ = [
     "MAX_ATTRIBUTES",
+    "MAX_DEPTH",
     "MAX_KNOWN",
+    "MAX_MESSAGES",
     "MAX_TEXT",
     "MAX_WAITING",
     "BadPayload",
     "OtelImport",
+    "TooMany",
     "decode",
 ]
 
@@ -78,6 +81,12 @@ MAX_TEXT = 1024
 
 MAX_WAITING = 10_000
 """Spans and log records waiting for their SERVER span, at most."""
+
+MAX_MESSAGES = 500_000
+"""Protobuf messages (spans, attributes, values...) one request may hold, at most."""
+
+MAX_DEPTH = 32
+"""How deep messages may nest in a request (an attribute's array of arrays...)."""
 
 MAX_KNOWN = 10_000
 """Spans remembered as belonging to an exchange (for late children), at most."""
@@ -94,14 +103,74 @@ class BadPayload(ValueError):
     """A request body that is no OTLP message of its kind; ``str()`` is one line."""
 
 
+class TooMany(ValueError):
+    """A request body that would decode into more than :data:`MAX_MESSAGES`
+    messages; ``str()`` is one line."""
+
+
+def _varint(data: memoryview, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise BadPayload("the body is not an OTLP protobuf message: a truncated varint")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _count(data: memoryview, descriptor: Any, budget: int, depth: int = 0) -> int:
+    """``budget`` less the messages nested in ``data`` (a message of type
+    ``descriptor``, protobuf wire format): a walk of the tags only, nothing
+    built. Raises :class:`TooMany` past the budget, :class:`BadPayload` for
+    bytes that are no protobuf or nest deeper than :data:`MAX_DEPTH`."""
+    if depth > MAX_DEPTH:
+        raise BadPayload(f"the body is not an OTLP message: nested deeper than {MAX_DEPTH}")
+    pos, end = 0, len(data)
+    fields = descriptor.fields_by_number
+    while pos < end:
+        key, pos = _varint(data, pos)
+        wire = key & 7
+        if wire == 0:
+            _, pos = _varint(data, pos)
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            field = fields.get(key >> 3)
+            if field is not None and field.message_type is not None:
+                budget -= 1
+                if budget < 0:
+                    raise TooMany(f"more than {MAX_MESSAGES} OTLP messages in one request")
+                budget = _count(data[pos : pos + length], field.message_type, budget, depth + 1)
+            pos += length
+        else:
+            raise BadPayload(f"the body is not an OTLP protobuf message: wire type {wire}")
+        if pos > end:
+            raise BadPayload("the body is not an OTLP protobuf message: a field past its end")
+    return budget
+
+
 def decode(signal: str, body: bytes, as_json: bool) -> Message:
     """The ``ExportTraceServiceRequest`` (``signal`` ``"traces"``) or
     ``ExportLogsServiceRequest`` (``"logs"``) that ``body`` encodes, in binary
     protobuf or, with ``as_json``, OTLP/JSON (OTLP 1.x "JSON Protobuf Encoding":
-    ids as hex, enums as numbers or names). Raises :class:`BadPayload`."""
+    ids as hex, enums as numbers or names). Raises :class:`BadPayload`, or
+    :class:`TooMany` for a body of more than :data:`MAX_MESSAGES` messages
+    (counted before any is built: a 16 MiB body of empty messages would take
+    gigabytes; in JSON, every ``{`` counts)."""
     message: Message = (
         ExportTraceServiceRequest() if signal == "traces" else ExportLogsServiceRequest()
     )
+    if as_json:
+        if body.count(b"{") > MAX_MESSAGES:
+            raise TooMany(f"more than {MAX_MESSAGES} OTLP messages in one request")
+    else:
+        _count(memoryview(body), message.DESCRIPTOR, MAX_MESSAGES)
     try:
         if as_json:
             json_format.ParseDict(

@@ -14,7 +14,9 @@ and the connection kept: ``400`` a body that does not decode (bad protobuf,
 bad JSON, bad gzip); ``401`` a missing or wrong token; ``404`` another path;
 ``405`` another method; ``413`` a body over :data:`MAX_BODY` bytes, before or
 after gzip (a gzip bomb is cut as it inflates, never held whole); ``415``
-another content type or encoding. Malformed HTTP gets h11's ``400`` and a
+another content type or encoding; ``413`` too for a body that would decode into
+more than :data:`~asgi_scope.remote.otlp_in.MAX_MESSAGES` messages (counted
+first: 16 MiB of empty messages would take gigabytes). Malformed HTTP gets h11's ``400`` and a
 close. None of it stops attach.
 
 **Who may send.** On loopback (the default, ``127.0.0.1``) anyone on this
@@ -52,7 +54,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from asgi_scope.remote.attach import AttachRecorder, ListenError
 from asgi_scope.remote.auth import AuthError, load_token
-from asgi_scope.remote.otlp_in import BadPayload, OtelImport, decode
+from asgi_scope.remote.otlp_in import BadPayload, OtelImport, TooMany, decode
 from asgi_scope.trace.events import ServerNote
 
 __all__ = ["IDLE_TIMEOUT", "MAX_BODY", "MAX_CONNECTIONS", "MAX_ITEMS", "OtlpListener"]
@@ -304,6 +306,9 @@ class OtlpListener:
                             error_message=f"at most {MAX_ITEMS} log records per request",
                         )
                     )
+        except TooMany as exc:
+            await self._refuse(conn, writer, 413, str(exc), as_json)
+            return
         except BadPayload as exc:
             await self._refuse(conn, writer, 400, str(exc), as_json)
             return

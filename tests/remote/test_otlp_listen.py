@@ -88,6 +88,16 @@ def traces_protobuf(path: str) -> bytes:
 PROTOBUF = {"content-type": "application/x-protobuf"}
 
 
+def varint(n: int) -> bytes:
+    """``n`` as a protobuf varint."""
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
 def test_an_instrumented_fastapi_app_shows_in_headless_attach(procs: Processes, sock_path: str):
     attach, otlp = start_attach(procs, sock_path)
     args, listening = SERVE_ARGS["uvicorn"]
@@ -159,7 +169,14 @@ def test_hostile_bodies_are_refused_and_attach_keeps_running(procs: Processes, s
     attach, otlp = start_attach(procs, sock_path)
     bomb = gzip.compress(b"\0" * (MAX_BODY + 1024 * 1024))
     assert len(bomb) < MAX_BODY // 100
+    # Millions of empty spans in 8 MiB: gigabytes once built, refused before.
+    empty_spans = b"\x12\x00" * (4 * 1024 * 1024)
+    scope_spans = b"\x12" + varint(len(empty_spans)) + empty_spans
+    memory_bomb = b"\x0a" + varint(len(scope_spans)) + scope_spans
+    json_bomb = b'{"resourceSpans":[' + b"{}," * (4 * 1024 * 1024) + b"{}]}"
     refusals = [
+        ("POST", "/v1/traces", memory_bomb, PROTOBUF, 413),
+        ("POST", "/v1/traces", json_bomb, {"content-type": "application/json"}, 413),
         ("POST", "/v1/traces", b"\xff\xff\xff not protobuf", PROTOBUF, 400),
         ("POST", "/v1/traces", b"{not json", {"content-type": "application/json"}, 400),
         ("POST", "/v1/traces", b"\x1f\x8b garbage", {**PROTOBUF, "content-encoding": "gzip"}, 400),
