@@ -48,10 +48,10 @@ if TYPE_CHECKING:
     "--otlp-listen",
     metavar="HOST:PORT",
     help=(
-        "Also receive OTLP/HTTP (POST /v1/traces, /v1/logs; protobuf or JSON) on "
-        "HOST:PORT and show each SERVER span of an OpenTelemetry-instrumented app as "
-        "an exchange. Off loopback, requests need Authorization: Bearer <attach token>. "
-        "Needs asgi-scope[otel]."
+        "Receive OTLP/HTTP (POST /v1/traces, /v1/logs; protobuf or JSON) on HOST:PORT "
+        "and show each SERVER span of an OpenTelemetry-instrumented app as an exchange; "
+        "streams too when ADDRESS is given. Off loopback, requests need "
+        "Authorization: Bearer <attach token>. Needs asgi-scope[otel]."
     ),
 )
 @keep_options
@@ -83,24 +83,36 @@ def attach(
     except AddressError as exc:
         fail(str(exc), BAD_INPUT)
     policy = load_policy(".", ignore, strict)
-    listener = Listener(where, AttachRecorder())
-    source: EventSource = listener
-    if otlp_listen is not None:
-        source = Together(listener, _otlp_listener(otlp_listen, listener.recorder))
+    recorder = AttachRecorder()
+    # --otlp-listen without an ADDRESS listens for OTLP alone; with one, for both.
+    given = click.get_current_context().get_parameter_source("address")
+    streams = otlp_listen is None or given is not click.core.ParameterSource.DEFAULT
+    listener = Listener(where, recorder) if streams else None
+    otel = _otlp_listener(otlp_listen, recorder) if otlp_listen is not None else None
+    parts: list[EventSource] = [s for s in (listener, otel) if s is not None]
+    source = parts[0] if len(parts) == 1 else Together(*parts)
+    names = ([str(where)] if listener else []) + ([f"OTLP {otlp_listen}"] if otel else [])
+
+    def ready() -> None:
+        said = [f"for streams on {listener.url}"] if listener else []
+        said += [f"for OTLP/HTTP on {otel.endpoint}"] if otel else []
+        click.echo(f"asgi-scope: listening {' and '.join(said)}", err=True)
+
     session = Session(
         source,
-        title=f"attached to {where}",
-        header=Header(f"attach {where}", listener.recorder.started_ns, {"source": "attach"}),
+        title=f"attached to {' + '.join(names)}",
+        header=Header(f"attach {' + '.join(names)}", recorder.started_ns, {"source": "attach"}),
         view="headless" if headless else "tui",
         keep=keep,
         keep_bytes=keep_bytes,
-        ready=lambda: click.echo(f"asgi-scope: listening for streams on {source.url}", err=True),
+        ready=ready,
         stop_timeout=2.0,
         redact=Redactor.with_names(redact_names),
     )
     check_strictly(session, policy, report, headless)
     _run(session, record, otlp, ListenError)
-    end_strictly(session, report, report_format, next(iter(listener.apps), f"attach {where}"))
+    first = next(iter(listener.apps), None) if listener else None
+    end_strictly(session, report, report_format, first or f"attach {' + '.join(names)}")
 
 
 def _otlp_listen_address(value: str) -> tuple[str, int]:

@@ -171,13 +171,19 @@ class OtlpListener:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
-    def url(self) -> str:
-        """``http://HOST:PORT`` with the bound port (``:0`` resolved)."""
+    def endpoint(self) -> str:
+        """``http://HOST:PORT`` with the bound port (``:0`` resolved): what an
+        exporter's ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set to."""
         port = self.port
         if self._server is not None and self._server.sockets:
             port = self._server.sockets[0].getsockname()[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        """``OTLP at`` and :attr:`endpoint`: where it listens, for the header."""
+        return f"OTLP at {self.endpoint}"
 
     async def serve(
         self, *, handle_signals: bool = True, ready: Callable[[], None] | None = None
@@ -198,7 +204,7 @@ class OtlpListener:
         except OSError as exc:
             raise ListenError(f"cannot listen for OTLP on {where}: {exc.strerror or exc}") from None
         who = "loopback only" if self._token is None else "Authorization: Bearer <token> required"
-        self._note("info", f"listening for OTLP/HTTP on {self.url} ({who})")
+        self._note("info", f"listening for OTLP/HTTP on {self.endpoint} ({who})")
         serving = self._loop.create_task(self._server.serve_forever())
         if ready is not None:
             ready()

@@ -100,7 +100,8 @@ def test_attach_otlp_listen_shows_an_instrumented_apps_requests() -> None:
     term = Terminal([COMMAND, "attach", f"unix:{sock}", "--otlp-listen", "127.0.0.1:0"])
     try:
         found = re.compile(r"OTLP/HTTP on (http://127\.0\.0\.1:\d+) ").search
-        screen = term.wait_for(lambda s: found(s) is not None)
+        screen = term.wait_for(lambda s: found(s) is not None and "OTLP_ENDPOINT=" in s)
+        assert "Waiting for OpenTelemetry spans" in screen and "Waiting for a stream" in screen
         otlp = found(screen).group(1)  # type: ignore[union-attr]
         args, listening = SERVE_ARGS["uvicorn"]
         app = procs.watch(

@@ -27,7 +27,7 @@ from tests.remote.servers import COMMAND, ROOT, SERVE_ARGS, Processes, Watched
 TOKEN = "t" * 40
 """The attach token every attach here uses (never the user's token file)."""
 
-READY = r"listening for streams on unix:\S+ \+ (http://[\d.]+:\d+)"
+READY = r"listening for streams on unix:\S+ and for OTLP/HTTP on (http://[\d.]+:\d+)"
 
 
 def start_attach(
@@ -162,6 +162,19 @@ def test_json_protobuf_and_gzip_bodies_are_shown(procs: Processes, sock_path: st
     attach.wait_for(r"otel GET /json\?a=1 → 404")
     attach.wait_for(r"otel  OTel log  hello from the log")
     attach.wait_for(r"otel POST /gz\?b=2 → 201")
+    assert attach.stop() == 0, attach.stderr
+
+
+def test_without_an_address_attach_listens_for_otlp_alone(procs: Processes):
+    attach = procs.watch(
+        [COMMAND, "attach", "--headless", "--otlp-listen", "127.0.0.1:0"],
+        {"ASGI_SCOPE_TOKEN": TOKEN},
+    )
+    otlp = attach.wait_for(r"asgi-scope: listening for OTLP/HTTP on (http://[\d.]+:\d+)\n")[1]
+    answer = httpx.post(otlp + "/v1/traces", content=traces_protobuf("/alone"), headers=PROTOBUF)
+    assert answer.status_code == 200
+    attach.wait_for(r"otel POST /alone → 201")
+    assert "streams" not in attach.stderr
     assert attach.stop() == 0, attach.stderr
 
 
