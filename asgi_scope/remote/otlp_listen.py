@@ -321,6 +321,11 @@ class OtlpListener:
         except Refused as exc:
             await self._refuse(conn, writer, exc.status, str(exc), as_json)
             return
+        except (h11.RemoteProtocolError, OSError, asyncio.TimeoutError):
+            raise  # the connection's, not the request's: _handle answers or drops it
+        except Exception as exc:  # a value no one foresaw: this request only, attach goes on
+            await self._refuse(conn, writer, 400, f"unreadable: {type(exc).__name__}", as_json)
+            return
         if as_json:
             payload = json_format.MessageToJson(answer, indent=None).encode()
         else:
@@ -391,8 +396,8 @@ class OtlpListener:
         why: str,
         as_json: bool,
     ) -> None:
-        """Answer ``status``; note the first refusal of each status, count all. The
-        connection closes if the request's body was not read to its end."""
+        """Answer ``status``; a note for each of the first 20 refusals, all counted.
+        The connection closes if the request's body was not read to its end."""
         self.refused += 1
         if self.refused <= 20:
             self._note("warning", f"OTLP request refused ({status}): {why}")
