@@ -8,6 +8,7 @@ real OTLP/HTTP protobuf exporter, sending each span as it ends
 ``$OTLP_TOKEN``, when set, is sent as ``Authorization: Bearer``.
 
 - ``GET /items/{item_id}?q=`` → ``{"item_id": int, "q": str | None}``
+- ``POST /echo`` → the request body, as it came (an ``http receive`` span too)
 - ``GET /boom`` → raises ``RuntimeError("boom")`` (a 500; the span's status ERROR)
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.resources import Resource
@@ -28,6 +29,11 @@ api = FastAPI()
 @api.get("/items/{item_id}")
 async def item(item_id: int, q: str | None = None) -> dict[str, object]:
     return {"item_id": item_id, "q": q}
+
+
+@api.post("/echo")
+async def echo(request: Request) -> Response:
+    return Response(await request.body(), media_type="text/plain")
 
 
 @api.get("/boom")

@@ -107,11 +107,14 @@ def test_an_instrumented_fastapi_app_shows_in_headless_attach(procs: Processes, 
     )
     url = "http://" + app.wait_for(listening)[1]
     assert httpx.get(url + "/items/3?q=x", timeout=TIMEOUT).json() == {"item_id": 3, "q": "x"}
+    assert httpx.post(url + "/echo", content=b"ping", timeout=TIMEOUT).text == "ping"
     assert httpx.get(url + "/boom", timeout=TIMEOUT).status_code == 500
     attach.wait_for(r"otel GET /items/3\?q=x → 200 \(")
     attach.wait_for(r"recorded by OpenTelemetry \(an OTLP SERVER span\), no raw bytes, no scope")
     attach.wait_for(r"server ← app  http\.response\.start  GET /items/3 http send")
     attach.wait_for(r"complete 200 in")
+    attach.wait_for(r"otel POST /echo → 200")
+    attach.wait_for(r"server → app  http\.request  POST /echo http receive")
     attach.wait_for(r"otel GET /boom → 500 \(.*\) ERROR")
     attach.wait_for(r"error 500 in")
     assert attach.proc.poll() is None
