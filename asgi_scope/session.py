@@ -16,8 +16,10 @@ recorder, in one place:
 
 Sources: our own server (:class:`~asgi_scope.server.runner.Server`, for
 ``run`` and ``proxy``) and the attach listener
-(:class:`~asgi_scope.remote.attach.Listener`); a reopened capture
-(:class:`CaptureSource`), whose events are all there at once.
+(:class:`~asgi_scope.remote.attach.Listener`), with or without the OTLP
+receiver (:class:`~asgi_scope.remote.otlp_listen.OtlpListener`) beside it
+(:class:`Together`); a reopened capture (:class:`CaptureSource`), whose
+events are all there at once.
 
 Imports nothing heavy at import time: the views are imported when run.
 """
@@ -93,6 +95,53 @@ class CaptureSource:
 
     def stop(self, force: bool = False) -> None:
         """Nothing to stop."""
+
+
+class Together:
+    """Several event sources recording into one recorder (the first's), served
+    on one loop: ``attach`` with ``--otlp-listen``. Ready once every one
+    listens; when one stops (or fails to start: its error is raised), the
+    others are stopped too. Only the first handles signals."""
+
+    def __init__(self, *sources: EventSource) -> None:
+        self.sources = sources
+        self.recorder = sources[0].recorder
+
+    @property
+    def url(self) -> str:
+        """Every source's address, joined by ``" + "``."""
+        return " + ".join(source.url for source in self.sources)
+
+    async def serve(
+        self, *, handle_signals: bool = True, ready: Callable[[], None] | None = None
+    ) -> None:
+        """Serve every source until one stops; raise the first error any raised."""
+        waiting = len(self.sources)
+
+        def one_ready() -> None:
+            nonlocal waiting
+            waiting -= 1
+            if waiting == 0 and ready is not None:
+                ready()
+
+        tasks = [
+            asyncio.ensure_future(
+                source.serve(handle_signals=handle_signals and i == 0, ready=one_ready)
+            )
+            for i, source in enumerate(self.sources)
+        ]
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:  # each source closes what it serves when cancelled
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                raise result
+
+    def stop(self, force: bool = False) -> None:
+        """Stop every source (thread-safe, as each one's :meth:`stop` is)."""
+        for source in self.sources:
+            source.stop(force)
 
 
 class LoopThread:

@@ -114,8 +114,20 @@ OTEL_EXTRA = "--otlp needs OpenTelemetry's protobuf messages: pip install 'asgi-
 """The one line for ``--otlp`` without the ``asgi-scope[otel]`` extra."""
 
 
-def _otlp(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def need_otel(option: str) -> None:
+    """Exit with one line (code 1) unless ``opentelemetry-proto`` (the
+    ``asgi-scope[otel]`` extra) is installed; ``option`` names the flag that needs it."""
     import importlib.util
+
+    try:
+        found = importlib.util.find_spec("opentelemetry.proto") is not None
+    except ModuleNotFoundError:  # no "opentelemetry" package at all
+        found = False
+    if not found:
+        fail(OTEL_EXTRA.replace("--otlp", option, 1), BAD_INPUT)
+
+
+def _otlp(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     from urllib.parse import urlsplit
 
     if value is None:
@@ -123,12 +135,7 @@ def _otlp(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.BadParameter(f"an http:// or https:// URL, not {value!r}")
-    try:
-        found = importlib.util.find_spec("opentelemetry.proto") is not None
-    except ModuleNotFoundError:  # no "opentelemetry" package at all
-        found = False
-    if not found:
-        fail(OTEL_EXTRA, BAD_INPUT)
+    need_otel("--otlp")
     return value
 
 

@@ -25,6 +25,7 @@ from asgi_scope.cli.options import (
     keep_options,
     load_policy,
     max_body_option,
+    need_otel,
     otlp_option,
     record_option,
     redact_option,
@@ -35,12 +36,24 @@ from asgi_scope.export.redact import Redactor
 from asgi_scope.remote.stream import default_address
 
 if TYPE_CHECKING:
+    from asgi_scope.remote.attach import AttachRecorder
+    from asgi_scope.remote.otlp_listen import OtlpListener
     from asgi_scope.session import Session
 
 
 @click.command("attach", cls=StrictCommand, context_settings=CONTEXT)
 @click.argument("address", default=default_address, required=False)
 @click.option("--headless", is_flag=True, help="Print the streams as lines instead of the TUI.")
+@click.option(
+    "--otlp-listen",
+    metavar="HOST:PORT",
+    help=(
+        "Receive OTLP/HTTP (POST /v1/traces, /v1/logs; protobuf or JSON) on HOST:PORT "
+        "and show each SERVER span of an OpenTelemetry-instrumented app as an exchange; "
+        "streams too when ADDRESS is given. Off loopback, requests need "
+        "Authorization: Bearer <attach token>. Needs asgi-scope[otel]."
+    ),
+)
 @keep_options
 @record_option
 @otlp_option
@@ -49,6 +62,7 @@ if TYPE_CHECKING:
 def attach(
     address: str,
     headless: bool,
+    otlp_listen: str | None,
     keep: int,
     keep_bytes: int,
     record: str | None,
@@ -61,7 +75,7 @@ def attach(
 ) -> None:
     from asgi_scope.remote.attach import AttachRecorder, Listener, ListenError
     from asgi_scope.remote.stream import AddressError, parse_address
-    from asgi_scope.session import Session
+    from asgi_scope.session import EventSource, Session, Together
     from asgi_scope.trace.capture import Header
 
     try:
@@ -69,21 +83,57 @@ def attach(
     except AddressError as exc:
         fail(str(exc), BAD_INPUT)
     policy = load_policy(".", ignore, strict)
-    listener = Listener(where, AttachRecorder())
+    recorder = AttachRecorder()
+    # --otlp-listen without an ADDRESS listens for OTLP alone; with one, for both.
+    given = click.get_current_context().get_parameter_source("address")
+    streams = otlp_listen is None or given is not click.core.ParameterSource.DEFAULT
+    listener = Listener(where, recorder) if streams else None
+    otel = _otlp_listener(otlp_listen, recorder) if otlp_listen is not None else None
+    parts: list[EventSource] = [s for s in (listener, otel) if s is not None]
+    source = parts[0] if len(parts) == 1 else Together(*parts)
+    names = ([str(where)] if listener else []) + ([f"OTLP {otlp_listen}"] if otel else [])
+
+    def ready() -> None:
+        said = [f"for streams on {listener.url}"] if listener else []
+        said += [f"for OTLP/HTTP on {otel.endpoint}"] if otel else []
+        click.echo(f"asgi-scope: listening {' and '.join(said)}", err=True)
+
     session = Session(
-        listener,
-        title=f"attached to {where}",
-        header=Header(f"attach {where}", listener.recorder.started_ns, {"source": "attach"}),
+        source,
+        title=f"attached to {' + '.join(names)}",
+        header=Header(f"attach {' + '.join(names)}", recorder.started_ns, {"source": "attach"}),
         view="headless" if headless else "tui",
         keep=keep,
         keep_bytes=keep_bytes,
-        ready=lambda: click.echo(f"asgi-scope: listening for streams on {listener.url}", err=True),
+        ready=ready,
         stop_timeout=2.0,
         redact=Redactor.with_names(redact_names),
     )
     check_strictly(session, policy, report, headless)
     _run(session, record, otlp, ListenError)
-    end_strictly(session, report, report_format, next(iter(listener.apps), f"attach {where}"))
+    first = next(iter(listener.apps), None) if listener else None
+    end_strictly(session, report, report_format, first or f"attach {' + '.join(names)}")
+
+
+def _otlp_listen_address(value: str) -> tuple[str, int]:
+    """``--otlp-listen``'s ``(host, port)``; exits 1 with one line for a bad one
+    or without the ``otel`` extra."""
+    need_otel("--otlp-listen")
+    from asgi_scope.remote.otlp_listen import parse_listen
+
+    try:
+        return parse_listen(value)
+    except ValueError as exc:
+        fail(str(exc), BAD_INPUT)
+
+
+def _otlp_listener(value: str, recorder: AttachRecorder) -> OtlpListener:
+    host, port = _otlp_listen_address(value)
+    from asgi_scope.remote.otlp_listen import OtlpListener
+
+    if host in ("0.0.0.0", "::"):
+        warn_all_interfaces(host, "reach the OTLP receiver (each request needs the attach token)")
+    return OtlpListener(host, port, recorder)
 
 
 @click.command("proxy", cls=StrictCommand, context_settings=CONTEXT)

@@ -77,6 +77,7 @@ from asgi_scope.trace.events import (
     Event,
     ServerNote,
 )
+from asgi_scope.trace.recorder import E
 
 AUTH_TIMEOUT = 5.0
 """Seconds a new stream has to answer the listener's challenge."""
@@ -171,6 +172,22 @@ class AttachRecorder(BoundedRelay):
         """Wall-clock nanoseconds since the Unix epoch at ``t_ns`` 0."""
         self._conn_ids = itertools.count(1)
         self._exchange_ids = itertools.count(1)
+
+    def new_ids(self) -> tuple[int, int]:
+        """A fresh ``(connection id, exchange id)`` pair of this session's, for an
+        exchange made here (an OpenTelemetry SERVER span: remote/otlp_in.py)."""
+        return next(self._conn_ids), next(self._exchange_ids)
+
+    def place(self, kind: type[E], /, t_ns: int, **fields: Any) -> E:
+        """Queue ``kind(seq=..., t_ns=t_ns, **fields)``: an event that happened at
+        ``t_ns`` (on this session's clock), not now. Raises ``TypeError`` for a
+        missing or unknown field. Bounded as :meth:`inject` is."""
+        event = kind(0, t_ns, **fields)
+        room = self.admit((event,))  # after a gap, its note takes the next seq
+        event.seq = next(self._count)
+        if room:
+            self._pending.append(event)
+        return event
 
     def stream(self) -> StreamIds:
         """A fresh id map for one stream connection."""

@@ -58,7 +58,7 @@ held in step mode and edited, the edit handed over instead (``original`` keeps
 what came); ``"dropped"`` held and dropped, never handed over; ``"composed"``
 written in asgi-scope's WebSocket composer, not sent by the client."""
 
-Source = Literal["middleware", "proxy"]
+Source = Literal["middleware", "proxy", "otel"]
 """Who recorded a connection when not our own server (:class:`ConnectionOrigin`)."""
 
 
@@ -96,8 +96,10 @@ class ConnectionOrigin(Event):
     Follows the connection's :class:`ConnectionOpened`. ``source`` is
     ``"middleware"`` (a :class:`~asgi_scope.remote.middleware.TraceMiddleware` inside the
     app's process: it sees each ASGI call, not the socket, so one call is one
-    connection) or ``"proxy"`` (``asgi-scope proxy``). ``pid`` is the id of the
-    process that recorded it (a uvicorn or hypercorn worker), 0 if unknown.
+    connection), ``"proxy"`` (``asgi-scope proxy``) or ``"otel"`` (an
+    OpenTelemetry-instrumented app's SERVER span, received by ``attach
+    --otlp-listen``: one span is one connection, with no bytes and no scope).
+    ``pid`` is the id of the process that recorded it (a uvicorn or hypercorn worker), 0 if unknown.
     ``raw`` says whether the raw bytes of the socket were recorded (False in
     middleware mode: another server owns the socket). With ``conn`` 0 (a
     process's own lane, where lifespan runs) it comes just before that lane's
@@ -422,6 +424,45 @@ class LayerReturned(Event):
     exc_type: str
 
 
+@dataclass(slots=True)
+class OtelSpan(Event):
+    """A span, or a log record, an OpenTelemetry-instrumented app sent over OTLP to
+    ``attach --otlp-listen`` (:mod:`asgi_scope.remote.otlp_in`), on ``exchange``.
+
+    A SERVER span (``span_kind`` ``"server"``) is the exchange itself: ``method``,
+    ``path``, ``query`` and ``http_status`` are read from its HTTP
+    semantic-convention attributes (0 and ``""`` when absent). Its descendants
+    (``"internal"``, ``"client"``, ...: ``opentelemetry-instrumentation-asgi``
+    makes one ``http receive`` or ``http send`` span per ASGI message) and its log
+    records (``span_kind`` ``"log"``, ``name`` the record's body) are the exchange's
+    messages; ``message_type`` is their ``asgi.event.type`` (``""`` if none).
+
+    ``t_ns`` is the span's start and ``end_ns`` its end (a log record's time for
+    both), on the session's clock. Ids are lowercase hex (``trace_id`` 32 digits,
+    ``span_id`` and ``parent_id`` 16, ``""`` when absent); ``status`` is
+    ``"unset"``, ``"ok"`` or ``"error"``, ``status_message`` its description.
+    ``attributes`` holds at most :data:`~asgi_scope.remote.otlp_in.MAX_ATTRIBUTES`
+    of the span's attributes, each value a bounded str, int, float or bool: all
+    untrusted, shown escaped.
+    """
+
+    exchange: int
+    span_kind: str
+    name: str
+    trace_id: str
+    span_id: str
+    parent_id: str
+    end_ns: int
+    status: str
+    status_message: str
+    method: str
+    path: str
+    query: str
+    http_status: int
+    message_type: str
+    attributes: dict[str, Any]
+
+
 EXCHANGE_EVENTS = (
     BytesReceived,
     BytesSent,
@@ -440,5 +481,6 @@ EXCHANGE_EVENTS = (
     LayerReceived,
     LayerSent,
     LayerReturned,
+    OtelSpan,
 )
 """The event classes that carry an ``exchange`` field."""

@@ -303,9 +303,14 @@ def _valued(op: str, value: str, position: int) -> Predicate:
         prefix = value.lower()
         if not re.fullmatch(r"[0-9a-f]{1,32}", prefix):
             raise FilterError(f"~tid takes a trace id in hex, not {value!r}", position)
-        return lambda x: x.scope is not None and SESSION.of(
-            x.id, x.scope.get("headers")
-        ).trace_hex.startswith(prefix)
+
+        def trace_id(x: Exchange) -> str:
+            span = x.otel_span()  # an OpenTelemetry SERVER span has its own
+            if span is not None:
+                return span.trace_id
+            return "" if x.scope is None else SESSION.of(x.id, x.scope.get("headers")).trace_hex
+
+        return lambda x: trace_id(x).startswith(prefix)
     if op.startswith("~h"):
         needle = value.lower()
         side = op[2:]

@@ -40,6 +40,7 @@ from asgi_scope.trace.events import (
     LifespanState,
     MessageReceived,
     MessageSent,
+    OtelSpan,
     Party,
     ProtocolError,
     ProxyTimings,
@@ -267,22 +268,26 @@ register(
     step=lambda e: (_lane(e.by), _lane(e.by), f"closed ({safe_text(e.reason)})", "dim"),
 )
 
+
+def _origin(event: ConnectionOrigin) -> str:
+    if event.source == "otel":
+        return "OpenTelemetry (an OTLP SERVER span), no raw bytes, no scope"
+    return f"the {safe_text(event.source)} in pid {_safe(event.pid)}" + (
+        "" if event.raw else ", no raw bytes"
+    )
+
+
 register(
     ConnectionOrigin,
     label="recorded by",
-    summary=lambda e: f"the {safe_text(e.source)} in pid {_safe(e.pid)}",
+    summary=_origin,
     explain=Explanation(
         "Says who recorded this connection when it was not asgi-scope's own server: "
-        "a middleware inside the app's process, or asgi-scope's proxy.",
+        "a middleware inside the app's process, asgi-scope's proxy, or an "
+        "OpenTelemetry-instrumented app's spans (attach --otlp-listen).",
         "asgi-scope",
     ),
-    line=lambda e, _: [
-        (
-            f"recorded by the {safe_text(e.source)} in pid {_safe(e.pid)}"
-            + ("" if e.raw else ", no raw bytes"),
-            "dim",
-        )
-    ],
+    line=lambda e, _: [(f"recorded by {_origin(e)}", "dim")],
 )
 
 # -- raw bytes -----------------------------------------------------------------
@@ -670,6 +675,92 @@ register(
     marker=lambda e: ("›" if e.direction == "in" else "‹", "dim"),
     wire=lambda e, _: (e.direction, e.wire),
     step=_frame_step,
+    listed=True,
+)
+
+# -- OpenTelemetry in (attach --otlp-listen) -----------------------------------
+
+_RECEIVED = ("http.request", "http.disconnect", "websocket.connect", "websocket.receive")
+"""ASGI message types the app receives (the rest it sends)."""
+
+_OTEL = Explanation(
+    "A span (or log record) an OpenTelemetry-instrumented app exported over OTLP to "
+    "attach --otlp-listen. A SERVER span is the exchange; opentelemetry-instrumentation-asgi "
+    "adds one span per ASGI message under it (http receive, http send). Only what the "
+    "spans say is known: no bytes, no scope snapshot, no message bodies.",
+    "OpenTelemetry specification, Tracing API (Span) and OTLP/HTTP",
+)
+
+
+def otel_direction(event: OtelSpan) -> str:
+    """``"in"`` for a span or record of a message the app received, ``"out"`` for
+    one it sent, ``""`` for the SERVER span and anything else."""
+    kind = event.message_type
+    if kind:
+        return "in" if kind in _RECEIVED else "out" if "." in kind else ""
+    name = event.name
+    return "in" if name.endswith(" receive") else "out" if name.endswith(" send") else ""
+
+
+def _otel_label(event: OtelSpan) -> str:
+    if event.span_kind == "server":
+        return "OTel server span"
+    if event.message_type:
+        return short(event.message_type)
+    return "OTel log" if event.span_kind == "log" else f"OTel {short(event.span_kind)} span"
+
+
+def _otel_summary(event: OtelSpan) -> str:
+    took = "" if event.span_kind == "log" else f" ({fmt_duration(event.end_ns - event.t_ns)})"
+    if event.span_kind == "server":
+        status = f" → {event.http_status}" if event.http_status else ""
+        target = short(event.path + (f"?{event.query}" if event.query else ""), 80)
+        head = f"{short(event.method, 12)} {target}{status}{took}"
+    else:
+        head = f"{short(event.name, 80)}{took}"
+    if event.status == "error":
+        head += f" ERROR {short(event.status_message, 60)}".rstrip()
+    return head
+
+
+def _otel_line(event: OtelSpan, starts: dict[int, int]) -> list[Part]:
+    if event.span_kind == "server":
+        starts[event.exchange] = event.t_ns
+        return [
+            ("otel ", "dim"),
+            (_otel_summary(event), "strong"),
+            (f"  trace {_safe(event.trace_id)}", "dim"),
+        ]
+    direction = otel_direction(event)
+    arrow = {"in": INTO_APP, "out": OUT_OF_APP}.get(direction, "otel")
+    return [
+        (f"{arrow}  ", direction or "dim"),
+        (_otel_label(event), "strong"),
+        (f"  {_otel_summary(event)}", ""),
+    ]
+
+
+def _otel_step(event: OtelSpan) -> Step:
+    direction = otel_direction(event)
+    if event.span_kind == "server":
+        return ("server", "app", "OTel " + _otel_summary(event), "in")
+    if direction == "in":
+        return ("server", "app", _otel_label(event), "in")
+    if direction == "out":
+        return ("app", "server", _otel_label(event), "out")
+    return ("app", "server", _otel_label(event), "dim")  # a log record, another span
+
+
+register(
+    OtelSpan,
+    label=_otel_label,
+    summary=_otel_summary,
+    explain=_OTEL,
+    line=_otel_line,
+    style=lambda e: "error" if e.status == "error" else otel_direction(e) or "dim",
+    arrow=lambda e: {"in": INTO_APP, "out": OUT_OF_APP}.get(otel_direction(e), "otel"),
+    marker=lambda e: {"in": ("▶", "in"), "out": ("◀", "out")}.get(otel_direction(e), ("○", "dim")),
+    step=_otel_step,
     listed=True,
 )
 

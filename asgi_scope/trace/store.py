@@ -35,6 +35,7 @@ from asgi_scope.trace.events import (
     LifespanState,
     MessageReceived,
     MessageSent,
+    OtelSpan,
     Party,
     ProtocolError,
     ProxyTimings,
@@ -99,6 +100,10 @@ class Exchange:
     raw: bool = True
     """Whether its connection's raw bytes were recorded (False in middleware
     mode: then ``bytes_in`` and ``bytes_out`` are unknown, not 0)."""
+    source: Source | Literal[""] = ""
+    """Who recorded it when not our own server (its connection's
+    :class:`ConnectionOrigin`): ``"otel"`` for an OpenTelemetry SERVER span,
+    which has no scope (``scope`` stays None) and no bytes."""
     kept: int = 0
     """Bytes of bodies and raw bytes this exchange holds (its share of the byte budget)."""
     received: tuple[int, int] | None = None
@@ -136,6 +141,15 @@ class Exchange:
     def duration_ns(self) -> int | None:
         """Nanoseconds from the first to the last event, once the exchange ended."""
         return None if self.t_end is None else self.t_end - self.t_start
+
+    def otel_span(self) -> OtelSpan | None:
+        """The OpenTelemetry SERVER span this exchange was made of (``source``
+        ``"otel"``), or None."""
+        if self.source != "otel":
+            return None
+        return next(
+            (e for e in self.events if type(e) is OtelSpan and e.span_kind == "server"), None
+        )
 
     def messages(self) -> list[MessageReceived | MessageSent]:
         """The ASGI messages of the exchange, in the order they crossed the shim."""
@@ -250,6 +264,7 @@ _STREAMED = frozenset(
         UpstreamBytes,
         LayerReceived,
         LayerSent,
+        OtelSpan,
     )
 )
 """The event classes an exchange has without bound (one per chunk, message or frame)."""
@@ -494,7 +509,7 @@ class Store:
                 if conn.exchanges:
                     exchange.previous = conn.exchanges[-1]
                 conn.exchanges.append(exchange_id)
-                exchange.pid, exchange.raw = conn.pid, conn.raw
+                exchange.pid, exchange.raw, exchange.source = conn.pid, conn.raw, conn.source
             elif not event.conn:  # the server lane: the process named just before
                 exchange.pid = self._lane_pid
         return exchange
@@ -672,6 +687,19 @@ class Store:
         exchange.t_end = event.t_ns
         self.errors += 1
 
+    def _on_otel_span(self, exchange: Exchange, event: OtelSpan) -> None:
+        """A SERVER span is the exchange's request line and status (its path with
+        ``?query``, as the table shows it); its error is the span's status."""
+        if event.span_kind != "server" or exchange.method:
+            return
+        scheme = event.attributes.get("url.scheme") or event.attributes.get("http.scheme")
+        exchange.kind = "websocket" if scheme in ("ws", "wss") else "http"
+        exchange.method = event.method or "?"
+        exchange.path = event.path + (f"?{event.query}" if event.query else "")
+        exchange.status = event.http_status or exchange.status
+        if event.status == "error":
+            exchange.error = event.status_message or "the span's status is ERROR"
+
     def _on_other_exchange_event(self, exchange: Exchange, event: Event) -> None:
         """An event of an exchange that changes nothing in its summary."""
 
@@ -719,5 +747,6 @@ class Store:
         ExchangeEnded: _on_exchange_ended,
         LayerReceived: _on_other_exchange_event,
         LayerSent: _on_other_exchange_event,
+        OtelSpan: _on_otel_span,
     }
     """Handlers of exchange events, taking (exchange, event): see :meth:`add`."""

@@ -13,8 +13,9 @@ random for each inspector process. So the exporter, the Scope tab and the
 ``~tid`` filter, which all run in the inspector process, agree on an
 exchange's ids without sharing any state, and two sessions never collide.
 
-Pure: no I/O, no clock. The OTLP importer (``--otlp-listen``) parses the same
-ids the other way.
+Pure: no I/O, no clock. An exchange made of an imported SERVER span
+(``--otlp-listen``) keeps the ids it came with instead
+(:meth:`~asgi_scope.trace.store.Exchange.otel_span`).
 """
 
 from __future__ import annotations

@@ -133,17 +133,32 @@ def logging_follows_stdio() -> Iterator[None]:
             handler.setStream(stream)
 
 
+OTLP_AT = "OTLP at "
+"""How the URL of ``attach --otlp-listen`` starts (remote/otlp_listen.py)."""
+
+
 def empty_state(url: str) -> Text:
     """The friendly text shown before the first request: how to send one."""
     url = safe_text(url)
     text = Text(justify="center")
-    if not url.startswith("http"):  # asgi-scope attach: a stream address, not a server
+    # asgi-scope attach: a stream address and/or "OTLP at http://…", not a server
+    parts = url.split(" + ")
+    otlp = [p.removeprefix(OTLP_AT) for p in parts if p.startswith(OTLP_AT)]
+    streams = [p for p in parts if not p.startswith(("http", OTLP_AT))]
+    if streams:
         text.append("Waiting for a stream…\n\n", "bold")
         text.append("Wrap your app, served by uvicorn, hypercorn or any ASGI server:\n\n")
         text.append("  from asgi_scope import TraceMiddleware  \n", "reverse")
-        text.append(f'  app = TraceMiddleware(app, sink="{url}")  \n\n', "reverse")
+        text.append(f'  app = TraceMiddleware(app, sink="{streams[0]}")  \n\n', "reverse")
         text.append("Every worker that streams here shows up, with its pid.\n", "")
         text.append("Scopes and ASGI messages show here; raw bytes need our own server.", "dim")
+    if otlp:
+        text.append("\n\n" if streams else "")
+        text.append("Waiting for OpenTelemetry spans…\n\n", "bold")
+        text.append("Point an OpenTelemetry-instrumented app's OTLP/HTTP exporter here:\n\n")
+        text.append(f"  OTEL_EXPORTER_OTLP_ENDPOINT={otlp[0]}  \n\n", "reverse")
+        text.append("Each SERVER span shows up as an exchange: no bytes, no scope.", "dim")
+    if streams or otlp:
         return text
     text.append("Waiting for the first request…\n\n", "bold")
     text.append("Send one from another terminal:\n\n")

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from tests.e2e.test_tmux import COMMAND, Terminal, curl
-from tests.remote.servers import Processes
+from tests.remote.servers import SERVE_ARGS, Processes
 
 
 def test_attach_detach_and_attach_again_while_uvicorn_workers_serve(tmp_path: Path) -> None:
@@ -86,6 +86,37 @@ def test_proxy_in_front_of_http_server_and_its_death(tmp_path: Path) -> None:
         # The row appears when the request arrives and gets its status on a
         # later redraw: wait for the redraw that has both.
         term.wait_for(lambda s: any("/gone" in line and "502" in line for line in s.splitlines()))
+    finally:
+        term.close()
+        procs.stop_all()
+
+
+def test_attach_otlp_listen_shows_an_instrumented_apps_requests() -> None:
+    """The real OpenTelemetry exporter of an instrumented FastAPI app sends to
+    ``attach --otlp-listen`` in tmux: the request is a row (marked ``otel``, no
+    bytes), its Scope tab says there is no scope and shows the span."""
+    sock = f"/tmp/as-e2e-{os.getpid()}-{time.monotonic_ns() % 10**6}.sock"
+    procs = Processes()
+    term = Terminal([COMMAND, "attach", f"unix:{sock}", "--otlp-listen", "127.0.0.1:0"])
+    try:
+        found = re.compile(r"OTLP/HTTP on (http://127\.0\.0\.1:\d+) ").search
+        screen = term.wait_for(lambda s: found(s) is not None and "OTLP_ENDPOINT=" in s)
+        assert "Waiting for OpenTelemetry spans" in screen and "Waiting for a stream" in screen
+        otlp = found(screen).group(1)  # type: ignore[union-attr]
+        args, listening = SERVE_ARGS["uvicorn"]
+        app = procs.watch(
+            [sys.executable, *args, "tests.apps.otel_app:app"],
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp},
+        )
+        url = "http://" + app.wait_for(listening)[1]
+        assert curl(f"{url}/items/7?q=otel") == '{"item_id":7,"q":"otel"}'
+        row = re.compile(r"\s*\d+\s+otel\s+GET\s+/items/7\?q=otel\s+200\s.*–.*done")
+        screen = term.wait_for(lambda s: any(row.match(line) for line in s.splitlines()))
+        term.press("enter")
+        term.wait_for(lambda s: "Messages" in s)
+        term.press("s")  # the Scope tab
+        screen = term.wait_for(lambda s: "no scope snapshot" in s)
+        assert "otel-test-app" in screen  # the resource's service.name, shown with the span
     finally:
         term.close()
         procs.stop_all()

@@ -269,6 +269,15 @@ def test_the_module_reads_every_event_kind_of_the_model():
     assert kinds["MessageSent"] is MessageSent
 
 
+def test_no_event_has_a_field_the_line_format_uses_itself():
+    # A line is {"kind": class name, **fields}: a field named "kind" would
+    # overwrite it, and the line would not read back.
+    import dataclasses
+
+    for kind in capture.event_kinds().values():
+        assert "kind" not in {f.name for f in dataclasses.fields(kind)}, kind
+
+
 def test_the_recorders_taps_see_each_drained_batch_once_in_order():
     from asgi_scope.trace.recorder import Recorder
 

@@ -597,6 +597,9 @@ def answered_by(exchange: Exchange) -> str:
 
 def _conn_label(exchange: Exchange) -> str:
     """The conn cell: ``3``, ``-`` for the server's own lane, or ``pid·conn`` for an
-    exchange attached from another process's stream (``15134·3``, ``15134·-``)."""
+    exchange attached from another process's stream (``15134·3``, ``15134·-``), or
+    ``otel`` for an OpenTelemetry SERVER span (``attach --otlp-listen``)."""
+    if exchange.source == "otel":
+        return "otel"
     conn = str(exchange.conn) if exchange.conn else "-"
     return f"{exchange.pid}·{conn}" if exchange.pid else conn

@@ -327,6 +327,8 @@ class BodyView(Container, can_focus=True):
         if flow is not None and flow.kind != "http":
             flow = None
         left, right = flow_texts(flow, self.raw)
+        if exchange is not None and exchange.source == "otel":
+            left = Text("No bodies: OpenTelemetry spans carry none.", STYLE_NOTE)
         self.query_one("#body-request", Static).update(left)
         self.query_one("#body-response", Static).update(right)
 

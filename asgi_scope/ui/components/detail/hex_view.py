@@ -66,6 +66,14 @@ def runs(chunks: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
 
 def _no_raw_bytes(connection: Connection, style: Style) -> list[_Title]:
     """What the Hex tab says for a connection recorded without its raw bytes."""
+    if connection.source == "otel":
+        return [
+            _Title(Text("Raw bytes are not available for this exchange.", style)),
+            _Title(Text("")),
+            _Title(Text("It was received from OpenTelemetry (an OTLP SERVER span):")),
+            _Title(Text("spans carry no bytes, and no scope: the Scope tab shows the")),
+            _Title(Text("span's attributes, the Messages tab its child spans and logs.")),
+        ]
     who = f"pid {connection.pid}" if connection.pid else "the app's process"
     source = safe_text(connection.source or "stream")  # it came from the stream
     return [

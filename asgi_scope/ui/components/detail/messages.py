@@ -25,6 +25,7 @@ from asgi_scope.trace.events import (
     LifespanState,
     MessageReceived,
     MessageSent,
+    OtelSpan,
     ProtocolError,
     ScopeCreated,
     ServerNote,
@@ -96,6 +97,26 @@ def _message_body(event: MessageReceived | MessageSent, exchange: Exchange, widt
         who = "the app sent" if isinstance(event, MessageSent) else "the server gave"
         text.append(f"\nThe original, as {who} it:\n", "bold")
         text.append_text(pretty(event.original, width=width))
+    return text
+
+
+def _otel_body(event: OtelSpan, exchange: Exchange, width: int) -> Text:
+    """An OpenTelemetry span's or log record's detail: what it is, its ids, its
+    attributes (no message: spans carry none)."""
+    what = "log record" if event.span_kind == "log" else f"{event.span_kind} span"
+    text = Text(f"OpenTelemetry {safe_text(what)}: {safe_text(event.name)}\n", "bold")
+    text.append(f"status {safe_text(event.status)}")
+    if event.status_message:
+        text.append(f": {safe_text(event.status_message)}")
+    if event.span_kind != "log":
+        text.append(f"  took {fmt_duration(event.end_ns - event.t_ns)}")
+    text.append(f"\ntrace {safe_text(event.trace_id)}")
+    if event.span_id:
+        text.append(f"  span {safe_text(event.span_id)}")
+    if event.parent_id:
+        text.append(f"  parent {safe_text(event.parent_id)}")
+    text.append("\n\n")
+    text.append_text(pretty(event.attributes, width=width))
     return text
 
 
@@ -235,6 +256,7 @@ _BODIES: dict[type[Event], Callable[[Any, Exchange, int], Text]] = {
     ProtocolError: _protocol_error_body,
     LifespanState: _lifespan_state_body,
     ExchangeEnded: _ended_body,
+    OtelSpan: _otel_body,
     WebSocketFrame: _frame_detail,
     ServerNote: lambda event, exchange, width: note_text(event),  # the app's output line
     **dict.fromkeys(LAYER_EVENTS, _layer_body),

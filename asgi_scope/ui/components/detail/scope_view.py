@@ -9,7 +9,9 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from asgi_scope.trace.events import OtelSpan
 from asgi_scope.trace.layer_changes import changes_of
+from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange
 from asgi_scope.trace.tracecontext import SESSION
 from asgi_scope.ui.render import key_text, pretty
@@ -69,22 +71,48 @@ class ScopeView(VerticalScroll):
 
     def trace_line(self, exchange: Exchange) -> Text:
         """The exchange's OpenTelemetry ids (trace/tracecontext.py: what ``--otlp``
-        sends and ``~tid`` finds), and the caller's span when a ``traceparent``
-        came with the request."""
-        context = SESSION.of(exchange.id, (exchange.scope or {}).get("headers"))
+        sends and ``~tid`` finds; an imported SERVER span's own), and the caller's
+        span when a ``traceparent`` came with the request."""
+        span = exchange.otel_span()
+        if span is not None:
+            trace, span_id, parent = span.trace_id, span.span_id, span.parent_id
+        else:
+            context = SESSION.of(exchange.id, (exchange.scope or {}).get("headers"))
+            trace, span_id = context.trace_hex, context.span_id.hex()
+            parent = context.parent_id.hex()
         line = Text("OpenTelemetry: trace ", self._style("legend"))
-        line.append(context.trace_hex)
+        line.append(safe_text(trace))
         line.append("  span ", self._style("legend"))
-        line.append(context.span_id.hex())
-        if context.parent_id:
+        line.append(safe_text(span_id))
+        if parent:
             line.append("  parent ", self._style("legend"))
-            line.append(context.parent_id.hex())
-            line.append(" (traceparent)", self._style("legend"))
+            line.append(safe_text(parent))
+            if span is None:
+                line.append(" (traceparent)", self._style("legend"))
         line.append("\n")
         return line
 
+    def render_otel(self, exchange: Exchange, span: OtelSpan) -> Text:
+        """What an exchange made of an OpenTelemetry SERVER span shows instead of a
+        scope: that there is none, and the span's attributes."""
+        text = Text(
+            "From OpenTelemetry (an OTLP SERVER span): no scope snapshot, no bytes.\n"
+            "What the span says:\n",
+            self._style("legend"),
+        )
+        text.append(f"{safe_text(span.name)}  ({safe_text(span.status)}", "bold")
+        text.append(f": {safe_text(span.status_message)})\n" if span.status_message else ")\n")
+        text.append_text(pretty(span.attributes, width=max(self.size.width - 8, 40)))
+        text.append("\n\n")
+        text.append_text(self.trace_line(exchange))
+        text.rstrip()
+        return text
+
     def render_scope(self, exchange: Exchange | None) -> Text:
         """The scope of ``exchange`` as safe ``Text`` with the diff marks."""
+        span = exchange.otel_span() if exchange is not None else None
+        if exchange is not None and span is not None:
+            return self.render_otel(exchange, span)
         if exchange is None or exchange.scope is None:
             return Text("No scope yet: the request head has not been read.", self._style("legend"))
         styles = {
