@@ -89,7 +89,14 @@ def snapshot_since(value: dict[str, Any], earlier: dict[str, Any]) -> dict[str, 
     copying (a list of header tuples compares in C). A value whose comparison
     fails is copied. Equal means ``==``, as the Scope tab's diff has it: a
     nested ``1`` the app replaced with ``True`` reads as unchanged in both.
+    A dict equal to ``earlier`` as a whole (the common case: the app changed
+    nothing) is ``earlier`` itself, compared in C in one step.
     """
+    try:
+        if value == earlier:
+            return earlier
+    except Exception:  # an app object with a strange __eq__: key by key below
+        pass
     out = {}
     for key, v in value.items():
         before = earlier.get(key, earlier)
