@@ -87,7 +87,9 @@ class _PlainPickler(pickle.Pickler):
         return Opaque, (text, f"{kind.__module__}.{kind.__qualname__}")
 
 
-_BUFFER = io.BytesIO()
+_BUFFER = io.BytesIO(bytes(_LENGTH.size))
+"""Where frames are built: the length's bytes, then the pickle (see :func:`_dump`)."""
+_BUFFER.seek(_LENGTH.size)
 _PICKLER = _PlainPickler(_BUFFER, _PROTOCOL)
 
 
@@ -102,21 +104,26 @@ def frame(tag: str, data: Any) -> bytes:
     same values cross either way (an object met twice arrives as two equal ones).
     """
     try:
-        payload = _dump((tag, data), fast=True)
+        return _dump((tag, data), fast=True)
     except Exception:  # a cycle, or what the memo's pass raises again
-        payload = _dump((tag, data), fast=False)
-    return _LENGTH.pack(len(payload)) + payload
+        return _dump((tag, data), fast=False)
 
 
 def _dump(value: Any, fast: bool) -> bytes:
+    """The frame of ``value``, built in place: pickled after the bytes kept for
+    its length, which are written last (no second copy of the payload)."""
     buffer, pickler = _BUFFER, _PICKLER
     pickler.fast = fast
     try:
         pickler.dump(value)
+        end = buffer.tell()
+        buffer.seek(0)
+        buffer.write(_LENGTH.pack(end - _LENGTH.size))
         return buffer.getvalue()
     finally:
-        pickler.clear_memo()
-        buffer.seek(0)
+        if not fast:
+            pickler.clear_memo()
+        buffer.seek(_LENGTH.size)
         buffer.truncate()
 
 
