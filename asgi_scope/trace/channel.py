@@ -88,41 +88,30 @@ class _PlainPickler(pickle.Pickler):
 
 
 _BUFFER = io.BytesIO(bytes(_LENGTH.size))
-"""Where frames are built: the length's bytes, then the pickle (see :func:`_dump`)."""
+"""Where frames are built: the length's bytes, then the pickle (see :func:`frame`)."""
 _BUFFER.seek(_LENGTH.size)
 _PICKLER = _PlainPickler(_BUFFER, _PROTOCOL)
 
 
 def frame(tag: str, data: Any) -> bytes:
-    """One frame carrying ``(tag, data)``. Raises what pickling raises (a
-    structure nested too deeply...). One thread at a time (the app process's
-    loop; the inspector's).
+    """One frame carrying ``(tag, data)``, built in place: pickled after the bytes
+    kept for its length, which are written last (no second copy of the payload).
+    Raises what pickling raises (a structure nested too deeply...). One thread
+    at a time (the app process's loop; the inspector's).
 
-    Pickled first without a memo (the pickler's fast mode: a quarter less time
-    per frame, measured by tests/benchmarks/costs.py), which refuses a value
-    that contains itself; such a frame is pickled again with the memo, so the
-    same values cross either way (an object met twice arrives as two equal ones).
+    The pickler keeps its memo (not its fast mode, which is quicker on small
+    frames): a body recorded twice in one frame, as the message the app sent
+    and as the bytes it became, is the same object and crosses once.
     """
-    try:
-        return _dump((tag, data), fast=True)
-    except Exception:  # a cycle, or what the memo's pass raises again
-        return _dump((tag, data), fast=False)
-
-
-def _dump(value: Any, fast: bool) -> bytes:
-    """The frame of ``value``, built in place: pickled after the bytes kept for
-    its length, which are written last (no second copy of the payload)."""
     buffer, pickler = _BUFFER, _PICKLER
-    pickler.fast = fast
     try:
-        pickler.dump(value)
+        pickler.dump((tag, data))
         end = buffer.tell()
         buffer.seek(0)
         buffer.write(_LENGTH.pack(end - _LENGTH.size))
         return buffer.getvalue()
     finally:
-        if not fast:
-            pickler.clear_memo()
+        pickler.clear_memo()
         buffer.seek(_LENGTH.size)
         buffer.truncate()
 
