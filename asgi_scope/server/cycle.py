@@ -29,7 +29,7 @@ from typing import Any
 
 import h11
 
-from asgi_scope.server.edge import APP_ERRORS, Edge
+from asgi_scope.server.edge import APP_ERRORS, Edge, Signal
 from asgi_scope.server.responses import REASONS, error_response
 from asgi_scope.server.scope import Headers
 from asgi_scope.trace.events import ProtocolError, ServerNote, Wire
@@ -124,7 +124,10 @@ class RequestCycle:
         self.chunked = False  # h11 framed the response body with chunked coding
         self.status = 0
         self.out_budget = edge.recorder.max_body
-        self.message_event = edge.signal()
+        self.message_event: Signal | None = None
+        """What a ``receive()`` waiting for the body waits on: made by the first
+        one that has to wait (most requests never do), so a wake-up before
+        then is nothing to do (``receive()`` looks at the state before waiting)."""
         self.shim = Shim(edge.recorder, edge.conn, exchange, self.receive, self.send)
         self.app_returned = False  # the app's call is over (the watchdog asks)
 
@@ -140,14 +143,14 @@ class RequestCycle:
         self.body.append(data)
         self.buffered += len(data) + CHUNK_OVERHEAD
         self.body_wire = wire if self.body_wire is None else (self.body_wire[0], wire[1])
-        self.message_event.set()
+        self._wake()
 
     def end_body(self, wire: Wire) -> None:
         """The request body is complete (``wire``: the final chunk and trailers)."""
         self.request = _RECEIVED
         if wire[1] > wire[0]:
             self.body_wire = wire if self.body_wire is None else (self.body_wire[0], wire[1])
-        self.message_event.set()
+        self._wake()
 
     def connection_lost(self, status: int = 0) -> None:
         """The client left, or sent bytes h11 refused (answered with ``status``, if
@@ -157,7 +160,13 @@ class RequestCycle:
             self.response = _DISCONNECTED
         if status:
             self.status = status  # what the client got, for ExchangeEnded
-        self.message_event.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake a ``receive()`` waiting for the body, if one ever waited."""
+        event = self.message_event
+        if event is not None:
+            event.set()
 
     # running the app
 
@@ -194,7 +203,7 @@ class RequestCycle:
             return
         if response is _START:
             self._send_500()
-            self.message_event.set()
+            self._wake()
             edge.close("server", "app failed before responding")
         else:
             edge.close("server", "app failed during the response")
@@ -221,8 +230,12 @@ class RequestCycle:
             if self.body or self.request is _RECEIVED:
                 break
             self.edge.resume_reading()
-            self.message_event.clear()
-            await self.message_event.wait()
+            event = self.message_event
+            if event is None:
+                event = self.message_event = self.edge.signal()
+            else:
+                event.clear()
+            await event.wait()
         body = b"".join(self.body)
         wire = self.body_wire
         self.body.clear()
@@ -280,7 +293,7 @@ class RequestCycle:
             data, self.exchange, self.shim.last_sent, self.out_budget, head
         )
         if self.response is _COMPLETE:
-            self.message_event.set()
+            self._wake()
             edge.response_complete()
 
     def _start(self, message: dict[str, Any]) -> bytes:
@@ -379,7 +392,7 @@ class RequestCycle:
             raise RuntimeError(f"Invalid HTTP response: {exc}") from exc
         self.out_budget -= edge.write(data, self.exchange, cause, self.out_budget)
         self.response = _COMPLETE
-        self.message_event.set()
+        self._wake()
         edge.response_complete()
 
     def _refused(self, detail: str) -> None:

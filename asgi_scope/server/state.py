@@ -33,7 +33,8 @@ class ServerState:
         self.recorder = recorder
         self.connections: set[Any] = set()
         """The open connections (``HTTPProtocol``), for shutdown, limits and the watchdog."""
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: dict[asyncio.Task[None], Any] = {}
+        """The running tasks, each with what it runs (its owner, or None)."""
         self.started: collections.deque[Any] = collections.deque(maxlen=64)
         """What started a task lately (request cycles, sessions), for the watchdog."""
         self.running: set[Any] = set()
@@ -46,6 +47,7 @@ class ServerState:
         self._exchange_ids = itertools.count(1)
         self._date_second = 0
         self._defaults: list[tuple[bytes, bytes]] = []
+        self._task_done = self._done
 
     def count_from(self, conn: int, exchange: int) -> None:
         """Number new connections from ``conn`` and exchanges from ``exchange`` (an
@@ -76,15 +78,14 @@ class ServerState:
             self.started.append(owner)
             self.running.add(owner)
         task = asyncio.get_running_loop().create_task(coro)
-        self.tasks.add(task)
+        self.tasks[task] = owner
+        task.add_done_callback(self._task_done)  # bound once, in __init__: no closure per task
 
-        def done(task: asyncio.Task[None]) -> None:
-            if owner is not None:
-                self.started.append(owner)
-                self.running.discard(owner)
-            self.tasks.discard(task)
-
-        task.add_done_callback(done)
+    def _done(self, task: asyncio.Task[None]) -> None:
+        owner = self.tasks.pop(task, None)
+        if owner is not None:
+            self.started.append(owner)
+            self.running.discard(owner)
 
     def sole_exchange(self) -> int:
         """The id of the exchange whose app is running, if it is the only one; else 0

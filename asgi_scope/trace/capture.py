@@ -39,6 +39,7 @@ hold cookies and ``Authorization`` headers.
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import json
 import math
@@ -163,6 +164,7 @@ def wall_clock_at_zero(now_ns: int) -> int:
 
 
 _PLAIN = frozenset({str, int, bool, type(None)})
+_base64 = binascii.b2a_base64  # base64.b64encode without its wrapper's call
 
 
 def encode_value(value: Any, depth: int = 0) -> Any:
@@ -173,10 +175,12 @@ def encode_value(value: Any, depth: int = 0) -> Any:
     if kind in _PLAIN:
         return value
     if kind is bytes:
-        return {"$b": base64.b64encode(value).decode("ascii")}
+        return {"$b": _base64(value, newline=False).decode("ascii")}
     if depth < MAX_DEPTH:
         depth += 1
         if kind is dict:
+            if not value:  # scope["state"], each of scope["extensions"]
+                return {}
             for key in value:
                 if type(key) is not str or key[:1] == "$":
                     break
@@ -187,6 +191,10 @@ def encode_value(value: Any, depth: int = 0) -> Any:
         elif kind is list:
             return [v if type(v) in _PLAIN else encode_value(v, depth) for v in value]
         elif kind is tuple:
+            if len(value) == 2 and type(value[0]) is bytes and type(value[1]) is bytes:
+                name = _base64(value[0], newline=False).decode("ascii")  # a header pair
+                field_value = _base64(value[1], newline=False).decode("ascii")
+                return {"$t": [{"$b": name}, {"$b": field_value}]}
             return {"$t": [v if type(v) in _PLAIN else encode_value(v, depth) for v in value]}
         depth -= 1
     return _encode_other(value, depth)

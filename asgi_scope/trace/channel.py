@@ -87,23 +87,33 @@ class _PlainPickler(pickle.Pickler):
         return Opaque, (text, f"{kind.__module__}.{kind.__qualname__}")
 
 
-_BUFFER = io.BytesIO()
+_BUFFER = io.BytesIO(bytes(_LENGTH.size))
+"""Where frames are built: the length's bytes, then the pickle (see :func:`frame`)."""
+_BUFFER.seek(_LENGTH.size)
 _PICKLER = _PlainPickler(_BUFFER, _PROTOCOL)
 
 
 def frame(tag: str, data: Any) -> bytes:
-    """One frame carrying ``(tag, data)``. Raises what pickling raises (a
-    structure nested too deeply...). One thread at a time (the app process's
-    loop; the inspector's)."""
-    buffer = _BUFFER
+    """One frame carrying ``(tag, data)``, built in place: pickled after the bytes
+    kept for its length, which are written last (no second copy of the payload).
+    Raises what pickling raises (a structure nested too deeply...). One thread
+    at a time (the app process's loop; the inspector's).
+
+    The pickler keeps its memo (not its fast mode, which is quicker on small
+    frames): a body recorded twice in one frame, as the message the app sent
+    and as the bytes it became, is the same object and crosses once.
+    """
+    buffer, pickler = _BUFFER, _PICKLER
     try:
-        _PICKLER.dump((tag, data))
-        payload = buffer.getvalue()
-    finally:
-        _PICKLER.clear_memo()
+        pickler.dump((tag, data))
+        end = buffer.tell()
         buffer.seek(0)
+        buffer.write(_LENGTH.pack(end - _LENGTH.size))
+        return buffer.getvalue()
+    finally:
+        pickler.clear_memo()
+        buffer.seek(_LENGTH.size)
         buffer.truncate()
-    return _LENGTH.pack(len(payload)) + payload
 
 
 def events_frame(batch: list[Event]) -> tuple[bytes, int]:

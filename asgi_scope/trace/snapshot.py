@@ -48,7 +48,18 @@ def snapshot(value: Any, depth: int = 0) -> Any:
         return tuple(snapshot(v, depth + 1) for v in value)
     if kind is list:
         depth += 1
-        return [v if type(v) in _ATOM_TYPES else snapshot(v, depth) for v in value]
+        copy = value.copy()  # in C; then only the items that are not immutable
+        for i, v in enumerate(copy):
+            item = type(v)
+            if item in _ATOM_TYPES or (  # a header pair: a tuple of two atoms, kept
+                item is tuple
+                and len(v) == 2
+                and type(v[0]) in _ATOM_TYPES
+                and type(v[1]) in _ATOM_TYPES
+            ):
+                continue
+            copy[i] = snapshot(v, depth)
+        return copy
     if isinstance(value, _ATOMS):
         return plain(value)
     if isinstance(value, dict):
@@ -89,7 +100,14 @@ def snapshot_since(value: dict[str, Any], earlier: dict[str, Any]) -> dict[str, 
     copying (a list of header tuples compares in C). A value whose comparison
     fails is copied. Equal means ``==``, as the Scope tab's diff has it: a
     nested ``1`` the app replaced with ``True`` reads as unchanged in both.
+    A dict equal to ``earlier`` as a whole (the common case: the app changed
+    nothing) is ``earlier`` itself, compared in C in one step.
     """
+    try:
+        if value == earlier:
+            return earlier
+    except Exception:  # an app object with a strange __eq__: key by key below
+        pass
     out = {}
     for key, v in value.items():
         before = earlier.get(key, earlier)
@@ -128,16 +146,21 @@ def snapshot_message(message: Any, budget: int) -> tuple[Any, int, int]:
     snap = {}
     kept = dropped = 0
     for key, value in message.items():
-        if type(value) in _ATOM_TYPES and key not in _BODY_KEYS:
-            snap[key] = value
-        elif key in _BODY_KEYS and isinstance(value, (bytes, bytearray, memoryview, str)):
-            value = plain(value)
+        kind = type(value)
+        if key in _BODY_KEYS:
+            if kind is not bytes and kind is not str:  # immutable: kept by reference
+                if not isinstance(value, (bytes, bytearray, memoryview, str)):
+                    snap[key] = snapshot(value, 1)
+                    continue
+                value = plain(value)
             size = len(value)
             if size > budget:
                 value = value[: max(budget, 0)]
                 dropped += size - len(value)
             kept += len(value)
-            snap[key] = bytes(value) if not isinstance(value, (bytes, str)) else value
+            snap[key] = value if isinstance(value, (bytes, str)) else bytes(value)
+        elif kind in _ATOM_TYPES:
+            snap[key] = value
         else:
             snap[key] = snapshot(value, 1)
     return snap, kept, dropped

@@ -51,6 +51,15 @@ def test_an_apps_objects_arrive_as_their_repr() -> None:
     assert type(message["n"]) is str and message["n"] == "x"
 
 
+def test_a_value_that_contains_itself_crosses_whole() -> None:
+    looped: dict[str, object] = {"type": "http.response.start", "status": 200}
+    looped["self"] = looped
+    data, lost = events_frame([MessageSent(1, 1, 1, 1, looped, 0)])
+    ((_, value),) = read(data)
+    message = decode_events(value)[0].message  # type: ignore[attr-defined]
+    assert lost == 0 and message["status"] == 200 and message["self"] is message
+
+
 def test_a_pickle_naming_a_class_or_function_is_refused() -> None:
     payload = pickle.dumps(("events", [print]))
     with pytest.raises(ChannelError, match="plain values only"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgi_scope.trace.events import ExchangeEnded, MessageReceived, MessageSent, ScopeCreated
-from asgi_scope.trace.snapshot import snapshot, snapshot_message
+from asgi_scope.trace.snapshot import snapshot, snapshot_message, snapshot_since
 from tests.live import request
 
 
@@ -65,6 +65,16 @@ def test_app_mutations_after_send_do_not_reach_the_trace(serve):
     assert ended.scope["path"] == "/changed"
     assert ended.scope["route"] == "added by a framework"
     assert (b"x-added", b"later") in ended.scope["headers"]
+
+
+def test_snapshot_since_shares_what_did_not_change():
+    scope = {"path": "/", "headers": [(b"host", b"x")], "state": {"n": 1}}
+    before = snapshot(scope)
+    assert snapshot_since(scope, before) is before  # nothing changed: the same snapshot
+    scope["state"]["n"] = 2
+    after = snapshot_since(scope, before)
+    assert after == {"path": "/", "headers": [(b"host", b"x")], "state": {"n": 2}}
+    assert after["headers"] is before["headers"] and after["state"] is not scope["state"]
 
 
 def test_snapshot_copies_containers_and_freezes_buffers():
