@@ -278,11 +278,20 @@ def hostile_trace() -> Traffic:
 def test_snapshot_hostile_trace(snap_compare: Any, tab: str, monkeypatch: Any) -> None:
     # The OpenTelemetry ids in the Scope tab are keyed per process: fixed here.
     monkeypatch.setattr(SESSION, "_key", bytes(16))
-    async def show(pilot: Any) -> None:
-        await pilot.pause()
-        await pilot.press("k", "k")  # the POST
-        await pilot.press(tab)
-        await pilot.pause()
+    recorder = hostile_trace().recorder
 
-    app = ScopeApp(hostile_trace().recorder, app_name="hostile:app", url="http://127.0.0.1:8000")
+    async def show(pilot: Any) -> None:
+        # Every event drained into the table first (a loaded machine may run the
+        # first drain after the keys), then each key's screen settled.
+        deadline = time.monotonic() + 15
+        while recorder._pending or not pilot.app.query_one(ExchangeTable).row_count:
+            assert time.monotonic() < deadline, "the trace was never drained"
+            await pilot.pause(0.05)
+        await settle(pilot.app, pilot)
+        await pilot.press("k", "k")  # the POST
+        await settle(pilot.app, pilot)
+        await pilot.press(tab)
+        await settle(pilot.app, pilot)
+
+    app = ScopeApp(recorder, app_name="hostile:app", url="http://127.0.0.1:8000")
     assert snap_compare(app, terminal_size=(100, 30), run_before=show)
