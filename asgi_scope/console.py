@@ -36,7 +36,7 @@ from asgi_scope.trace.events import (
     UpstreamBytes,
 )
 from asgi_scope.trace.filter import Filter, parse
-from asgi_scope.trace.layer_changes import Change, ChangeTracker
+from asgi_scope.trace.layer_changes import Change, ChangeTracker, answered_by
 from asgi_scope.trace.recorder import Recorder
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
@@ -190,10 +190,12 @@ def _who(event: Event) -> str:
 def access_line(exchange: Exchange, redact: Redactor = DEFAULT) -> str:
     """One access-log line for an ended ``exchange``, as uvicorn's and the common
     log format's habits have it: client, the request line, status, duration,
-    bytes sent, and the outcome when it is not ``done``; secret query parameters
-    go through ``redact``::
+    bytes sent, the outcome when it is not ``done``, and the middleware layer that
+    answered when not the endpoint (layers traced); secret query parameters go
+    through ``redact``::
 
         127.0.0.1:50432 - "GET /json?x=1 HTTP/1.1" 200 1.5 ms 774 B
+        127.0.0.1:50433 - "OPTIONS /json HTTP/1.1" 200 0.9 ms 2 B answered by CORSMiddleware
     """
     scope = exchange.scope or {}
     client = scope.get("client")
@@ -210,6 +212,9 @@ def access_line(exchange: Exchange, redact: Redactor = DEFAULT) -> str:
     line = f'{who} - "{method} {target} HTTP/{version}" {status} {took} {sent}'
     if exchange.state != "done":
         line += f" {exchange.state}"
+    answered = answered_by(exchange)
+    if answered:
+        line += f" answered by {answered}"
     return safe_text(line)
 
 

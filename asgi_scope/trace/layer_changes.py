@@ -178,6 +178,16 @@ def changes_of(exchange: Exchange) -> list[Change]:
     return found
 
 
+def answered_by(exchange: Exchange) -> str:
+    """The name of the middleware layer that answered ``exchange`` itself (a CORS
+    preflight, an error page), escaped and cut to 30 characters; ``""`` when the
+    endpoint did or no layers were traced."""
+    for change in changes_of(exchange):
+        if change.kind == "answered":
+            return safe_text(change.layer)[:30]
+    return ""
+
+
 def _layer_changes(upper: Visit, lower: Visit | None) -> list[Change]:
     found: list[tuple[str, str]] = []
     if lower is not None and upper.scope is not None and lower.scope is not None:

@@ -27,6 +27,21 @@ def test_headless_names_each_layer_and_each_change() -> None:
     assert "↑ AddHeaderMiddleware  http.response.start  200 OK" in out
 
 
+def test_the_access_log_names_the_layer_that_answered() -> None:
+    proc, url = start_headless("tests.apps.layered:app", "--format", "access")
+    try:
+        preflight = {"origin": "http://example.test", "access-control-request-method": "GET"}
+        assert httpx.options(f"{url}/big", headers=preflight, timeout=5).status_code == 200
+        printed_until(proc, '"OPTIONS /big HTTP/1.1" 200')
+        assert httpx.get(f"{url}/big", timeout=5).status_code == 200
+        printed_until(proc, '"GET /big HTTP/1.1" 200')
+    finally:
+        out, _ = stop(proc)
+    lines = {line.split('"')[1].split()[0]: line for line in out.splitlines() if '"' in line}
+    assert lines["OPTIONS"].endswith(" answered by CORSMiddleware")
+    assert "answered by" not in lines["GET"]  # the endpoint answered
+
+
 def test_no_layers_traces_the_server_boundary_only() -> None:
     proc, url = start_headless("tests.apps.layered:app", "--no-layers")
     try:

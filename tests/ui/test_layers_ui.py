@@ -10,6 +10,7 @@ import httpx
 
 from asgi_scope.demo import app as demo_app
 from asgi_scope.trace.events import ExchangeEnded
+from asgi_scope.trace.layer_changes import answered_by
 from asgi_scope.trace.layers import wrap_layers
 from asgi_scope.ui.components.detail.layers_view import NO_LAYERS
 from asgi_scope.ui.components.detail.sequence import (
@@ -20,7 +21,6 @@ from asgi_scope.ui.components.detail.sequence import (
     layer_lanes,
     steps,
 )
-from asgi_scope.ui.components.exchanges import answered_by
 from tests.apps import layered
 from tests.live import TIMEOUT
 from tests.ui.test_app import table_rows

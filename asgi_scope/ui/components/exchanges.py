@@ -26,7 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from asgi_scope.trace.events import ServerNote
-from asgi_scope.trace.layer_changes import changes_of
+from asgi_scope.trace.layer_changes import answered_by
 from asgi_scope.trace.safe import safe_text
 from asgi_scope.trace.store import Exchange, Store
 from asgi_scope.trace.summary import fmt_bytes, fmt_duration
@@ -584,15 +584,6 @@ def status_cell(status: Any, style: Callable[[str], Style | str]) -> Text:
         group = {2: "ok", 3: "redirect", 4: "client", 5: "server"}.get(status // 100)
         return Text(str(status), style(f"status-{group}") if group else "")
     return Text(safe_repr(status)[:MAX_STATUS], style("error"))
-
-
-def answered_by(exchange: Exchange) -> str:
-    """The name of the middleware layer that answered ``exchange`` itself (a CORS
-    preflight, an error page), cut to 30 characters; ``""`` when the endpoint did."""
-    for change in changes_of(exchange):
-        if change.kind == "answered":
-            return safe_text(change.layer)[:30]
-    return ""
 
 
 def _conn_label(exchange: Exchange) -> str:
