@@ -234,16 +234,19 @@ class Session:
         self.writer = CaptureWriter(path, self.header)
         self.recorder.taps.append(self.writer)
 
-    def export_otlp(self, endpoint: str, note: Callable[[str], None]) -> None:
+    def export_otlp(
+        self, endpoint: str, note: Callable[[str], None], protocol: str = "http/protobuf"
+    ) -> None:
         """Also send every exchange, as it ends, to the OpenTelemetry Collector at
-        ``endpoint`` (OTLP/HTTP, :mod:`asgi_scope.export.otlp_http`), redacted by
-        :attr:`redact`. ``note`` gets one line at the first loss and a summary at
-        the end. Needs ``opentelemetry-proto``; raises ``EndpointError`` for an
-        ``endpoint`` that is not an http(s) URL."""
+        ``endpoint`` (OTLP/HTTP, :mod:`asgi_scope.export.otlp_http`, or OTLP/gRPC
+        when ``protocol`` is ``"grpc"``), redacted by :attr:`redact`. ``note``
+        gets one line at the first loss and a summary at the end. Needs
+        ``opentelemetry-proto`` (and ``grpcio`` for gRPC); raises
+        ``EndpointError`` for an ``endpoint`` that is not an http(s) URL."""
         from asgi_scope.export.otlp_http import OtlpExporter
 
         self.exporter = OtlpExporter(
-            endpoint, self.header.app, self.header.started_ns, self.redact, note
+            endpoint, self.header.app, self.header.started_ns, self.redact, note, protocol
         )
         self.recorder.taps.append(self.exporter)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import click
 
@@ -127,7 +127,25 @@ def need_otel(option: str) -> None:
         fail(OTEL_EXTRA.replace("--otlp", option, 1), BAD_INPUT)
 
 
-def _otlp(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+class OtlpTarget(NamedTuple):
+    """Where and how ``--otlp`` sends: the collector's URL and the OTLP protocol
+    (``"http/protobuf"`` or ``"grpc"``, the values of the SDK's
+    ``OTEL_EXPORTER_OTLP_PROTOCOL``)."""
+
+    endpoint: str
+    protocol: str
+
+
+GRPC_EXTRA = "--otlp-protocol grpc needs grpcio: pip install 'asgi-scope[otel-grpc]'"
+"""The one line for ``--otlp-protocol grpc`` without ``grpcio``."""
+
+
+def _otlp_protocol(ctx: click.Context, param: click.Parameter, value: str) -> None:
+    ctx.meta["asgi_scope.otlp_protocol"] = value  # read by --otlp's callback, which runs later
+
+
+def _otlp(ctx: click.Context, param: click.Parameter, value: str | None) -> OtlpTarget | None:
+    import importlib.util
     from urllib.parse import urlsplit
 
     if value is None:
@@ -136,27 +154,50 @@ def _otlp(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.BadParameter(f"an http:// or https:// URL, not {value!r}")
     need_otel("--otlp")
-    return value
+    protocol = ctx.meta.get("asgi_scope.otlp_protocol", "http/protobuf")
+    if protocol == "grpc" and importlib.util.find_spec("grpc") is None:
+        fail(GRPC_EXTRA, BAD_INPUT)
+    return OtlpTarget(value, protocol)
 
 
-otlp_option = click.option(
-    "--otlp",
-    metavar="ENDPOINT",
-    callback=_otlp,
-    help=(
-        "Send each exchange to an OpenTelemetry Collector at ENDPOINT (OTLP/HTTP "
-        "protobuf, e.g. http://127.0.0.1:4318): a span per exchange and per middleware "
-        "layer, a log record per message, secrets redacted. Needs asgi-scope[otel]."
-    ),
-)
-"""``--otlp ENDPOINT``, for every command that records a session (run, attach, proxy)."""
+def otlp_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--otlp ENDPOINT`` (an :class:`OtlpTarget`, or None) and
+    ``--otlp-protocol``, for every command that records a session (run, attach,
+    proxy)."""
+    command = click.option(
+        "--otlp",
+        metavar="ENDPOINT",
+        callback=_otlp,
+        help=(
+            "Send each exchange to an OpenTelemetry Collector at ENDPOINT (OTLP/HTTP "
+            "protobuf, e.g. http://127.0.0.1:4318): a span per exchange and per middleware "
+            "layer, a log record per message, secrets redacted. Needs asgi-scope[otel]."
+        ),
+    )(command)
+    return click.option(
+        "--otlp-protocol",
+        type=click.Choice(["http/protobuf", "grpc"]),
+        default="http/protobuf",
+        show_default=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_otlp_protocol,
+        help=(
+            "How --otlp sends: OTLP/HTTP protobuf, or OTLP/gRPC (ENDPOINT such as "
+            "http://127.0.0.1:4317; needs asgi-scope[otel-grpc])."
+        ),
+    )(command)
 
 
-def export_otlp(session: Session, endpoint: str | None) -> None:
-    """Add ``--otlp``'s exporter to ``session`` (nothing without an endpoint); its
+def export_otlp(session: Session, target: OtlpTarget | None) -> None:
+    """Add ``--otlp``'s exporter to ``session`` (nothing without a target); its
     notes (the first loss, the summary at the end) go to stderr."""
-    if endpoint is not None:
-        session.export_otlp(endpoint, note=lambda text: click.echo(f"asgi-scope: {text}", err=True))
+    if target is not None:
+        session.export_otlp(
+            target.endpoint,
+            note=lambda text: click.echo(f"asgi-scope: {text}", err=True),
+            protocol=target.protocol,
+        )
 
 
 max_body_option = click.option(

@@ -16,6 +16,7 @@ import click
 from asgi_scope.cli.options import (
     BAD_INPUT,
     CONTEXT,
+    OtlpTarget,
     StrictCommand,
     bind_options,
     check_strictly,
@@ -66,7 +67,7 @@ def attach(
     keep: int,
     keep_bytes: int,
     record: str | None,
-    otlp: str | None,
+    otlp: OtlpTarget | None,
     redact_names: tuple[str, ...],
     strict: str | None,
     ignore: tuple[str, ...],
@@ -160,7 +161,7 @@ def proxy(
     timeout: float,
     max_body: int,
     record: str | None,
-    otlp: str | None,
+    otlp: OtlpTarget | None,
     redact_names: tuple[str, ...],
     strict: str | None,
     ignore: tuple[str, ...],
@@ -226,7 +227,10 @@ def proxy(
 
 
 def _run(
-    session: Session, record: str | None, otlp: str | None, cannot_start: type[Exception]
+    session: Session,
+    record: str | None,
+    otlp: OtlpTarget | None,
+    cannot_start: type[Exception],
 ) -> None:
     """Record and export if asked, then run ``session``; a source that
     ``cannot_start`` is one line and exit 1."""

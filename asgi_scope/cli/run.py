@@ -18,6 +18,7 @@ from asgi_scope.cli.options import (
     BAD_INPUT,
     CONTEXT,
     STARTUP_FAILURE,
+    OtlpTarget,
     StrictCommand,
     bind_options,
     check_headless,
@@ -252,7 +253,7 @@ if TYPE_CHECKING:
 def run(
     app: str | None,
     record: str | None,
-    otlp: str | None,
+    otlp: OtlpTarget | None,
     redact_names: tuple[str, ...],
     format_: str,
     filter_: str,

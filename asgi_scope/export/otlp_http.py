@@ -31,7 +31,15 @@ from asgi_scope.export.otlp import Built, SpanBuilder, logs_request, trace_reque
 from asgi_scope.export.redact import DEFAULT, Redactor
 from asgi_scope.trace.events import Event
 
-__all__ = ["INTERVAL", "MAX_BATCH", "MAX_QUEUED", "EndpointError", "OtlpExporter"]
+__all__ = [
+    "INTERVAL",
+    "MAX_BATCH",
+    "MAX_QUEUED",
+    "EndpointError",
+    "HttpSender",
+    "OtlpExporter",
+    "Refused",
+]
 
 INTERVAL = 1.0
 """Seconds spans wait to be sent with others, at most."""
@@ -55,11 +63,14 @@ class EndpointError(ValueError):
 
 
 class OtlpExporter:
-    """A recorder tap sending OTLP/HTTP protobuf to ``endpoint`` (see the module doc).
+    """A recorder tap sending OTLP/HTTP protobuf to ``endpoint`` (see the module
+    doc), or OTLP/gRPC when ``protocol`` is ``"grpc"``
+    (:class:`~asgi_scope.export.otlp_grpc.GrpcSender`; needs ``grpcio``).
 
     ``endpoint`` is the collector's base URL (``http://127.0.0.1:4318``, the
     OTLP/HTTP default port; a path is kept, ``/v1/traces`` appended, as
-    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is). ``service`` is the resource's
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is; for gRPC ``http://127.0.0.1:4317``, a
+    plaintext channel, or ``https://`` for TLS). ``service`` is the resource's
     ``service.name``; ``started_ns`` the wall clock (epoch ns) at ``t_ns`` 0;
     ``redact`` what is a secret; ``note`` is called (from the exporter's
     thread) with one line the first time spans are lost. Raises
@@ -77,14 +88,15 @@ class OtlpExporter:
         started_ns: int,
         redact: Redactor = DEFAULT,
         note: Callable[[str], None] | None = None,
+        protocol: str = "http/protobuf",
     ) -> None:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EndpointError(f"--otlp takes an http:// or https:// URL, not {endpoint!r}")
+        if protocol == "grpc":
+            from asgi_scope.export.otlp_grpc import GrpcSender
+
+            self._sender: HttpSender | GrpcSender = GrpcSender(endpoint)
+        else:
+            self._sender = HttpSender(endpoint)
         self.endpoint = endpoint
-        self._https = parts.scheme == "https"
-        self._netloc = parts.netloc
-        self._base = parts.path.rstrip("/")
         self.service = service
         self.note = note
         self.spans = self.logs = self.dropped = 0
@@ -93,7 +105,6 @@ class OtlpExporter:
         self._closing = threading.Event()
         self._lost_batches = 0
         self._noted = False
-        self._conn: http.client.HTTPConnection | None = None
         self._thread = threading.Thread(target=self._run, name="asgi-scope-otlp", daemon=True)
         self._thread.start()
 
@@ -148,38 +159,20 @@ class OtlpExporter:
                 pending = Built()
             if closing:
                 break
-        if self._conn is not None:
-            self._conn.close()
+        self._sender.close()
 
     def _send(self, built: Built) -> None:
         if not built.spans:
             return
+        sender = self._sender
         try:
-            self._post("/v1/traces", trace_request(self.service, built.spans).SerializeToString())
+            sender.send("traces", trace_request(self.service, built.spans).SerializeToString())
             self.spans += len(built.spans)
             if built.logs:
-                self._post("/v1/logs", logs_request(self.service, built.logs).SerializeToString())
+                sender.send("logs", logs_request(self.service, built.logs).SerializeToString())
                 self.logs += len(built.logs)
-        except (OSError, http.client.HTTPException, _Refused) as exc:
+        except (OSError, http.client.HTTPException, Refused) as exc:
             self._lose(len(built.spans), str(exc) or type(exc).__name__)
-
-    def _post(self, path: str, body: bytes) -> None:
-        """POST ``body`` to the collector, on one kept-alive connection (made again
-        after a failure). Raises ``OSError``, ``HTTPException`` or :class:`_Refused`."""
-        if self._conn is None:
-            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = kind(self._netloc, timeout=TIMEOUT)
-        headers = {"Content-Type": "application/x-protobuf"}
-        try:
-            self._conn.request("POST", self._base + path, body, headers)
-            response = self._conn.getresponse()
-            response.read()
-        except BaseException:
-            self._conn.close()
-            self._conn = None
-            raise
-        if response.status != 200:
-            raise _Refused(f"{path}: the collector answered {response.status} {response.reason}")
 
     def _lose(self, spans: int, why: str) -> None:
         self.dropped += spans
@@ -191,5 +184,47 @@ class OtlpExporter:
             )
 
 
-class _Refused(Exception):
-    """The collector answered a POST with a status other than 200."""
+class Refused(Exception):
+    """The collector refused an export (an HTTP status other than 200, a gRPC
+    status other than OK); ``str()`` is one line naming the signal and why."""
+
+
+class HttpSender:
+    """OTLP/HTTP protobuf to ``endpoint`` (OTLP specification, "OTLP/HTTP"):
+    :meth:`send` POSTs ``ENDPOINT/v1/traces`` or ``ENDPOINT/v1/logs`` on one
+    kept-alive connection, made again after a failure. Raises
+    :class:`EndpointError` for an ``endpoint`` that is not an http(s) URL."""
+
+    def __init__(self, endpoint: str) -> None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise EndpointError(f"--otlp takes an http:// or https:// URL, not {endpoint!r}")
+        self._https = parts.scheme == "https"
+        self._netloc = parts.netloc
+        self._base = parts.path.rstrip("/")
+        self._conn: http.client.HTTPConnection | None = None
+
+    def send(self, signal: str, body: bytes) -> None:
+        """POST ``body`` (an encoded ``Export*ServiceRequest``) for ``signal``
+        (``"traces"`` or ``"logs"``). Raises ``OSError``, ``HTTPException`` or
+        :class:`Refused`."""
+        if self._conn is None:
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            self._conn = kind(self._netloc, timeout=TIMEOUT)
+        path = f"{self._base}/v1/{signal}"
+        headers = {"Content-Type": "application/x-protobuf"}
+        try:
+            self._conn.request("POST", path, body, headers)
+            response = self._conn.getresponse()
+            response.read()
+        except BaseException:
+            self._conn.close()
+            self._conn = None
+            raise
+        if response.status != 200:
+            raise Refused(f"{path}: the collector answered {response.status} {response.reason}")
+
+    def close(self) -> None:
+        """Close the connection, if one is open."""
+        if self._conn is not None:
+            self._conn.close()

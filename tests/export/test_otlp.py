@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -286,6 +287,116 @@ def test_without_the_extra_otlp_fails_with_one_line() -> None:
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "asgi-scope: --otlp needs OpenTelemetry's protobuf messages: pip install 'asgi-scope[otel]'"
+    ]
+
+
+@contextlib.contextmanager
+def grpc_receiving() -> Iterator[Receiver]:
+    """A :class:`Receiver` speaking OTLP/gRPC (grpcio's server, the two Export
+    methods) on 127.0.0.1, port 0, for the block; a ``status`` other than 200
+    aborts each call with ``PERMISSION_DENIED``."""
+    import grpc
+
+    got = Receiver()
+
+    def export(decode: Callable[[bytes], Any], keep: Callable[[Any], None]) -> Any:
+        def handle(body: bytes, context: Any) -> bytes:
+            with got.changed:
+                got.posts += 1
+                if got.status == 200:
+                    keep(decode(body))
+                got.changed.notify_all()
+            if got.status != 200:
+                context.abort(grpc.StatusCode.PERMISSION_DENIED, "not this one")
+            return b""  # an empty Export*ServiceResponse
+
+        return grpc.unary_unary_rpc_method_handler(handle)
+
+    def spans(request: ExportTraceServiceRequest) -> None:
+        for resource in request.resource_spans:
+            got.services.add(resource.resource.attributes[0].value.string_value)
+            for scope in resource.scope_spans:
+                got.spans.extend(scope.spans)
+
+    def logs(request: ExportLogsServiceRequest) -> None:
+        for resource in request.resource_logs:
+            for scope in resource.scope_logs:
+                got.logs.extend(scope.log_records)
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "opentelemetry.proto.collector.trace.v1.TraceService",
+                {"Export": export(ExportTraceServiceRequest.FromString, spans)},
+            ),
+            grpc.method_handlers_generic_handler(
+                "opentelemetry.proto.collector.logs.v1.LogsService",
+                {"Export": export(ExportLogsServiceRequest.FromString, logs)},
+            ),
+        )
+    )
+    got.url = f"http://127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
+    server.start()
+    try:
+        yield got
+    finally:
+        server.stop(None)
+
+
+def test_otlp_grpc_sends_the_same_spans_and_log_records() -> None:
+    with grpc_receiving() as got:
+        proc, url = start_headless(
+            "tests.apps.layered:app", "--otlp", got.url, "--otlp-protocol", "grpc"
+        )
+        try:
+            with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+                headers = {"traceparent": TRACEPARENT, "authorization": "Bearer s3cret"}
+                assert client.get("/big", headers=headers).status_code == 200
+            got.wait_for(
+                lambda: any(s.kind == Span.SPAN_KIND_SERVER for s in got.spans) and got.logs,
+                "a server span and its log records over gRPC",
+            )
+        finally:
+            _, err = stop(proc)
+    span = server_span(got, "/big")
+    assert got.services == {"tests.apps.layered:app"}
+    assert span.name == "GET /big" and attrs(span)["http.response.status_code"] == 200
+    assert (span.trace_id.hex(), span.parent_span_id.hex()) == (TRACE_ID, PARENT_ID)
+    assert attrs(span)["http.request.header.authorization"] == ["[REDACTED]"]
+    assert {r.span_id for r in got.logs} & {s.span_id for s in got.spans}
+    assert "losing spans" not in err
+
+
+def test_otlp_grpc_refused_is_told_once_with_its_status() -> None:
+    with grpc_receiving() as got:
+        got.status = 403
+        proc, url = start_headless(
+            "tests.apps.layered:app", "--otlp", got.url, "--otlp-protocol", "grpc"
+        )
+        try:
+            assert httpx.get(f"{url}/big", timeout=TIMEOUT).status_code == 200
+            got.wait_for(lambda: got.posts >= 1, "an Export call")
+        finally:
+            _, err = stop(proc)
+    losing = [line for line in err.splitlines() if "losing spans" in line]
+    assert len(losing) == 1, err
+    assert "PERMISSION_DENIED not this one" in losing[0]
+
+
+def test_otlp_grpc_without_grpcio_fails_with_one_line() -> None:
+    hide = (
+        "import sys; sys.modules['grpc'] = None; "
+        "from asgi_scope.cli import main; "
+        "sys.argv = ['asgi-scope', '--headless', '--otlp', 'http://127.0.0.1:4317', "
+        "'--otlp-protocol', 'grpc']; main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "asgi-scope: --otlp-protocol grpc needs grpcio: pip install 'asgi-scope[otel-grpc]'"
     ]
 
 
