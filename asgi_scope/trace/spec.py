@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -237,6 +237,8 @@ def check_scope(scope: Any) -> list[Finding] | None:
                                         for v in extensions.values())
     ):  # fmt: skip
         findings.append(("asgi.scope-extensions", f"extensions is {_short(extensions)}"))
+    elif extensions and "tls" in extensions and kind in ("http", "websocket"):
+        _check_tls(kind, scope, extensions["tls"], findings)
     state = scope.get("state")
     if state is not None and type(state) is not dict:
         rule_id = "lifespan.scope.state" if kind == "lifespan" else "asgi.scope-state"
@@ -250,6 +252,33 @@ def check_scope(scope: Any) -> list[Finding] | None:
             findings.append((f"{kind}.scope.spec-version", f"spec_version {_short(spec)}"))
         _check_connection_scope(kind, scope, findings)
     return findings or None
+
+
+_TLS_STR = ("server_cert", "client_cert_name", "client_cert_error")
+_TLS_INT = ("tls_version", "cipher_suite")
+
+
+def _check_tls(
+    kind: str, scope: Mapping[str, Any], tls: Mapping[str, Any], findings: list[Finding]
+) -> None:
+    """The TLS extension (ASGI Extensions, "TLS") into ``findings``: its fields'
+    types, and a scheme that says TLS."""
+    bad = [key for key in _TLS_STR if type(tls.get(key)) not in (str, type(None))]
+    bad += [key for key in _TLS_INT if type(tls.get(key)) not in (int, type(None))]
+    chain = tls.get("client_cert_chain", ())
+    if isinstance(chain, (str, bytes)) or not all(type(c) is str for c in _iterable(chain)):
+        bad.append("client_cert_chain")
+    if bad:
+        findings.append(("asgi.scope-tls", f"tls {', '.join(bad)} of the wrong type"))
+    scheme = scope.get("scheme")
+    if scheme is not None and scheme not in ("https", "wss"):
+        findings.append(("asgi.scope-tls-scheme", f"scheme is {_short(scheme)} under TLS"))
+
+
+def _iterable(value: Any) -> Iterable[Any]:
+    """``value`` when it is a list or tuple, else one item that is no str (a
+    finding): the chain is checked without iterating an app's own objects."""
+    return value if type(value) in (list, tuple) else (None,)
 
 
 def _check_connection_scope(kind: str, scope: Mapping[str, Any], findings: list[Finding]) -> None:

@@ -41,6 +41,11 @@ LIFESPAN: dict[str, Any] = {"type": "lifespan", "asgi": {"version": "3.0", "spec
                             "state": {}}  # fmt: skip
 
 
+TLS: dict[str, Any] = {"server_cert": None, "client_cert_chain": ["PEM"], "client_cert_name": None,
+                       "client_cert_error": None, "tls_version": 0x0304, "cipher_suite": 0x1301}
+"""A TLS extension as the spec describes it (TLS 1.3, TLS_AES_128_GCM_SHA256)."""  # fmt: skip
+
+
 def _with(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
@@ -79,6 +84,9 @@ SERVER_CASES: list[tuple[str, Any]] = [
     ("http.scope.method", _with(HTTP, method=b"GET")),
     ("http.scope.method-upper", _with(HTTP, method="get")),
     ("websocket.scope.subprotocols", _with(WS, subprotocols="chat")),
+    ("asgi.scope-tls", _with(HTTP, scheme="https", extensions={"tls": {"tls_version": "1.3"}})),
+    ("asgi.scope-tls", _with(WS, scheme="wss", extensions={"tls": {"client_cert_chain": "PEM"}})),
+    ("asgi.scope-tls-scheme", _with(HTTP, extensions={"tls": TLS})),
 ]
 """``(rule, scope)``: a scope that breaks only that rule."""
 
@@ -156,7 +164,11 @@ def test_each_receive_and_extension_rule_is_caught_alone(rule: str, check: Any):
     assert check() == [rule]
 
 
-@pytest.mark.parametrize("scope", [HTTP, WS, LIFESPAN, _with(HTTP, root_path="/r", path="/r/a b")])
+@pytest.mark.parametrize("scope", [
+    HTTP, WS, LIFESPAN, _with(HTTP, root_path="/r", path="/r/a b"),
+    _with(HTTP, scheme="https", extensions={"tls": TLS}),
+    _with(WS, scheme="wss", extensions={"tls": {**TLS, "client_cert_chain": ()}}),
+])  # fmt: skip
 def test_a_well_formed_scope_breaks_no_rule(scope: dict[str, Any]):
     assert check_scope(scope) is None
 

@@ -1,5 +1,6 @@
 """Rules of the ASGI extensions ("extensions.rst"): HTTP trailers, path send,
-zero-copy send, early hints, server push, debug, the WebSocket denial response."""
+zero-copy send, early hints, server push, debug, the WebSocket denial response,
+and the TLS extension a server puts in the scope."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ EXT = "ASGI Extensions"
 
 def _x(id: str, severity: str, part: str, title: str, text: str, fix: str) -> Rule:
     return Rule(id, "extensions", severity, EXT, part, title, text, fix)  # type: ignore[arg-type]
+
+
+def _server(id: str, severity: str, part: str, title: str, text: str, fix: str) -> Rule:
+    return Rule(id, "extensions", severity, EXT, part, title, text, fix, "server")  # type: ignore[arg-type]
 
 
 RULES = (
@@ -76,4 +81,14 @@ RULES = (
        "body (byte string) - HTTP body content ... more_body (bool) - Signifies if there is "
        "additional content to come.",
        "Send the denial's body as bytes and more_body as True or False."),
+    _server("asgi.scope-tls", "error", "TLS", "the tls extension's fields have their types",
+            "server_cert (Unicode string or None) ... client_cert_chain (Iterable[Unicode "
+            "string]) ... client_cert_name (Unicode string or None) ... client_cert_error "
+            "(Unicode string or None) ... tls_version (integer or None) ... cipher_suite "
+            "(integer or None).",
+            "Give scope['extensions']['tls'] the types the TLS extension lists (PEM as str)."),
+    _server("asgi.scope-tls-scheme", "warning", "TLS", "a TLS connection's scheme is https or wss",
+            "This extension is only for connections made over TLS (spec unclear on the scheme: "
+            "a connection over TLS is https, or wss for a WebSocket, as RFC 9110 §4.2.2 says).",
+            "Set scope['scheme'] to 'https' (or 'wss') when the tls extension is present."),
 )  # fmt: skip
