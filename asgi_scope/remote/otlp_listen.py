@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import json
 import zlib
 from collections.abc import Callable
@@ -55,6 +54,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from asgi_scope.remote.attach import AttachRecorder, ListenError
 from asgi_scope.remote.auth import AuthError, load_token
 from asgi_scope.remote.otlp_in import BadPayload, OtelImport, TooMany, decode
+from asgi_scope.remote.stream import is_loopback
 from asgi_scope.trace.events import ServerNote
 
 __all__ = ["IDLE_TIMEOUT", "MAX_BODY", "MAX_CONNECTIONS", "MAX_ITEMS", "OtlpListener"]
@@ -101,16 +101,6 @@ def parse_listen(value: str) -> tuple[str, int]:
     if not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"--otlp-listen: {value!r} is not HOST:PORT (a port 0-65535)")
     return host, int(port)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

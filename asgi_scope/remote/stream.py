@@ -87,7 +87,8 @@ class Address:
         return f"{self.kind}:{self.path}"
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
     if host == "localhost":
         return True
     try:
@@ -103,7 +104,7 @@ def _tcp(text: str, original: str) -> Address:
         host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise AddressError(f"{original!r} is not HOST:PORT (for instance 127.0.0.1:9100)")
-    if not _loopback(host):
+    if not is_loopback(host):
         raise AddressError(
             f"{original!r}: only loopback hosts (127.0.0.1, ::1, localhost) may carry a "
             "trace: it holds cookies and credentials in clear text"
