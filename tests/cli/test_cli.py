@@ -30,6 +30,18 @@ def run(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_without(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``asgi-scope ARGS`` to completion in a Python where ``module`` cannot be
+    imported (an optional extra not installed)."""
+    hide = (
+        f"import sys; sys.modules[{module!r}] = None; from asgi_scope.cli import main; "
+        f"sys.argv = ['asgi-scope', *{list(args)!r}]; main()"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", hide], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+
+
 _OUTPUT: dict[int, tuple[list[str], list[str], list[threading.Thread]]] = {}
 """What each process started by :func:`start_headless` printed, read as it runs."""
 

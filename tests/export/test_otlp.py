@@ -29,7 +29,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.cli.test_cli import COMMAND, ROOT, start_headless, stop
+from tests.cli.test_cli import COMMAND, ROOT, run_without, start_headless, stop
 
 TIMEOUT = 20.0
 """Seconds a wait for the receiver may take (the exporter sends within 1 s)."""
@@ -276,14 +276,7 @@ def test_a_collector_that_refuses_is_told_once_and_never_blocks(receiver: Receiv
 
 
 def test_without_the_extra_otlp_fails_with_one_line() -> None:
-    hide = (
-        "import sys; sys.modules['opentelemetry'] = None; "
-        "from asgi_scope.cli import main; "
-        "sys.argv = ['asgi-scope', '--headless', '--otlp', 'http://127.0.0.1:4318']; main()"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", hide], cwd=ROOT, capture_output=True, text=True, timeout=30
-    )
+    result = run_without("opentelemetry", "--headless", "--otlp", "http://127.0.0.1:4318")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "asgi-scope: --otlp needs OpenTelemetry's protobuf messages: pip install 'asgi-scope[otel]'"
@@ -385,15 +378,8 @@ def test_otlp_grpc_refused_is_told_once_with_its_status() -> None:
 
 
 def test_otlp_grpc_without_grpcio_fails_with_one_line() -> None:
-    hide = (
-        "import sys; sys.modules['grpc'] = None; "
-        "from asgi_scope.cli import main; "
-        "sys.argv = ['asgi-scope', '--headless', '--otlp', 'http://127.0.0.1:4317', "
-        "'--otlp-protocol', 'grpc']; main()"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", hide], cwd=ROOT, capture_output=True, text=True, timeout=30
-    )
+    args = ("--headless", "--otlp", "http://127.0.0.1:4317", "--otlp-protocol", "grpc")
+    result = run_without("grpc", *args)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "asgi-scope: --otlp-protocol grpc needs grpcio: pip install 'asgi-scope[otel-grpc]'"

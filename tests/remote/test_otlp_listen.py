@@ -21,6 +21,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from asgi_scope.remote.otlp_listen import MAX_BODY, MAX_ITEMS
+from tests.cli.test_cli import run_without
 from tests.live import TIMEOUT
 from tests.remote.servers import COMMAND, ROOT, SERVE_ARGS, Processes, Watched
 
@@ -243,14 +244,7 @@ def test_off_loopback_a_request_needs_the_attach_token(procs: Processes, sock_pa
 
 
 def test_without_the_extra_otlp_listen_fails_with_one_line() -> None:
-    hide = (
-        "import sys; sys.modules['opentelemetry'] = None; "
-        "from asgi_scope.cli import main; "
-        "sys.argv = ['asgi-scope', 'attach', '--otlp-listen', '127.0.0.1:0']; main()"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", hide], cwd=ROOT, capture_output=True, text=True, timeout=30
-    )
+    result = run_without("opentelemetry", "attach", "--otlp-listen", "127.0.0.1:0")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "asgi-scope: --otlp-listen needs OpenTelemetry's protobuf messages: "
