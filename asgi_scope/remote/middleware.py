@@ -42,10 +42,12 @@ from asgi_scope.remote.sender import (
     DEFAULT_MAX_BUFFER,
     DEFAULT_MAX_EVENTS,
     BoundedRecorder,
+    OtlpSender,
     StreamSender,
 )
 from asgi_scope.remote.stream import (
     SOURCE_MIDDLEWARE,
+    AddressError,
     default_address,
     parse_address,
 )
@@ -68,7 +70,10 @@ Send = Callable[[Message], Awaitable[None]]
 
 class TraceMiddleware:
     """Wrap an ASGI 3 ``app``; stream its trace to ``sink`` (see :mod:`asgi_scope.remote.stream`
-    for addresses: ``unix:PATH``, ``HOST:PORT`` on a loopback host, or a file path).
+    for addresses: ``unix:PATH``, ``HOST:PORT`` on a loopback host, or a file path),
+    or, for an ``http://`` or ``https://`` URL, export it to the OpenTelemetry
+    Collector there as ``--otlp`` does (OTLP/HTTP protobuf; a span per exchange, a
+    log record per message, secrets redacted; needs ``asgi-scope[otel]``).
 
     ``name`` is the app name the inspector shows (default: the app's
     ``module:qualname``). ``max_body``: bytes of body kept per exchange and
@@ -76,7 +81,8 @@ class TraceMiddleware:
     ``max_buffer`` bound what waits for a listener (events, bytes).
 
     Raises :class:`~asgi_scope.remote.stream.AddressError` at once for an address that
-    cannot be parsed; one that cannot be reached is retried quietly, forever,
+    cannot be parsed, or an OTLP URL without the ``otel`` extra installed; one that
+    cannot be reached is retried quietly, forever,
     once a second, and costs the app nothing but the recording itself.
     """
 
@@ -91,7 +97,12 @@ class TraceMiddleware:
         max_buffer: int = DEFAULT_MAX_BUFFER,
     ) -> None:
         self.app = app
-        self.address = parse_address(default_address() if sink is None else sink)
+        self.otlp = sink if sink is not None and sink.startswith(("http://", "https://")) else ""
+        """The OTLP/HTTP endpoint the trace is exported to, or ``""`` (a stream)."""
+        if self.otlp:
+            _need_otel(self.otlp)
+        else:
+            self.address = parse_address(default_address() if sink is None else sink)
         self.name = name or _name_of(app)
         self.max_body = max_body
         self.max_events = max_events
@@ -99,7 +110,7 @@ class TraceMiddleware:
         self._pid = 0
         self._lock = threading.Lock()
         self.recorder: BoundedRecorder = BoundedRecorder(max_body, max_events)
-        self.sender: StreamSender | None = None
+        self.sender: StreamSender | OtlpSender | None = None
         self._conn = 0
         self._exchange = 0
         self.disabled = ""
@@ -117,9 +128,15 @@ class TraceMiddleware:
                     self.recorder = BoundedRecorder(self.max_body, self.max_events)
                     self._conn = self._exchange = 0
                 recorder = self.recorder
-                sender = StreamSender(
-                    recorder, self.address, self._header, max_buffer=self.max_buffer
-                )
+                if self.otlp:
+                    started_ns = wall_clock_at_zero(recorder.now())
+                    sender: StreamSender | OtlpSender = OtlpSender(
+                        recorder, self.otlp, self.name, started_ns
+                    )
+                else:
+                    sender = StreamSender(
+                        recorder, self.address, self._header, max_buffer=self.max_buffer
+                    )
                 sender.start()
                 self.sender = sender
                 self._pid = pid
@@ -190,7 +207,20 @@ class TraceMiddleware:
                 await _close_off_the_loop(self.sender)
 
 
-async def _close_off_the_loop(sender: StreamSender) -> None:
+def _need_otel(endpoint: str) -> None:
+    """Raise ``AddressError`` unless ``opentelemetry-proto`` (the otel extra) is
+    installed, which an OTLP ``endpoint`` needs."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("opentelemetry.proto") is not None
+    except ModuleNotFoundError:  # no "opentelemetry" package at all
+        found = False
+    if not found:
+        raise AddressError(f"{endpoint}: OTLP export needs pip install 'asgi-scope[otel]'")
+
+
+async def _close_off_the_loop(sender: StreamSender | OtlpSender) -> None:
     """Close ``sender`` at lifespan shutdown without blocking the app's event loop:
     its thread is joined in a worker thread under asyncio. Under another loop
     (trio, as hypercorn's trio worker runs) it is told to stop and left to finish

@@ -352,7 +352,70 @@ def _line(sock: socket.socket) -> bytes:
     return line
 
 
-_SENDERS: weakref.WeakSet[StreamSender] = weakref.WeakSet()
+class OtlpSender:
+    """Drains a recorder in a daemon thread into an OTLP exporter instead of a
+    stream: ``TraceMiddleware(app, sink="http://collector:4318")``. The exporter
+    (:class:`~asgi_scope.export.otlp_http.OtlpExporter`, OTLP/HTTP protobuf)
+    builds the spans and log records and sends them from a thread of its own;
+    this one moves each drained batch to it every ``interval`` seconds, as
+    :class:`StreamSender` drains. ``service`` is the resource's ``service.name``,
+    ``started_ns`` the wall clock (epoch ns) at the recorder's ``t_ns`` 0.
+    Needs the ``asgi-scope[otel]`` extra (``ImportError`` without it); raises
+    ``EndpointError`` for an ``endpoint`` that is not an http(s) URL.
+    :attr:`dropped`: spans the exporter lost (collector down or slow).
+    """
+
+    def __init__(
+        self,
+        recorder: BoundedRecorder,
+        endpoint: str,
+        service: str,
+        started_ns: int,
+        *,
+        interval: float = INTERVAL,
+    ) -> None:
+        from asgi_scope.export.otlp_http import OtlpExporter
+
+        self.recorder = recorder
+        self.exporter = OtlpExporter(endpoint, service, started_ns)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="asgi-scope-otlp-pump", daemon=True)
+
+    @property
+    def dropped(self) -> int:
+        """Spans lost on the way to the collector."""
+        return self.exporter.dropped
+
+    def start(self) -> None:
+        """Start the thread; what it holds is exported at interpreter exit (bounded)."""
+        self._thread.start()
+        _SENDERS.add(self)
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Export what is queued (for at most ``timeout`` seconds), then stop."""
+        if self._thread.is_alive():
+            self._stop.set()
+            self._thread.join(timeout)
+
+    def stop(self) -> None:
+        """Like :meth:`close` without waiting: the thread exports what is queued
+        (for at most half a second) and stops on its own."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._move()
+        self._move()
+        self.exporter.close(0.5)
+
+    def _move(self) -> None:
+        batch = self.recorder.drain()
+        if batch:
+            self.exporter(batch)
+
+
+_SENDERS: weakref.WeakSet[StreamSender | OtlpSender] = weakref.WeakSet()
 
 
 @atexit.register

@@ -22,6 +22,8 @@ import contextlib
 import json
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,10 +32,12 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from asgi_scope import TraceMiddleware
 from asgi_scope.remote import auth
 from asgi_scope.remote.sender import BoundedRecorder
+from tests.export.test_otlp import attrs, receiving, server_span
 from tests.remote.servers import COMMAND, Processes
 
 
@@ -269,6 +273,44 @@ def test_a_file_sink_is_a_capture_that_open_reads(procs: Processes, tmp_path: Pa
     assert """server → app  http.request  23 B b'{"name":"Ada","age":36}'""" in out
     assert "recorded by the middleware in pid" in out
     assert "lifespan.shutdown.complete" in out  # flushed when the server stopped
+
+
+def test_an_http_sink_exports_otlp_from_every_worker(procs: Processes):
+    """``TraceMiddleware(app, sink="http://collector:4318")`` under uvicorn: each
+    exchange reaches a real OTLP/HTTP receiver as a SERVER span with its log
+    records, exported from the worker itself, no attach in between."""
+    with receiving() as got:
+        server, url = procs.server("uvicorn", "tests.apps.traced:app", got.url)
+        with httpx.Client(base_url=url, timeout=10) as client:
+            assert client.post("/user", json={"name": "Ada", "age": 36}).status_code == 200
+        got.wait_for(
+            lambda: any(s.kind == Span.SPAN_KIND_SERVER for s in got.spans) and got.logs,
+            "the exchange's span and log records",
+        )
+        procs.stop(server)
+    span = server_span(got, "/user")
+    assert attrs(span)["http.request.method"] == "POST"
+    assert attrs(span)["http.response.status_code"] == 200
+    assert got.services == {"tests.apps.fastapi_app:app"}
+    assert any(r.span_id == span.span_id for r in got.logs)
+
+
+def test_an_http_sink_without_the_otel_extra_is_refused_at_once():
+    hide = (
+        "import sys; sys.modules['opentelemetry'] = None\n"
+        "from asgi_scope import TraceMiddleware\n"
+        "from asgi_scope.remote.stream import AddressError\n"
+        "try:\n"
+        "    TraceMiddleware(lambda s, r, w: None, sink='http://127.0.0.1:4318')\n"
+        "except AddressError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert result.stdout.strip() == (
+        "http://127.0.0.1:4318: OTLP export needs pip install 'asgi-scope[otel]'"
+    )
 
 
 def test_the_middleware_imports_nothing_heavy():
