@@ -243,10 +243,15 @@ class Session:
         gets one line at the first loss and a summary at the end. Needs
         ``opentelemetry-proto`` (and ``grpcio`` for gRPC); raises
         ``EndpointError`` for an ``endpoint`` that is not an http(s) URL."""
-        from asgi_scope.export.otlp_http import OtlpExporter
+        from asgi_scope.export.otlp_http import OtlpExporter, Sender
 
+        sender: Sender | None = None
+        if protocol == "grpc":
+            from asgi_scope.export.otlp_grpc import GrpcSender
+
+            sender = GrpcSender(endpoint)
         self.exporter = OtlpExporter(
-            endpoint, self.header.app, self.header.started_ns, self.redact, note, protocol
+            endpoint, self.header.app, self.header.started_ns, self.redact, note, sender
         )
         self.recorder.taps.append(self.exporter)
 

@@ -25,6 +25,7 @@ import http.client
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from asgi_scope.export.otlp import Built, SpanBuilder, logs_request, trace_request
@@ -39,6 +40,7 @@ __all__ = [
     "HttpSender",
     "OtlpExporter",
     "Refused",
+    "Sender",
 ]
 
 INTERVAL = 1.0
@@ -64,8 +66,8 @@ class EndpointError(ValueError):
 
 class OtlpExporter:
     """A recorder tap sending OTLP/HTTP protobuf to ``endpoint`` (see the module
-    doc), or OTLP/gRPC when ``protocol`` is ``"grpc"``
-    (:class:`~asgi_scope.export.otlp_grpc.GrpcSender`; needs ``grpcio``).
+    doc), or through ``sender`` when given (OTLP/gRPC:
+    :class:`~asgi_scope.export.otlp_grpc.GrpcSender`).
 
     ``endpoint`` is the collector's base URL (``http://127.0.0.1:4318``, the
     OTLP/HTTP default port; a path is kept, ``/v1/traces`` appended, as
@@ -88,14 +90,9 @@ class OtlpExporter:
         started_ns: int,
         redact: Redactor = DEFAULT,
         note: Callable[[str], None] | None = None,
-        protocol: str = "http/protobuf",
+        sender: Sender | None = None,
     ) -> None:
-        if protocol == "grpc":
-            from asgi_scope.export.otlp_grpc import GrpcSender
-
-            self._sender: HttpSender | GrpcSender = GrpcSender(endpoint)
-        else:
-            self._sender = HttpSender(endpoint)
+        self._sender = sender if sender is not None else HttpSender(endpoint)
         self.endpoint = endpoint
         self.service = service
         self.note = note
@@ -182,6 +179,19 @@ class OtlpExporter:
                 f"OTLP export to {self.endpoint} is losing spans ({why}); "
                 "the rest of the session is exported when it can be"
             )
+
+
+class Sender(Protocol):
+    """How the exporter's thread hands encoded requests to a collector:
+    :class:`HttpSender` (OTLP/HTTP) or ``otlp_grpc.GrpcSender`` (OTLP/gRPC)."""
+
+    def send(self, signal: str, body: bytes) -> None:
+        """Send ``body`` (an encoded ``Export*ServiceRequest``) for ``signal``
+        (``"traces"`` or ``"logs"``). Raises ``OSError``, ``HTTPException`` or
+        :class:`Refused`."""
+
+    def close(self) -> None:
+        """Let go of the connection or channel."""
 
 
 class Refused(Exception):

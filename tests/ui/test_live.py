@@ -41,7 +41,7 @@ def run_live(app: Any, check: Check, size: tuple[int, int] = (120, 40)) -> None:
         server.stop(5)
 
 
-async def until(pilot: Any, predicate: Callable[[], bool], timeout: float = 5) -> None:
+async def until(pilot: Any, predicate: Callable[[], bool], timeout: float = 20) -> None:
     """Let the UI drain until ``predicate()`` holds; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
