@@ -278,6 +278,9 @@ def hostile_trace() -> Traffic:
 def test_snapshot_hostile_trace(snap_compare: Any, tab: str, monkeypatch: Any) -> None:
     # The OpenTelemetry ids in the Scope tab are keyed per process: fixed here.
     monkeypatch.setattr(SESSION, "_key", bytes(16))
+    # The trace's warning toast is part of the picture: it must not time out
+    # (5 s) while a loaded machine drains and settles.
+    monkeypatch.setattr(ScopeApp, "NOTIFICATION_TIMEOUT", 3600)
     recorder = hostile_trace().recorder
 
     async def show(pilot: Any) -> None:
