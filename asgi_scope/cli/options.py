@@ -117,13 +117,9 @@ OTEL_EXTRA = "--otlp needs OpenTelemetry's protobuf messages: pip install 'asgi-
 def need_otel(option: str) -> None:
     """Exit with one line (code 1) unless ``opentelemetry-proto`` (the
     ``asgi-scope[otel]`` extra) is installed; ``option`` names the flag that needs it."""
-    import importlib.util
+    from asgi_scope.export.extras import installed
 
-    try:
-        found = importlib.util.find_spec("opentelemetry.proto") is not None
-    except ModuleNotFoundError:  # no "opentelemetry" package at all
-        found = False
-    if not found:
+    if not installed("opentelemetry.proto"):
         fail(OTEL_EXTRA.replace("--otlp", option, 1), BAD_INPUT)
 
 
@@ -145,8 +141,9 @@ def _otlp_protocol(ctx: click.Context, param: click.Parameter, value: str) -> No
 
 
 def _otlp(ctx: click.Context, param: click.Parameter, value: str | None) -> OtlpTarget | None:
-    import importlib.util
     from urllib.parse import urlsplit
+
+    from asgi_scope.export.extras import installed
 
     if value is None:
         return None
@@ -155,7 +152,7 @@ def _otlp(ctx: click.Context, param: click.Parameter, value: str | None) -> Otlp
         raise click.BadParameter(f"an http:// or https:// URL, not {value!r}")
     need_otel("--otlp")
     protocol = ctx.meta.get("asgi_scope.otlp_protocol", "http/protobuf")
-    if protocol == "grpc" and importlib.util.find_spec("grpc") is None:
+    if protocol == "grpc" and not installed("grpc"):
         fail(GRPC_EXTRA, BAD_INPUT)
     return OtlpTarget(value, protocol)
 

@@ -37,7 +37,9 @@ import os
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import urlsplit
 
+from asgi_scope.export.extras import installed
 from asgi_scope.remote.sender import (
     DEFAULT_MAX_BUFFER,
     DEFAULT_MAX_EVENTS,
@@ -100,7 +102,7 @@ class TraceMiddleware:
         self.otlp = sink if sink is not None and sink.startswith(("http://", "https://")) else ""
         """The OTLP/HTTP endpoint the trace is exported to, or ``""`` (a stream)."""
         if self.otlp:
-            _need_otel(self.otlp)
+            _otlp_endpoint(self.otlp)
         else:
             self.address = parse_address(default_address() if sink is None else sink)
         self.name = name or _name_of(app)
@@ -207,16 +209,12 @@ class TraceMiddleware:
                 await _close_off_the_loop(self.sender)
 
 
-def _need_otel(endpoint: str) -> None:
-    """Raise ``AddressError`` unless ``opentelemetry-proto`` (the otel extra) is
-    installed, which an OTLP ``endpoint`` needs."""
-    import importlib.util
-
-    try:
-        found = importlib.util.find_spec("opentelemetry.proto") is not None
-    except ModuleNotFoundError:  # no "opentelemetry" package at all
-        found = False
-    if not found:
+def _otlp_endpoint(endpoint: str) -> None:
+    """Raise ``AddressError`` for an OTLP ``endpoint`` with no host, or when
+    ``opentelemetry-proto`` (the otel extra) is not installed."""
+    if not urlsplit(endpoint).hostname:
+        raise AddressError(f"{endpoint!r}: an OTLP sink is http://HOST:PORT or https://...")
+    if not installed("opentelemetry.proto"):
         raise AddressError(f"{endpoint}: OTLP export needs pip install 'asgi-scope[otel]'")
 
 

@@ -331,8 +331,9 @@ class OtelImport:
                     if total > limit or not record.trace_id or not record.span_id:
                         continue
                     self._child(
-                        self._log(record), parent=(record.trace_id.hex(), record.span_id.hex())
-                    )
+                        self._log(record),
+                        parent=(record.trace_id.hex()[:32], record.span_id.hex()[:16]),
+                    )  # the ids cut as a span's are: the key a child waits under stays small
         return max(0, total - limit)
 
     def _span(self, span: Any, extra: dict[str, Any] | None) -> dict[str, Any]:

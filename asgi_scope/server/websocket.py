@@ -67,8 +67,9 @@ QUEUE_HIGH_WATER = 64 * 1024
 
 MESSAGE_OVERHEAD = 64
 """Bytes each queued message counts for besides its payload, so that a flood of
-empty messages the app does not receive also stops the reading (at most 1,024
-of them queued)."""
+empty messages the app does not receive also stops the reading: about 1,024 of
+them queued, plus what the one read in hand still holds (a 256 KiB read of
+empty frames is queued whole before the reading stops)."""
 
 _ANSWERS = ("websocket.accept", "websocket.http.response.start")
 """The app's answers to the opening handshake (besides ``websocket.close``)."""

@@ -62,6 +62,15 @@ def editable(message: Any, cut: int = 0) -> tuple[str, bool | None]:
                           "(a status and headers, a body or a WebSocket message can)")  # fmt: skip
     if cut:
         raise NotEditable(f"the body is {cut} bytes longer than what step mode holds to show")
+    try:
+        return _editable(kind, message)
+    except NotEditable:
+        raise
+    except (TypeError, ValueError, AttributeError):  # the app's own malformed message
+        raise NotEditable(f"this {kind} is malformed (see the spec checker's findings)") from None
+
+
+def _editable(kind: str, message: dict[str, Any]) -> tuple[str, bool | None]:
     if kind == "http.response.start":
         status = message.get("status")
         phrase = _phrase(status)

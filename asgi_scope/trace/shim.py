@@ -136,21 +136,25 @@ class Shim:
     async def _receive_held(self, gate: Any, message: Any, wire: Wire | None) -> dict[str, Any]:
         """:meth:`receive`'s end with a gate (step mode, or a message composed by
         the user on its way): hold it, then record and return what the user let go."""
-        user = ""
-        if self.composed and message is self.composed[0]:
-            self.composed.popleft()
-            user, wire = "composed", None
-        verdict = None
-        if gate.stepping:  # step mode: wait for the user
-            verdict = await gate.hold(self.conn, self.exchange, "receive", message, self._scope)
-        original = None
-        if verdict is DROP:
+        while True:  # a dropped message is recorded, and the next one held in turn
+            user = ""
+            if self.composed and message is self.composed[0]:
+                self.composed.popleft()
+                user, wire = "composed", None
+            verdict = None
+            if gate.stepping:  # step mode: wait for the user
+                verdict = await gate.hold(
+                    self.conn, self.exchange, "receive", message, self._scope
+                )
+            if verdict is not DROP:
+                break
             snap, _, dropped = snapshot_message(message, self._budget_in)
             self._recorder.emit[MessageReceived](
                 conn=self.conn, exchange=self.exchange, message=snap, wire=wire,
                 dropped=dropped, user="dropped", original=None,
             )  # fmt: skip
-            return await self.receive()
+            message, wire = await self._receive()
+        original = None
         if verdict is not None:
             original, _, _ = snapshot_message(message, self._budget_in)
             message, user = verdict, user or "edited"

@@ -238,7 +238,7 @@ def check_scope(scope: Any) -> list[Finding] | None:
     ):  # fmt: skip
         findings.append(("asgi.scope-extensions", f"extensions is {_short(extensions)}"))
     elif extensions and "tls" in extensions and kind in ("http", "websocket"):
-        _check_tls(kind, scope, extensions["tls"], findings)
+        _check_tls(scope, extensions["tls"], findings)
     state = scope.get("state")
     if state is not None and type(state) is not dict:
         rule_id = "lifespan.scope.state" if kind == "lifespan" else "asgi.scope-state"
@@ -258,9 +258,7 @@ _TLS_STR = ("server_cert", "client_cert_name", "client_cert_error")
 _TLS_INT = ("tls_version", "cipher_suite")
 
 
-def _check_tls(
-    kind: str, scope: Mapping[str, Any], tls: Mapping[str, Any], findings: list[Finding]
-) -> None:
+def _check_tls(scope: Mapping[str, Any], tls: Mapping[str, Any], findings: list[Finding]) -> None:
     """The TLS extension (ASGI Extensions, "TLS") into ``findings``: its fields'
     types, and a scheme that says TLS."""
     bad = [key for key in _TLS_STR if type(tls.get(key)) not in (str, type(None))]

@@ -313,6 +313,13 @@ def test_an_http_sink_without_the_otel_extra_is_refused_at_once():
     )
 
 
+def test_an_http_sink_without_a_host_is_refused_at_once():
+    from asgi_scope.remote.stream import AddressError
+
+    with pytest.raises(AddressError, match="an OTLP sink is http://HOST:PORT"):
+        TraceMiddleware(lambda scope, receive, send: None, sink="http://")
+
+
 def test_the_middleware_imports_nothing_heavy():
     """``import asgi_scope`` is cheap, and the middleware brings no Textual, Rich,
     click, h11, wsproto or server of ours into the user's app process."""

@@ -64,6 +64,20 @@ def test_what_cannot_be_edited_says_why() -> None:
         editable({"type": "http.request", "body": b"x"}, cut=10)
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "http.response.body", "body": "a str body"},
+        {"type": "http.response.start", "status": 200, "headers": [(b"a", b"b", b"c")]},
+        {"type": "http.response.start", "status": 200, "headers": [b"x"]},
+        {"type": "websocket.send", "bytes": "a str"},
+    ],
+)
+def test_a_malformed_message_from_the_app_is_not_editable(message: dict) -> None:
+    with pytest.raises(NotEditable, match="is malformed"):
+        editable(message)
+
+
 def test_websocket_messages_as_text_or_hex_and_the_composer() -> None:
     text_message = {"type": "websocket.send", "text": "hi"}
     assert editable(text_message) == ("hi", False)
