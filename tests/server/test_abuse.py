@@ -386,7 +386,11 @@ def test_ten_thousand_tiny_chunks_each_way(server):
     growth = max(s.peak, s.hwm) - s.baseline
     assert growth < 64 * MiB, f"{growth / MiB:.1f} MiB for 10,000 chunks"
     ended = [e for e in events if isinstance(e, ExchangeEnded)]
-    assert [e.outcome for e in ended] == ["complete"] * 3
+    assert {e.outcome for e in ended} == {"complete"}
+    # 40,000 events in a burst: a capture writer that falls 20,000 behind (a
+    # loaded machine) drops some, and says so in the capture, where they were.
+    gap = [e for e in events if isinstance(e, ServerNote) and "could not keep up" in e.text]
+    assert len(ended) == 3 or gap, f"{len(ended)} exchanges ended and no gap note"
     s.report("10,000 tiny chunks each way", chunks=n, seconds=round(took, 1))
 
 
