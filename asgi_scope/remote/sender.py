@@ -79,7 +79,36 @@ class BoundedRecorder(Recorder):
         self.dropped = 0
 
 
-class StreamSender:
+class SenderThread:
+    """The daemon thread a sender drains its recorder in (``_run``, given by each
+    sender): started once, stopped when asked, and waited for at interpreter
+    exit (bounded), so what it holds is sent."""
+
+    def __init__(self, name: str) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start the thread; what it holds is sent at interpreter exit (bounded)."""
+        self._thread.start()
+        _SENDERS.add(self)
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Send what is queued (for at most ``timeout`` seconds), then stop."""
+        if self._thread.is_alive():
+            self._stop.set()
+            self._thread.join(timeout)
+
+    def stop(self) -> None:
+        """Like :meth:`close` without waiting: the thread sends what is queued (for
+        at most half a second) and stops on its own."""
+        self._stop.set()
+
+
+class StreamSender(SenderThread):
     """Drains a recorder in a daemon thread and streams its events to ``address``.
 
     ``header`` builds the header line sent first on each new connection (its
@@ -123,29 +152,12 @@ class StreamSender:
         self.absent = 0
         """Events dropped because nothing listened (a count, part of :attr:`dropped`)."""
         self._told = [0, 0]  # absent drops and slow drops already told to a listener
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="asgi-scope-sender", daemon=True)
+        super().__init__("asgi-scope-sender")
 
     @property
     def connected(self) -> bool:
         """Whether a listener (or the file) is open now."""
         return self._sock is not None or self._file is not None
-
-    def start(self) -> None:
-        """Start the thread; what it holds is flushed at interpreter exit (bounded)."""
-        self._thread.start()
-        _SENDERS.add(self)
-
-    def close(self, timeout: float = 1.0) -> None:
-        """Send what is queued (for at most ``timeout`` seconds), then disconnect."""
-        if self._thread.is_alive():
-            self._stop.set()
-            self._thread.join(timeout)
-
-    def stop(self) -> None:
-        """Like :meth:`close` without waiting: the thread sends what is queued (for
-        at most half a second) and disconnects on its own."""
-        self._stop.set()
 
     # -- the thread -----------------------------------------------------------
 
@@ -352,7 +364,7 @@ def _line(sock: socket.socket) -> bytes:
     return line
 
 
-class OtlpSender:
+class OtlpSender(SenderThread):
     """Drains a recorder in a daemon thread into an OTLP exporter instead of a
     stream: ``TraceMiddleware(app, sink="http://collector:4318")``. The exporter
     (:class:`~asgi_scope.export.otlp_http.OtlpExporter`, OTLP/HTTP protobuf)
@@ -379,29 +391,12 @@ class OtlpSender:
         self.recorder = recorder
         self.exporter = OtlpExporter(endpoint, service, started_ns)
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="asgi-scope-otlp-pump", daemon=True)
+        super().__init__("asgi-scope-otlp-pump")
 
     @property
     def dropped(self) -> int:
         """Spans lost on the way to the collector."""
         return self.exporter.dropped
-
-    def start(self) -> None:
-        """Start the thread; what it holds is exported at interpreter exit (bounded)."""
-        self._thread.start()
-        _SENDERS.add(self)
-
-    def close(self, timeout: float = 1.0) -> None:
-        """Export what is queued (for at most ``timeout`` seconds), then stop."""
-        if self._thread.is_alive():
-            self._stop.set()
-            self._thread.join(timeout)
-
-    def stop(self) -> None:
-        """Like :meth:`close` without waiting: the thread exports what is queued
-        (for at most half a second) and stops on its own."""
-        self._stop.set()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -415,7 +410,7 @@ class OtlpSender:
             self.exporter(batch)
 
 
-_SENDERS: weakref.WeakSet[StreamSender | OtlpSender] = weakref.WeakSet()
+_SENDERS: weakref.WeakSet[SenderThread] = weakref.WeakSet()
 
 
 @atexit.register
