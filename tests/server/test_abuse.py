@@ -478,7 +478,7 @@ def test_websocket_ten_thousand_tiny_frames_in_then_a_flood_nobody_reads(server)
         started = time.monotonic()
         raw.send(b"".join(frame(TEXT, b"t") for _ in range(n)) + frame(TEXT, b"flood"))
         deadline = time.monotonic() + 60  # a loaded CI machine: 10,000 app receives, traced
-        while json.loads(s.get("/stats")[1])["ws_received"] < n:
+        while json.loads(s.get("/stats", timeout=30)[1])["ws_received"] < n:
             assert time.monotonic() < deadline, "the tiny frames were not all received"
             time.sleep(0.05)
         took = time.monotonic() - started

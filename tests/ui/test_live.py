@@ -161,6 +161,7 @@ def test_what_the_app_prints_shows_as_notes_escaped() -> None:
 
     async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
         await get(f"{url}/printed")
+        await until(pilot, lambda: any("handling /printed" in note.text for note in ui.store.notes))
         await pilot.press("l")  # the notes panel: every note, not only the newest line
         shown = "output: handling /printed \\x1b]0;title\\x07"  # an OSC: never sent raw
         await until(pilot, lambda: shown in screen_text(ui))
@@ -191,6 +192,7 @@ def test_logging_set_up_before_the_tui_shows_as_notes_not_over_the_screen() -> N
 
     async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
         await get(f"{url}/logged")
+        await until(pilot, lambda: any("handling /logged" in note.text for note in ui.store.notes))
         await pilot.press("l")  # the notes panel: the client's own log lines come too
         await until(pilot, lambda: "output: handling /logged \\x1b]0;title\\x07" in screen_text(ui))
 
