@@ -192,6 +192,20 @@ def _closed_by_peer(socks: list[socket.socket], timeout: float) -> int:
     return closed
 
 
+def _settled(s: Any, key: str, timeout: float = 30) -> int:
+    """``/stats``'s ``key`` (bytes the app has sent) once two reads half a second
+    apart agree: the app's send has stopped returning."""
+    deadline = time.monotonic() + timeout
+    last = json.loads(s.get("/stats", timeout=30)[1])[key]
+    while True:
+        time.sleep(0.5)
+        now = json.loads(s.get("/stats", timeout=30)[1])[key]
+        if now == last:
+            return now
+        assert time.monotonic() < deadline, f"{key}: still sending after {timeout} s"
+        last = now
+
+
 def test_idle_connections_hold_the_limit_and_time_out(server):
     limit = IDLE_CONNECTIONS // 3
     s = server("--limit-concurrency", str(limit), "--timeout-keep-alive", "1")
@@ -200,8 +214,9 @@ def test_idle_connections_hold_the_limit_and_time_out(server):
     try:
         for _ in range(IDLE_CONNECTIONS):
             socks.append(socket.create_connection(("127.0.0.1", s.port), timeout=5))
-        time.sleep(0.3)  # accepted
-        status, _ = s.get("/")
+        deadline = time.monotonic() + 20  # until the server has accepted them all
+        while (status := s.get("/")[0]) != 503 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert status == 503, "past --limit-concurrency the server answers 503"
         closed = _closed_by_peer(socks, timeout=6)
         assert closed == IDLE_CONNECTIONS, f"{closed} of {IDLE_CONNECTIONS} closed"
@@ -344,12 +359,10 @@ def test_a_client_that_never_reads_makes_send_wait(server):
     with Raw(s.port, timeout=30) as raw:
         raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         raw.send(request("GET", f"/big?size={RESPONSE}"))
-        time.sleep(1.0)  # reading nothing
-        first = json.loads(s.get("/stats")[1])["big"]
-        time.sleep(0.5)
-        second = json.loads(s.get("/stats")[1])["big"]
+        # reading nothing: what the app has sent stops growing once send() waits
+        # (a server whose send() never waits settles too, at the whole response)
+        first = _settled(s, "big")
         rss_stalled = s.rss()
-        assert second == first, "the app's send() kept returning while nobody read"
         assert first < 16 * MiB, f"{first / MiB:.1f} MiB sent before send() waited"
         started = time.monotonic()
         status, _, _, _ = raw.read_head()
@@ -482,11 +495,7 @@ def test_websocket_ten_thousand_tiny_frames_in_then_a_flood_nobody_reads(server)
             assert time.monotonic() < deadline, "the tiny frames were not all received"
             time.sleep(0.05)
         took = time.monotonic() - started
-        time.sleep(1.0)  # the app floods; the client reads nothing
-        first = json.loads(s.get("/stats")[1])["ws"]
-        time.sleep(0.5)
-        second = json.loads(s.get("/stats")[1])["ws"]
-        assert second == first, "websocket.send kept returning while nobody read"
+        first = _settled(s, "ws")  # the app floods; the client reads nothing
         assert first < 16 * MiB, f"{first / MiB:.1f} MiB sent before websocket.send waited"
         _reset(raw.sock)
     s.stop()
