@@ -96,7 +96,8 @@ class OtlpExporter:
         self.endpoint = endpoint
         self.service = service
         self.note = note
-        self.spans = self.logs = self.dropped = 0
+        self.spans = self.logs = 0
+        self._unsent = 0  # spans built but lost on the way (a failed POST)
         self._builder = SpanBuilder(started_ns, redact)
         self._batches: collections.deque[Sequence[Event]] = collections.deque()
         self._closing = threading.Event()
@@ -114,6 +115,12 @@ class OtlpExporter:
         else:
             self._lost_batches += 1
 
+    @property
+    def dropped(self) -> int:
+        """Spans lost so far: built but not sent (a failed POST), or never built
+        (their exchange forgotten past the builder's open-exchange cap)."""
+        return self._unsent + self._builder.dropped
+
     def close(self, timeout: float = 5.0) -> None:
         """Send what is queued (waiting at most ``timeout`` seconds), stop, and
         tell ``note`` the :meth:`summary`."""
@@ -125,7 +132,7 @@ class OtlpExporter:
     def summary(self) -> str:
         """One line for the end of the session: what was sent, what was lost."""
         line = f"OTLP: sent {self.spans} spans and {self.logs} log records to {self.endpoint}"
-        lost = self.dropped + self._builder.dropped
+        lost = self.dropped
         if lost or self._lost_batches:
             line += f"; dropped {lost} spans and {self._lost_batches} event batches"
         return line
@@ -172,7 +179,7 @@ class OtlpExporter:
             self._lose(len(built.spans), str(exc) or type(exc).__name__)
 
     def _lose(self, spans: int, why: str) -> None:
-        self.dropped += spans
+        self._unsent += spans
         if not self._noted and self.note is not None:
             self._noted = True
             self.note(

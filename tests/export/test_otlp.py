@@ -437,3 +437,20 @@ def test_proxy_exports_the_exchanges_it_forwards(receiver: Receiver) -> None:
     assert span.name == "GET"  # no route: a proxy has none
     assert span.trace_id.hex() == TRACE_ID and span.parent_span_id.hex() == PARENT_ID
     assert attrs(span)["http.response.status_code"] == 200
+
+
+def test_exchanges_forgotten_past_the_open_cap_count_as_dropped_spans(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asgi_scope.export import otlp
+    from asgi_scope.export.otlp_http import OtlpExporter
+    from asgi_scope.trace.events import ScopeCreated
+
+    monkeypatch.setattr(otlp, "MAX_OPEN", 2)
+    exporter = OtlpExporter(receiver.url, "svc", time.time_ns())
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
+    exporter([ScopeCreated(i, i, 1, i, dict(scope), None) for i in (1, 2, 3)])
+    exporter.close()
+    # the oldest of three open exchanges is forgotten unsent: one span lost
+    assert exporter.dropped == 1
+    assert "dropped 1 spans" in exporter.summary()
