@@ -58,6 +58,7 @@ from asgi_scope.trace.events import (
     ConnectionOrigin,
     ExchangeEnded,
     OtelSpan,
+    ServerNote,
 )
 
 __all__ = [
@@ -81,6 +82,9 @@ MAX_TEXT = 1024
 
 MAX_WAITING = 10_000
 """Spans and log records waiting for their SERVER span, at most."""
+
+NOTE_EVERY_NS = 1_000_000_000
+"""Spans dropped unshown are told in a note at most this often (ns)."""
 
 MAX_MESSAGES = 500_000
 """Protobuf messages (spans, attributes, values...) one request may hold, at most."""
@@ -271,7 +275,8 @@ class OtelImport:
 
     Used from the listener's loop only (not thread-safe). :attr:`spans` and
     :attr:`logs` count what was shown; :attr:`dropped` what waited too long
-    for a SERVER span that never came.
+    for a SERVER span that never came, told in a note (at most one a second,
+    :data:`NOTE_EVERY_NS`).
     """
 
     def __init__(self, recorder: AttachRecorder) -> None:
@@ -283,6 +288,8 @@ class OtelImport:
             collections.OrderedDict()
         )
         self._waiting_count = 0
+        self._untold = 0  # dropped since the last note
+        self._told_at: int | None = None  # session time (ns) of the last note
         self._known: collections.OrderedDict[Key, tuple[int, int]] = collections.OrderedDict()
 
     def _t(self, unix_ns: int) -> int:
@@ -450,6 +457,25 @@ class OtelImport:
             _, dropped = self._waiting.popitem(last=False)
             self._waiting_count -= len(dropped)
             self.dropped += len(dropped)
+            self._untold += len(dropped)
+        if self._untold:
+            self._tell_dropped()
+
+    def _tell_dropped(self) -> None:
+        """A note of the spans dropped since the last one, unless one was placed
+        less than :data:`NOTE_EVERY_NS` ago (then they are told with the next drop
+        after that)."""
+        now = self.recorder.now()
+        if self._told_at is not None and now - self._told_at < NOTE_EVERY_NS:
+            return
+        self.recorder.record(
+            ServerNote,
+            conn=0,
+            level="warning",
+            text=f"dropped {self._untold} OTLP spans and log records: their SERVER span "
+            f"never came (at most {MAX_WAITING:,} wait, the oldest dropped first)",
+        )
+        self._told_at, self._untold = now, 0
 
     def _show(self, item: dict[str, Any], ids: tuple[int, int]) -> None:
         conn, exchange = ids

@@ -197,3 +197,24 @@ def test_every_tab_of_the_tui_shows_an_imported_exchange(monkeypatch, tmp_path) 
             assert "http.response.start" in seen["d"]  # an arrow of the Sequence diagram
 
     asyncio.run(main())
+
+
+def test_children_whose_server_span_never_comes_are_dropped_with_a_note(monkeypatch) -> None:
+    from asgi_scope.remote import otlp_in
+    from asgi_scope.trace.events import ServerNote
+
+    monkeypatch.setattr(otlp_in, "MAX_WAITING", 2)
+    monkeypatch.setattr(otlp_in, "NOTE_EVERY_NS", 10**18)  # a note, then a long quiet
+    otel, recorder, _ = importer()
+    orphans = [span(bytes([9, i] * 4), bytes([8, i] * 4), 1, "http send", 1000) for i in range(6)]
+    otel.traces(request(*orphans[:3]), 100)  # three wait for parents that never come
+    otel.traces(request(*orphans[3:5]), 100)  # two more dropped within the quiet: untold
+    monkeypatch.setattr(otlp_in, "NOTE_EVERY_NS", 0)
+    otel.traces(request(orphans[5]), 100)  # the next drop tells them too
+    assert otel.dropped == 4
+    notes = [e.text for e in recorder.drain() if isinstance(e, ServerNote)]
+    tail = "their SERVER span never came (at most 2 wait, the oldest dropped first)"
+    assert notes == [
+        f"dropped 1 OTLP spans and log records: {tail}",
+        f"dropped 3 OTLP spans and log records: {tail}",
+    ]
