@@ -430,6 +430,8 @@ class ScopeApp(App[None]):
         self._notes_shown = total
         if not self._quitting:  # keep "Stopping the server…" in view
             self._notes.show(notes)
+        if isinstance(self.screen, NotesScreen):  # the open panel follows
+            self.screen.show(notes)
 
     def on_exchange_table_selected(self, event: ExchangeTable.Selected) -> None:
         if not self.is_running:  # a selection handled while quitting: the panes are going

@@ -182,6 +182,36 @@ def test_what_the_app_prints_shows_as_notes_escaped() -> None:
     run_live(printing_app, check)
 
 
+def test_the_open_notes_panel_follows_new_notes_and_keeps_a_scrolled_reader_in_place() -> None:
+    async def printing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        for i in range(60 if scope["path"] == "/many" else 1):
+            print("line", i, "of", scope["path"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def check(ui: ScopeApp, pilot: Any, url: str) -> None:
+        await get(f"{url}/many")
+        await until(pilot, lambda: any("line 59 of /many" in n.text for n in ui.store.notes))
+        await pilot.press("l")  # the panel opens at the newest note
+        panel = ui.screen.query_one("#notes-panel")
+        await until(pilot, lambda: panel.max_scroll_y > 0 and panel.scroll_y == panel.max_scroll_y)
+        await get(f"{url}/first")  # a note while the panel is open: shown, at the end
+        await until(pilot, lambda: "line 0 of /first" in screen_text(ui))
+        await pilot.press("home")  # a reader who scrolled up keeps their place
+        await until(pilot, lambda: panel.scroll_y == 0)
+        await get(f"{url}/second")
+        await until(pilot, lambda: "line 0 of /second" in notes_panel(ui))
+        await pilot.pause()
+        assert panel.scroll_y == 0 and "line 0 of /many" in screen_text(ui)
+        await pilot.press("end")  # back at the end: it follows again
+        await get(f"{url}/third")
+        await until(pilot, lambda: "line 0 of /third" in screen_text(ui))
+
+    run_live(printing_app, check)
+
+
 def test_logging_set_up_before_the_tui_shows_as_notes_not_over_the_screen() -> None:
     """A handler bound to the terminal's stderr before the TUI started (as
     ``logging.basicConfig()`` at import does) writes into the notes, escaped,

@@ -38,7 +38,10 @@ def notes_text(notes: Sequence[ServerNote]) -> Text:
 
 
 class NotesScreen(ModalScreen[None]):
-    """All of the server's notes in a scrollable panel; Escape or l closes it."""
+    """All of the server's notes in a scrollable panel, opened at the newest and
+    following new ones as a log view does (Textual's anchor: a reader who scrolls
+    up keeps their place; back at the end, it follows again); Escape or l
+    closes it."""
 
     CSS_PATH = "notes.tcss"
     BINDINGS = bindings("notes")
@@ -52,3 +55,11 @@ class NotesScreen(ModalScreen[None]):
             panel.border_title = "Server notes"
             panel.border_subtitle = "Esc to close"
             yield Static(notes_text(self._notes), id="notes-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#notes-panel", VerticalScroll).anchor()
+
+    def show(self, notes: Sequence[ServerNote]) -> None:
+        """Redraw with ``notes`` (the store's, oldest first)."""
+        self._notes = list(notes)
+        self.query_one("#notes-text", Static).update(notes_text(self._notes))
