@@ -30,6 +30,7 @@ from typing import Any
 import h11
 
 from asgi_scope.server.edge import APP_ERRORS, Edge, Signal
+from asgi_scope.server.h11_private import send_data, send_response
 from asgi_scope.server.responses import REASONS, error_response
 from asgi_scope.server.scope import Headers
 from asgi_scope.trace.events import ProtocolError, ServerNote, Wire
@@ -85,6 +86,7 @@ _RECEIVING, _RECEIVED, _DELIVERED = (
 )
 _START, _BODY, _TRAILERS = ResponseState.START, ResponseState.BODY, ResponseState.TRAILERS
 _COMPLETE, _DISCONNECTED = ResponseState.COMPLETE, ResponseState.DISCONNECTED
+_END = h11.EndOfMessage()  # events are immutable: one for every body's end
 
 
 class RequestCycle:
@@ -308,9 +310,7 @@ class RequestCycle:
             # anyway or not at all, so the stream cannot carry another request
             # (RFC 9110 §10.1.1). Close after this response.
             headers.append((b"connection", b"close"))
-        data = h.send(
-            h11.Response(status_code=status, headers=headers, reason=REASONS.get(status, b""))
-        )
+        data = send_response(h, status, REASONS.get(status, b""), headers)
         self.response = _BODY
         self.status = status
         # http.response.trailers extension: the body's end waits for the trailers,
@@ -324,14 +324,14 @@ class RequestCycle:
         when ``more_body`` is false."""
         body = message.get("body", b"")
         h = self.h11
-        data = h.send(h11.Data(data=body)) if body and not self.head_only else b""
+        data = send_data(h, body) if body and not self.head_only else b""
         if not message.get("more_body", False):
             if self.trailers:
                 self.response = _TRAILERS
-                return data or b""
-            data = (data or b"") + h.send(h11.EndOfMessage())
+                return data
+            data += h.send(_END)  # type: ignore[operator]
             self.response = _COMPLETE
-        return data or b""
+        return data
 
     def _trailers(self, message: dict[str, Any]) -> bytes:
         """``http.response.trailers``: the trailer section (RFC 9112 §7.1.2) and the
@@ -377,7 +377,7 @@ class RequestCycle:
                 chunk = await edge.to_thread(file.read, HIGH_WATER)
                 if not chunk:
                     break
-                data = h.send(h11.Data(data=chunk))
+                data = send_data(h, chunk)
                 self.out_budget -= edge.write(data, self.exchange, cause, self.out_budget)
                 if not edge.writable.is_set():
                     await edge.writable.wait()
@@ -386,7 +386,7 @@ class RequestCycle:
         if self.response is _DISCONNECTED:
             return
         try:
-            data = h.send(h11.EndOfMessage())
+            data = h.send(_END)
         except h11.LocalProtocolError as exc:  # the file and Content-Length disagree
             self._refused(str(exc))
             raise RuntimeError(f"Invalid HTTP response: {exc}") from exc

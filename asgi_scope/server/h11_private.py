@@ -2,7 +2,9 @@
 
 pyproject pins ``h11>=0.14,<0.17``: the internals read here are those of
 0.14 to 0.16 (``Connection._receive_buffer`` and its ``_data``,
-``Connection._request_method``, ``Headers._full_items``). Each function says
+``Connection._request_method``, ``Headers._full_items``; to send, the
+``Headers`` class and its field regexes, ``Connection._cstate``,
+``_process_event``, ``_process_error`` and ``_writer``). Each function says
 why h11's public API is not enough, and falls back to the public API (or to
 the safe answer) when the internal is missing, so a newer h11 costs speed or
 a detail, never a crash. Nothing else in the package reaches into h11.
@@ -16,6 +18,24 @@ from typing import Any
 import h11
 
 from asgi_scope.trace.framing import end_of_section
+
+try:
+    from h11._headers import CONTENT_LENGTH_MAX_DIGITS as _LENGTH_DIGITS
+    from h11._headers import Headers as _Headers
+    from h11._headers import _field_name_re, _field_value_re
+
+    _probe = h11.Connection(h11.SERVER)
+    _FAST = all(
+        hasattr(_probe, name)
+        for name in ("_cstate", "_request_method", "_process_event", "_process_error", "_writer")
+    )
+except ImportError:  # a newer h11: its public send(), always
+    _FAST = False
+
+# Response header names whose fields change the framing or h11's handling of
+# the head: a head with any of them but one plain Content-Length goes through
+# h11's own send().
+_FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection", b"host"))
 
 
 def header_fields(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -76,3 +96,86 @@ def answering_head(h: h11.Connection) -> bool:
     goes out without its (informational) body rather than raising.
     """
     return getattr(h, "_request_method", b"HEAD") == b"HEAD"
+
+
+def send_response(
+    h: h11.Connection, status: int, reason: bytes, fields: list[tuple[bytes, bytes]]
+) -> bytes:
+    """``h.send(h11.Response(status_code=status, headers=fields, reason=reason))``:
+    the response head's bytes (RFC 9112 §4), ``h`` past it to send the body; the
+    same bytes, the same state after, the same ``h11.LocalProtocolError``.
+
+    h11's ``send`` validates the fields three times over (the event, the framing
+    clean-up, the event again) and looks each framing field up four times. For
+    the usual head (an int status of 200 to 999, valid fields, at most one plain
+    ``Content-Length``, no ``Transfer-Encoding``, ``Connection`` or ``Host``, to
+    an HTTP/1.1 client on a keep-alive connection) the fields are checked once
+    here with h11's own regexes, the framing chosen as h11 chooses it
+    (``Transfer-Encoding: chunked`` added when the length is unknown, RFC 9112
+    §6.1, §6.3), the event given to h11's state machine already built, and the
+    head written as h11 writes it. Any other head, and a newer h11: its ``send``.
+    """
+    head = _usual_head(h, status, reason, fields) if _FAST else None
+    if head is None:
+        return h.send(h11.Response(status_code=status, headers=fields, reason=reason))
+    return head
+
+
+def _usual_head(
+    h: Any, status: int, reason: bytes, fields: list[tuple[bytes, bytes]]
+) -> bytes | None:
+    """:func:`send_response` for the usual head, or None (nothing done) for any other."""
+    if (
+        type(status) is not int
+        or not 200 <= status < 1000
+        or h.our_state is not h11.SEND_RESPONSE
+        or h.their_http_version != b"1.1"
+        or not h._cstate.keep_alive
+    ):
+        return None
+    name_ok, value_ok = _field_name_re.fullmatch, _field_value_re.fullmatch
+    items = []
+    length = False
+    for name, value in fields:
+        if not (name_ok(name) and value_ok(value)):
+            return None  # h11 says which one
+        lower = name.lower()
+        if lower in _FRAMING:
+            if lower != b"content-length" or length or not value.isdigit():
+                return None
+            if len(value) > _LENGTH_DIGITS:
+                return None
+            length = True
+        items.append((name, lower, value))
+    if not length and status not in (204, 304):
+        if h._request_method == b"CONNECT" and status < 300:
+            return None  # a tunnel: h11's switch
+        items.append((b"Transfer-Encoding", b"transfer-encoding", b"chunked"))
+    response = h11.Response(
+        headers=_Headers(items), status_code=status, reason=reason, _parsed=True
+    )
+    h._process_event(h11.SERVER, response)
+    lines = [b"HTTP/1.1 %d %s" % (status, reason)]
+    lines += [name + b": " + value for name, _, value in items]
+    lines.append(b"\r\n")
+    return b"\r\n".join(lines)
+
+
+def send_data(h: h11.Connection, data: bytes) -> bytes:
+    """``h.send(h11.Data(data=data))``: ``data`` framed for the body being sent
+    (RFC 9112 §6, §7.1); the same bytes and errors (too much for the
+    ``Content-Length``: ``h11.LocalProtocolError``, ``h`` then in ``ERROR``).
+
+    A body chunk changes no state in h11: in ``SEND_BODY`` it goes straight to
+    h11's body writer, without the event and the state machine's round trip.
+    Otherwise, and with a newer h11: its ``send``.
+    """
+    if not _FAST or h.our_state is not h11.SEND_BODY:
+        return h.send(h11.Data(data=data))  # type: ignore[return-value]
+    out: list[bytes] = []
+    try:
+        h._writer.send_data(data, out.append)  # type: ignore[attr-defined]
+    except BaseException:
+        h._process_error(h11.SERVER)  # type: ignore[attr-defined]
+        raise
+    return b"".join(out)
