@@ -24,6 +24,7 @@ try:
     from h11._headers import Headers as _Headers
     from h11._headers import _field_name_re, _field_value_re
 
+    _field_name_ok, _field_value_ok = _field_name_re.fullmatch, _field_value_re.fullmatch
     _probe = h11.Connection(h11.SERVER)
     _FAST = all(
         hasattr(_probe, name)
@@ -36,6 +37,13 @@ except ImportError:  # a newer h11: its public send(), always
 # the head: a head with any of them but one plain Content-Length goes through
 # h11's own send().
 _FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection", b"host"))
+
+_CHECKED: dict[tuple[bytes, bytes], bytes] = {}
+# Response fields h11's regexes passed, (name, value) -> the name lower-cased:
+# an app sends the same few fields again and again. At most _CHECKED_MAX of
+# them, each with a value of at most _CHECKED_VALUE bytes.
+_CHECKED_MAX = 256
+_CHECKED_VALUE = 128
 
 
 def header_fields(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -133,13 +141,20 @@ def _usual_head(
         or not h._cstate.keep_alive
     ):
         return None
-    name_ok, value_ok = _field_name_re.fullmatch, _field_value_re.fullmatch
+    checked = _CHECKED
     items = []
     length = False
-    for name, value in fields:
-        if not (name_ok(name) and value_ok(value)):
-            return None  # h11 says which one
-        lower = name.lower()
+    for field in fields:
+        lower = checked.get(field)
+        name, value = field
+        if lower is None:
+            if not (_field_name_ok(name) and _field_value_ok(value)):
+                return None  # h11 says which one
+            lower = name.lower()
+            if len(value) <= _CHECKED_VALUE:
+                if len(checked) >= _CHECKED_MAX:
+                    checked.clear()
+                checked[field] = lower
         if lower in _FRAMING:
             if lower != b"content-length" or length or not value.isdigit():
                 return None
