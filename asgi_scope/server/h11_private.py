@@ -3,8 +3,8 @@
 pyproject pins ``h11>=0.14,<0.17``: the internals read here are those of
 0.14 to 0.16 (``Connection._receive_buffer`` and its ``_data``,
 ``Connection._request_method``, ``Headers._full_items``; to send, the
-``Headers`` class and its field regexes, ``Connection._cstate``,
-``_process_event``, ``_process_error`` and ``_writer``). Each function says
+field regexes, the body writers, ``Connection._cstate`` (the state machine),
+``_process_error`` and ``_writer``). Each function says
 why h11's public API is not enough, and falls back to the public API (or to
 the safe answer) when the internal is missing, so a newer h11 costs speed or
 a detail, never a crash. Nothing else in the package reaches into h11.
@@ -21,14 +21,16 @@ from asgi_scope.trace.framing import end_of_section
 
 try:
     from h11._headers import CONTENT_LENGTH_MAX_DIGITS as _LENGTH_DIGITS
-    from h11._headers import Headers as _Headers
     from h11._headers import _field_name_re, _field_value_re
+    from h11._writers import WRITERS
+
+    _BODY_WRITERS: Any = WRITERS[h11.SEND_BODY]
 
     _field_name_ok, _field_value_ok = _field_name_re.fullmatch, _field_value_re.fullmatch
     _probe = h11.Connection(h11.SERVER)
     _FAST = all(
         hasattr(_probe, name)
-        for name in ("_cstate", "_request_method", "_process_event", "_process_error", "_writer")
+        for name in ("_cstate", "_request_method", "_process_error", "_writer")
     )
 except ImportError:  # a newer h11: its public send(), always
     _FAST = False
@@ -114,14 +116,16 @@ def send_response(
     same bytes, the same state after, the same ``h11.LocalProtocolError``.
 
     h11's ``send`` validates the fields three times over (the event, the framing
-    clean-up, the event again) and looks each framing field up four times. For
+    clean-up, the event again) and looks each framing field up five times. For
     the usual head (an int status of 200 to 999, valid fields, at most one plain
     ``Content-Length``, no ``Transfer-Encoding``, ``Connection`` or ``Host``, to
-    an HTTP/1.1 client on a keep-alive connection) the fields are checked once
-    here with h11's own regexes, the framing chosen as h11 chooses it
-    (``Transfer-Encoding: chunked`` added when the length is unknown, RFC 9112
-    §6.1, §6.3), the event given to h11's state machine already built, and the
-    head written as h11 writes it. Any other head, and a newer h11: its ``send``.
+    an HTTP/1.1 client on a keep-alive connection that proposed no protocol
+    switch) the fields are checked once here with h11's own regexes, the framing
+    chosen as h11 chooses it (``Transfer-Encoding: chunked`` added when the
+    length is unknown, RFC 9112 §6.1, §6.3; no body for HEAD, 204 and 304, RFC
+    9110 §6.4.1), the head written as h11 writes it, and h11's state machine
+    told of a ``Response`` (its transition table still decides), with the body
+    writer h11 would pick. Any other head, and a newer h11: its ``send``.
     """
     head = _usual_head(h, status, reason, fields) if _FAST else None
     if head is None:
@@ -133,17 +137,18 @@ def _usual_head(
     h: Any, status: int, reason: bytes, fields: list[tuple[bytes, bytes]]
 ) -> bytes | None:
     """:func:`send_response` for the usual head, or None (nothing done) for any other."""
+    machine = h._cstate
     if (
         type(status) is not int
         or not 200 <= status < 1000
         or h.our_state is not h11.SEND_RESPONSE
         or h.their_http_version != b"1.1"
-        or not h._cstate.keep_alive
+        or not machine.keep_alive
+        or machine.pending_switch_proposals
     ):
         return None
     checked = _CHECKED
-    items = []
-    length = False
+    length = -1
     for field in fields:
         lower = checked.get(field)
         name, value = field
@@ -156,22 +161,22 @@ def _usual_head(
                     checked.clear()
                 checked[field] = lower
         if lower in _FRAMING:
-            if lower != b"content-length" or length or not value.isdigit():
+            if lower != b"content-length" or length >= 0 or not value.isdigit():
                 return None
             if len(value) > _LENGTH_DIGITS:
                 return None
-            length = True
-        items.append((name, lower, value))
-    if not length and status not in (204, 304):
-        if h._request_method == b"CONNECT" and status < 300:
-            return None  # a tunnel: h11's switch
-        items.append((b"Transfer-Encoding", b"transfer-encoding", b"chunked"))
-    response = h11.Response(
-        headers=_Headers(items), status_code=status, reason=reason, _parsed=True
-    )
-    h._process_event(h11.SERVER, response)
+            length = int(value)
     lines = [b"HTTP/1.1 %d %s" % (status, reason)]
-    lines += [name + b": " + value for name, _, value in items]
+    lines += [name + b": " + value for name, value in fields]
+    bodiless = status == 204 or status == 304
+    if length < 0 and not bodiless:
+        lines.append(b"Transfer-Encoding: chunked")
+    if bodiless or h._request_method == b"HEAD":
+        length = 0
+    machine.process_event(h11.SERVER, h11.Response)
+    h.client_is_waiting_for_100_continue = False
+    writers = _BODY_WRITERS
+    h._writer = writers["chunked"]() if length < 0 else writers["content-length"](length)
     lines.append(b"\r\n")
     return b"\r\n".join(lines)
 

@@ -100,7 +100,18 @@ def _outcome(call):
 
 
 def _state(h: h11.Connection):
-    return (h.our_state, h.their_state, type(h._writer), vars(h._writer) if h._writer else None)
+    """Everything of ``h`` a response head can change (and its reader)."""
+    machine = h._cstate  # type: ignore[attr-defined]
+    writer = h._writer  # type: ignore[attr-defined]
+    return (
+        dict(machine.states),
+        machine.keep_alive,
+        machine.pending_switch_proposals,
+        h.they_are_waiting_for_100_continue,
+        type(writer),
+        vars(writer) if writer else None,
+        type(h._reader),  # type: ignore[attr-defined]
+    )
 
 
 STATUSES = [200, 201, 204, 304, 404, 999, 100, 1000, True]
