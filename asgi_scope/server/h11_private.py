@@ -119,11 +119,12 @@ def send_response(
     clean-up, the event again) and looks each framing field up five times. For
     the usual head (an int status of 200 to 999, valid fields, at most one plain
     ``Content-Length``, no ``Transfer-Encoding``, ``Connection`` or ``Host``, to
-    an HTTP/1.1 client on a keep-alive connection that proposed no protocol
-    switch) the fields are checked once here with h11's own regexes, the framing
-    chosen as h11 chooses it (``Transfer-Encoding: chunked`` added when the
-    length is unknown, RFC 9112 §6.1, §6.3; no body for HEAD, 204 and 304, RFC
-    9110 §6.4.1), the head written as h11 writes it, and h11's state machine
+    an HTTP/1.1 or 1.0 client that proposed no protocol switch) the fields are
+    checked once here with h11's own regexes, the framing chosen as h11 chooses
+    it (a length unknown: ``Transfer-Encoding: chunked`` for HTTP/1.1, the body
+    delimited by the close for HTTP/1.0, RFC 9112 §6.1, §6.3; no body for HEAD,
+    204 and 304, RFC 9110 §6.4.1; ``Connection: close`` unless the connection is
+    kept alive, §9.6), the head written as h11 writes it, and h11's state machine
     told of a ``Response`` (its transition table still decides), with the body
     writer h11 would pick. Any other head, and a newer h11: its ``send``.
     """
@@ -138,12 +139,12 @@ def _usual_head(
 ) -> bytes | None:
     """:func:`send_response` for the usual head, or None (nothing done) for any other."""
     machine = h._cstate
+    version = h.their_http_version
     if (
         type(status) is not int
         or not 200 <= status < 1000
         or h.our_state is not h11.SEND_RESPONSE
-        or h.their_http_version != b"1.1"
-        or not machine.keep_alive
+        or (version != b"1.1" and version != b"1.0")
         or machine.pending_switch_proposals
     ):
         return None
@@ -168,15 +169,24 @@ def _usual_head(
             length = int(value)
     lines = [b"HTTP/1.1 %d %s" % (status, reason)]
     lines += [name + b": " + value for name, value in fields]
+    framing = "content-length"
     bodiless = status == 204 or status == 304
     if length < 0 and not bodiless:
-        lines.append(b"Transfer-Encoding: chunked")
+        if version == b"1.1":
+            lines.append(b"Transfer-Encoding: chunked")
+            framing = "chunked"
+        else:
+            framing = "http/1.0"  # close-delimited (RFC 9112 §6.3 ¶8)
+    if not machine.keep_alive:
+        # The request said close, or was HTTP/1.0 (h11 keeps no HTTP/1.0
+        # connection alive, which covers a close-delimited body too).
+        lines.append(b"Connection: close")
     if bodiless or h._request_method == b"HEAD":
-        length = 0
+        framing, length = "content-length", 0
     machine.process_event(h11.SERVER, h11.Response)
     h.client_is_waiting_for_100_continue = False
-    writers = _BODY_WRITERS
-    h._writer = writers["chunked"]() if length < 0 else writers["content-length"](length)
+    writer = _BODY_WRITERS[framing]
+    h._writer = writer(length) if framing == "content-length" else writer()
     lines.append(b"\r\n")
     return b"\r\n".join(lines)
 

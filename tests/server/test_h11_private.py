@@ -135,14 +135,18 @@ def _same_as_h11(request: bytes, status: int, fields: list[tuple[bytes, bytes]],
 
 
 @pytest.mark.parametrize("method", [b"GET", b"HEAD"])
-def test_send_matches_h11s_send_for_every_field(method: bytes):
-    """Every field alone and after each other, every status, to a keep-alive
-    HTTP/1.1 request (where send_response serializes the head itself): the same
-    bytes or error as h11's send, the same state, writer and framing after."""
+@pytest.mark.parametrize(
+    ("version", "extra"), [(b"1.1", b""), (b"1.1", b"Connection: close\r\n"), (b"1.0", b"")]
+)
+def test_send_matches_h11s_send_for_every_field(method: bytes, version: bytes, extra: bytes):
+    """Every field alone and after each other, every status, to the requests
+    whose answer send_response serializes itself (keep-alive or not, HTTP/1.1
+    and 1.0): the same bytes or error as h11's send, the same state, writer and
+    framing after."""
     lists = [[]] + [[f] for f in FIELDS] + [[f, g] for f in FIELDS for g in FIELDS]
     for status in STATUSES:
         for fields in lists:
-            _same_as_h11(_request(method, b"1.1", b""), status, fields, b"hello")
+            _same_as_h11(_request(method, version, extra), status, fields, b"hello")
 
 
 @settings(max_examples=300, deadline=None)
