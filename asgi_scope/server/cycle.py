@@ -30,7 +30,7 @@ from typing import Any
 import h11
 
 from asgi_scope.server.edge import APP_ERRORS, Edge, Signal
-from asgi_scope.server.h11_private import send_data, send_response
+from asgi_scope.server.h11_private import send_data, send_end, send_response
 from asgi_scope.server.responses import REASONS, error_response
 from asgi_scope.server.scope import Headers
 from asgi_scope.trace.events import ProtocolError, ServerNote, Wire
@@ -86,7 +86,6 @@ _RECEIVING, _RECEIVED, _DELIVERED = (
 )
 _START, _BODY, _TRAILERS = ResponseState.START, ResponseState.BODY, ResponseState.TRAILERS
 _COMPLETE, _DISCONNECTED = ResponseState.COMPLETE, ResponseState.DISCONNECTED
-_END = h11.EndOfMessage()  # events are immutable: one for every body's end
 
 
 class RequestCycle:
@@ -329,7 +328,7 @@ class RequestCycle:
             if self.trailers:
                 self.response = _TRAILERS
                 return data
-            data += h.send(_END)  # type: ignore[operator]
+            data += send_end(h)
             self.response = _COMPLETE
         return data
 
@@ -386,7 +385,7 @@ class RequestCycle:
         if self.response is _DISCONNECTED:
             return
         try:
-            data = h.send(_END)
+            data = send_end(h)
         except h11.LocalProtocolError as exc:  # the file and Content-Length disagree
             self._refused(str(exc))
             raise RuntimeError(f"Invalid HTTP response: {exc}") from exc

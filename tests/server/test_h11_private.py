@@ -14,6 +14,7 @@ from asgi_scope.server.h11_private import (
     has_obs_fold,
     header_fields,
     send_data,
+    send_end,
     send_response,
     unconsumed,
 )
@@ -132,6 +133,10 @@ def _same_as_h11(request: bytes, status: int, fields: list[tuple[bytes, bytes]],
         sent = _outcome(lambda: send_data(ours, body))
         assert sent == _outcome(lambda: theirs.send(h11.Data(data=body)))
         assert _state(ours) == _state(theirs)
+    if ours.our_state is h11.SEND_BODY:
+        ended = _outcome(lambda: send_end(ours))
+        assert ended == _outcome(lambda: theirs.send(h11.EndOfMessage()))
+        assert _state(ours) == _state(theirs)
 
 
 @pytest.mark.parametrize("method", [b"GET", b"HEAD"])
@@ -160,5 +165,5 @@ def test_send_matches_h11s_send_for_every_field(method: bytes, version: bytes, e
 )
 def test_send_matches_h11s_send(method, version, extra, status, fields, body):
     """Any request (HTTP/1.0, close, 100-continue, HEAD, CONNECT), any head and
-    body chunk: send_response and send_data give what h11's send gives."""
+    body chunk: send_response, send_data and send_end give what h11's send gives."""
     _same_as_h11(_request(method, version, extra), status, fields, body)
