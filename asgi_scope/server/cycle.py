@@ -30,6 +30,7 @@ from typing import Any
 import h11
 
 from asgi_scope.server.edge import APP_ERRORS, Edge, Signal
+from asgi_scope.server.h11_private import send_data, send_end, send_response
 from asgi_scope.server.responses import REASONS, error_response
 from asgi_scope.server.scope import Headers
 from asgi_scope.trace.events import ProtocolError, ServerNote, Wire
@@ -308,9 +309,7 @@ class RequestCycle:
             # anyway or not at all, so the stream cannot carry another request
             # (RFC 9110 §10.1.1). Close after this response.
             headers.append((b"connection", b"close"))
-        data = h.send(
-            h11.Response(status_code=status, headers=headers, reason=REASONS.get(status, b""))
-        )
+        data = send_response(h, status, REASONS.get(status, b""), headers)
         self.response = _BODY
         self.status = status
         # http.response.trailers extension: the body's end waits for the trailers,
@@ -324,14 +323,14 @@ class RequestCycle:
         when ``more_body`` is false."""
         body = message.get("body", b"")
         h = self.h11
-        data = h.send(h11.Data(data=body)) if body and not self.head_only else b""
+        data = send_data(h, body) if body and not self.head_only else b""
         if not message.get("more_body", False):
             if self.trailers:
                 self.response = _TRAILERS
-                return data or b""
-            data = (data or b"") + h.send(h11.EndOfMessage())
+                return data
+            data += send_end(h)
             self.response = _COMPLETE
-        return data or b""
+        return data
 
     def _trailers(self, message: dict[str, Any]) -> bytes:
         """``http.response.trailers``: the trailer section (RFC 9112 §7.1.2) and the
@@ -377,7 +376,7 @@ class RequestCycle:
                 chunk = await edge.to_thread(file.read, HIGH_WATER)
                 if not chunk:
                     break
-                data = h.send(h11.Data(data=chunk))
+                data = send_data(h, chunk)
                 self.out_budget -= edge.write(data, self.exchange, cause, self.out_budget)
                 if not edge.writable.is_set():
                     await edge.writable.wait()
@@ -386,7 +385,7 @@ class RequestCycle:
         if self.response is _DISCONNECTED:
             return
         try:
-            data = h.send(h11.EndOfMessage())
+            data = send_end(h)
         except h11.LocalProtocolError as exc:  # the file and Content-Length disagree
             self._refused(str(exc))
             raise RuntimeError(f"Invalid HTTP response: {exc}") from exc

@@ -232,13 +232,19 @@ class HTTPProtocol(asyncio.Protocol):
         more data or pauses for a pipelined request."""
         h = self.h11
         while True:
-            if h.their_state is h11.MUST_CLOSE:
+            their_state = h.their_state
+            if their_state is h11.MUST_CLOSE:
                 # The request said "close" (or was HTTP/1.0): answer it, read
                 # nothing more (RFC 9112 §9.6). h11 would call what follows an
                 # error, and we would answer 400 instead of the app.
                 self.pause_reading()
                 break
-            if h.their_state is h11.IDLE and has_obs_fold(h):
+            if (their_state is h11.IDLE or their_state is h11.DONE) and not unconsumed(h):
+                # Nothing buffered between requests or after one (h11's buffer
+                # is never closed: EOF is ours to handle): h11 would say
+                # NEED_DATA, after a walk through its reader.
+                break
+            if their_state is h11.IDLE and has_obs_fold(h):
                 self._bad_request(
                     h11.RemoteProtocolError(
                         "obsolete line folding in the request head (RFC 9112 section 5.2)",
