@@ -51,12 +51,12 @@ def snapshot(value: Any, depth: int = 0) -> Any:
         copy = value.copy()  # in C; then only the items that are not immutable
         for i, v in enumerate(copy):
             item = type(v)
-            if item in _ATOM_TYPES or (  # a header pair: a tuple of two atoms, kept
+            if (  # a header pair: a tuple of two atoms, kept
                 item is tuple
                 and len(v) == 2
                 and type(v[0]) in _ATOM_TYPES
                 and type(v[1]) in _ATOM_TYPES
-            ):
+            ) or item in _ATOM_TYPES:
                 continue
             copy[i] = snapshot(v, depth)
         return copy
