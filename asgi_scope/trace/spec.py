@@ -492,7 +492,7 @@ class HTTPChecker(Checker):
     START, BODY, TRAILERS, DONE = range(4)
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
-        super().__init__()
+        Checker.__init__(self)
         self.state = self.START
         self.trailers = False
         self.declared: int | None = None
@@ -675,7 +675,7 @@ class HTTPChecker(Checker):
     def _framing(self, lengths: list[bytes], chunked: bool, status: int) -> list[Finding]:
         """Content-Length and Transfer-Encoding (RFC 9110 §8.6, RFC 9112 §6)."""
         findings: list[Finding] = []
-        if len(set(lengths)) > 1:
+        if len(lengths) > 1 and len(set(lengths)) > 1:
             findings.append(("http.content-length-once", f"Content-Length {lengths!r:.40}"))
         value = lengths[0]
         if not (value.isdigit() and len(value) < 20):
@@ -755,7 +755,7 @@ class WebSocketChecker(Checker):
     CONNECTING, OPEN, CLOSED, DENYING = range(4)
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
-        super().__init__()
+        Checker.__init__(self)
         self.state = self.CONNECTING
         self.connected = False
         subprotocols = scope.get("subprotocols")
@@ -900,7 +900,7 @@ class LifespanChecker(Checker):
     __slots__ = ("answered", "pending", "phase", "state")
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
-        super().__init__()
+        Checker.__init__(self)
         self.pending = ""  # "startup" or "shutdown" while the app owes an answer
         self.phase = ""  # the last question received
         self.answered = False  # startup answered
