@@ -92,22 +92,27 @@ class Recorder:
         """A function taking ``kind``'s fields (but ``seq`` and ``t_ns``) as
         keyword-only arguments that stamps, queues (:attr:`_KEEP`) and returns one
         ``kind``. Generated once per class, as :mod:`dataclasses` builds
-        ``__init__``: keywords bound to named parameters cost no dict, and the event
-        is built with positional arguments (a class called with keywords builds one)."""
+        ``__init__``: keywords bound to named parameters cost no dict, and the event's
+        slots are set here, as its ``__init__`` would set them (events have no
+        ``__post_init__``), without the call of the class and its ``__init__``."""
         fields = dataclasses.fields(kind)[2:]
-        names = ", ".join(f.name for f in fields)
         params = ", ".join(  # a field with a default (ServerNote.exchange) may be left out
             f.name if f.default is dataclasses.MISSING else f"{f.name}=default_{f.name}"
             for f in fields
         )
+        stores = "".join(f"    event.{f.name} = {f.name}\n" for f in fields)
         source = (
             f"def emit(*, {params}):\n"
-            f"    event = kind(next(count), clock() - t0, {names})\n"
+            "    event = new(kind)\n"
+            "    event.seq = next(count)\n"
+            "    event.t_ns = clock() - t0\n"
+            f"{stores}"
             f"    {self._KEEP}\n"
             "    return event\n"
         )
         scope: dict[str, Any] = {
             "kind": kind,
+            "new": object.__new__,
             "count": self._count,
             "clock": self._clock,
             "t0": self._t0,

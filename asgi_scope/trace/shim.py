@@ -267,11 +267,6 @@ class Shim:
         after = snapshot(scope) if before is None else snapshot_since(scope, before)
         if self._check is not None:
             self._checked(self._check.ended, outcome, 0)
-        self._recorder.record(
-            ExchangeEnded,
-            conn=self.conn,
-            exchange=self.exchange,
-            scope=after,
-            outcome=outcome,
-            status=status,
+        self._recorder.emit[ExchangeEnded](
+            conn=self.conn, exchange=self.exchange, scope=after, outcome=outcome, status=status
         )

@@ -18,7 +18,7 @@ from typing import Any
 _MAX_DEPTH = 8
 _ATOMS = (str, bytes, int, float, bool, type(None))
 _ATOM_TYPES = frozenset(_ATOMS)
-_BODY_KEYS = ("body", "bytes", "text")
+_BODY_KEYS = frozenset(("body", "bytes", "text"))
 
 
 def snapshot(value: Any, depth: int = 0) -> Any:
@@ -51,12 +51,12 @@ def snapshot(value: Any, depth: int = 0) -> Any:
         copy = value.copy()  # in C; then only the items that are not immutable
         for i, v in enumerate(copy):
             item = type(v)
-            if item in _ATOM_TYPES or (  # a header pair: a tuple of two atoms, kept
+            if (  # a header pair: a tuple of two atoms, kept
                 item is tuple
                 and len(v) == 2
                 and type(v[0]) in _ATOM_TYPES
                 and type(v[1]) in _ATOM_TYPES
-            ):
+            ) or item in _ATOM_TYPES:
                 continue
             copy[i] = snapshot(v, depth)
         return copy
@@ -141,11 +141,15 @@ def snapshot_message(message: Any, budget: int) -> tuple[Any, int, int]:
     body kept in the snapshot and cut from it. A message that is not a dict is
     returned as it is (the spec checker reports it; the server rejects it).
     """
-    if not isinstance(message, dict):
+    if type(message) is dict:  # the hot path: copied in C, then what is not an atom
+        snap = message.copy()
+        items, fill = snap.items(), False
+    elif isinstance(message, dict):  # a subclass: its items, into a plain dict
+        snap, items, fill = {}, message.items(), True
+    else:
         return message, 0, 0
-    snap = {}
     kept = dropped = 0
-    for key, value in message.items():
+    for key, value in items:
         kind = type(value)
         if key in _BODY_KEYS:
             if kind is not bytes and kind is not str:  # immutable: kept by reference
@@ -159,8 +163,8 @@ def snapshot_message(message: Any, budget: int) -> tuple[Any, int, int]:
                 dropped += size - len(value)
             kept += len(value)
             snap[key] = value if isinstance(value, (bytes, str)) else bytes(value)
-        elif kind in _ATOM_TYPES:
-            snap[key] = value
-        else:
+        elif kind not in _ATOM_TYPES:
             snap[key] = snapshot(value, 1)
+        elif fill:
+            snap[key] = value
     return snap, kept, dropped

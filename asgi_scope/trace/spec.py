@@ -164,28 +164,45 @@ def _scan_headers(headers: Any) -> tuple[list[bytes], bool] | None:
     """The common case, in one loop: a list of ``(name, value)`` tuples of bytes,
     lower-case token names, values without CR, LF or NUL. Returns the
     Content-Length values and whether Transfer-Encoding is set, or None for
-    anything else (which :func:`_check_headers` then walks)."""
+    anything else (which :func:`_check_headers` then walks). A pair seen before
+    is one set look-up (:data:`_WELL_FORMED`)."""
     if type(headers) is not list:
         return None
-    names: list[bytes] = []
-    values: list[bytes] = []
     lengths: list[bytes] = []
     chunked = False
     for h in headers:
         if type(h) is not tuple or len(h) != 2:
             return None
         n, v = h
-        if type(n) is not bytes or type(v) is not bytes or not n.islower():
+        if type(n) is not bytes or type(v) is not bytes:
             return None
-        names.append(n)
-        values.append(v)
+        if h not in _WELL_FORMED and not _well_formed(n, v):
+            return None
         if n == b"content-length":
             lengths.append(v)
         elif n == b"transfer-encoding":
             chunked = True
-    if b"".join(names).translate(None, _TCHAR) or _BAD_VALUE.search(b"".join(values)):
-        return None
     return lengths, chunked
+
+
+def _well_formed(name: bytes, value: bytes) -> bool:
+    """Whether ``name`` is a lower-case token (RFC 9110 §5.6.2) and ``value`` holds
+    no CR, LF or NUL (§5.5); a well-formed pair is remembered in :data:`_WELL_FORMED`."""
+    if not name.islower() or name.translate(None, _TCHAR) or _BAD_VALUE.search(value):
+        return False
+    if len(_WELL_FORMED) < _WELL_FORMED_KEPT and len(value) <= _WELL_FORMED_VALUE:
+        _WELL_FORMED.add((name, value))
+    return True
+
+
+_WELL_FORMED: set[tuple[bytes, bytes]] = set()
+"""Header pairs (exact ``bytes``) :func:`_well_formed` accepted: an app sends the
+same few again and again."""
+
+_WELL_FORMED_KEPT = 4096
+_WELL_FORMED_VALUE = 256
+"""At most this many pairs are kept, each with a value of at most this many bytes
+(1 MiB at most in all)."""
 
 
 # -- the server's side: the scope ---------------------------------------------------
@@ -384,7 +401,10 @@ class Checker:
 
     def sent(self, message: Any) -> list[Finding] | None:
         """Check a message the app passed to ``send()``; None if it follows the rules."""
-        kind, findings = _check_message(message)
+        if type(message) is dict and type(kind := message.get("type")) is str:
+            findings = None  # the hot path: a dict with a str type
+        else:
+            kind, findings = _check_message(message)
         if kind is not None:
             findings = self._sent(kind, message)
             if self.disconnected and not findings and not self.flagged_send:
@@ -472,7 +492,7 @@ class HTTPChecker(Checker):
     START, BODY, TRAILERS, DONE = range(4)
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
-        super().__init__()
+        Checker.__init__(self)
         self.state = self.START
         self.trailers = False
         self.declared: int | None = None
@@ -483,7 +503,7 @@ class HTTPChecker(Checker):
         self.request_done = False
         self.no_body = scope.get("method") == "HEAD"
         extensions = scope.get("extensions")
-        self.extensions = extensions if isinstance(extensions, Mapping) else {}
+        self.extensions = extensions if _is_mapping(extensions) else {}
 
     def received(self, message: Any) -> list[Finding] | None:
         if (
@@ -655,7 +675,7 @@ class HTTPChecker(Checker):
     def _framing(self, lengths: list[bytes], chunked: bool, status: int) -> list[Finding]:
         """Content-Length and Transfer-Encoding (RFC 9110 §8.6, RFC 9112 §6)."""
         findings: list[Finding] = []
-        if len(set(lengths)) > 1:
+        if len(lengths) > 1 and len(set(lengths)) > 1:
             findings.append(("http.content-length-once", f"Content-Length {lengths!r:.40}"))
         value = lengths[0]
         if not (value.isdigit() and len(value) < 20):
@@ -735,13 +755,13 @@ class WebSocketChecker(Checker):
     CONNECTING, OPEN, CLOSED, DENYING = range(4)
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
-        super().__init__()
+        Checker.__init__(self)
         self.state = self.CONNECTING
         self.connected = False
         subprotocols = scope.get("subprotocols")
         self.subprotocols = list(subprotocols) if isinstance(subprotocols, (list, tuple)) else []
         extensions = scope.get("extensions")
-        self.extensions = extensions if isinstance(extensions, Mapping) else {}
+        self.extensions = extensions if _is_mapping(extensions) else {}
 
     def _received(self, kind: str, message: dict[str, Any]) -> list[Finding] | None:
         if kind == "websocket.receive":
@@ -880,7 +900,7 @@ class LifespanChecker(Checker):
     __slots__ = ("answered", "pending", "phase", "state")
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
-        super().__init__()
+        Checker.__init__(self)
         self.pending = ""  # "startup" or "shutdown" while the app owes an answer
         self.phase = ""  # the last question received
         self.answered = False  # startup answered

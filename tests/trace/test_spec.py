@@ -508,6 +508,29 @@ def test_the_checker_never_raises_on_strange_messages():
         checker_for({"type": scope_type}).sent(Weird(type="x"))  # type: ignore[union-attr]
 
 
+def test_a_header_pair_once_well_formed_hides_no_later_fault():
+    """The checker remembers well-formed header pairs (its hot path): a later
+    response's malformed pair, under a name or with a value seen before, is
+    still found."""
+
+    class Bytes(bytes):
+        pass
+
+    good = {"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"ok")]}
+    for _ in range(2):
+        assert checker_for({"type": "http", "method": "GET"}).sent(good) is None  # type: ignore[union-attr]
+    for headers, rule_id in [
+        ([(b"x-a", b"ok\r\n")], "http.header-value-chars"),
+        ([(b"X-a", b"ok")], "http.header-lowercase"),
+        ([(b"x-a", bytearray(b"ok"))], "http.headers-shape"),
+        ([(Bytes(b"x-a"), b"ok")], "http.headers-shape"),
+        ([[b"x-a", b"ok"], (b"x a", b"ok")], "http.header-name-token"),
+    ]:
+        checker = checker_for({"type": "http", "method": "GET"})
+        findings = checker.sent({**good, "headers": headers})  # type: ignore[union-attr]
+        assert rule_id in [rule for rule, _ in findings or ()], (headers, findings)
+
+
 # -- no false alarms on real apps ---------------------------------------------------
 
 
