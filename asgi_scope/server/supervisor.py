@@ -304,7 +304,6 @@ class AppProcess:
         if events:
             self._events(events)
 
-
     def _events(self, events: list[Any]) -> None:
         """Track ids and exchanges in flight in ``events``, relay them, and release
         the app's output held for them."""
