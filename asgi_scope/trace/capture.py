@@ -48,7 +48,7 @@ import threading
 import time
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -301,6 +301,16 @@ def event_kinds() -> dict[str, type[Event]]:
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_chunks: Callable[[Any, int], Sequence[str]] = (
+    # _ENCODER's own C encoder, made once rather than at each encode() (as
+    # JSONEncoder.iterencode does), with no cycle check: encode_value builds a new
+    # tree, at most MAX_DEPTH deep, so no value in it can contain itself.
+    json.encoder.c_make_encoder(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    if json.encoder.c_make_encoder is not None
+    else lambda value, _: _ENCODER.iterencode(value, _one_shot=True)
+)
 
 
 def encode_event(event: Event) -> dict[str, Any]:
@@ -318,7 +328,7 @@ def encode_event(event: Event) -> dict[str, Any]:
 
 def event_line(event: Event) -> str:
     """One capture line for ``event``, with its ``\\n``."""
-    return _ENCODER.encode(encode_event(event)) + "\n"
+    return "".join(_chunks(encode_event(event), 0)) + "\n"
 
 
 def event_lines(batch: list[Event]) -> tuple[str, int]:
