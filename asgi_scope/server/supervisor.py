@@ -196,6 +196,7 @@ class AppProcess:
         self.draining: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
         self.stopping = False
         self.causes: dict[int, int] = {}
+        self.scopes: dict[int, Any] = {}  # decode_events's across this channel's frames
         self.open: set[int] = set()
         self.inflight: dict[int, int] = {}
         self.max_ids = (0, 0)
@@ -282,7 +283,7 @@ class AppProcess:
         for tag, value in frames:
             if tag == "events":
                 try:
-                    events += decode_events(value)
+                    events += decode_events(value, self.scopes)
                 except ChannelError:
                     if events:
                         self._events(events)
