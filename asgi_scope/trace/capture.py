@@ -313,8 +313,17 @@ _chunks: Callable[[Any, int], Sequence[str]] = (
 )
 
 
+_LATELY: dict[int, tuple[dict[str, Any], Any]] = {}
+"""The last dicts :func:`encode_event` encoded (at most 256), by ``id``, with their
+encoding: an event's dict is a snapshot nobody changes, and the same object in a
+later event (an exchange's scope, in its ``ScopeCreated`` and, left as it was, in
+its ``ExchangeEnded``) is not walked again. Shared by the threads that write
+lines; each entry is one tuple, its dict kept so that its ``id`` is not reused."""
+
+
 def encode_event(event: Event) -> dict[str, Any]:
-    """``event`` as a JSON-ready dict: ``kind`` and every dataclass field."""
+    """``event`` as a JSON-ready dict: ``kind`` and every dataclass field (its
+    values may be shared with another call's: read, never change them)."""
     kind = type(event)
     names = _FIELDS.get(kind)
     if names is None:
@@ -322,7 +331,18 @@ def encode_event(event: Event) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": kind.__name__}
     for name in names:
         value = getattr(event, name)
-        out[name] = value if type(value) in _PLAIN else encode_value(value)
+        if type(value) in _PLAIN:
+            out[name] = value
+        elif type(value) is dict and value:
+            lately = _LATELY.pop(id(value), None)
+            if lately is None or lately[0] is not value:
+                lately = (value, encode_value(value))
+                if len(_LATELY) >= 256:
+                    _LATELY.clear()
+                _LATELY[id(value)] = lately
+            out[name] = lately[1]
+        else:
+            out[name] = encode_value(value)
     return out
 
 
