@@ -167,15 +167,41 @@ _PLAIN = frozenset({str, int, bool, type(None)})
 _base64 = binascii.b2a_base64  # base64.b64encode without its wrapper's call
 
 
+_SHORT = 256
+"""Bytes this long at most are looked up in :data:`_SEEN` (longer ones, bodies,
+are encoded each time: hashing them would cost what encoding does)."""
+
+_SEEN: dict[Any, Any] = {}
+"""The encoding of short bytes and of header pairs (``(bytes, bytes)`` tuples)
+lately encoded, at most 4096, by value: the same values come back on every
+request (``host``, ``user-agent``, ``content-type``...), and their encoding
+depends on their value only. Shared by the threads that write lines; its
+encodings are read, never changed."""
+
+
+def _seen(value: Any, encoded: Any) -> Any:
+    """Keep ``encoded`` as the encoding of ``value`` in :data:`_SEEN`; return it."""
+    if len(_SEEN) >= 4096:
+        _SEEN.clear()
+    _SEEN[value] = encoded
+    return encoded
+
+
 def encode_value(value: Any, depth: int = 0) -> Any:
-    """``value`` as JSON-ready data, with the tags described in the module doc."""
+    """``value`` as JSON-ready data, with the tags described in the module doc
+    (parts of it may be shared with other calls' results: read, never change them)."""
     # Exact types first: scopes and messages are plain dicts, lists, header
     # tuples, bytes and str (the writer thread shares the GIL with the server).
     kind = type(value)
     if kind in _PLAIN:
         return value
     if kind is bytes:
-        return {"$b": _base64(value, newline=False).decode("ascii")}
+        if len(value) > _SHORT:
+            return {"$b": _base64(value, newline=False).decode("ascii")}
+        encoded = _SEEN.get(value)
+        if encoded is None:
+            encoded = _seen(value, {"$b": _base64(value, newline=False).decode("ascii")})
+        return encoded
     if depth < MAX_DEPTH:
         depth += 1
         if kind is dict:
@@ -192,9 +218,12 @@ def encode_value(value: Any, depth: int = 0) -> Any:
             return [v if type(v) in _PLAIN else encode_value(v, depth) for v in value]
         elif kind is tuple:
             if len(value) == 2 and type(value[0]) is bytes and type(value[1]) is bytes:
-                name = _base64(value[0], newline=False).decode("ascii")  # a header pair
-                field_value = _base64(value[1], newline=False).decode("ascii")
-                return {"$t": [{"$b": name}, {"$b": field_value}]}
+                encoded = _SEEN.get(value)  # a header pair
+                if encoded is None:
+                    name = _base64(value[0], newline=False).decode("ascii")
+                    field_value = _base64(value[1], newline=False).decode("ascii")
+                    encoded = _seen(value, {"$t": [{"$b": name}, {"$b": field_value}]})
+                return encoded
             return {"$t": [v if type(v) in _PLAIN else encode_value(v, depth) for v in value]}
         depth -= 1
     return _encode_other(value, depth)
