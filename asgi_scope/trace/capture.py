@@ -179,6 +179,11 @@ depends on their value only. Shared by the threads that write lines; its
 encodings are read, never changed."""
 
 
+_last_body: tuple[bytes, Any] = (b"", None)
+"""The last bytes longer than :data:`_SHORT` encoded, and their encoding: a body
+the app sent and the bytes it became are one object, in two events in a row."""
+
+
 def _seen(value: Any, encoded: Any) -> Any:
     """Keep ``encoded`` as the encoding of ``value`` in :data:`_SEEN`; return it."""
     if len(_SEEN) >= 4096:
@@ -197,7 +202,11 @@ def encode_value(value: Any, depth: int = 0) -> Any:
         return value
     if kind is bytes:
         if len(value) > _SHORT:
-            return {"$b": _base64(value, newline=False).decode("ascii")}
+            global _last_body
+            last = _last_body
+            if last[0] is not value:
+                last = _last_body = (value, {"$b": _base64(value, newline=False).decode("ascii")})
+            return last[1]
         encoded = _SEEN.get(value)
         if encoded is None:
             encoded = _seen(value, {"$b": _base64(value, newline=False).decode("ascii")})
