@@ -77,7 +77,7 @@ def test_a_frame_longer_than_the_limit_is_refused_before_it_is_read() -> None:
         read(struct.pack(">I", MAX_FRAME + 1))
 
 
-@pytest.mark.parametrize("rows", [[(0, (1, 2))], [(10**6, ())], ["x"], 5])
+@pytest.mark.parametrize("rows", [[0, 1, 2], [10**6], [-1, 1, 2, 3], ["x"], [(0, (1, 2))], 5])
 def test_rows_that_are_not_events_are_refused(rows: object) -> None:
     with pytest.raises(ChannelError):
         decode_events(rows)
