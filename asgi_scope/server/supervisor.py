@@ -196,6 +196,7 @@ class AppProcess:
         self.draining: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
         self.stopping = False
         self.causes: dict[int, int] = {}
+        self.scopes: dict[int, Any] = {}  # decode_events's across this channel's frames
         self.open: set[int] = set()
         self.inflight: dict[int, int] = {}
         self.max_ids = (0, 0)
@@ -254,7 +255,6 @@ class AppProcess:
         inspector for each one (a wake-up per frame costs the app process more
         than encoding it); the socket's buffer holds what comes in between."""
         frames = FrameReader()
-        sup = self.supervisor
         try:
             while True:
                 try:
@@ -267,27 +267,47 @@ class AppProcess:
                 if not data:
                     break
                 await asyncio.sleep(0)  # a busy app process must not starve the views
-                for tag, value in frames.feed(data):
-                    if tag == "events":
-                        self._events(decode_events(value))
-                        if self._held:
-                            self._release()
-                    elif tag == "held":
-                        sup.gate_update(self, value)
-                    elif tag == "ready" and not self.ready.done():
-                        self.ready.set_result(None)
-                    elif tag == "failed" and not self.ready.done():
-                        message, details = value
-                        self.ready.set_result((str(message), str(details)))
-                    elif tag == "draining" and not self.draining.done():
-                        conn, exchange = value
-                        self.draining.set_result((int(conn), int(exchange)))
+                self.received(frames.feed(data))
         except ChannelError as exc:
-            sup.note("error", f"app process {self.pid}: {exc}; its channel is closed")
+            self.supervisor.note("error", f"app process {self.pid}: {exc}; its channel is closed")
         except (ConnectionError, OSError):
             pass
 
+    def received(self, frames: list[tuple[str, Any]]) -> None:
+        """Act on ``frames`` read from the channel, oldest first. The events of
+        consecutive ``"events"`` frames are relayed in one batch (the app process
+        writes a frame at each hand-off: a few events each). Raises
+        :class:`~asgi_scope.trace.channel.ChannelError` for a batch that does not
+        decode (what came before it is relayed)."""
+        events: list[Any] = []
+        for tag, value in frames:
+            if tag == "events":
+                try:
+                    events += decode_events(value, self.scopes)
+                except ChannelError:
+                    if events:
+                        self._events(events)
+                    raise
+                continue
+            if events:
+                self._events(events)
+                events = []
+            if tag == "held":
+                self.supervisor.gate_update(self, value)
+            elif tag == "ready" and not self.ready.done():
+                self.ready.set_result(None)
+            elif tag == "failed" and not self.ready.done():
+                message, details = value
+                self.ready.set_result((str(message), str(details)))
+            elif tag == "draining" and not self.draining.done():
+                conn, exchange = value
+                self.draining.set_result((int(conn), int(exchange)))
+        if events:
+            self._events(events)
+
     def _events(self, events: list[Any]) -> None:
+        """Track ids and exchanges in flight in ``events``, relay them, and release
+        the app's output held for them."""
         open_, inflight = self.open, self.inflight
         for event in events:
             kind = type(event)
@@ -307,6 +327,8 @@ class AppProcess:
         if hidden:
             events = [e for e in events if type(e) is not ServerNote or e.level not in hidden]
         self.supervisor.recorder.relay(events, self.causes)
+        if self._held:
+            self._release()
 
     async def _read_output(self, stream: asyncio.StreamReader) -> None:
         partial = ""

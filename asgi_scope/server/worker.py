@@ -77,6 +77,7 @@ class Link:
         self._pending = recorder._pending  # drained directly: no taps in this process
         self._reader = FrameReader()
         self._gate_version = -1
+        self._scopes: dict[int, Any] = {}  # what events_frame keeps across frames
 
     def send(self, tag: str, data: Any) -> None:
         """Write one frame (what is recorded first). Exits if the inspector is gone."""
@@ -89,7 +90,7 @@ class Link:
         if pending:
             batch = list(pending)  # one thread records and flushes: the loop's
             pending.clear()
-            data, lost = events_frame(batch)
+            data, lost = events_frame(batch, self._scopes)
             self._write(data)
             if lost:
                 text = f"{lost} event(s) could not be sent to the inspector (unencodable values)"

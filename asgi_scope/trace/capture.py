@@ -48,7 +48,7 @@ import threading
 import time
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -167,15 +167,50 @@ _PLAIN = frozenset({str, int, bool, type(None)})
 _base64 = binascii.b2a_base64  # base64.b64encode without its wrapper's call
 
 
+_SHORT = 256
+"""Bytes this long at most are looked up in :data:`_SEEN` (longer ones, bodies,
+are encoded each time: hashing them would cost what encoding does)."""
+
+_SEEN: dict[Any, Any] = {}
+"""The encoding of short bytes and of header pairs (``(bytes, bytes)`` tuples)
+lately encoded, at most 4096, by value: the same values come back on every
+request (``host``, ``user-agent``, ``content-type``...), and their encoding
+depends on their value only. Shared by the threads that write lines; its
+encodings are read, never changed."""
+
+
+_last_body: tuple[bytes, Any] = (b"", None)
+"""The last bytes longer than :data:`_SHORT` encoded, and their encoding: a body
+the app sent and the bytes it became are one object, in two events in a row."""
+
+
+def _seen(value: Any, encoded: Any) -> Any:
+    """Keep ``encoded`` as the encoding of ``value`` in :data:`_SEEN`; return it."""
+    if len(_SEEN) >= 4096:
+        _SEEN.clear()
+    _SEEN[value] = encoded
+    return encoded
+
+
 def encode_value(value: Any, depth: int = 0) -> Any:
-    """``value`` as JSON-ready data, with the tags described in the module doc."""
+    """``value`` as JSON-ready data, with the tags described in the module doc
+    (parts of it may be shared with other calls' results: read, never change them)."""
     # Exact types first: scopes and messages are plain dicts, lists, header
     # tuples, bytes and str (the writer thread shares the GIL with the server).
     kind = type(value)
     if kind in _PLAIN:
         return value
     if kind is bytes:
-        return {"$b": _base64(value, newline=False).decode("ascii")}
+        if len(value) > _SHORT:
+            global _last_body
+            last = _last_body
+            if last[0] is not value:
+                last = _last_body = (value, {"$b": _base64(value, newline=False).decode("ascii")})
+            return last[1]
+        encoded = _SEEN.get(value)
+        if encoded is None:
+            encoded = _seen(value, {"$b": _base64(value, newline=False).decode("ascii")})
+        return encoded
     if depth < MAX_DEPTH:
         depth += 1
         if kind is dict:
@@ -192,9 +227,12 @@ def encode_value(value: Any, depth: int = 0) -> Any:
             return [v if type(v) in _PLAIN else encode_value(v, depth) for v in value]
         elif kind is tuple:
             if len(value) == 2 and type(value[0]) is bytes and type(value[1]) is bytes:
-                name = _base64(value[0], newline=False).decode("ascii")  # a header pair
-                field_value = _base64(value[1], newline=False).decode("ascii")
-                return {"$t": [{"$b": name}, {"$b": field_value}]}
+                encoded = _SEEN.get(value)  # a header pair
+                if encoded is None:
+                    name = _base64(value[0], newline=False).decode("ascii")
+                    field_value = _base64(value[1], newline=False).decode("ascii")
+                    encoded = _seen(value, {"$t": [{"$b": name}, {"$b": field_value}]})
+                return encoded
             return {"$t": [v if type(v) in _PLAIN else encode_value(v, depth) for v in value]}
         depth -= 1
     return _encode_other(value, depth)
@@ -301,10 +339,29 @@ def event_kinds() -> dict[str, type[Event]]:
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_chunks: Callable[[Any, int], Sequence[str]] = (
+    # _ENCODER's own C encoder, made once rather than at each encode() (as
+    # JSONEncoder.iterencode does), with no cycle check: encode_value builds a new
+    # tree, at most MAX_DEPTH deep, so no value in it can contain itself.
+    json.encoder.c_make_encoder(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    if json.encoder.c_make_encoder is not None
+    else lambda value, _: _ENCODER.iterencode(value, _one_shot=True)
+)
+
+
+_LATELY: dict[int, tuple[dict[str, Any], Any]] = {}
+"""The last dicts :func:`encode_event` encoded (at most 256), by ``id``, with their
+encoding: an event's dict is a snapshot nobody changes, and the same object in a
+later event (an exchange's scope, in its ``ScopeCreated`` and, left as it was, in
+its ``ExchangeEnded``) is not walked again. Shared by the threads that write
+lines; each entry is one tuple, its dict kept so that its ``id`` is not reused."""
 
 
 def encode_event(event: Event) -> dict[str, Any]:
-    """``event`` as a JSON-ready dict: ``kind`` and every dataclass field."""
+    """``event`` as a JSON-ready dict: ``kind`` and every dataclass field (its
+    values may be shared with another call's: read, never change them)."""
     kind = type(event)
     names = _FIELDS.get(kind)
     if names is None:
@@ -312,13 +369,24 @@ def encode_event(event: Event) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": kind.__name__}
     for name in names:
         value = getattr(event, name)
-        out[name] = value if type(value) in _PLAIN else encode_value(value)
+        if type(value) in _PLAIN:
+            out[name] = value
+        elif type(value) is dict and value:
+            lately = _LATELY.pop(id(value), None)
+            if lately is None or lately[0] is not value:
+                lately = (value, encode_value(value))
+                if len(_LATELY) >= 256:
+                    _LATELY.clear()
+                _LATELY[id(value)] = lately
+            out[name] = lately[1]
+        else:
+            out[name] = encode_value(value)
     return out
 
 
 def event_line(event: Event) -> str:
     """One capture line for ``event``, with its ``\\n``."""
-    return _ENCODER.encode(encode_event(event)) + "\n"
+    return "".join(_chunks(encode_event(event), 0)) + "\n"
 
 
 def event_lines(batch: list[Event]) -> tuple[str, int]:

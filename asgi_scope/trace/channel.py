@@ -9,10 +9,11 @@ frames.
 
 A frame is a 4-byte big-endian length, then that many bytes of a pickle of a
 ``(tag, data)`` tuple of plain values (tuples, lists, dicts, str, bytes, int,
-float, bool, None). Events travel as ``(kind, fields)``: ``kind`` the index of
-their class in :data:`KINDS`, ``fields`` the tuple of every dataclass field in
-order. That costs the app process about 0.5 µs per event to encode (pickling
-the dataclasses themselves costs 2 µs; measured in tests/benchmarks).
+float, bool, None). Events travel in one flat list, each as ``kind`` (the index
+of its class in :data:`KINDS`) followed by every dataclass field in order (no
+tuple per event: fewer objects to build, pickle and unpickle). That costs the
+app process about 0.5 µs per event to encode (pickling the dataclasses
+themselves costs 2 µs; measured in tests/benchmarks).
 
 Reading is bounded and admits only plain values: a frame longer than
 :data:`MAX_FRAME` bytes, a pickle that names any class or function, an unknown
@@ -33,8 +34,10 @@ from asgi_scope.trace.capture import MAX_REPR, Opaque, event_kinds
 from asgi_scope.trace.events import (
     BytesSent,
     Event,
+    ExchangeEnded,
     MessageReceived,
     MessageSent,
+    ScopeCreated,
     SpecViolation,
     WebSocketFrame,
 )
@@ -47,6 +50,12 @@ _ENCODERS = {
     for i, kind in enumerate(KINDS)
 }
 _ARITY = [len(dataclasses.fields(kind)) for kind in KINDS]
+_SCOPE_CREATED, _EXCHANGE_ENDED = KINDS.index(ScopeCreated), KINDS.index(ExchangeEnded)
+_ENDED_FIELDS = [f.name for f in dataclasses.fields(ExchangeEnded)]
+_SCOPE = _ENDED_FIELDS.index("scope")
+
+MAX_SCOPES = 65536
+"""Exchanges in flight whose scope both ends of a channel keep (see :func:`events_frame`)."""
 
 MAX_FRAME = 64 * 1024 * 1024
 """The largest frame either side accepts, in bytes (a batch holds bodies cut at
@@ -116,35 +125,84 @@ def frame(tag: str, data: Any) -> bytes:
         buffer.truncate()
 
 
-def events_frame(batch: list[Event]) -> tuple[bytes, int]:
+def events_frame(batch: list[Event], scopes: dict[int, Any] | None = None) -> tuple[bytes, int]:
     """One ``"events"`` frame carrying ``batch``, oldest first, and how many events
-    were left out because they could not be encoded (as a capture leaves them)."""
+    were left out because they could not be encoded (as a capture leaves them).
+
+    ``scopes`` is the channel's map of each exchange to the scope of the last
+    :class:`ScopeCreated` it carried, until the exchange's :class:`ExchangeEnded`
+    (kept by the writer across frames; :func:`decode_events` keeps its twin). An
+    ``ExchangeEnded`` whose scope is that very object (the app left it as it
+    was: the usual case) carries ``None`` in its place, and the reader puts the
+    scope it already has back: a scope crosses once per exchange, not twice.
+    Both maps are cleared past :data:`MAX_SCOPES` entries, at the same frame."""
+    if scopes is None:
+        scopes = {}
+    elif len(scopes) > MAX_SCOPES:
+        scopes.clear()
     encoders = _ENCODERS
-    rows = []
+    rows: list[Any] = []
     for event in batch:
-        index, fields = encoders[type(event)]
-        rows.append((index, fields(event)))
+        kind = type(event)
+        index, fields = encoders[kind]
+        if kind is ExchangeEnded and scopes.pop(event.exchange, None) is event.scope:  # type: ignore[attr-defined]
+            rows.append(index)
+            rows += fields(event)
+            rows[_SCOPE - len(_ENDED_FIELDS)] = None
+            continue
+        if kind is ScopeCreated:
+            scopes[event.exchange] = event.scope  # type: ignore[attr-defined]
+        rows.append(index)
+        rows += fields(event)
     try:
         return frame("events", rows), 0
     except Exception:
-        kept = []
-        for row in rows:
+        kept: list[Any] = []
+        lost = 0
+        for event in batch:  # each alone, with its own scope, as if none had crossed
+            index, fields = encoders[type(event)]
+            row = [index, *fields(event)]
             try:
-                frame("events", [row])
+                frame("events", row)
             except Exception:
+                if isinstance(event, ScopeCreated) and scopes.get(event.exchange) is event.scope:
+                    del scopes[event.exchange]
+                lost += 1
                 continue
-            kept.append(row)
-        return frame("events", kept), len(rows) - len(kept)
+            kept += row
+        return frame("events", kept), lost
 
 
-def decode_events(data: Any) -> list[Event]:
-    """The events of an ``"events"`` frame's data. Raises :class:`ChannelError`."""
+def decode_events(data: Any, scopes: dict[int, Any] | None = None) -> list[Event]:
+    """The events of an ``"events"`` frame's data; ``scopes`` the reader's map of
+    exchanges to scopes (see :func:`events_frame`: an ``ExchangeEnded`` without
+    its scope gets it back from there, or an empty one if the maps went apart,
+    which only events left out by the writer can do). Raises :class:`ChannelError`."""
+    if scopes is None:
+        scopes = {}
+    elif len(scopes) > MAX_SCOPES:
+        scopes.clear()
     try:
+        if type(data) is not list:
+            raise TypeError(f"a {type(data).__name__}, not a list")
         events = []
-        for kind, fields in data:
+        start, end = 0, len(data)
+        while start < end:
+            kind = data[start]
+            if type(kind) is not int or not 0 <= kind < len(KINDS):
+                raise ValueError(f"no kind of event {kind!r}")
+            fields = data[start + 1 : start + 1 + _ARITY[kind]]
             if len(fields) != _ARITY[kind]:
                 raise ValueError(f"{len(fields)} fields for a {KINDS[kind].__name__}")
-            events.append(KINDS[kind](*fields))
+            start += 1 + len(fields)
+            event = KINDS[kind](*fields)
+            if kind == _SCOPE_CREATED:
+                scopes[event.exchange] = event.scope  # type: ignore[attr-defined]
+            elif kind == _EXCHANGE_ENDED:
+                scope = scopes.pop(event.exchange, {})  # type: ignore[attr-defined]
+                if event.scope is None:  # type: ignore[attr-defined]
+                    event.scope = scope  # type: ignore[attr-defined]
+            events.append(event)
     except (TypeError, ValueError, IndexError) as exc:
         raise ChannelError(f"not a batch of events: {exc}") from None
     return events

@@ -69,7 +69,7 @@ from asgi_scope.server.state import ServerState
 from asgi_scope.server.supervisor import CHANNEL_BUFFER, AppProcess
 from asgi_scope.server.worker import Link, _FlushingSelector
 from asgi_scope.trace.capture import event_lines
-from asgi_scope.trace.channel import FrameReader, RelayRecorder, decode_events
+from asgi_scope.trace.channel import FrameReader, RelayRecorder
 from asgi_scope.trace.recorder import Recorder
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: wrk\r\n\r\n"
@@ -358,9 +358,7 @@ def decode_and_relay(chunks: list[bytes], requests: int) -> tuple[float, list[li
         batches = []
         start = CLOCK()
         for chunk in chunks:
-            for tag, value in reader.feed(chunk):
-                if tag == "events":
-                    child._events(decode_events(value))
+            child.received(reader.feed(chunk))
             batches.append(recorder.drain())
         return (CLOCK() - start) / requests * 1e6, batches
 

@@ -18,7 +18,13 @@ from asgi_scope.trace.channel import (
     events_frame,
     frame,
 )
-from asgi_scope.trace.events import BytesSent, MessageSent, ServerNote
+from asgi_scope.trace.events import (
+    BytesSent,
+    ExchangeEnded,
+    MessageSent,
+    ScopeCreated,
+    ServerNote,
+)
 
 
 def read(data: bytes) -> list[tuple[str, object]]:
@@ -71,7 +77,7 @@ def test_a_frame_longer_than_the_limit_is_refused_before_it_is_read() -> None:
         read(struct.pack(">I", MAX_FRAME + 1))
 
 
-@pytest.mark.parametrize("rows", [[(0, (1, 2))], [(10**6, ())], ["x"], 5])
+@pytest.mark.parametrize("rows", [[0, 1, 2], [10**6], [-1, 1, 2, 3], ["x"], [(0, (1, 2))], 5])
 def test_rows_that_are_not_events_are_refused(rows: object) -> None:
     with pytest.raises(ChannelError):
         decode_events(rows)
@@ -90,3 +96,18 @@ def test_relay_numbers_in_arrival_order_and_moves_causes() -> None:
 
 def test_a_frame_carries_commands_too() -> None:
     assert read(frame("gate", ("step", (3,)))) == [("gate", ("step", (3,)))]
+
+
+def test_a_scope_crosses_once_when_the_app_left_it_as_it_was() -> None:
+    scope = {"type": "http", "path": "/the-path", "headers": [(b"host", b"x")]}
+    changed = {**scope, "route": "/"}
+    written: dict[int, object] = {}
+    first, _ = events_frame([ScopeCreated(1, 1, 1, 7, scope, None)], written)
+    same, _ = events_frame([ExchangeEnded(2, 2, 1, 7, scope, "complete", 200)], written)
+    events_frame([ScopeCreated(3, 3, 1, 8, scope, None)], written)
+    other, _ = events_frame([ExchangeEnded(4, 4, 1, 8, changed, "complete", 200)], written)
+    assert b"the-path" not in same and b"the-path" in other
+    read_back: dict[int, object] = {}
+    created, ended = (decode_events(read(data)[0][1], read_back)[0] for data in (first, same))
+    assert ended.scope is created.scope and ended.scope == scope  # type: ignore[attr-defined]
+    assert ended.status == 200 and not written and not read_back  # type: ignore[attr-defined]
