@@ -24,6 +24,7 @@ app's ``send()`` drives it (:class:`ResponseState`), after the ASGI HTTP spec
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -129,7 +130,12 @@ class RequestCycle:
         """What a ``receive()`` waiting for the body waits on: made by the first
         one that has to wait (most requests never do), so a wake-up before
         then is nothing to do (``receive()`` looks at the state before waiting)."""
-        self.shim = Shim(edge.recorder, edge.conn, exchange, self.receive, self.send)
+        self.shim: Shim | None = Shim(edge.recorder, edge.conn, exchange, self.receive, self.send)
+        """The exchange's shim until the app is called (it records the scope); then
+        only :attr:`_shim`, a weak reference, so that the shim (which holds this
+        cycle's ``receive`` and ``send``) and the cycle are no reference cycle and
+        are freed as soon as the exchange is over, without the garbage collector."""
+        self._shim = weakref.ref(self.shim)
         self.app_returned = False  # the app's call is over (the watchdog asks)
 
     @property
@@ -173,7 +179,9 @@ class RequestCycle:
 
     async def run(self) -> None:
         """Call the app; answer 500 or close if it fails; record how it ended."""
-        shim = self.shim
+        shim, self.shim = self.shim, None
+        if shim is None:
+            raise RuntimeError("an exchange's app is called once")
         outcome = "complete"
         try:
             await self.app(self.scope, shim.receive, shim.send)
@@ -191,6 +199,13 @@ class RequestCycle:
         finally:
             self.app_returned = True
             shim.ended(self.scope, outcome, self.status)
+
+    def _cause(self) -> int:
+        """The ``seq`` of the newest message the app sent (what the bytes written now
+        are caused by): the shim's, alive while the app calls its ``send``; 0 when
+        the server's ``send`` was called without it."""
+        shim = self._shim()
+        return shim.last_sent if shim is not None else 0
 
     def _fail(self) -> None:
         """The app raised or returned early: answer 500 if nothing was sent yet,
@@ -291,7 +306,7 @@ class RequestCycle:
             self._refused(f"invalid {kind!r} message: {exc!r}")
             raise RuntimeError(f"Invalid ASGI message {kind!r}: {exc!r}") from exc
         self.out_budget -= edge.write(
-            data, self.exchange, self.shim.last_sent, self.out_budget, head
+            data, self.exchange, self._cause(), self.out_budget, head
         )
         if self.response is _COMPLETE:
             self._wake()
@@ -360,7 +375,7 @@ class RequestCycle:
         cannot be read."""
         edge = self.edge
         path = message.get("path")
-        cause = self.shim.last_sent
+        cause = self._cause()
         try:
             if self.response is _COMPLETE:
                 raise RuntimeError("Unexpected 'http.response.pathsend': the response is complete.")

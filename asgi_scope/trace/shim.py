@@ -47,6 +47,7 @@ class Shim:
     """
 
     __slots__ = (
+        "__weakref__",  # the request cycle's reference (server/cycle.py)
         "_budget_in",
         "_budget_out",
         "_check",

@@ -127,7 +127,7 @@ class UntracedShim:
     """The shim's place taken by the server's own ``receive`` and ``send``: the
     app sees plain ASGI, nothing is recorded or copied."""
 
-    __slots__ = ("_receive", "conn", "exchange", "last_sent", "send")
+    __slots__ = ("__weakref__", "_receive", "conn", "exchange", "last_sent", "send")
 
     def __init__(self, recorder: Recorder, conn: int, exchange: int, receive: Any, send: Any):
         self._receive = receive

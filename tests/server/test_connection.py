@@ -211,3 +211,29 @@ def test_httpx_client_reuses_the_connection(serve):
     assert bodies == ["you asked for /0", "you asked for /1", "you asked for /2"]
     live.collect(lambda s: len(s.exchanges) == 3)
     assert len(live.events(ConnectionOpened)) == 1
+
+
+def test_an_exchange_is_freed_when_it_ends_without_the_garbage_collector(serve):
+    """A request's cycle and its shim are no reference cycle: each is freed when its
+    last reference goes (a loaded server must not wait for the collector). The
+    watchdog remembers the 64 cycles started last; none of the others stays."""
+    import gc
+
+    from asgi_scope.server.cycle import RequestCycle
+
+    def cycles() -> int:
+        return sum(isinstance(o, RequestCycle) for o in gc.get_objects())
+
+    live = serve(path_app)
+    gc.collect()
+    gc.disable()
+    try:
+        before = cycles()
+        with live.connect() as conn:
+            for i in range(200):
+                conn.send(request("GET", f"/{i}"))
+                assert conn.read_response().status == 200
+            alive = cycles() - before
+    finally:
+        gc.enable()
+    assert alive <= 64, f"{alive} request cycles of 200 are still alive"
