@@ -32,7 +32,8 @@ try:
         hasattr(_probe, name)
         for name in ("_cstate", "_request_method", "_process_error", "_writer")
     )
-except ImportError:  # a newer h11: its public send(), always
+    del _probe
+except (ImportError, KeyError, AttributeError):  # another h11: its public send(), always
     _FAST = False
 
 # Response header names whose fields change the framing or h11's handling of
@@ -43,9 +44,9 @@ _FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection", b"
 _CHECKED: dict[tuple[bytes, bytes], bytes] = {}
 # Response fields h11's regexes passed, (name, value) -> the name lower-cased:
 # an app sends the same few fields again and again. At most _CHECKED_MAX of
-# them, each with a value of at most _CHECKED_VALUE bytes.
+# them, each of at most _CHECKED_FIELD bytes, name and value together.
 _CHECKED_MAX = 256
-_CHECKED_VALUE = 128
+_CHECKED_FIELD = 128
 
 
 def header_fields(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -127,6 +128,8 @@ def send_response(
     kept alive, §9.6), the head written as h11 writes it, and h11's state machine
     told of a ``Response`` (its transition table still decides), with the body
     writer h11 would pick. Any other head, and a newer h11: its ``send``.
+    ``fields`` must be ``(bytes, bytes)`` tuples (as the request cycle builds
+    them); h11 also takes ``str`` and lists, this does not.
     """
     head = _usual_head(h, status, reason, fields) if _FAST else None
     if head is None:
@@ -157,7 +160,7 @@ def _usual_head(
             if not (_field_name_ok(name) and _field_value_ok(value)):
                 return None  # h11 says which one
             lower = name.lower()
-            if len(value) <= _CHECKED_VALUE:
+            if len(name) + len(value) <= _CHECKED_FIELD:
                 if len(checked) >= _CHECKED_MAX:
                     checked.clear()
                 checked[field] = lower

@@ -173,7 +173,8 @@ are encoded each time: hashing them would cost what encoding does)."""
 
 _SEEN: dict[Any, Any] = {}
 """The encoding of short bytes and of header pairs (``(bytes, bytes)`` tuples)
-lately encoded, at most 4096, by value: the same values come back on every
+lately encoded (a pair of at most :data:`_SHORT` bytes in all), at most 4096, by
+value: the same values come back on every
 request (``host``, ``user-agent``, ``content-type``...), and their encoding
 depends on their value only. Shared by the threads that write lines; its
 encodings are read, never changed."""
@@ -227,11 +228,14 @@ def encode_value(value: Any, depth: int = 0) -> Any:
             return [v if type(v) in _PLAIN else encode_value(v, depth) for v in value]
         elif kind is tuple:
             if len(value) == 2 and type(value[0]) is bytes and type(value[1]) is bytes:
-                encoded = _SEEN.get(value)  # a header pair
+                short = len(value[0]) + len(value[1]) <= _SHORT
+                encoded = _SEEN.get(value) if short else None  # a header pair
                 if encoded is None:
                     name = _base64(value[0], newline=False).decode("ascii")
                     field_value = _base64(value[1], newline=False).decode("ascii")
-                    encoded = _seen(value, {"$t": [{"$b": name}, {"$b": field_value}]})
+                    encoded = {"$t": [{"$b": name}, {"$b": field_value}]}
+                    if short:
+                        _seen(value, encoded)
                 return encoded
             return {"$t": [v if type(v) in _PLAIN else encode_value(v, depth) for v in value]}
         depth -= 1
@@ -352,11 +356,17 @@ _chunks: Callable[[Any, int], Sequence[str]] = (
 
 
 _LATELY: dict[int, tuple[dict[str, Any], Any]] = {}
-"""The last dicts :func:`encode_event` encoded (at most 256), by ``id``, with their
-encoding: an event's dict is a snapshot nobody changes, and the same object in a
-later event (an exchange's scope, in its ``ScopeCreated`` and, left as it was, in
-its ``ExchangeEnded``) is not walked again. Shared by the threads that write
-lines; each entry is one tuple, its dict kept so that its ``id`` is not reused."""
+"""The last scopes :func:`encode_event` encoded (at most :data:`LATELY_KEPT`), by
+``id``, with their encoding: an event's scope is a snapshot nobody changes, and
+the same object in a later event (an exchange's ``ScopeCreated`` and, left as it
+was, its ``ExchangeEnded``) is not walked again. Only scopes: a request head is
+bounded by the server's limits, a message's body is not. Shared by the threads
+that write lines; each entry is one tuple, its dict kept so that its ``id`` is
+not reused."""
+
+LATELY_KEPT = 64
+"""Scopes kept in :data:`_LATELY` at most (the exchanges of about as many
+connections in flight; a scope of a 64 KiB head makes this about 6 MiB)."""
 
 
 def encode_event(event: Event) -> dict[str, Any]:
@@ -371,11 +381,11 @@ def encode_event(event: Event) -> dict[str, Any]:
         value = getattr(event, name)
         if type(value) in _PLAIN:
             out[name] = value
-        elif type(value) is dict and value:
+        elif name == "scope" and type(value) is dict and value:
             lately = _LATELY.pop(id(value), None)
             if lately is None or lately[0] is not value:
                 lately = (value, encode_value(value))
-                if len(_LATELY) >= 256:
+                if len(_LATELY) >= LATELY_KEPT:
                     _LATELY.clear()
                 _LATELY[id(value)] = lately
             out[name] = lately[1]

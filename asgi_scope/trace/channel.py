@@ -54,8 +54,13 @@ _SCOPE_CREATED, _EXCHANGE_ENDED = KINDS.index(ScopeCreated), KINDS.index(Exchang
 _ENDED_FIELDS = [f.name for f in dataclasses.fields(ExchangeEnded)]
 _SCOPE = _ENDED_FIELDS.index("scope")
 
-MAX_SCOPES = 65536
-"""Exchanges in flight whose scope both ends of a channel keep (see :func:`events_frame`)."""
+MAX_SCOPES = 10_000
+"""Exchanges in flight whose scope both ends of a channel keep (see
+:func:`events_frame`): past it the writer starts again and tells the reader."""
+
+_RESET = None
+"""The first item of an ``"events"`` frame's data whose writer cleared its map of
+scopes before it: the reader clears its own there."""
 
 MAX_FRAME = 64 * 1024 * 1024
 """The largest frame either side accepts, in bytes (a batch holds bodies cut at
@@ -135,13 +140,19 @@ def events_frame(batch: list[Event], scopes: dict[int, Any] | None = None) -> tu
     ``ExchangeEnded`` whose scope is that very object (the app left it as it
     was: the usual case) carries ``None`` in its place, and the reader puts the
     scope it already has back: a scope crosses once per exchange, not twice.
-    Both maps are cleared past :data:`MAX_SCOPES` entries, at the same frame."""
+    The writer clears its map past :data:`MAX_SCOPES` entries and starts that
+    frame with :data:`_RESET`, where the reader clears its own: the two maps are
+    cleared at the same frame. An ``ExchangeEnded`` left out leaves its scope in
+    the reader's map until then; a ``ScopeCreated`` left out is taken out of the
+    writer's, so that its exchange's end carries its scope whole."""
+    reset = False
     if scopes is None:
         scopes = {}
-    elif len(scopes) > MAX_SCOPES:
+    elif len(scopes) >= MAX_SCOPES:
         scopes.clear()
+        reset = True
     encoders = _ENCODERS
-    rows: list[Any] = []
+    rows: list[Any] = [_RESET] if reset else []
     for event in batch:
         kind = type(event)
         index, fields = encoders[kind]
@@ -157,7 +168,7 @@ def events_frame(batch: list[Event], scopes: dict[int, Any] | None = None) -> tu
     try:
         return frame("events", rows), 0
     except Exception:
-        kept: list[Any] = []
+        kept: list[Any] = [_RESET] if reset else []
         lost = 0
         for event in batch:  # each alone, with its own scope, as if none had crossed
             index, fields = encoders[type(event)]
@@ -176,17 +187,22 @@ def events_frame(batch: list[Event], scopes: dict[int, Any] | None = None) -> tu
 def decode_events(data: Any, scopes: dict[int, Any] | None = None) -> list[Event]:
     """The events of an ``"events"`` frame's data; ``scopes`` the reader's map of
     exchanges to scopes (see :func:`events_frame`: an ``ExchangeEnded`` without
-    its scope gets it back from there, or an empty one if the maps went apart,
-    which only events left out by the writer can do). Raises :class:`ChannelError`."""
+    its scope gets it back from there; cleared where the writer says so). A
+    writer that never says so (not ours) cannot make it grow past twice
+    :data:`MAX_SCOPES`: it is cleared there, and an end whose scope is gone gets
+    an empty one. Raises :class:`ChannelError`."""
     if scopes is None:
         scopes = {}
-    elif len(scopes) > MAX_SCOPES:
-        scopes.clear()
     try:
         if type(data) is not list:
             raise TypeError(f"a {type(data).__name__}, not a list")
         events = []
         start, end = 0, len(data)
+        if end and data[0] is _RESET:
+            scopes.clear()
+            start = 1
+        elif len(scopes) >= 2 * MAX_SCOPES:
+            scopes.clear()
         while start < end:
             kind = data[start]
             if type(kind) is not int or not 0 <= kind < len(KINDS):

@@ -94,7 +94,10 @@ class Recorder:
         ``kind``. Generated once per class, as :mod:`dataclasses` builds
         ``__init__``: keywords bound to named parameters cost no dict, and the event's
         slots are set here, as its ``__init__`` would set them (events have no
-        ``__post_init__``), without the call of the class and its ``__init__``."""
+        ``__post_init__``), without the call of the class and its ``__init__``.
+        Raises ``TypeError`` for a class with a ``__post_init__``."""
+        if hasattr(kind, "__post_init__"):
+            raise TypeError(f"{kind.__name__} has a __post_init__ the emitter would skip")
         fields = dataclasses.fields(kind)[2:]
         params = ", ".join(  # a field with a default (ServerNote.exchange) may be left out
             f.name if f.default is dataclasses.MISSING else f"{f.name}=default_{f.name}"

@@ -190,7 +190,9 @@ def _well_formed(name: bytes, value: bytes) -> bool:
     no CR, LF or NUL (§5.5); a well-formed pair is remembered in :data:`_WELL_FORMED`."""
     if not name.islower() or name.translate(None, _TCHAR) or _BAD_VALUE.search(value):
         return False
-    if len(_WELL_FORMED) < _WELL_FORMED_KEPT and len(value) <= _WELL_FORMED_VALUE:
+    if len(name) + len(value) <= _WELL_FORMED_PAIR:
+        if len(_WELL_FORMED) >= _WELL_FORMED_KEPT:  # start again: new pairs are learnt too
+            _WELL_FORMED.clear()
         _WELL_FORMED.add((name, value))
     return True
 
@@ -200,9 +202,9 @@ _WELL_FORMED: set[tuple[bytes, bytes]] = set()
 same few again and again."""
 
 _WELL_FORMED_KEPT = 4096
-_WELL_FORMED_VALUE = 256
-"""At most this many pairs are kept, each with a value of at most this many bytes
-(1 MiB at most in all)."""
+_WELL_FORMED_PAIR = 256
+"""At most this many pairs are kept, each of at most this many bytes, name and
+value together (1 MiB at most in all); past the count the set starts again."""
 
 
 # -- the server's side: the scope ---------------------------------------------------

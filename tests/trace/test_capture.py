@@ -299,3 +299,28 @@ def test_a_note_from_a_capture_written_before_notes_had_an_exchange_reads_back()
     assert decode_event(old) == ServerNote(1, 5, 0, "output", "hi", exchange=0)
     with pytest.raises(ValueError, match="missing text"):
         decode_event({k: v for k, v in old.items() if k != "text"})
+
+
+def test_the_writers_caches_keep_no_body_and_no_long_header():
+    """What the capture writer remembers between lines is bounded: bodies of
+    messages are not kept once written, nor are long header fields a client sent."""
+    import gc
+    import tracemalloc
+
+    from asgi_scope.trace.events import MessageReceived, ScopeCreated
+
+    tracemalloc.start()
+    try:
+        for i in range(64):
+            body = {"type": "http.request", "body": os.urandom(1 << 20), "more_body": False}
+            capture.event_line(MessageReceived(i, 0, 1, i, body, None, 0, None, None))
+        for i in range(2000):
+            cookie = os.urandom(3000).hex().encode()  # 6 KB, different each time
+            scope = {"type": "http", "headers": [(b"cookie", cookie)]}
+            capture.event_line(ScopeCreated(i, 0, 1, i, scope, None))
+        del body, scope
+        gc.collect()
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 8 << 20, f"{kept >> 20} MiB kept after the lines were written"

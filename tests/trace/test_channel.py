@@ -111,3 +111,30 @@ def test_a_scope_crosses_once_when_the_app_left_it_as_it_was() -> None:
     created, ended = (decode_events(read(data)[0][1], read_back)[0] for data in (first, same))
     assert ended.scope is created.scope and ended.scope == scope  # type: ignore[attr-defined]
     assert ended.status == 200 and not written and not read_back  # type: ignore[attr-defined]
+
+
+def test_both_maps_of_scopes_start_again_at_the_same_frame(monkeypatch) -> None:
+    """An end that could not cross leaves its scope in the reader's map; the
+    writer's reset, told in the frame, still clears both at once, so an exchange
+    that straddles it gets its own scope back, not an empty one."""
+    from asgi_scope.trace import channel
+
+    monkeypatch.setattr(channel, "MAX_SCOPES", 3)
+    written: dict[int, object] = {}
+    read_back: dict[int, object] = {}
+
+    def cross(event: object) -> list[object]:
+        data, _ = events_frame([event], written)  # type: ignore[list-item]
+        return decode_events(read(data)[0][1], read_back)  # type: ignore[return-value]
+
+    deep: list[object] = []
+    for _ in range(100_000):  # past the pickler's recursion limit: this end is left out
+        deep = [deep]
+    for exchange in (1, 2, 3):
+        cross(ScopeCreated(exchange, 0, 1, exchange, {"type": "http"}, None))
+        assert cross(ExchangeEnded(exchange, 0, 1, exchange, {"deep": deep}, "complete", 200)) == []
+    assert len(read_back) == 3 and not written  # the reader's map went apart
+    scope = {"type": "http", "path": "/straddles"}
+    cross(ScopeCreated(4, 0, 1, 4, scope, None))
+    (ended,) = cross(ExchangeEnded(5, 0, 1, 4, scope, "complete", 200))
+    assert ended.scope == scope  # type: ignore[attr-defined]
