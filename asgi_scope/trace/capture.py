@@ -180,6 +180,24 @@ depends on their value only. Shared by the threads that write lines; its
 encodings are read, never changed."""
 
 
+_LONG = 4096
+"""Bytes longer than this are a :class:`_Body` (shorter, escaping costs less
+than splicing)."""
+
+
+class _Body(dict):  # type: ignore[type-arg]
+    """``{"$b": base64}`` of bytes longer than :data:`_LONG` (a body), as any
+    dict to every reader; :func:`event_line` writes its text into the line as
+    it is: base64 holds nothing JSON escapes, so it is not scanned for it."""
+
+    __slots__ = ()
+
+
+_bodies_handed = 0
+"""How many times :func:`encode_value` returned a :class:`_Body`: a line whose
+encoding did not move it has none to look for (threads may make it miss one:
+that line is then written by the JSON encoder alone, the same text)."""
+
 _last_body: tuple[bytes, Any] = (b"", None)
 """The last bytes longer than :data:`_SHORT` encoded, and their encoding: a body
 the app sent and the bytes it became are one object, in two events in a row."""
@@ -203,10 +221,14 @@ def encode_value(value: Any, depth: int = 0) -> Any:
         return value
     if kind is bytes:
         if len(value) > _SHORT:
-            global _last_body
+            global _last_body, _bodies_handed
             last = _last_body
             if last[0] is not value:
-                last = _last_body = (value, {"$b": _base64(value, newline=False).decode("ascii")})
+                text = _base64(value, newline=False).decode("ascii")
+                encoded = _Body({"$b": text}) if len(value) > _LONG else {"$b": text}
+                last = _last_body = (value, encoded)
+            if len(value) > _LONG:
+                _bodies_handed += 1
             return last[1]
         encoded = _SEEN.get(value)
         if encoded is None:
@@ -394,9 +416,44 @@ def encode_event(event: Event) -> dict[str, Any]:
     return out
 
 
+_MARK = '{"$B":'
+"""What stands for a :class:`_Body` while a line is encoded: ``{"$B": i}``, ``i``
+its index. Nothing else writes it: a key of an app's dict that starts with
+``$`` is written in a ``$d`` list, and a ``"`` in a string is escaped."""
+
+
 def event_line(event: Event) -> str:
-    """One capture line for ``event``, with its ``\\n``."""
-    return "".join(_chunks(encode_event(event), 0)) + "\n"
+    """One capture line for ``event``, with its ``\\n``.
+
+    The base64 text of a body (a :class:`_Body` in a field, or in a dict in a
+    field: a message) joins the line as it is; everything else goes through the
+    JSON encoder."""
+    handed = _bodies_handed
+    out = encode_event(event)
+    if handed == _bodies_handed:
+        return "".join(_chunks(out, 0)) + "\n"
+    bodies: list[str] = []
+    for name, value in out.items():
+        kind = type(value)
+        if kind is _Body:
+            out[name] = {"$B": len(bodies)}
+            bodies.append(value["$b"])
+        elif kind is dict and name != "scope" and _Body in map(type, value.values()):
+            value = out[name] = dict(value)  # its own copy: encodings are shared
+            for key, item in value.items():
+                if type(item) is _Body:
+                    value[key] = {"$B": len(bodies)}
+                    bodies.append(item["$b"])
+    text = "".join(_chunks(out, 0))
+    if not bodies:
+        return text + "\n"
+    first, *rest = text.split(_MARK)
+    pieces = [first]
+    for piece in rest:  # i}...: the body's text in its place
+        end = piece.index("}")
+        pieces += ('{"$b":"', bodies[int(piece[:end])], '"', piece[end:])
+    pieces.append("\n")
+    return "".join(pieces)
 
 
 def event_lines(batch: list[Event]) -> tuple[str, int]:
