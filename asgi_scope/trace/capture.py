@@ -456,15 +456,17 @@ def event_line(event: Event) -> str:
     return "".join(pieces)
 
 
-def event_lines(batch: list[Event]) -> tuple[str, int]:
+def event_lines(batch: list[Event]) -> tuple[list[str], int]:
     """The capture lines of ``batch`` and how many events could not be encoded.
 
     An app can put values in its messages that no encoder foresaw (an int too
     long to print, a ``__repr__`` that raises): such an event is left out and
-    counted, and the recording goes on.
+    counted, and the recording goes on. The lines come as a list, to be written
+    one after the other (``writelines``): joined, a batch of long bodies is one
+    more copy of them, of a size the allocator maps and unmaps each time.
     """
     try:
-        return "".join(map(event_line, batch)), 0
+        return list(map(event_line, batch)), 0
     except Exception:
         lines = []
         for event in batch:
@@ -472,7 +474,7 @@ def event_lines(batch: list[Event]) -> tuple[str, int]:
                 lines.append(event_line(event))
             except Exception:
                 continue
-        return "".join(lines), len(batch) - len(lines)
+        return lines, len(batch) - len(lines)
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -720,9 +722,9 @@ class CaptureWriter:
                 break
             if self.error is not None:
                 continue
-            text, lost = event_lines(batch)
+            lines, lost = event_lines(batch)
             try:
-                out.write(text)
+                out.writelines(lines)
                 out.flush()
                 self.count += len(batch) - lost
             except OSError as exc:

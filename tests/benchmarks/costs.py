@@ -396,8 +396,8 @@ def capture_writer(batches: list[list[Any]], requests: int) -> float:
     with tempfile.TemporaryFile("w", encoding="utf-8") as out:
         start = CLOCK()
         for batch in batches:
-            text, _ = event_lines(batch)
-            out.write(text)
+            lines, _ = event_lines(batch)
+            out.writelines(lines)
             out.flush()
         return (CLOCK() - start) / requests * 1e6
 
