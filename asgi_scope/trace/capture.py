@@ -423,15 +423,22 @@ its index. Nothing else writes it: a key of an app's dict that starts with
 
 
 def event_line(event: Event) -> str:
-    """One capture line for ``event``, with its ``\\n``.
+    """One capture line for ``event``, with its ``\\n``."""
+    pieces: list[str] = []
+    _line_pieces(event, pieces)
+    return "".join(pieces)
 
-    The base64 text of a body (a :class:`_Body` in a field, or in a dict in a
-    field: a message) joins the line as it is; everything else goes through the
-    JSON encoder."""
+
+def _line_pieces(event: Event, pieces: list[str]) -> None:
+    """Append the capture line of ``event`` to ``pieces``, in pieces: the base64
+    text of a body (a :class:`_Body` in a field, or in a dict in a field: a
+    message) is one, as it is; the rest goes through the JSON encoder. Appends
+    nothing when ``event`` cannot be encoded (raises what encoding raised)."""
     handed = _bodies_handed
     out = encode_event(event)
     if handed == _bodies_handed:
-        return "".join(_chunks(out, 0)) + "\n"
+        pieces.append("".join(_chunks(out, 0)) + "\n")
+        return
     bodies: list[str] = []
     for name, value in out.items():
         kind = type(value)
@@ -444,37 +451,33 @@ def event_line(event: Event) -> str:
                 if type(item) is _Body:
                     value[key] = {"$B": len(bodies)}
                     bodies.append(item["$b"])
-    text = "".join(_chunks(out, 0))
-    if not bodies:
-        return text + "\n"
-    first, *rest = text.split(_MARK)
-    pieces = [first]
+    first, *rest = "".join(_chunks(out, 0)).split(_MARK)
+    line = [first]
     for piece in rest:  # i}...: the body's text in its place
         end = piece.index("}")
-        pieces += ('{"$b":"', bodies[int(piece[:end])], '"', piece[end:])
-    pieces.append("\n")
-    return "".join(pieces)
+        line += ('{"$b":"', bodies[int(piece[:end])], '"', piece[end:])
+    line.append("\n")
+    pieces += line
 
 
 def event_lines(batch: list[Event]) -> tuple[list[str], int]:
-    """The capture lines of ``batch`` and how many events could not be encoded.
+    """The capture lines of ``batch``, as pieces of text to write one after the
+    other (``writelines``), and how many events could not be encoded.
 
     An app can put values in its messages that no encoder foresaw (an int too
     long to print, a ``__repr__`` that raises): such an event is left out and
-    counted, and the recording goes on. The lines come as a list, to be written
-    one after the other (``writelines``): joined, a batch of long bodies is one
-    more copy of them, of a size the allocator maps and unmaps each time.
+    counted, and the recording goes on. Pieces, not lines: a line or a batch
+    joined is one more copy of the bodies in it, of a size the allocator maps
+    and unmaps each time.
     """
-    try:
-        return list(map(event_line, batch)), 0
-    except Exception:
-        lines = []
-        for event in batch:
-            try:
-                lines.append(event_line(event))
-            except Exception:
-                continue
-        return lines, len(batch) - len(lines)
+    pieces: list[str] = []
+    lost = 0
+    for event in batch:
+        try:
+            _line_pieces(event, pieces)
+        except Exception:
+            lost += 1
+    return pieces, lost
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
