@@ -137,7 +137,7 @@ class Printer:
     def _parts(self, event: Event) -> list[present.Part] | None:
         if isinstance(event, RAW):
             # Enough bytes for the preview however much redaction shortens them.
-            shown = self.redact.head(event.data[: 64 * PREVIEW])
+            shown = self.redact.head(event.data[: 64 * PREVIEW], limit=PREVIEW)
             event = dataclasses.replace(event, data=shown + event.data[64 * PREVIEW :][:1])
         return present.of(event).line(event, self._starts)
 

@@ -157,19 +157,27 @@ class Redactor:
 
         return _PAIR.sub(hide, text)
 
-    def head(self, head: bytes) -> bytes:
+    def head(self, head: bytes, limit: int | None = None) -> bytes:
         """A raw HTTP/1.x head or trailer section, as received (CRLF or bare-LF
         line endings, folded lines): every secret field's value replaced, and
         its continuation lines (obs-fold, RFC 9112 §5.2) dropped; a request
-        line's query redacted. Other bytes stay as they were."""
+        line's query redacted. Other bytes stay as they were.
+
+        With ``limit`` (bytes), only the start of that is returned: at least
+        ``limit + 1`` bytes of it, or all of it when it is shorter (for a
+        preview: the lines past it are not looked at)."""
         lines = head.split(b"\n")
         out: list[bytes] = []
         hiding = False
+        size = 0  # bytes of out joined, each line's "\n" counted
         for index, line in enumerate(lines):
+            if limit is not None and size > limit + 1:
+                break
             end = b"\r" if line.endswith(b"\r") else b""
             if line[:1] in (b" ", b"\t"):  # obs-fold: continues the field above
                 if not hiding:
                     out.append(line)
+                    size += len(line) + 1
                 continue
             name, colon, _ = line.partition(b":")
             field = bool(colon) and b" " not in name.strip()
@@ -182,6 +190,7 @@ class Redactor:
                 path, _, query = target.partition(b"?")
                 line = method + b" " + path + b"?" + self.query(query) + space + version
             out.append(line)
+            size += len(line) + 1
         return b"\n".join(out)
 
 

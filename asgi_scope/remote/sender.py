@@ -232,9 +232,9 @@ class StreamSender(SenderThread):
             self.recorder.record(ServerNote, conn=0, level="warning", text=text)
 
     def _queue(self, batch: list[Event]) -> None:
-        text, lost = event_lines(batch)
+        lines, lost = event_lines(batch)
         self.dropped += lost
-        data = text.encode("utf-8")
+        data = "".join(lines).encode("utf-8")
         if self._file is not None:
             try:
                 self._file.write(data.decode("utf-8"))

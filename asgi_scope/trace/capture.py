@@ -180,6 +180,24 @@ depends on their value only. Shared by the threads that write lines; its
 encodings are read, never changed."""
 
 
+_LONG = 4096
+"""Bytes longer than this are a :class:`_Body` (shorter, escaping costs less
+than splicing)."""
+
+
+class _Body(dict):  # type: ignore[type-arg]
+    """``{"$b": base64}`` of bytes longer than :data:`_LONG` (a body), as any
+    dict to every reader; :func:`event_line` writes its text into the line as
+    it is: base64 holds nothing JSON escapes, so it is not scanned for it."""
+
+    __slots__ = ()
+
+
+_bodies_handed = 0
+"""How many times :func:`encode_value` returned a :class:`_Body`: a line whose
+encoding did not move it has none to look for (threads may make it miss one:
+that line is then written by the JSON encoder alone, the same text)."""
+
 _last_body: tuple[bytes, Any] = (b"", None)
 """The last bytes longer than :data:`_SHORT` encoded, and their encoding: a body
 the app sent and the bytes it became are one object, in two events in a row."""
@@ -203,10 +221,14 @@ def encode_value(value: Any, depth: int = 0) -> Any:
         return value
     if kind is bytes:
         if len(value) > _SHORT:
-            global _last_body
+            global _last_body, _bodies_handed
             last = _last_body
             if last[0] is not value:
-                last = _last_body = (value, {"$b": _base64(value, newline=False).decode("ascii")})
+                text = _base64(value, newline=False).decode("ascii")
+                encoded = _Body({"$b": text}) if len(value) > _LONG else {"$b": text}
+                last = _last_body = (value, encoded)
+            if len(value) > _LONG:
+                _bodies_handed += 1
             return last[1]
         encoded = _SEEN.get(value)
         if encoded is None:
@@ -394,28 +416,68 @@ def encode_event(event: Event) -> dict[str, Any]:
     return out
 
 
+_MARK = '{"$B":'
+"""What stands for a :class:`_Body` while a line is encoded: ``{"$B": i}``, ``i``
+its index. Nothing else writes it: a key of an app's dict that starts with
+``$`` is written in a ``$d`` list, and a ``"`` in a string is escaped."""
+
+
 def event_line(event: Event) -> str:
     """One capture line for ``event``, with its ``\\n``."""
-    return "".join(_chunks(encode_event(event), 0)) + "\n"
+    pieces: list[str] = []
+    _line_pieces(event, pieces)
+    return "".join(pieces)
 
 
-def event_lines(batch: list[Event]) -> tuple[str, int]:
-    """The capture lines of ``batch`` and how many events could not be encoded.
+def _line_pieces(event: Event, pieces: list[str]) -> None:
+    """Append the capture line of ``event`` to ``pieces``, in pieces: the base64
+    text of a body (a :class:`_Body` in a field, or in a dict in a field: a
+    message) is one, as it is; the rest goes through the JSON encoder. Appends
+    nothing when ``event`` cannot be encoded (raises what encoding raised)."""
+    handed = _bodies_handed
+    out = encode_event(event)
+    if handed == _bodies_handed:
+        pieces.append("".join(_chunks(out, 0)) + "\n")
+        return
+    bodies: list[str] = []
+    for name, value in out.items():
+        kind = type(value)
+        if kind is _Body:
+            out[name] = {"$B": len(bodies)}
+            bodies.append(value["$b"])
+        elif kind is dict and name != "scope" and _Body in map(type, value.values()):
+            value = out[name] = dict(value)  # its own copy: encodings are shared
+            for key, item in value.items():
+                if type(item) is _Body:
+                    value[key] = {"$B": len(bodies)}
+                    bodies.append(item["$b"])
+    first, *rest = "".join(_chunks(out, 0)).split(_MARK)
+    line = [first]
+    for piece in rest:  # i}...: the body's text in its place
+        end = piece.index("}")
+        line += ('{"$b":"', bodies[int(piece[:end])], '"', piece[end:])
+    line.append("\n")
+    pieces += line
+
+
+def event_lines(batch: list[Event]) -> tuple[list[str], int]:
+    """The capture lines of ``batch``, as pieces of text to write one after the
+    other (``writelines``), and how many events could not be encoded.
 
     An app can put values in its messages that no encoder foresaw (an int too
     long to print, a ``__repr__`` that raises): such an event is left out and
-    counted, and the recording goes on.
+    counted, and the recording goes on. Pieces, not lines: a line or a batch
+    joined is one more copy of the bodies in it, of a size the allocator maps
+    and unmaps each time.
     """
-    try:
-        return "".join(map(event_line, batch)), 0
-    except Exception:
-        lines = []
-        for event in batch:
-            try:
-                lines.append(event_line(event))
-            except Exception:
-                continue
-        return "".join(lines), len(batch) - len(lines)
+    pieces: list[str] = []
+    lost = 0
+    for event in batch:
+        try:
+            _line_pieces(event, pieces)
+        except Exception:
+            lost += 1
+    return pieces, lost
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -663,9 +725,9 @@ class CaptureWriter:
                 break
             if self.error is not None:
                 continue
-            text, lost = event_lines(batch)
+            lines, lost = event_lines(batch)
             try:
-                out.write(text)
+                out.writelines(lines)
                 out.flush()
                 self.count += len(batch) - lost
             except OSError as exc:

@@ -1,6 +1,9 @@
 """Where a request's time goes: a cost model of hello, in microseconds per request.
 
-    python -m tests.benchmarks.costs [--requests N] [--rounds R]
+    python -m tests.benchmarks.costs [--requests N] [--rounds R] [--route /bytes?n=65536]
+
+``--route`` asks the demo app for another target than ``/`` (the 64 KiB
+scenario: ``/bytes?n=65536``), every row alike.
 
 Measured without the network: each row drives our server's connection
 (:class:`~asgi_scope.server.http.HTTPProtocol`) with an in-memory transport, one
@@ -72,7 +75,13 @@ from asgi_scope.trace.capture import event_lines
 from asgi_scope.trace.channel import FrameReader, RelayRecorder
 from asgi_scope.trace.recorder import Recorder
 
-REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: wrk\r\n\r\n"
+
+def request_for(route: str) -> bytes:
+    """What wrk sends for ``GET route`` (``route``: a path and query, ASCII)."""
+    return f"GET {route} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: wrk\r\n\r\n".encode()
+
+
+REQUEST = request_for("/")
 """What wrk sends for hello."""
 
 CLOCK = time.process_time
@@ -241,10 +250,13 @@ class _Channel:
         self.theirs.close()
 
 
-def serve_in_memory(step: str, requests: int) -> tuple[float, list[bytes], bytes]:
-    """Serve ``requests`` hello requests on one in-memory connection with the server
-    configured for ``step``: (µs per request, what the channel carried, the first
-    response). The first 100 requests warm up, untimed."""
+def serve_in_memory(
+    step: str, requests: int, request: bytes = REQUEST
+) -> tuple[float, list[bytes], bytes]:
+    """Serve ``requests`` requests (``request``'s bytes, hello by default) on one
+    in-memory connection with the server configured for ``step``: (µs per
+    request, what the channel carried, the first response). The first 100
+    requests warm up, untimed."""
     recorder: Recorder = UntracedRecorder() if step == "off" else Recorder()
     channel = _Channel(recorder) if step == "channel" else None
     selector = _FlushingSelector(channel.link) if channel else selectors.DefaultSelector()
@@ -260,7 +272,7 @@ def serve_in_memory(step: str, requests: int) -> tuple[float, list[bytes], bytes
         received = proto.data_received
         start = CLOCK()
         for i in range(n):
-            received(REQUEST)
+            received(request)
             await next(iter(tasks))
             if channel is None:
                 pending.clear()  # the events of a row without a channel: nobody reads them
@@ -293,9 +305,15 @@ def serve_in_memory(step: str, requests: int) -> tuple[float, list[bytes], bytes
 # -- the other rows ------------------------------------------------------------------
 
 
-def h11_rate(body: bytes, seconds: float, clock: Callable[[], float] = time.perf_counter) -> float:
+def h11_rate(
+    body: bytes,
+    seconds: float,
+    clock: Callable[[], float] = time.perf_counter,
+    request: bytes = REQUEST,
+) -> float:
     """Requests per second of h11 alone, for ``seconds`` of ``clock``: parse
-    :data:`REQUEST`, serialize a 200 response with ``body``, start the next cycle."""
+    ``request`` (hello's by default), serialize a 200 response with ``body``,
+    start the next cycle."""
     headers = [
         (b"content-type", b"text/html; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
@@ -307,7 +325,7 @@ def h11_rate(body: bytes, seconds: float, clock: Callable[[], float] = time.perf
     start = clock()
     while clock() - start < seconds:
         for _ in range(100):
-            conn.receive_data(REQUEST)
+            conn.receive_data(request)
             conn.next_event()  # Request
             conn.next_event()  # EndOfMessage
             conn.send(h11.Response(status_code=200, headers=headers, reason=b"OK"))
@@ -318,15 +336,22 @@ def h11_rate(body: bytes, seconds: float, clock: Callable[[], float] = time.perf
     return n / (clock() - start)
 
 
-def app_alone(requests: int) -> float:
-    """µs per hello of the demo app called directly, its ``send`` doing nothing."""
-    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"host", b"x")]}
+def app_alone(requests: int, route: str = "/") -> tuple[float, bytes]:
+    """µs per request of the demo app called directly for ``GET route``, its
+    ``send`` keeping only the last body; and that body."""
+    path, _, query = route.partition("?")
+    scope = {
+        "type": "http", "method": "GET", "path": path, "query_string": query.encode(),
+        "headers": [(b"host", b"x")],
+    }  # fmt: skip
+    body = [b""]
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
-        pass
+        if message["type"] == "http.response.body":
+            body[0] = message.get("body", b"")
 
     async def run() -> float:
         app = demo.app
@@ -335,7 +360,7 @@ def app_alone(requests: int) -> float:
             await app(dict(scope), receive, send)
         return (CLOCK() - start) / requests * 1e6
 
-    return asyncio.run(run())
+    return asyncio.run(run()), body[0]
 
 
 class _Inspector:
@@ -371,8 +396,8 @@ def capture_writer(batches: list[list[Any]], requests: int) -> float:
     with tempfile.TemporaryFile("w", encoding="utf-8") as out:
         start = CLOCK()
         for batch in batches:
-            text, _ = event_lines(batch)
-            out.write(text)
+            lines, _ = event_lines(batch)
+            out.writelines(lines)
             out.flush()
         return (CLOCK() - start) / requests * 1e6
 
@@ -380,18 +405,20 @@ def capture_writer(batches: list[list[Any]], requests: int) -> float:
 # -- the model ---------------------------------------------------------------------
 
 
-def measure(requests: int = 1000, rounds: int = 15) -> dict[str, float]:
-    """Each row of :data:`ROWS`, µs per request: the median over ``rounds``, rows
-    measured in turn; the server rows are differences (see the module docstring)."""
+def measure(requests: int = 1000, rounds: int = 15, route: str = "/") -> dict[str, float]:
+    """Each row of :data:`ROWS`, µs per request of ``GET route`` (hello by
+    default): the median over ``rounds``, rows measured in turn; the server rows
+    are differences (see the module docstring)."""
     figures: dict[str, list[float]] = {row: [] for row in ROWS}
     totals: dict[str, list[float]] = {step: [] for step in STEPS}
-    hello = demo.INDEX.encode()
+    request = request_for(route)
     for _ in range(rounds):
-        figures["h11"].append(1e6 / h11_rate(hello, 0.3, CLOCK))
-        figures["app"].append(app_alone(requests))
+        per_request, body = app_alone(requests, route)
+        figures["h11"].append(1e6 / h11_rate(body, 0.3, CLOCK, request))
+        figures["app"].append(per_request)
         chunks: list[bytes] = []
         for step in STEPS:
-            per_request, carried, first = serve_in_memory(step, requests)
+            per_request, carried, first = serve_in_memory(step, requests, request)
             if not first.startswith(b"HTTP/1.1 200 "):
                 raise RuntimeError(f"{step}: not answered 200: {first[:40]!r}")
             totals[step].append(per_request)
@@ -408,11 +435,12 @@ def measure(requests: int = 1000, rounds: int = 15) -> dict[str, float]:
     return median
 
 
-def report(figures: dict[str, float], requests: int, rounds: int) -> list[str]:
+def report(figures: dict[str, float], requests: int, rounds: int, route: str = "/") -> list[str]:
     """The table: one line per row of :data:`ROWS`, then the totals."""
+    name = "hello" if route == "/" else f"GET {route}"
     lines = [
         "",
-        f"## Cost model: hello, in memory (no sockets), µs per request, median of "
+        f"## Cost model: {name}, in memory (no sockets), µs per request, median of "
         f"{rounds} rounds of {requests:,}",
         "",
     ]
@@ -443,12 +471,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--requests", type=int, default=1000, help="per row and round")
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--route", default="/", help="the demo app's target (default: hello)")
     parser.add_argument("--serve", type=int, metavar="PORT", help="serve with tracing off")
     args = parser.parse_args(argv)
     if args.serve is not None:
         serve_untraced(args.serve)
         return 0
-    print("\n".join(report(measure(args.requests, args.rounds), args.requests, args.rounds)))
+    figures = measure(args.requests, args.rounds, args.route)
+    print("\n".join(report(figures, args.requests, args.rounds, args.route)))
     return 0
 
 

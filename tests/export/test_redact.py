@@ -156,6 +156,22 @@ def test_fields_are_found_by_name_in_every_form():
     assert Redactor().is_secret_header(b"x-custom") is False
 
 
+def test_a_head_redacted_for_a_preview_is_the_start_of_the_whole():
+    """``limit``: the start of what the whole redaction gives, longer than the
+    limit (or all of it), however the lines and folds fall."""
+    redact = Redactor.with_names(["X-Custom"])
+    head = (
+        b"GET /a?x=1&Token=t&q HTTP/1.1\nHost: h\nCookie: a=b\n\tfolded\n"
+        b"X-Custom: c\r\n\tmore\r\nUser-Agent: u\n\n" + b"body line\n" * 400
+    )
+    whole = redact.head(head)
+    for limit in range(len(whole) + 2):
+        start = redact.head(head, limit=limit)
+        assert whole.startswith(start)
+        assert start == whole or len(start) > limit
+    assert len(redact.head(head, limit=60)) < 100
+
+
 def _sent(headers: list) -> list[tuple[str, str]]:
     """The checker's findings for a response start with ``headers`` (the app's side)."""
     from asgi_scope.trace.spec import checker_for

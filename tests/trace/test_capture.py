@@ -324,3 +324,22 @@ def test_the_writers_caches_keep_no_body_and_no_long_header():
     finally:
         tracemalloc.stop()
     assert kept < 8 << 20, f"{kept >> 20} MiB kept after the lines were written"
+
+
+def test_a_long_body_is_written_as_the_json_encoder_writes_it():
+    """A body past the length whose base64 joins its line unscanned: the line is
+    the JSON encoder's text to the character, and reads back as the body."""
+    from asgi_scope.trace.events import BytesSent
+
+    body = os.urandom(65536)
+    message = {"type": "http.response.body", "body": body, "more_body": False}
+    odd = {"$B": 0, "text": '{"$B":1}', "body": body}  # what the marker looks like
+    for event in (
+        MessageSent(7, 5, 1, 1, message, 0),
+        BytesSent(8, 6, 1, 1, 0, body, len(body), 7),
+        MessageSent(9, 7, 1, 1, odd, 0),
+    ):
+        line = capture.event_line(event)
+        expected = json.dumps(encode_event(event), ensure_ascii=False, separators=(",", ":"))
+        assert line == expected + "\n"
+        assert decode_event(json.loads(line)) == event
