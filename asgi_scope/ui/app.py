@@ -57,9 +57,9 @@ from asgi_scope.ui.screens.search import SearchScreen
 from asgi_scope.ui.share import Sharing
 
 TICK = 1 / 30
-"""Seconds from one drain's start to the next's (the next starts at once if a
-drain took longer): a new row shows within 100 ms of its exchange's end (a
-drain's wait, the drain, then a redraw)."""
+"""Seconds from one drain's start to the next's (a tenth of it after the drain's
+end if the drain took longer): a new row shows within 100 ms of its exchange's
+end (a drain's wait, the drain, then a redraw)."""
 
 RUNNING_EVERY = 15
 """Idle ticks between refreshes of running durations (about twice a second)."""
@@ -317,11 +317,12 @@ class ScopeApp(App[None]):
     # -- the drain loop ---------------------------------------------------
 
     def _tick(self) -> None:
-        """Drain, then drain again TICK after this drain started."""
+        """Drain, then drain again TICK after this drain started (see TICK)."""
         if self._table.is_attached:  # else: shutting down
             started = time.monotonic()
             self.drain()
-            self.set_timer(max(TICK - (time.monotonic() - started), 0), self._tick, name="drain")
+            wait = max(TICK - (time.monotonic() - started), TICK / 10)  # > 0: Textual's
+            self.set_timer(wait, self._tick, name="drain")  # timers divide by it
 
     def drain(self) -> None:
         """Take every pending event from the recorder and refresh what it touched."""
