@@ -4,9 +4,8 @@ The server runs in another thread and appends events to a
 :class:`~asgi_scope.trace.recorder.Recorder`. Thirty times a second the app drains
 them in one batch into its :class:`~asgi_scope.trace.store.Store` and refreshes only
 the rows, counters and tab the batch touched: never one Textual message per event.
-Under sustained load the drains, and so the redraws, come less often (down to 16
-a second), as browser devtools do: the UI thread shares the GIL with the server, and
-each redraw costs about the same however many events it shows.
+The drains keep that pace under load too: the server runs in the app process, so a
+redraw takes nothing from it, and a new row waits at most one TICK for its drain.
 """
 
 from __future__ import annotations
@@ -58,15 +57,9 @@ from asgi_scope.ui.screens.search import SearchScreen
 from asgi_scope.ui.share import Sharing
 
 TICK = 1 / 30
-"""Seconds between drains of a quiet recorder (the least between any two)."""
-
-BUSY_TICK = 1 / 16
-"""The most seconds between drains, reached under heavy load: a new row still
-shows within 100 ms of its exchange's end (a drain's wait, then a redraw)."""
-
-BUSY_RATE = 1500
-"""Events a second up to which drains come every TICK; above it the wait grows in
-proportion to the rate (twice the rate, twice the wait), up to BUSY_TICK."""
+"""Seconds from one drain's start to the next's (a tenth of it after the drain's
+end if the drain took longer): a new row shows within 100 ms of its exchange's
+end (a drain's wait, the drain, then a redraw)."""
 
 RUNNING_EVERY = 15
 """Idle ticks between refreshes of running durations (about twice a second)."""
@@ -78,14 +71,6 @@ moved to is drawn at once."""
 
 NARROW = 110
 """Below this many columns the Messages tab stacks its list over the detail."""
-
-
-def drain_wait(events: int, seconds: float) -> float:
-    """Seconds until the next drain, after one that took ``events`` gathered over
-    ``seconds``: TICK up to BUSY_RATE events a second, longer in proportion to the
-    rate above it, BUSY_TICK at most."""
-    rate = events / max(seconds, TICK)
-    return min(max(TICK, TICK * rate / BUSY_RATE), BUSY_TICK)
 
 
 class _CurrentStream:
@@ -247,8 +232,6 @@ class ScopeApp(App[None]):
         self.quit_at_once = False
         """True once the user quit a second time: nothing more is waited for."""
         self._idle_ticks = 0
-        self._drained_at = 0.0  # when the last drain ran (time.monotonic())
-        self._wait = TICK  # seconds until the next drain
         self._notes_shown = 0
         self._latency = LatencyLog.from_environment()
         self._detail_at = -DETAIL_EVERY_NS  # when the detail pane last moved
@@ -334,10 +317,12 @@ class ScopeApp(App[None]):
     # -- the drain loop ---------------------------------------------------
 
     def _tick(self) -> None:
-        """Drain, then wait as long as the load asks (see BUSY_RATE) to drain again."""
+        """Drain, then drain again TICK after this drain started (see TICK)."""
         if self._table.is_attached:  # else: shutting down
+            started = time.monotonic()
             self.drain()
-            self.set_timer(self._wait, self._tick, name="drain")
+            wait = max(TICK - (time.monotonic() - started), TICK / 10)  # > 0: Textual's
+            self.set_timer(wait, self._tick, name="drain")  # timers divide by it
 
     def drain(self) -> None:
         """Take every pending event from the recorder and refresh what it touched."""
@@ -346,8 +331,6 @@ class ScopeApp(App[None]):
             return  # shutting down
         events = self.recorder.drain()
         now = self.recorder.now()
-        drained_at, self._drained_at = self._drained_at, time.monotonic()
-        self._wait = drain_wait(len(events), self._drained_at - drained_at)
         if self.gate is not None:
             self._sync_step()
         if not events:

@@ -6,13 +6,11 @@ import io
 import threading
 import time
 
-import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.widgets import DataTable, Static, TabbedContent
 
 from asgi_scope.trace.events import MessageSent, ServerNote
-from asgi_scope.ui.app import BUSY_RATE, BUSY_TICK, TICK, drain_wait
 from asgi_scope.ui.components.detail.hex_view import HexView
 from asgi_scope.ui.components.detail.messages import MessagesView
 from asgi_scope.ui.components.detail.scope_view import ScopeView
@@ -394,14 +392,6 @@ def test_dropped_body_bytes_are_marked():
         assert sent.seq
 
     run_app(traffic, check)
-
-
-def test_drains_slow_down_under_load_only():
-    assert drain_wait(0, TICK) == TICK
-    assert drain_wait(int(BUSY_RATE * TICK), TICK) == TICK  # a quiet server: 30 Hz
-    assert drain_wait(int(1.5 * BUSY_RATE * TICK), TICK) == pytest.approx(1.5 * TICK)
-    assert drain_wait(100_000, TICK) == BUSY_TICK  # a flood: BUSY_TICK, never slower
-    assert drain_wait(10, 0) == TICK
 
 
 def test_paused_table_redraws_its_rows_on_screen_only(monkeypatch):

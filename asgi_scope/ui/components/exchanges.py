@@ -152,6 +152,7 @@ class ExchangeTable(ScrollView, can_focus=True):
         self.on_drawn: Callable[[int], None] | None = None
         """Called with :attr:`lines_drawn` after each refresh (the latency log)."""
         self._drawing = 0
+        self._line_style: Style | None = None  # rich_style, during render_lines
         self.finished = False
         """The trace is over (a capture opened, no server): an exchange that had not
         ended shows its time up to the trace's end as "≥", not as running ("…")."""
@@ -401,7 +402,13 @@ class ExchangeTable(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._drawing = 0
-        lines = super().render_lines(crop)
+        # Read once a redraw, not once a line: rich_style walks the DOM, and under
+        # load every row on screen is new at each drain.
+        self._line_style = self.rich_style
+        try:
+            lines = super().render_lines(crop)
+        finally:
+            self._line_style = None
         self.lines_drawn = self._drawing
         if self.on_drawn is not None:
             self.on_drawn(self._drawing)
@@ -409,24 +416,25 @@ class ExchangeTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
+        base = self._line_style if self._line_style is not None else self.rich_style
         if y == 0:
             key = (-1, self.has_focus)  # the header
             strip = self._strips.get(key)
             if strip is None or strip.cell_length != width:
                 labels = [Text(label) for _, label in COLUMNS]
-                style = self.rich_style + self.get_component_rich_style("exchanges--header")
+                style = base + self.get_component_rich_style("exchanges--header")
                 strip = self._strips[key] = self._strip(labels, style, width)
             return strip
         index = self.scroll_offset.y + y - 1
         if index >= len(self.view.ids):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         self._drawing += 1
         exchange_id = self.view.ids[index]
         cursor = index == self.cursor_row
         key = (exchange_id, cursor)
         strip = self._strips.get(key)
         if strip is None or strip.cell_length != width:
-            style = self.rich_style
+            style = base
             if cursor:
                 style += self.get_component_rich_style("exchanges--cursor")
             strip = self._strip(self._cells_of(exchange_id), style, width, cursor)
