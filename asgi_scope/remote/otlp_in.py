@@ -276,7 +276,7 @@ class OtelImport:
     Used from the listener's loop only (not thread-safe). :attr:`spans` and
     :attr:`logs` count what was shown; :attr:`dropped` what waited too long
     for a SERVER span that never came, told in a note (at most one a second,
-    :data:`NOTE_EVERY_NS`).
+    :data:`NOTE_EVERY_NS`, and the rest at :meth:`close`).
     """
 
     def __init__(self, recorder: AttachRecorder) -> None:
@@ -461,12 +461,17 @@ class OtelImport:
         if self._untold:
             self._tell_dropped()
 
-    def _tell_dropped(self) -> None:
+    def close(self) -> None:
+        """The end of the import: spans dropped and not yet told are told now."""
+        if self._untold:
+            self._tell_dropped(at_once=True)
+
+    def _tell_dropped(self, at_once: bool = False) -> None:
         """A note of the spans dropped since the last one, unless one was placed
-        less than :data:`NOTE_EVERY_NS` ago (then they are told with the next drop
-        after that)."""
+        less than :data:`NOTE_EVERY_NS` ago and not ``at_once`` (then they are told
+        with the next drop after that, or at :meth:`close`)."""
         now = self.recorder.now()
-        if self._told_at is not None and now - self._told_at < NOTE_EVERY_NS:
+        if not at_once and self._told_at is not None and now - self._told_at < NOTE_EVERY_NS:
             return
         self.recorder.record(
             ServerNote,

@@ -212,11 +212,13 @@ class OtlpListener:
                 loop.call_soon_threadsafe(self.close)
 
     def close(self) -> None:
-        """Stop listening and drop every connection."""
+        """Stop listening and drop every connection; tell the spans dropped that
+        no note has told yet."""
         if self._server is not None:
             self._server.close()
         for task in list(self._tasks):
             task.cancel()
+        self.importer.close()
 
     def _note(self, level: str, text: str) -> None:
         self.recorder.record(ServerNote, conn=0, level=level, text=text)
