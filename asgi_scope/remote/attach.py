@@ -237,7 +237,25 @@ class StreamIds:
         return new
 
 
-class Listener:
+class LoopServer:
+    """What a listener that serves on one asyncio loop shares: :meth:`stop` from
+    any thread calls its ``close()`` on that loop (``_loop``, set once serving)."""
+
+    _loop: asyncio.AbstractEventLoop | None
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def stop(self, force: bool = False) -> None:
+        """Stop serving (``force`` changes nothing: nothing is left in flight).
+        Thread-safe: may be called from any thread once serving started."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.close)
+
+
+class Listener(LoopServer):
     """Accepts streams on ``address`` and injects their events into ``recorder``.
 
     An event source of :mod:`asgi_scope.session`: :meth:`serve` binds (raises
@@ -329,14 +347,6 @@ class Listener:
         finally:
             self.close()
             await asyncio.sleep(0)  # the streams' handlers record their detach
-
-    def stop(self, force: bool = False) -> None:
-        """Stop serving (``force`` changes nothing: a stream has nothing in flight).
-        Thread-safe: may be called from any thread once :meth:`serve` started."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self.close)
 
     def close(self) -> None:
         """Stop listening, drop every stream, remove the Unix socket file."""

@@ -51,7 +51,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from asgi_scope.remote.attach import AttachRecorder, ListenError
+from asgi_scope.remote.attach import AttachRecorder, ListenError, LoopServer
 from asgi_scope.remote.auth import AuthError, load_token
 from asgi_scope.remote.otlp_in import BadPayload, OtelImport, TooMany, decode
 from asgi_scope.remote.stream import is_loopback
@@ -140,7 +140,7 @@ _GRPC_CODE = {400: 3, 401: 16, 404: 12, 405: 12, 413: 8, 415: 3}
 """The gRPC status code of each refusal (OTLP's HTTP-to-gRPC mapping)."""
 
 
-class OtlpListener:
+class OtlpListener(LoopServer):
     """Receives OTLP/HTTP on ``host:port`` into ``recorder`` (see the module doc).
 
     An event source of :mod:`asgi_scope.session`: :meth:`serve` binds (raises
@@ -203,13 +203,6 @@ class OtlpListener:
                 await serving
         finally:
             self.close()
-
-    def stop(self, force: bool = False) -> None:
-        """Stop serving; thread-safe."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self.close)
 
     def close(self) -> None:
         """Stop listening and drop every connection; tell the spans dropped that
